@@ -1,0 +1,304 @@
+"""Build the calls table (the spine): one row per (sample, variant), annotated, with ``detected``.
+
+Reads every calls file named by the sample sheet once, finds each sample's column in it, settles
+the genome build, normalises alleles (left-aligned when a reference is given), annotates, and
+applies the detection thresholds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import genome
+from .annotate import ANNOTATION_COLUMNS, annotate_variant
+from .errors import CallsFileError, OptionError, SampleSheetError
+from .io import ReadResult, read_calls_file
+from .reference import Reference
+from .samplesheet import read_samplesheet
+from .thresholds import Thresholds
+from .variants import span, variant_key
+
+log = logging.getLogger("lesiontrack")
+
+DEFAULT_GENES: tuple[str, ...] = ("KIT", "PDGFRA")
+
+#: Columns of the calls table, in order. Stable API: add columns, never rename.
+CALLS_COLUMNS: list[str] = [
+    "patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site", "timepoint",
+    "assembly", "chrom", "chrom_raw", "pos", "ref", "alt", "variant_key",
+    "gene", "exon", "codon", "hgvsc", "hgvsp", "hgvsp_source", "role_hint",
+    "alt_count", "depth", "vaf", "caller_vaf", "filter", "caller", "source", "record",
+    "detected",
+]
+
+
+def parse_genes(genes: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    """``"KIT,PDGFRA"`` or a list -> upper-case tuple; ``"all"`` -> None (every gene)."""
+    if genes is None:
+        return DEFAULT_GENES
+    items = [g.strip() for g in (genes.split(",") if isinstance(genes, str) else genes)]
+    items = [g for g in items if g]
+    if not items:
+        raise OptionError("--genes needs at least one gene name, or 'all'", field="genes")
+    if any(g.lower() == "all" for g in items):
+        return None
+    return tuple(dict.fromkeys(g.upper() for g in items))
+
+
+def _windows(genes: tuple[str, ...] | None) -> list[tuple[str, int, int]] | None:
+    """Read windows for the bundled genes; None (read everything) when any gene is not bundled."""
+    if genes is None or not set(genes) <= set(genome.bundled_genes()):
+        return None
+    return [(c, s, e) for c, s, e, _, _ in genome.gene_regions(list(genes))]
+
+
+def _resolve_sample(result: ReadResult, wanted: str, path: Path, sheet: Path, line: int) -> str:
+    """The file's column for a sample-sheet sample (see the README for the rule)."""
+    if wanted in result.samples:
+        return wanted
+    tumours = [s for s in result.samples if s != result.normal_sample]
+    if result.tumor_sample in result.samples:
+        tumours = [result.tumor_sample]
+    if len(tumours) == 1 and len(result.samples) <= 2:
+        log.warning("%s: sample %r not found in %s; using its only tumour sample %r",
+                    sheet, wanted, path.name, tumours[0])
+        return tumours[0]
+    shown = ", ".join(repr(s) for s in result.samples[:10]) or "none"
+    raise SampleSheetError(
+        f"sample {wanted!r} is not in {path} (its samples: {shown})", file=sheet, where=line,
+        field="vcf_sample", hint="set the vcf_sample column to the sample's name in the file",
+    )
+
+
+def _assembly(rows: pd.DataFrame, result: ReadResult, option: str | None, path: Path) -> str:
+    declared = {a for a in rows["assembly"] if a} or ({option} if option else set())
+    if len(declared) > 1:
+        raise SampleSheetError(f"{path} is given two assemblies in the sample sheet",
+                               field="assembly")
+    if declared:
+        assembly = declared.pop()
+        if result.assembly_hint and result.assembly_hint != assembly:
+            raise CallsFileError(
+                f"the file is {result.assembly_hint} ({result.assembly_evidence}) but the "
+                f"sample sheet or --assembly says {assembly}", file=path, field="assembly",
+            )
+        return assembly
+    if result.assembly_hint:
+        return result.assembly_hint
+    raise CallsFileError(
+        "cannot tell the genome build: no assembly column, no --assembly, no chr4 ##contig "
+        "length, ##reference or NCBI_Build", file=path, field="assembly",
+        hint="give --assembly GRCh37 or GRCh38",
+    )
+
+
+def _display(path: str, sheet: Path) -> str:
+    try:
+        return os.path.relpath(path, sheet.resolve().parent)
+    except ValueError:  # another drive
+        return path
+
+
+def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bool,
+            assembly: str | None) -> pd.DataFrame:
+    parts = []
+    for calls_path, rows in sheet.groupby("calls_path", sort=False):
+        path = Path(calls_path)
+        result = read_calls_file(path, regions=windows, include_filtered=include_filtered)
+        for message in result.warnings:
+            log.warning("%s: %s", path, message)
+        file_assembly = _assembly(rows, result, assembly, path)
+        for row in rows.itertuples(index=False):
+            wanted = row.vcf_sample or row.sample_id
+            column = _resolve_sample(result, wanted, path, sheet_path, int(row.line))
+            calls = result.calls[result.calls["file_sample"] == column].copy()
+            if calls.empty:
+                continue
+            for name in ("patient_id", "lesion_id", "sample_id", "role", "status",
+                         "status_raw", "site", "timepoint"):
+                calls[name] = getattr(row, name)
+            calls["assembly"] = file_assembly
+            calls["source"] = _display(calls_path, sheet_path)
+            parts.append(calls)
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, ignore_index=True)
+
+
+def _keep_genes(calls: pd.DataFrame, genes: tuple[str, ...] | None) -> pd.Series:
+    """Rows inside a bundled gene's window of their build, or annotated with a wanted gene."""
+    if genes is None:
+        return pd.Series(True, index=calls.index)
+    keep = calls["ann_gene"].isin(genes)
+    chrom = calls["chrom_raw"].map(genome.normalize_chrom)
+    ends = [span(p, r)[1] for p, r in zip(calls["pos"], calls["ref"], strict=True)]
+    ends = pd.Series(ends, index=calls.index)
+    for c, start, end, gene, build in genome.gene_regions([g for g in genes
+                                                           if g in genome.bundled_genes()]):
+        del gene
+        keep |= (calls["assembly"] == build) & (chrom == c) & (ends >= start) & (
+            calls["pos"] <= end
+        )
+    return keep
+
+
+def _check_builds(calls: pd.DataFrame) -> None:
+    builds = calls.groupby("patient_id")["assembly"].nunique()
+    mixed = builds[builds > 1]
+    if not mixed.empty:
+        patient = mixed.index[0]
+        rows = calls[calls["patient_id"] == patient].drop_duplicates("assembly")
+        described = "; ".join(f"{r.source} is {r.assembly}" for r in rows.itertuples())
+        raise CallsFileError(f"patient {patient!r} mixes genome builds: {described}",
+                             field="assembly", hint="lift all of a patient's calls to one build")
+
+
+def _normalise_with_reference(calls: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+    for build in calls["assembly"].unique():
+        reference.check_assembly(build, "the calls")
+    sites = calls.drop_duplicates(["chrom_raw", "pos", "ref", "alt"])
+    moved: dict[tuple, tuple[int, str, str]] = {}
+    for row in sites.itertuples(index=False):
+        if row.ref != "-":
+            bases = reference.fetch(row.chrom_raw, row.pos, row.pos + len(row.ref) - 1)
+            if bases is not None and bases != row.ref:
+                raise CallsFileError(
+                    f"REF {row.ref} does not match the reference ({bases}) at "
+                    f"{row.chrom_raw}:{row.pos}", file=row.source, where=row.record, field="REF",
+                    hint="is the reference FASTA of another genome build?",
+                )
+        if row.ref == "-" or row.alt == "-":
+            moved[(row.chrom_raw, row.pos, row.ref, row.alt)] = reference.left_align(
+                row.chrom_raw, row.pos, row.ref, row.alt
+            )
+    if moved:
+        keys = list(zip(calls["chrom_raw"], calls["pos"], calls["ref"], calls["alt"],
+                        strict=True))
+        new = [moved.get(k, k[1:]) for k in keys]
+        calls["pos"] = [n[0] for n in new]
+        calls["ref"] = [n[1] for n in new]
+        calls["alt"] = [n[2] for n in new]
+    return calls
+
+
+def _annotate(calls: pd.DataFrame, reference: Reference | None) -> pd.DataFrame:
+    firsts = (
+        calls.replace({"ann_gene": {"": None}, "ann_hgvsc": {"": None}, "ann_hgvsp": {"": None}})
+        .groupby(["assembly", "variant_key"], sort=False)
+        .agg(chrom=("chrom", "first"), pos=("pos", "first"), ref=("ref", "first"),
+             alt=("alt", "first"), ann_gene=("ann_gene", "first"),
+             ann_hgvsc=("ann_hgvsc", "first"), ann_hgvsp=("ann_hgvsp", "first"))
+        .reset_index()
+    )
+    records = []
+    for row in firsts.itertuples(index=False):
+        records.append(annotate_variant(
+            row.assembly, row.chrom, int(row.pos), row.ref, row.alt,
+            ann_gene=row.ann_gene or "", ann_hgvsc=row.ann_hgvsc or "",
+            ann_hgvsp=row.ann_hgvsp or "", reference=reference,
+        ))
+    annotation = pd.concat(
+        [firsts[["assembly", "variant_key"]], pd.DataFrame.from_records(records,
+                                                                         index=firsts.index)],
+        axis=1,
+    )
+    annotation["codon"] = annotation["codon"].astype("Int64")
+    return calls.merge(annotation, on=["assembly", "variant_key"], how="left", validate="m:1")
+
+
+def empty_calls_table() -> pd.DataFrame:
+    """A calls table with no rows and the right columns."""
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in CALLS_COLUMNS})
+
+
+def build_calls(
+    sheet: pd.DataFrame,
+    *,
+    sheet_path: str | os.PathLike[str] = "samplesheet",
+    genes: str | Iterable[str] | None = None,
+    thresholds: Thresholds | None = None,
+    include_filtered: bool = False,
+    reference: str | os.PathLike[str] | Reference | None = None,
+    assembly: str | None = None,
+) -> pd.DataFrame:
+    """The calls table for an already-read sample sheet (see :func:`read_calls`)."""
+    thresholds = thresholds or Thresholds()
+    wanted = parse_genes(genes)
+    if assembly is not None and genome.normalize_assembly(assembly) is None:
+        raise OptionError(f"unknown assembly {assembly!r}", field="assembly",
+                          hint="use GRCh37 or GRCh38")
+    assembly = genome.normalize_assembly(assembly)
+    if reference is not None and not isinstance(reference, Reference):
+        reference = Reference(reference)
+    calls = _gather(sheet, Path(sheet_path), _windows(wanted), include_filtered, assembly)
+    if calls.empty:
+        return empty_calls_table()
+    calls = calls[_keep_genes(calls, wanted)].copy()
+    if calls.empty:
+        return empty_calls_table()
+    _check_builds(calls)
+    if reference is not None:
+        calls = _normalise_with_reference(calls, reference)
+    calls["chrom"] = calls["chrom_raw"].map(genome.normalize_chrom)
+    calls["variant_key"] = [variant_key(c, p, r, a) for c, p, r, a in
+                            zip(calls["chrom"], calls["pos"], calls["ref"], calls["alt"],
+                                strict=True)]
+    calls = _annotate(calls, reference)
+    known = calls["alt_count"].notna() & calls["depth"].notna() & (calls["depth"] > 0)
+    calls["vaf"] = np.where(known, calls["alt_count"] / calls["depth"].where(known, 1.0),
+                            calls["vaf"])
+    # one row per (sample, variant): a sample's files may repeat a record; keep the deepest
+    calls = calls.sort_values("depth", ascending=False, na_position="last", kind="stable")
+    repeated = calls.duplicated(["patient_id", "sample_id", "variant_key"])
+    if repeated.any():
+        log.warning("%d call(s) appear in more than one calls file of the same sample; "
+                    "kept the record with the greatest depth", int(repeated.sum()))
+        calls = calls[~repeated]
+    calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
+    calls = calls.sort_values(["patient_id", "lesion_id", "sample_id", "chrom", "pos", "ref",
+                               "alt"], kind="stable").reset_index(drop=True)
+    for column in ("alt_count", "depth"):
+        calls[column] = calls[column].round().astype("Int64")
+    return calls[CALLS_COLUMNS]
+
+
+def read_calls(
+    samplesheet: str | os.PathLike[str],
+    *,
+    genes: str | Iterable[str] | None = None,
+    thresholds: Thresholds | None = None,
+    min_depth: int | None = None,
+    min_alt: int | None = None,
+    min_vaf: float | None = None,
+    include_filtered: bool = False,
+    reference: str | os.PathLike[str] | None = None,
+    assembly: str | None = None,
+) -> pd.DataFrame:
+    """Read every lesion's calls named by a sample sheet into one calls table.
+
+    Returns :data:`CALLS_COLUMNS`, one row per (sample, variant): below-threshold calls are kept
+    with ``detected`` False; ``detected`` is NA where the site's depth is unknown.
+    ``genes`` defaults to KIT and PDGFRA (``"all"`` reads every record); thresholds default to
+    :class:`Thresholds` (``min_depth`` 20, ``min_alt`` 3, ``min_vaf`` 0.02).
+    Raises :class:`~lesiontrack.LesionTrackError` on bad input, naming file, record and field.
+    """
+    thresholds = _thresholds(thresholds, min_depth, min_alt, min_vaf)
+    sheet = read_samplesheet(samplesheet)
+    return build_calls(sheet, sheet_path=samplesheet, genes=genes, thresholds=thresholds,
+                       include_filtered=include_filtered, reference=reference,
+                       assembly=assembly)
+
+
+def _thresholds(thresholds: Thresholds | None, min_depth, min_alt, min_vaf) -> Thresholds:
+    base = thresholds or Thresholds()
+    return Thresholds(
+        min_depth=base.min_depth if min_depth is None else min_depth,
+        min_alt=base.min_alt if min_alt is None else min_alt,
+        min_vaf=base.min_vaf if min_vaf is None else min_vaf,
+    )

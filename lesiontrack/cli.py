@@ -1,0 +1,220 @@
+"""The ``lesiontrack`` command: parse options, call the API, print one-line errors.
+
+Exit codes: 0 success, 2 bad input or options (one line on stderr), 1 a bug (traceback with
+``--debug``), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .calls import build_calls
+from .compare import classify
+from .errors import LesionTrackError
+from .graph import build_graph, write_graph
+from .io.output import atomic_write, frame_to_tsv, write_table
+from .samplesheet import read_samplesheet
+from .stats import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED, test_clustering
+from .thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF, Thresholds
+
+log = logging.getLogger("lesiontrack")
+
+
+class _OneLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"lesiontrack: {record.levelname.lower()}: {' '.join(record.getMessage().split())}"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"lesiontrack: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("samplesheet", type=Path, help="sample sheet (TSV or CSV)")
+    group = parser.add_argument_group("reading calls")
+    group.add_argument("--reference", type=Path, metavar="FASTA",
+                       help="reference FASTA: checks REF alleles, left-aligns indels and names "
+                            "protein changes (HGVS 3' rule)")
+    group.add_argument("--assembly", choices=["GRCh37", "GRCh38"],
+                       help="genome build when neither the sample sheet nor the files say")
+    group.add_argument("--genes", default="KIT,PDGFRA", metavar="LIST",
+                       help="genes to read, comma-separated, or 'all' (default: KIT,PDGFRA)")
+    group.add_argument("--min-depth", type=int, default=DEFAULT_MIN_DEPTH, metavar="N",
+                       help=f"reads needed at a site (default {DEFAULT_MIN_DEPTH})")
+    group.add_argument("--min-alt", type=int, default=DEFAULT_MIN_ALT, metavar="N",
+                       help=f"ALT reads needed for a detection (default {DEFAULT_MIN_ALT})")
+    group.add_argument("--min-vaf", type=float, default=DEFAULT_MIN_VAF, metavar="F",
+                       help=f"allele fraction needed for a detection (default {DEFAULT_MIN_VAF})")
+    group.add_argument("--include-filtered", action="store_true",
+                       help="keep records whose FILTER is not PASS or '.'")
+
+
+def _add_stats_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("statistics")
+    group.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS, metavar="N",
+                       help=f"permutations of status labels (default {DEFAULT_PERMUTATIONS})")
+    group.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S",
+                       help=f"random seed of the permutation test (default {DEFAULT_SEED})")
+    group.add_argument("--focal-max", type=int, default=DEFAULT_FOCAL_MAX, metavar="N",
+                       help="most progressive lesions a focal progression may have "
+                            f"(default {DEFAULT_FOCAL_MAX})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``lesiontrack`` command."""
+    parser = _Parser(
+        prog="lesiontrack",
+        description="Track somatic mutations lesion by lesion: which mutations were there from "
+                    "the start (primary) and which were acquired where the disease progresses "
+                    "(secondary). For research use only, not for clinical decisions.",
+    )
+    parser.add_argument("--version", action="version", version=f"lesiontrack {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=_Parser)
+
+    p = sub.add_parser("calls", help="read every lesion's calls into one annotated table",
+                       description="Read every lesion's calls named by the sample sheet into "
+                                   "one table: one row per (sample, variant).")
+    _add_input_options(p)
+    p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="output TSV (.parquet for Parquet); default: standard output")
+
+    p = sub.add_parser("classify", help="primary vs secondary origin of every mutation",
+                       description="Give every (patient, mutation) an origin (primary, "
+                                   "secondary, undetermined) with its rule and evidence.")
+    _add_input_options(p)
+    p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="output TSV; default: standard output")
+
+    p = sub.add_parser("graph", help="the graph of patients, lesions, statuses and mutations",
+                       description="Write the cohort graph as GraphML (Cytoscape) or "
+                                   "node-link JSON.")
+    _add_input_options(p)
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
+                   help="FILE.graphml or FILE.json")
+
+    p = sub.add_parser("stats", help="do secondary mutations cluster in progressive lesions?",
+                       description="Lesion-level 2x2 table, one-sided Fisher test, "
+                                   "within-patient permutation test, Mantel-Haenszel odds "
+                                   "ratio and each patient's progression pattern.")
+    _add_input_options(p)
+    _add_stats_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="write to FILE instead of standard output")
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    thresholds = Thresholds(args.min_depth, args.min_alt, args.min_vaf)
+    sheet = read_samplesheet(args.samplesheet)
+    calls = build_calls(sheet, sheet_path=args.samplesheet, genes=args.genes,
+                        thresholds=thresholds, include_filtered=args.include_filtered,
+                        reference=args.reference, assembly=args.assembly)
+    return sheet, calls, thresholds
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write(output, text)
+
+
+def _stats_text(result: dict) -> str:
+    t = result["lesion_table"]
+    f, p, mh = result["fisher"], result["permutation"], result["mantel_haenszel"]
+    lines = [
+        f"lesions tested: {result['n_lesions_tested']} in {result['n_patients']} patient(s)",
+        "                      with secondary  without",
+        f"  progressive lesions {t['progressive_with_secondary']:>14}  "
+        f"{t['progressive_without']:>7}",
+        f"  controlled lesions  {t['controlled_with_secondary']:>14}  "
+        f"{t['controlled_without']:>7}",
+        f"Fisher exact (one-sided, greater): odds ratio {f['odds_ratio']}, p = {f['p_value']}, "
+        f"95% CI {f['ci_low']} to {f['ci_high']}",
+        f"permutation within patients: T = {p['observed']} (expected {p['expected']:.2f}), "
+        f"p = {p['p_value']:.4g} ({p['n_permutations']} permutations, seed {p['seed']}; "
+        f"exact p = {p['exact_p_value']:.4g})",
+        f"Mantel-Haenszel odds ratio: {mh['odds_ratio']}, p = {mh['p_value']} "
+        f"({mh['n_strata']} informative patient(s))",
+        "patients:",
+    ]
+    for row in result["patients"]:
+        confined = {True: "yes", False: "no", None: "no secondary"}[
+            row["secondary_confined_to_progressive"]]
+        lines.append(f"  {row['patient_id']}: {row['pattern']} "
+                     f"({row['n_progressive']} progressive, {row['n_controlled']} controlled); "
+                     f"secondary confined to progressive lesions: {confined}")
+    lines.append("For research use only, not for clinical decisions.")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one parsed command."""
+    if args.command == "calls":
+        _, calls, _ = _load(args)
+        if args.output is None:
+            sys.stdout.write(frame_to_tsv(calls))
+        else:
+            write_table(calls, args.output)
+        return 0
+    sheet, calls, _ = _load(args)
+    origins = classify(calls, sheet)
+    if args.command == "classify":
+        if args.output is None:
+            sys.stdout.write(frame_to_tsv(origins))
+        else:
+            write_table(origins, args.output)
+    elif args.command == "graph":
+        write_graph(build_graph(calls, origins, sheet), args.output)
+    elif args.command == "stats":
+        result = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
+                                 seed=args.seed, focal_max=args.focal_max)
+        text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (
+            _stats_text(result))
+        _emit(text, args.output)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lesiontrack`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLineFormatter())
+    log.addHandler(handler)
+    log.setLevel(logging.ERROR if args.quiet else logging.WARNING)
+    log.propagate = False
+    try:
+        return run(args)
+    except LesionTrackError as exc:
+        print(f"lesiontrack: error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lesiontrack: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"lesiontrack: internal error: {type(exc).__name__}: {exc} "
+              "(a bug: please report it; --debug shows the traceback)", file=sys.stderr)
+        return 1
+    finally:
+        log.removeHandler(handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Readers of variant calls: one module per input family, all returning the same columns.
+
+Every reader returns a :class:`ReadResult` whose ``calls`` frame has exactly
+:data:`RAW_COLUMNS`, one row per (sample in the file, record, ALT allele), alleles already in
+their minimal form (:func:`lesiontrack.variants.minimal`). Joining with the sample sheet, the
+assembly, annotation and the ``detected`` call happen later, in :mod:`lesiontrack.calls`.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import CallsFileError
+
+#: Columns of a reader's raw calls frame.
+RAW_COLUMNS: list[str] = [
+    "file_sample",  # the sample's column name / Tumor_Sample_Barcode in the file
+    "chrom_raw",  # contig as written in the file ("chr4" or "4")
+    "pos",  # int, minimal-form position (see lesiontrack.variants)
+    "ref",  # minimal REF ("-" for an insertion)
+    "alt",  # minimal ALT ("-" for a deletion)
+    "alt_count",  # float or NaN: reads supporting ALT
+    "depth",  # float or NaN: reads at the site (per the caller rule)
+    "vaf",  # float or NaN: alt_count / depth, or the caller's fraction when counts are missing
+    "caller_vaf",  # float or NaN: the caller's own allele-fraction estimate (Mutect2 AF, FREQ...)
+    "filter",  # FILTER as written ("PASS", ".", "weak_evidence;...")
+    "caller",  # detected caller/format: mutect2, strelka2_snv, strelka2_indel, varscan2, ...
+    "ann_gene",  # gene symbol from the file's own annotation (CSQ/ANN/Hugo_Symbol), else ""
+    "ann_hgvsc",  # c. name from the file's own annotation, without transcript prefix, else ""
+    "ann_hgvsp",  # one-letter p. name from the file's own annotation (p.D816V), else ""
+    "record",  # where the row came from, for messages: "line 57" or "record 4:55599321"
+]
+
+#: Readers' numeric columns (floats so that "unknown" is NaN).
+NUMERIC_COLUMNS = ("alt_count", "depth", "vaf", "caller_vaf")
+
+
+@dataclass
+class ReadResult:
+    """What a reader found in one calls file."""
+
+    calls: pd.DataFrame  # RAW_COLUMNS
+    samples: list[str]  # every sample column (VCF) or Tumor_Sample_Barcode (MAF) in the file
+    tumor_sample: str | None = None  # from ##tumor_sample, when the file names one
+    normal_sample: str | None = None  # from ##normal_sample / a normal column, when known
+    assembly_hint: str | None = None  # GRCh37/GRCh38 from the header or NCBI_Build, else None
+    assembly_evidence: str = ""  # how the hint was found, for messages
+    caller: str = ""  # detected caller / format of the whole file
+    warnings: list[str] = field(default_factory=list)  # one line per recoverable oddity
+
+
+def empty_calls() -> pd.DataFrame:
+    """An empty raw calls frame with the right columns and dtypes."""
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in RAW_COLUMNS})
+    for column in NUMERIC_COLUMNS:
+        frame[column] = frame[column].astype(float)
+    frame["pos"] = frame["pos"].astype("int64")
+    return frame
+
+
+def open_text(path: Path):
+    """Open a text file that may be plain, gzip or BGZF, as UTF-8 text with universal newlines."""
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8", errors="strict", newline=None)
+    return path.open("r", encoding="utf-8", errors="strict", newline=None)
+
+
+def sniff_format(path: Path) -> str:
+    """``vcf``, ``bcf``, ``maf`` or ``tsv`` from the file's content (not its name)."""
+    try:
+        with path.open("rb") as probe:
+            head = probe.read(4)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as unzipped:
+                head = unzipped.read(65536)
+        else:
+            with path.open("rb") as probe:
+                head = probe.read(65536)
+    except (OSError, EOFError) as exc:
+        raise CallsFileError(f"cannot read the file: {exc}", file=path) from exc
+    if head.startswith(b"BCF\x02"):
+        return "bcf"
+    if not head.strip():
+        raise CallsFileError("the file is empty", file=path, where=1)
+    if b"\x00" in head:
+        raise CallsFileError(
+            "not a VCF, BCF, MAF or TSV file (binary content)", file=path, where=1,
+            hint="give a VCF (plain or bgzipped), BCF, MAF or TSV calls file",
+        )
+    text = head.decode("utf-8", errors="replace")
+    if text.startswith("##fileformat=VCF"):
+        return "vcf"
+    header = ""
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line.startswith("#version") or line.startswith("##"):
+            continue
+        header = line.lower()
+        break
+    if header.startswith("#chrom"):
+        return "vcf"
+    if "hugo_symbol" in header or "tumor_sample_barcode" in header or "start_position" in header:
+        return "maf"
+    fields = {f.strip().strip('"') for f in header.replace(",", "\t").split("\t")}
+    if {"chrom", "pos", "ref", "alt"} <= fields or {"chromosome", "position"} <= fields:
+        return "tsv"
+    raise CallsFileError(
+        "not a VCF, BCF, MAF or TSV calls file (no ##fileformat=VCF line, no MAF or TSV header)",
+        file=path, where=1,
+        hint="a TSV needs the columns chrom, pos, ref, alt and alt_count+depth or vaf",
+    )
+
+
+def read_calls_file(
+    path: Path,
+    *,
+    regions: list[tuple[str, int, int]] | None,
+    include_filtered: bool = False,
+) -> ReadResult:
+    """Read one calls file of any supported family.
+
+    ``regions`` are (normalised chrom, start, end) windows to read, or None for every record.
+    Records outside the windows are not returned; FILTER values other than PASS/``.`` are dropped
+    unless ``include_filtered``.
+    """
+    kind = sniff_format(path)
+    if kind in ("vcf", "bcf"):
+        from .vcf import read_vcf
+
+        return read_vcf(path, regions=regions, include_filtered=include_filtered)
+    from .tabular import read_maf, read_tsv
+
+    if kind == "maf":
+        return read_maf(path, regions=regions, include_filtered=include_filtered)
+    return read_tsv(path, regions=regions, include_filtered=include_filtered)

@@ -1,0 +1,110 @@
+"""Access to a reference FASTA (pysam.FastaFile): whole chromosomes or ``samtools faidx`` excerpts.
+
+A contig may be a whole chromosome (``chr4`` or ``4``) or an excerpt named the way
+``samtools faidx ref.fa chr4:54650000-54750000`` names it, so a KIT-only reference works too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pysam
+
+from .errors import ReferenceMismatchError
+from .genome import CHR4_LENGTH, assembly_from_chr4_length, normalize_chrom
+
+_EXCERPT = re.compile(r"^(?P<chrom>[^:]+):(?P<start>\d+)-(?P<end>\d+)$")
+
+
+class Reference:
+    """A reference genome (or an excerpt of one), queried with 1-based inclusive positions."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self._fasta = pysam.FastaFile(str(self.path))
+        except (OSError, ValueError) as exc:
+            raise ReferenceMismatchError(
+                f"cannot open the reference FASTA: {exc}", file=self.path,
+                hint="give an uncompressed or bgzipped FASTA; an index (.fai) is made if missing",
+            ) from exc
+        # normalised chrom -> list of (fasta contig, first base position, last base position)
+        self._contigs: dict[str, list[tuple[str, int, int]]] = {}
+        self.chr4_length: int | None = None
+        for name, length in zip(self._fasta.references, self._fasta.lengths, strict=True):
+            match = _EXCERPT.match(name)
+            if match:
+                start = int(match["start"])
+                self._contigs.setdefault(normalize_chrom(match["chrom"]), []).append(
+                    (name, start, start + length - 1)
+                )
+            else:
+                chrom = normalize_chrom(name)
+                self._contigs.setdefault(chrom, []).append((name, 1, length))
+                if chrom == "4":
+                    self.chr4_length = length
+
+    @property
+    def assembly(self) -> str | None:
+        """The build told by chr4's length, when the FASTA holds a whole chr4."""
+        return assembly_from_chr4_length(self.chr4_length)
+
+    def check_assembly(self, assembly: str, context: str) -> None:
+        """Raise when the FASTA's chr4 belongs to another build than ``assembly``."""
+        if self.chr4_length is not None and self.assembly not in (None, assembly):
+            raise ReferenceMismatchError(
+                f"the reference is {self.assembly} (chr4 length {self.chr4_length}) but {context}"
+                f" is {assembly}", file=self.path,
+                hint=f"chr4 is {CHR4_LENGTH[assembly]} bases long in {assembly}",
+            )
+
+    def fetch(self, chrom: str, start: int, end: int) -> str | None:
+        """Bases ``start..end`` (1-based, inclusive), upper case; None where not covered."""
+        if end < start:
+            return ""
+        for name, first, last in self._contigs.get(normalize_chrom(chrom), []):
+            if first <= start and end <= last:
+                return self._fasta.fetch(name, start - first, end - first + 1).upper()
+        return None
+
+    def base(self, chrom: str, pos: int) -> str | None:
+        """One base, or None where not covered."""
+        return self.fetch(chrom, pos, pos)
+
+    def left_align(self, chrom: str, pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+        """Shift a minimal deletion or insertion as far left (5') as the sequence allows."""
+        if ref == "-":  # insertion after `pos`
+            seq = alt
+            while True:
+                base = self.base(chrom, pos)
+                if base is None or base != seq[-1] or pos <= 1:
+                    return pos, ref, seq
+                seq, pos = seq[-1] + seq[:-1], pos - 1
+        if alt == "-":
+            seq = ref
+            while True:
+                base = self.base(chrom, pos - 1)
+                if base is None or base != seq[-1] or pos <= 1:
+                    return pos, seq, alt
+                seq, pos = base + seq[:-1], pos - 1
+        return pos, ref, alt
+
+    def right_align(self, chrom: str, pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+        """Shift a minimal deletion or insertion as far right (3') as the sequence allows."""
+        if ref == "-":
+            seq = alt
+            while True:
+                base = self.base(chrom, pos + 1)
+                if base is None or base != seq[0]:
+                    return pos, ref, seq
+                seq, pos = seq[1:] + seq[0], pos + 1
+        if alt == "-":
+            seq = ref
+            while True:
+                base = self.base(chrom, pos + len(seq))
+                if base is None or base != seq[0]:
+                    return pos, seq, alt
+                seq, pos = seq[1:] + base, pos + 1
+        return pos, ref, alt

@@ -1,0 +1,228 @@
+"""Read and validate the sample sheet: which sample belongs to which lesion, and its status.
+
+The sample sheet is TSV or CSV (sniffed from the header line), with ``#`` comment lines, and any of
+LF, CRLF or CR-only line endings. One row per (sample, calls file): a sample may have several rows
+(Strelka2 writes SNVs and indels to separate files) and a lesion several samples (regions).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import SampleSheetError
+from .genome import normalize_assembly
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id", "sample_id", "status", "calls")
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "role", "site", "timepoint", "vcf_sample", "bam", "assembly",
+)
+ROLES: tuple[str, ...] = ("baseline", "lesion", "plasma")
+
+#: Accepted status words (case-insensitive) and the status they mean.
+STATUS_WORDS: dict[str, str] = {
+    "progressive": "progressive", "pd": "progressive", "progression": "progressive",
+    "progressing": "progressive", "progressive disease": "progressive",
+    "stable": "controlled", "sd": "controlled", "stable disease": "controlled",
+    "responding": "controlled", "response": "controlled", "pr": "controlled",
+    "partial response": "controlled", "complete": "controlled", "cr": "controlled",
+    "complete response": "controlled", "controlled": "controlled",
+    "baseline": "baseline",
+    "unknown": "unknown", "ne": "unknown", "not evaluable": "unknown",
+}
+
+#: Columns of the frame returned by :func:`read_samplesheet`, in order.
+SAMPLESHEET_COLUMNS: list[str] = [
+    "patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site", "timepoint",
+    "vcf_sample", "calls", "calls_path", "bam", "bam_path", "assembly", "line",
+]
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + data[: exc.start].count(b"\r") - data[
+            : exc.start
+        ].count(b"\r\n") + 1
+        raise SampleSheetError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})", file=path, where=line,
+            hint="save the sample sheet as UTF-8",
+        ) from exc
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    """(line number, text) of non-blank, non-comment lines; any newline convention."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    out = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        out.append((number, line))
+    return out
+
+
+def _delimiter(header: str) -> str:
+    if "\t" in header:
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;").delimiter
+    except csv.Error:
+        return ","
+
+
+def normalize_status(raw: str) -> str | None:
+    """The status a word means (``progressive``, ``controlled``, ``baseline``, ``unknown``)."""
+    return STATUS_WORDS.get(" ".join(str(raw).strip().lower().replace("_", " ").split()))
+
+
+def _accepted_words() -> str:
+    return ", ".join(sorted(STATUS_WORDS))
+
+
+def _resolve(folder: Path, value: str) -> Path:
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else folder / path
+
+
+def read_samplesheet(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate a sample sheet; one row per (sample, calls file).
+
+    Returns :data:`SAMPLESHEET_COLUMNS`: ``status`` is normalised (``progressive``,
+    ``controlled``, ``baseline``, ``unknown``) with the raw word kept in ``status_raw``;
+    ``calls_path``/``bam_path`` are absolute paths (relative ones resolved against the sheet's
+    folder); ``line`` is the row's line number in the file.
+    Raises :class:`SampleSheetError` naming the line and field of the first problem.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SampleSheetError(f"cannot read the sample sheet: {exc.strerror}", file=path) from exc
+    if b"\x00" in data[:65536]:
+        raise SampleSheetError("not a text file (binary content)", file=path, where=1)
+    lines = _lines(_decode(path, data))
+    if not lines:
+        raise SampleSheetError("the sample sheet is empty", file=path, where=1,
+                               hint=f"required columns: {', '.join(REQUIRED_COLUMNS)}")
+    header_line, header_text = lines[0]
+    delimiter = _delimiter(header_text)
+    parsed = list(csv.reader(io.StringIO("\n".join(text for _, text in lines)),
+                             delimiter=delimiter))
+    header = [h.strip().lower() for h in parsed[0]]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise SampleSheetError(
+            f"missing required column(s) {', '.join(missing)}", file=path, where=header_line,
+            field=missing[0], hint=f"found: {', '.join(h for h in header if h) or 'nothing'}",
+        )
+    duplicated = sorted({h for h in header if h and header.count(h) > 1})
+    if duplicated:
+        raise SampleSheetError(f"column {duplicated[0]} appears twice", file=path,
+                               where=header_line, field=duplicated[0])
+    folder = path.resolve().parent
+    records = []
+    for (number, _), fields in zip(lines[1:], parsed[1:], strict=True):
+        if len(fields) != len(header):
+            raise SampleSheetError(
+                f"{len(fields)} fields where the header has {len(header)}", file=path,
+                where=number, hint=f"is the delimiter {'TAB' if delimiter == chr(9) else delimiter!r}"
+                " used throughout?",
+            )
+        row = {h: f.strip() for h, f in zip(header, fields, strict=True) if h}
+        records.append(_validate_row(path, folder, number, row))
+    if not records:
+        raise SampleSheetError("the sample sheet has a header but no samples", file=path,
+                               where=header_line)
+    frame = pd.DataFrame.from_records(records, columns=SAMPLESHEET_COLUMNS)
+    _check_consistency(path, frame)
+    return frame
+
+
+def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) -> dict:
+    for column in REQUIRED_COLUMNS:
+        if not row.get(column):
+            raise SampleSheetError("empty value", file=path, where=number, field=column)
+    status_raw = row["status"]
+    status = normalize_status(status_raw)
+    if status is None:
+        raise SampleSheetError(
+            f"unknown status {status_raw!r}", file=path, where=number, field="status",
+            hint=f"accepted (any case): {_accepted_words()}",
+        )
+    role = (row.get("role") or "").lower()
+    if not role:
+        role = "baseline" if status == "baseline" else "lesion"
+    if role not in ROLES:
+        raise SampleSheetError(f"unknown role {row.get('role')!r}", file=path, where=number,
+                               field="role", hint=f"accepted: {', '.join(ROLES)}")
+    if role == "baseline":
+        if status not in ("baseline", "unknown"):
+            raise SampleSheetError(
+                f"a baseline (pre-treatment) sample cannot have status {status_raw!r}",
+                file=path, where=number, field="status", hint="write status 'baseline'",
+            )
+        status = "baseline"
+    elif status == "baseline":
+        raise SampleSheetError(
+            f"status 'baseline' on a sample whose role is {role!r}", file=path, where=number,
+            field="role", hint="pre-treatment samples need role 'baseline'",
+        )
+    calls_path = _resolve(folder, row["calls"])
+    if not calls_path.is_file():
+        raise SampleSheetError(f"calls file not found: {row['calls']}", file=path, where=number,
+                               field="calls", hint="paths are relative to the sample sheet")
+    bam = row.get("bam", "")
+    bam_path = ""
+    if bam:
+        resolved = _resolve(folder, bam)
+        if not resolved.is_file():
+            raise SampleSheetError(f"BAM/CRAM file not found: {bam}", file=path, where=number,
+                                   field="bam")
+        bam_path = str(resolved)
+    assembly_raw = row.get("assembly", "")
+    assembly = normalize_assembly(assembly_raw) if assembly_raw else None
+    if assembly_raw and assembly is None:
+        raise SampleSheetError(f"unknown assembly {assembly_raw!r}", file=path, where=number,
+                               field="assembly", hint="use GRCh37 or GRCh38")
+    return {
+        "patient_id": row["patient_id"], "lesion_id": row["lesion_id"],
+        "sample_id": row["sample_id"], "role": role, "status": status,
+        "status_raw": status_raw, "site": row.get("site", ""),
+        "timepoint": row.get("timepoint", ""), "vcf_sample": row.get("vcf_sample", ""),
+        "calls": row["calls"], "calls_path": str(calls_path), "bam": bam, "bam_path": bam_path,
+        "assembly": assembly or "", "line": number,
+    }
+
+
+def _check_consistency(path: Path, frame: pd.DataFrame) -> None:
+    """One status and role per lesion, one lesion per sample, no repeated rows."""
+    repeated = frame.duplicated(["patient_id", "sample_id", "calls_path"], keep="first")
+    if repeated.any():
+        row = frame[repeated].iloc[0]
+        raise SampleSheetError(
+            f"sample {row.sample_id!r} of patient {row.patient_id!r} is listed twice with the "
+            f"same calls file", file=path, where=int(row.line), field="sample_id",
+        )
+    checks = [
+        (["patient_id", "sample_id"], "lesion_id", "sample {sample_id!r} is in two lesions"),
+        (["sample_id"], "patient_id", "sample {sample_id!r} belongs to two patients"),
+        (["patient_id", "sample_id"], "role", "sample {sample_id!r} has two roles"),
+        (["patient_id", "lesion_id"], "status",
+         "lesion {lesion_id!r} of patient {patient_id!r} has two statuses"),
+    ]
+    for keys, column, message in checks:
+        counts = frame.groupby(keys, sort=False)[column].transform("nunique")
+        if (counts > 1).any():
+            bad = frame[counts > 1]
+            first = bad.iloc[0]
+            later = bad[bad[column] != first[column]].iloc[0]
+            raise SampleSheetError(
+                message.format(**first.to_dict())
+                + f" ({first[column]!r} on line {first.line}, {later[column]!r})",
+                file=path, where=int(later.line), field=column,
+            )

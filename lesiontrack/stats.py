@@ -1,0 +1,236 @@
+"""Do secondary mutations cluster in progressive lesions? Lesion-level tests and patterns.
+
+Only lesions (``role == "lesion"``) whose status is ``progressive`` or ``controlled`` take part.
+A lesion *has a secondary* when at least one mutation classified ``secondary`` is detected in it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+from scipy.stats.contingency import odds_ratio as _odds_ratio
+
+#: Default maximum number of progressive lesions for a *focal* pattern.
+DEFAULT_FOCAL_MAX = 1
+DEFAULT_PERMUTATIONS = 10_000
+DEFAULT_SEED = 20_240_601
+
+
+def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
+                 samples: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per progressive or controlled lesion: patient_id, lesion_id, status, has_secondary,
+    secondary (the secondary mutations detected in it, comma-separated hgvsp or keys)."""
+    roster = calls[["patient_id", "lesion_id", "role", "status"]]
+    if samples is not None:
+        roster = pd.concat([roster, samples[["patient_id", "lesion_id", "role", "status"]]])
+    roster = roster[(roster["role"] == "lesion")
+                    & roster["status"].isin(["progressive", "controlled"])]
+    roster = roster.drop_duplicates(["patient_id", "lesion_id"])
+    secondary = origins.loc[origins["origin"] == "secondary",
+                            ["patient_id", "variant_key", "hgvsp", "gene"]]
+    detected = calls.loc[calls["detected"].astype("boolean").fillna(False).astype(bool),
+                         ["patient_id", "lesion_id", "variant_key"]].drop_duplicates()
+    hits = detected.merge(secondary, on=["patient_id", "variant_key"])
+    hits["name"] = [f"{g} {h}".strip() if h else k
+                    for g, h, k in zip(hits["gene"].fillna(""), hits["hgvsp"].fillna(""),
+                                       hits["variant_key"], strict=True)]
+    names = hits.groupby(["patient_id", "lesion_id"])["name"].agg(
+        lambda s: ", ".join(sorted(set(s))))
+    table = roster.set_index(["patient_id", "lesion_id"])[["status"]].join(names)
+    table["secondary"] = table["name"].fillna("") if "name" in table else ""
+    table = table.drop(columns=[c for c in ("name",) if c in table])
+    table["has_secondary"] = table["secondary"] != ""
+    return table.reset_index().sort_values(["patient_id", "lesion_id"]).reset_index(drop=True)
+
+
+def _fisher(a: int, b: int, c: int, d: int) -> dict:
+    table = np.array([[a, b], [c, d]])
+    if table.sum(axis=0).min() == 0 or table.sum(axis=1).min() == 0:
+        return {"odds_ratio": None, "p_value": None, "ci_low": None, "ci_high": None,
+                "note": "undefined: a row or column of the table is empty"}
+    result = sps.fisher_exact(table, alternative="greater")
+    conditional = _odds_ratio(table, kind="conditional")
+    ci = conditional.confidence_interval(confidence_level=0.95)
+    return {
+        "odds_ratio": _num(conditional.statistic), "sample_odds_ratio": _num(result.statistic),
+        "p_value": _num(result.pvalue), "ci_low": _num(ci.low), "ci_high": _num(ci.high),
+        "alternative": "greater",
+        "note": "one-sided Fisher exact test; conditional MLE odds ratio with a two-sided "
+                "95% confidence interval",
+    }
+
+
+def _num(value) -> float | str | None:
+    """JSON-safe number: NaN -> None, an infinite odds ratio -> the string ``"inf"``."""
+    value = float(value)
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def _strata(table: pd.DataFrame) -> pd.DataFrame:
+    """Per patient: n lesions, m with a secondary, k progressive, t progressive with one."""
+    frame = table.assign(prog=table["status"] == "progressive")
+    return frame.groupby("patient_id").agg(
+        n=("lesion_id", "size"), m=("has_secondary", "sum"), k=("prog", "sum"),
+        t=("has_secondary", lambda s: int((s & frame.loc[s.index, "prog"]).sum())),
+    )
+
+
+def permutation_distribution(strata: pd.DataFrame) -> np.ndarray:
+    """Exact law of T under within-patient shuffling of status labels (pmf over 0..max).
+
+    Shuffling a patient's labels makes its count of progressive lesions with a secondary
+    hypergeometric(n, m, k); patients are independent, so T's law is their convolution.
+    """
+    pmf = np.array([1.0])
+    for (n, m, k), count in strata.value_counts(["n", "m", "k"]).items():
+        support = np.arange(0, min(m, k) + 1)
+        law = sps.hypergeom.pmf(support, n, m, k)
+        for _ in range(int(count)):
+            pmf = np.convolve(pmf, law)
+    return pmf
+
+
+def permutation_test(table: pd.DataFrame, n_permutations: int = DEFAULT_PERMUTATIONS,
+                     seed: int = DEFAULT_SEED) -> dict:
+    """Permutation test of T = number of progressive lesions with a secondary mutation.
+
+    Status labels are shuffled among the lesions of each patient. The N shuffles are drawn
+    from the exact law of that shuffling (:func:`permutation_distribution`), which is the same
+    as shuffling label vectors but costs nothing per lesion; ``exact_p_value`` is the limit
+    N -> infinity. ``p_value = (1 + #{T_perm >= T_obs}) / (1 + N)``.
+    """
+    strata = _strata(table)
+    observed = int(strata["t"].sum())
+    pmf = permutation_distribution(strata)
+    pmf = pmf / pmf.sum()
+    rng = np.random.default_rng(seed)
+    draws = rng.choice(len(pmf), size=int(n_permutations), p=pmf)
+    exceed = int((draws >= observed).sum())
+    return {
+        "statistic": "progressive lesions with a secondary mutation",
+        "observed": observed,
+        "expected": float(np.dot(np.arange(len(pmf)), pmf)),
+        "n_permutations": int(n_permutations), "seed": int(seed),
+        "p_value": (1 + exceed) / (1 + int(n_permutations)),
+        "exact_p_value": float(min(1.0, pmf[observed:].sum())),
+        "informative_patients": int(((strata["m"] > 0) & (strata["k"] > 0)
+                                     & (strata["k"] < strata["n"])).sum()),
+    }
+
+
+def shuffle_labels(table: pd.DataFrame, rng: np.random.Generator) -> int:
+    """T after one literal shuffle of status labels within each patient (for checking)."""
+    total = 0
+    for _, group in table.groupby("patient_id"):
+        status = rng.permutation(group["status"].to_numpy())
+        total += int(((status == "progressive") & group["has_secondary"].to_numpy()).sum())
+    return total
+
+
+def mantel_haenszel(table: pd.DataFrame) -> dict:
+    """Mantel-Haenszel odds ratio across patients (statsmodels), where defined."""
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    tables = []
+    for _, group in table.groupby("patient_id"):
+        prog = group["status"] == "progressive"
+        sec = group["has_secondary"]
+        t = np.array([[int((prog & sec).sum()), int((prog & ~sec).sum())],
+                      [int((~prog & sec).sum()), int((~prog & ~sec).sum())]], dtype=float)
+        if t.sum(axis=1).min() > 0 and t.sum(axis=0).min() > 0:  # informative stratum
+            tables.append(t)
+    if not tables:
+        return {"odds_ratio": None, "p_value": None, "ci_low": None, "ci_high": None,
+                "n_strata": 0, "note": "undefined: no patient has both statuses and both "
+                                       "lesions with and without a secondary mutation"}
+    st = StratifiedTable(tables)
+    numerator = sum(t[0, 0] * t[1, 1] / t.sum() for t in tables)
+    denominator = sum(t[0, 1] * t[1, 0] / t.sum() for t in tables)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        test = st.test_null_odds(correction=True)
+        if denominator == 0 or numerator == 0:
+            ratio, low, high = (math.inf if numerator else 0.0), None, None
+        else:
+            ratio = float(st.oddsratio_pooled)
+            low, high = (float(x) for x in st.oddsratio_pooled_confint())
+    return {"odds_ratio": _num(ratio), "p_value": _num(test.pvalue),
+            "ci_low": low, "ci_high": high, "n_strata": len(tables),
+            "note": "Mantel-Haenszel pooled odds ratio over informative patients; "
+                    "test of OR = 1 with continuity correction"}
+
+
+def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataFrame,
+                     focal_max: int = DEFAULT_FOCAL_MAX) -> list[dict]:
+    """Per patient: progression pattern and whether secondary mutations stay in progressive
+    lesions."""
+    patients = sorted(set(calls["patient_id"]) | set(table["patient_id"]))
+    sec = origins[origins["origin"] == "secondary"]
+    detected = calls[calls["detected"].astype("boolean").fillna(False).astype(bool)]
+    status_of = dict(zip(zip(table["patient_id"], table["lesion_id"], strict=True),
+                         table["status"], strict=True))
+    out = []
+    for patient in patients:
+        rows = table[table["patient_id"] == patient]
+        prog = sorted(rows.loc[rows["status"] == "progressive", "lesion_id"])
+        ctrl = sorted(rows.loc[rows["status"] == "controlled", "lesion_id"])
+        if not prog:
+            pattern = "none"
+        elif len(prog) <= focal_max and ctrl:
+            pattern = "focal"
+        else:
+            pattern = "generalized"
+        keys = set(sec.loc[sec["patient_id"] == patient, "variant_key"])
+        confined: bool | None = None
+        if keys:
+            where = detected[(detected["patient_id"] == patient)
+                             & detected["variant_key"].isin(keys)]
+            statuses = {status_of.get((patient, lesion)) for lesion in where["lesion_id"]}
+            confined = "controlled" not in statuses
+        out.append({"patient_id": patient, "pattern": pattern, "progressive_lesions": prog,
+                    "controlled_lesions": ctrl, "n_progressive": len(prog),
+                    "n_controlled": len(ctrl), "n_secondary": len(keys),
+                    "secondary_confined_to_progressive": confined})
+    return out
+
+
+def test_clustering(
+    origins: pd.DataFrame,
+    calls: pd.DataFrame,
+    *,
+    samples: pd.DataFrame | None = None,
+    permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = DEFAULT_SEED,
+    focal_max: int = DEFAULT_FOCAL_MAX,
+) -> dict:
+    """All clustering statistics as one JSON-ready dict (lesion_table, fisher, permutation,
+    mantel_haenszel, patients)."""
+    table = lesion_table(origins, calls, samples)
+    prog = table["status"] == "progressive"
+    sec = table["has_secondary"]
+    counts = {
+        "progressive_with_secondary": int((prog & sec).sum()),
+        "progressive_without": int((prog & ~sec).sum()),
+        "controlled_with_secondary": int((~prog & sec).sum()),
+        "controlled_without": int((~prog & ~sec).sum()),
+    }
+    return {
+        "lesion_table": counts,
+        "fisher": _fisher(*counts.values()),
+        "permutation": permutation_test(table, permutations, seed),
+        "mantel_haenszel": mantel_haenszel(table),
+        "patients": patient_patterns(table, origins, calls, focal_max),
+        "n_patients": int(calls["patient_id"].nunique()),
+        "n_lesions_tested": len(table),
+    }
+
+
+test_clustering.__test__ = False  # not a pytest test despite its name

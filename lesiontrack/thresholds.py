@@ -1,0 +1,55 @@
+"""Detection thresholds, documented once: a call is *detected* when it passes all three."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import OptionError
+
+#: Minimum reads at the site for a call, or for an absence to count as evidence.
+DEFAULT_MIN_DEPTH = 20
+#: Minimum reads supporting the ALT allele.
+DEFAULT_MIN_ALT = 3
+#: Minimum variant allele fraction.
+DEFAULT_MIN_VAF = 0.02
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """``min_depth``, ``min_alt`` and ``min_vaf`` with their documented defaults."""
+
+    min_depth: int = DEFAULT_MIN_DEPTH
+    min_alt: int = DEFAULT_MIN_ALT
+    min_vaf: float = DEFAULT_MIN_VAF
+
+    def __post_init__(self) -> None:
+        if self.min_depth < 0 or int(self.min_depth) != self.min_depth:
+            raise OptionError(f"min_depth must be a whole number >= 0, not {self.min_depth}",
+                              field="min_depth")
+        if self.min_alt < 1 or int(self.min_alt) != self.min_alt:
+            raise OptionError(f"min_alt must be a whole number >= 1, not {self.min_alt}",
+                              field="min_alt")
+        if not 0.0 <= self.min_vaf <= 1.0:
+            raise OptionError(f"min_vaf must be a fraction between 0 and 1, not {self.min_vaf}",
+                              field="min_vaf")
+
+    def detect(self, alt_count: pd.Series, depth: pd.Series, vaf: pd.Series) -> pd.Series:
+        """True (called above thresholds), False (site read, allele below), NA (unknown).
+
+        When the ALT count is unknown but depth and VAF are known, the count is estimated as
+        ``round(vaf * depth)``. When depth is unknown, the site cannot count as read.
+        """
+        alt = alt_count.astype(float)
+        dep = depth.astype(float)
+        frac = vaf.astype(float)
+        alt = alt.where(alt.notna(), np.round(frac * dep))
+        frac = frac.where(frac.notna(), alt / dep.where(dep > 0))
+        read = dep >= self.min_depth
+        passed = read & (alt >= self.min_alt) & (frac >= self.min_vaf)
+        out = pd.Series(pd.NA, index=alt_count.index, dtype="boolean")
+        out[read.to_numpy()] = False
+        out[passed.to_numpy()] = True
+        return out

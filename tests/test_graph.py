@@ -1,0 +1,50 @@
+"""The cohort graph: node kinds, edges, GraphML/JSON exports."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+from scenarios import focal_patient, table
+
+from lesiontrack import build_graph, classify, graph_to_json, write_graph
+from lesiontrack.graph import lesion_node, mutation_node, secondary_by_status
+
+
+def demo_graph():
+    calls = table(focal_patient("P1"))
+    return build_graph(calls, classify(calls))
+
+
+def test_nodes_and_edges_follow_the_design():
+    graph = demo_graph()
+    kinds = nx.get_node_attributes(graph, "kind")
+    assert set(kinds.values()) == {"patient", "lesion", "status", "mutation"}
+    v654a = mutation_node("P1", "4:54728092:T>C")
+    assert graph.nodes[v654a]["origin"] == "secondary"
+    assert graph.nodes[v654a]["hgvsp"] == "p.V654A"
+    # carried only where detected: L1, not L2 (one read) nor the baseline
+    assert sorted(graph.predecessors(v654a)) == [lesion_node("P1", "L1")]
+    assert graph.edges[lesion_node("P1", "L1"), v654a]["alt_count"] == 30
+    assert graph.has_edge(lesion_node("P1", "B"), "status:baseline")
+    assert graph.nodes["status:progressive"]["name"] == "progressive"
+    assert secondary_by_status(graph)["progressive"] == 1
+    assert secondary_by_status(graph)["controlled"] == 0
+
+
+def test_graphml_round_trips_without_none_values(tmp_path):
+    path = write_graph(demo_graph(), tmp_path / "cohort.graphml")
+    back = nx.read_graphml(path)
+    assert back.number_of_nodes() == demo_graph().number_of_nodes()
+    for _, data in back.nodes(data=True):
+        assert all(v is not None and not isinstance(v, dict | list) for v in data.values())
+    text = path.read_text()
+    assert "None" not in text
+
+
+def test_json_is_node_link_and_deterministic(tmp_path):
+    first = graph_to_json(demo_graph())
+    assert first == graph_to_json(demo_graph())
+    data = json.loads(first)
+    assert {"nodes", "links"} <= set(data)
+    nx.node_link_graph(data, edges="links")

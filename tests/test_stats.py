@@ -1,0 +1,114 @@
+"""Clustering statistics: hand-computable tables, permutation law, patterns."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scenarios import D816V, V654A, W557, call, focal_patient, table
+
+from lesiontrack import classify, test_clustering
+from lesiontrack.stats import lesion_table, permutation_test, shuffle_labels
+
+
+def lesions(rows):
+    """A lesion table from (patient, lesion, status, has_secondary) tuples."""
+    return pd.DataFrame(rows, columns=["patient_id", "lesion_id", "status", "has_secondary"])
+
+
+def run(rows, **kw):
+    calls = table(rows)
+    return test_clustering(classify(calls), calls, **kw)
+
+
+def test_focal_story_counts_and_fisher():
+    rows = focal_patient("P1") + focal_patient("P2")
+    result = run(rows)
+    assert result["lesion_table"] == {"progressive_with_secondary": 2, "progressive_without": 0,
+                                      "controlled_with_secondary": 0, "controlled_without": 2}
+    # one-sided Fisher on [[2,0],[0,2]]: only the observed table is as extreme: 1/C(4,2)
+    assert result["fisher"]["p_value"] == pytest.approx(1 / 6)
+    assert result["fisher"]["odds_ratio"] == "inf"
+
+
+def test_permutation_exact_law_matches_hand_computation_and_literal_shuffles():
+    table_ = lesions([("P", "A", "progressive", True), ("P", "B", "progressive", True),
+                      ("P", "C", "controlled", False), ("P", "D", "controlled", False)])
+    result = permutation_test(table_, n_permutations=20_000, seed=1)
+    assert result["observed"] == 2
+    assert result["exact_p_value"] == pytest.approx(1 / 6)  # C(2,2)*C(2,0)/C(4,2)
+    assert result["p_value"] == pytest.approx(1 / 6, abs=0.015)
+    rng = np.random.default_rng(5)
+    literal = np.array([shuffle_labels(table_, rng) for _ in range(3000)])
+    assert (literal >= 2).mean() == pytest.approx(1 / 6, abs=0.025)
+
+
+def test_permutation_is_deterministic_for_a_seed_and_counts_ties_as_extreme():
+    table_ = lesions([("P", "A", "progressive", False), ("P", "B", "controlled", True),
+                      ("Q", "A", "progressive", False), ("Q", "B", "controlled", False)])
+    first = permutation_test(table_, 999, seed=3)
+    assert first == permutation_test(table_, 999, seed=3)
+    # T_obs = 0 is the smallest value: every permutation ties or exceeds it
+    assert first["observed"] == 0
+    assert first["p_value"] == 1.0 and first["exact_p_value"] == pytest.approx(1.0)
+
+
+def test_permutation_scales_to_large_cohorts():
+    rng = np.random.default_rng(0)
+    n = 10_000
+    table_ = lesions([(f"P{i // 5}", f"L{i % 5}", "progressive" if rng.random() < .3
+                       else "controlled", bool(rng.random() < .2)) for i in range(n)])
+    result = permutation_test(table_, 10_000, seed=1)
+    assert 0 <= result["p_value"] <= 1 and result["n_permutations"] == 10_000
+
+
+def test_mantel_haenszel_pooled_odds_ratio():
+    rows = []
+    for patient in ("A", "B"):
+        rows += [(patient, "1", "progressive", True), (patient, "2", "progressive", True),
+                 (patient, "3", "progressive", False), (patient, "4", "controlled", True),
+                 (patient, "5", "controlled", False), (patient, "6", "controlled", False)]
+    from lesiontrack.stats import mantel_haenszel
+
+    result = mantel_haenszel(lesions(rows))
+    # per patient [[2,1],[1,2]]: sum(ad/n) / sum(bc/n) = (4/6 * 2) / (1/6 * 2) = 4
+    assert result["odds_ratio"] == pytest.approx(4.0)
+    assert result["n_strata"] == 2
+
+
+def test_patterns_and_confinement():
+    rows = focal_patient("FOCAL") + [
+        call("GEN", "L1", "progressive", W557, 40, 100), call("GEN", "L2", "progressive", W557, 40, 100),
+        call("GEN", "L1", "progressive", D816V, 30, 100), call("GEN", "L2", "progressive", D816V, 0, 100),
+        call("NONE", "L1", "controlled", W557, 40, 100),
+        call("LEAK", "L1", "progressive", W557, 40, 100), call("LEAK", "L2", "controlled", W557, 40, 100),
+        call("LEAK", "L3", "controlled", W557, 40, 100),
+        call("LEAK", "L1", "progressive", V654A, 30, 100), call("LEAK", "L2", "controlled", V654A, 20, 100),
+        call("LEAK", "L3", "controlled", V654A, 0, 100),
+    ]
+    patients = {p["patient_id"]: p for p in run(rows)["patients"]}
+    assert patients["FOCAL"]["pattern"] == "focal"
+    assert patients["FOCAL"]["secondary_confined_to_progressive"] is True
+    assert patients["GEN"]["pattern"] == "generalized"
+    assert patients["NONE"]["pattern"] == "none"
+    assert patients["NONE"]["secondary_confined_to_progressive"] is None
+    assert patients["LEAK"]["secondary_confined_to_progressive"] is False
+    assert patients["LEAK"]["progressive_lesions"] == ["L1"]
+    wider = {p["patient_id"]: p for p in run(rows, focal_max=2)["patients"]}
+    assert wider["GEN"]["pattern"] == "generalized"  # every lesion progressive
+
+
+def test_lesion_table_names_the_secondary_mutations():
+    calls = table(focal_patient())
+    out = lesion_table(classify(calls), calls)
+    assert list(out["lesion_id"]) == ["L1", "L2"]  # baseline samples are not tested
+    assert out.loc[out["lesion_id"] == "L1", "secondary"].item() == "KIT p.V654A"
+
+
+def test_result_is_json_ready():
+    import json
+
+    text = json.dumps(run(focal_patient()), allow_nan=False)
+    assert "NaN" not in text and not math.isnan(json.loads(text)["permutation"]["p_value"])
