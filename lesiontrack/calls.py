@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import genome
-from .annotate import ANNOTATION_COLUMNS, annotate_variant
+from .annotate import annotate_variant
 from .errors import CallsFileError, OptionError, SampleSheetError
 from .io import ReadResult, read_calls_file
 from .reference import Reference

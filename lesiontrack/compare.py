@@ -143,7 +143,7 @@ def _decide(lesions: list[_Lesion], gene, codon) -> tuple[str, str, str, str]:
         flags = [f"{later}={other} ({why})" for later, other, why in verdicts[index + 1:]
                  if other is not None and other != answer]
         undecided = [why for earlier, other, why in verdicts[:index] if other is None and why]
-        evidence = "; ".join([text, *[f"({u})" for u in undecided]]) if undecided else text
+        evidence = "; ".join([text, *undecided])
         return answer, rule, "; ".join(flags), evidence
     notes = [why for _, _, why in verdicts if why]
     if not notes and det:

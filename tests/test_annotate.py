@@ -96,5 +96,5 @@ def test_reference_of_the_wrong_build_is_refused(grch37_reference, tmp_path):
     reference.check_assembly("GRCh37", "the calls")  # an excerpt cannot tell; no error
     fake = Reference(whole)
     fake.chr4_length = genome.CHR4_LENGTH["GRCh37"]
-    with pytest.raises(ReferenceMismatchError, match="GRCh37.*GRCh38"):
+    with pytest.raises(ReferenceMismatchError, match=r"GRCh37.*GRCh38"):
         fake.check_assembly("GRCh38", "the calls")

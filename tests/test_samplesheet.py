@@ -84,7 +84,7 @@ def test_bad_sheets_name_the_line_and_field(folder, text, where, what):
 
 
 def test_unknown_status_lists_the_accepted_words(folder):
-    with pytest.raises(SampleSheetError, match="accepted.*progressive.*stable"):
+    with pytest.raises(SampleSheetError, match=r"accepted.*progressive.*stable"):
         read_samplesheet(write(folder, f"{HEADER}\nP1\tL1\tS1\tgrowing\ta.vcf\n"))
 
 

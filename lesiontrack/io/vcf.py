@@ -1,0 +1,794 @@
+"""Read somatic VCF/BCF calls with pysam: one row per (sample column, record, ALT allele).
+
+Handles plain, bgzipped (indexed or not) and plain-gzip VCF and BCF. Per-sample allele counts
+follow the caller's own FORMAT fields:
+
+============================  =============  ==================  ============================
+caller (FORMAT keys)          alt_count      depth               vaf / caller_vaf
+============================  =============  ==================  ============================
+mutect2 (AD, AF Number=A)     AD[i]          sum(AD)             alt/depth; caller_vaf AF[i-1]
+mutect1 (AD, FA)              AD[i]          sum(AD)             alt/depth; caller_vaf FA
+radia (AD, AF Number=.)       AD[i]          sum(AD)             alt/depth; caller_vaf AF[i]
+generic_ad (AD)               AD[i]          sum(AD)             alt/depth
+strelka2_snv (AU,CU,GU,TU)    {ALT}U[0]      {REF}U[0]+{ALT}U[0] alt/depth
+strelka2_indel (TAR, TIR)     TIR[0]         TAR[0]+TIR[0]       alt/depth
+varscan2 (RD, AD, FREQ)       AD             RD+AD               alt/depth; caller_vaf FREQ/100
+freebayes (RO, AO)            AO[i-1]        RO+sum(AO)          alt/depth
+deepvariant (AD, DP, VAF)     AD[i]          DP                  VAF[i-1] (also caller_vaf)
+============================  =============  ==================  ============================
+
+``i`` is the allele index (1 for the first ALT). When a count the depth is built from is missing
+(``AD=.,21``) the depth falls back to FORMAT/DP; a missing value is NaN, never 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import logging
+import os
+import re
+import shutil
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pysam
+
+from ..errors import CallsFileError
+from ..genome import assembly_from_chr4_length, normalize_assembly, normalize_chrom
+from ..variants import is_simple_allele, minimal
+from . import RAW_COLUMNS, ReadResult, empty_calls, open_text
+from .annotations import (
+    EMPTY,
+    SNPEFF_FIELDS,
+    Annotation,
+    AnnotationFormat,
+    choose,
+    formats_from_header,
+)
+
+log = logging.getLogger("lesiontrack")
+
+NAN = float("nan")
+Region = tuple[str, int, int]
+Values = list[float | None]
+
+#: Build names that a ``##reference=`` line may mention.
+_REFERENCE_BUILD = re.compile(
+    r"(?<![a-z0-9])(hg19|hg38|grch37|grch38|b37|b38|hs37d5|hs38dh|g1k_v37|assembly19|assembly38)"
+    r"(?![0-9])",
+    re.IGNORECASE,
+)
+_EXTRA_BUILDS = {"hs38dh": "GRCh38", "g1k_v37": "GRCh37", "assembly19": "GRCh37",
+                 "assembly38": "GRCh38"}
+_TUMOR_COLUMNS = ("TUMOR", "TUMOR_SAMPLE")
+_NORMAL_COLUMNS = ("NORMAL", "NORMAL_SAMPLE")
+#: FORMAT fields holding read counts: negative values are impossible.
+_COUNT_KEYS = frozenset({"AD", "DP", "RD", "RO", "AO", "TAR", "TIR", "AU", "CU", "GU", "TU"})
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _compression(path: Path) -> str:
+    """``bgzf``, ``gzip`` (plain, not blocked) or ``none``."""
+    try:
+        with path.open("rb") as probe:
+            head = probe.read(18)
+    except FileNotFoundError as exc:
+        raise CallsFileError("file not found", file=path) from exc
+    except OSError as exc:
+        raise CallsFileError(f"cannot read the file: {exc}", file=path) from exc
+    if head[:2] != b"\x1f\x8b":
+        return "none"
+    if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC":
+        return "bgzf"
+    return "gzip"
+
+
+def _numbers(raw: object, percent: bool = False) -> Values:
+    """A pysam FORMAT value (number, tuple, or text for undeclared tags) as a list of floats.
+
+    Missing values (``.``) are None. Raises ValueError on text that is not a number.
+    """
+    items = raw if isinstance(raw, tuple) else (raw,)
+    out: Values = []
+    for item in items:
+        if item is None:
+            out.append(None)
+        elif isinstance(item, str):
+            for piece in item.split(","):
+                piece = piece.strip()
+                if piece in ("", "."):
+                    out.append(None)
+                else:
+                    out.append(float(piece[:-1] if percent and piece.endswith("%") else piece))
+        elif isinstance(item, float):
+            out.append(float(f"{item:.7g}"))  # pysam gives float32 values: 0.998 not 0.99800002
+        else:
+            out.append(float(item))
+    return out
+
+
+def _first(values: Values | None) -> float | None:
+    return values[0] if values else None
+
+
+def _total(values: list[float | None]) -> float | None:
+    """Sum of the values, None when any is missing."""
+    if any(v is None for v in values):
+        return None
+    return float(sum(values))  # type: ignore[arg-type]
+
+
+def _fraction(values: Values | None, j: int, n_alleles: int) -> float | None:
+    """The ALT ``j`` (0-based) entry of a per-ALT (Number=A) or per-allele (REF first) list."""
+    if not values:
+        return None
+    if len(values) == n_alleles - 1:
+        return values[j]
+    if len(values) == n_alleles:
+        return values[j + 1]
+    return None
+
+
+def _merge_windows(regions: list[Region]) -> dict[str, list[tuple[int, int]]]:
+    """Windows by normalised contig, sorted and with overlapping/adjacent ones merged."""
+    by_chrom: dict[str, list[tuple[int, int]]] = {}
+    for chrom, start, end in regions:
+        by_chrom.setdefault(normalize_chrom(chrom), []).append((int(start), int(end)))
+    merged: dict[str, list[tuple[int, int]]] = {}
+    for chrom, windows in by_chrom.items():
+        out: list[tuple[int, int]] = []
+        for start, end in sorted(windows):
+            if out and start <= out[-1][1] + 1:
+                out[-1] = (out[-1][0], max(out[-1][1], end))
+            else:
+                out.append((start, end))
+        merged[chrom] = out
+    return merged
+
+
+def _record_span(rec: pysam.VariantRecord) -> tuple[int, int]:
+    """1-based (first, last) base of the record: its REF span (or INFO/END when longer)."""
+    start = rec.pos
+    return start, max(start + len(rec.ref or "N") - 1, rec.stop)
+
+
+def detect_caller(keys: set[str] | frozenset[str], af_number: str | None = None) -> str:
+    """The caller / count convention of a record from its FORMAT keys."""
+    if "TAR" in keys and "TIR" in keys:
+        return "strelka2_indel"
+    if {"AU", "CU", "GU", "TU"} <= keys:
+        return "strelka2_snv"
+    if "RD" in keys and "FREQ" in keys:
+        return "varscan2"
+    if "RO" in keys and "AO" in keys:
+        return "freebayes"
+    if "VAF" in keys:
+        return "deepvariant"
+    if "FA" in keys and "AD" in keys:
+        return "mutect1"
+    if "AF" in keys and "AD" in keys:
+        return "radia" if af_number == "." else "mutect2"
+    if "AD" in keys:
+        return "generic_ad"
+    return "unknown"
+
+
+class _GzipPipe:
+    """Decompress a plain-gzip (not BGZF) file in a thread into a pipe pysam reads as a stream."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.error: BaseException | None = None
+        read_fd, write_fd = os.pipe()
+        self.handle = os.fdopen(read_fd, "rb")
+        self._thread = threading.Thread(target=self._pump, args=(write_fd,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, write_fd: int) -> None:
+        try:
+            with os.fdopen(write_fd, "wb") as sink, gzip.open(self.path, "rb") as source:
+                shutil.copyfileobj(source, sink, 1 << 16)
+        except BrokenPipeError:  # the reader stopped early: not an error of the file
+            pass
+        except Exception as exc:  # truncated or corrupt gzip: reported by the reader
+            self.error = exc
+
+    def stop(self) -> BaseException | None:
+        """Close the reading end, wait for the thread; the decompression error, if any."""
+        self.handle.close()
+        self._thread.join()
+        return self.error
+
+
+# --------------------------------------------------------------------------------------------
+# The reader
+
+
+class _VcfReader:
+    def __init__(self, path: Path, regions: list[Region] | None, include_filtered: bool) -> None:
+        self.path = path
+        self.regions = regions
+        self.include_filtered = include_filtered
+        self.vf: pysam.VariantFile | None = None
+        self.pipe: _GzipPipe | None = None
+        self.compression = "none"
+        self.streaming = True  # records read in file order (line numbers are meaningful)
+        self.n_read = 0  # records returned by htslib so far
+        self.last = ""  # last record returned, "chrom:pos"
+        self.notes: dict[str, str] = {}
+        self.invalid_alts: Counter[str] = Counter()
+        self.bad_ad_records: list[str] = []
+        self.undeclared_formats: set[str] = set()
+        self.undeclared_contigs: set[str] = set()
+        self._format_cache: dict[tuple[str, ...], str] = {}
+        self.columns: dict[str, list] = {c: [] for c in RAW_COLUMNS}
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def open(self) -> pysam.VariantFile:
+        self.compression = _compression(self.path)
+        if self.compression == "gzip":
+            self.notes["plain_gzip"] = (
+                "plain gzip (not bgzip): read as a stream without an index; recompress with "
+                "'bgzip' and index with 'tabix -p vcf' to read only the gene regions"
+            )
+            self.pipe = _GzipPipe(self.path)
+        try:
+            source = self.pipe.handle if self.pipe is not None else str(self.path)
+            self.vf = pysam.VariantFile(source)
+        except (OSError, ValueError) as exc:
+            raise self._open_error(exc) from exc
+        return self.vf
+
+    def close(self) -> None:
+        if self.vf is not None:
+            self.vf.close()
+        if self.pipe is not None:
+            self.pipe.stop()
+
+    def _gzip_failure(self) -> CallsFileError | None:
+        """After a failure: the plain-gzip stream's own error, if that is the cause."""
+        if self.pipe is None:
+            return None
+        if self.vf is not None:
+            self.vf.close()
+        error = self.pipe.stop()
+        if error is None:
+            return None
+        where = f"after record {self.last}" if self.last else None
+        return CallsFileError(
+            f"truncated or corrupt gzip file ({error})", file=self.path, where=where,
+            hint="check the copy of the file; recompress it with bgzip",
+        )
+
+    def _open_error(self, exc: Exception) -> CallsFileError:
+        gz = self._gzip_failure()
+        if gz is not None:
+            return gz
+        text = str(exc)
+        if "EOF marker" in text or "truncated" in text:
+            return CallsFileError(
+                "the compressed file is truncated (no BGZF end-of-file block)", file=self.path,
+                hint="the copy or the pipeline step that wrote it was interrupted",
+            )
+        line_no, first_line = self._first_body_line()
+        if line_no == 0 and first_line == "":
+            return CallsFileError(
+                "no #CHROM header line (the file is empty or has only ## meta lines)",
+                file=self.path, hint="the VCF header must end with the #CHROM line",
+            )
+        if first_line is None:
+            return CallsFileError(
+                "not a VCF or BCF file (htslib cannot read it)", file=self.path, where=1,
+                hint="give a VCF (plain or bgzipped) or BCF file",
+            )
+        if not first_line.startswith("##") and not first_line.startswith("#CHROM"):
+            if line_no == 1 and not first_line.startswith("#"):
+                return CallsFileError(
+                    "not a VCF file (no ##fileformat=VCF header)", file=self.path, where=1,
+                    hint="give a VCF (plain or bgzipped) or BCF file",
+                )
+            return CallsFileError(
+                "no #CHROM header line before the first record", file=self.path, where=line_no,
+                hint="the VCF header must end with the #CHROM POS ID REF ALT ... line",
+            )
+        return CallsFileError(
+            f"invalid VCF header ({text})", file=self.path,
+            hint="check the ##INFO/##FORMAT/##contig lines of the header",
+        )
+
+    def _first_body_line(self) -> tuple[int, str | None]:
+        """(line number, text) of the first line that is not a ``##`` meta line, or (0, None)
+        when the file cannot be read as text."""
+        try:
+            with open_text(self.path) as handle:
+                for number, line in enumerate(handle, start=1):
+                    if not line.startswith("##") or number > 100_000:
+                        return number, line.rstrip("\n")
+                return 0, ""
+        except (OSError, EOFError, UnicodeDecodeError, ValueError):
+            return 0, None
+
+    # -- header ------------------------------------------------------------------------------
+
+    def read_header(self, header: pysam.VariantHeader, result: ReadResult) -> None:
+        self.samples = list(header.samples)
+        self.declared_formats = set(header.formats.keys())
+        self.format_types = {key: str(meta.type) for key, meta in header.formats.items()}
+        self.declared_contigs = set(header.contigs.keys())
+        self.af_number = str(header.formats["AF"].number) if "AF" in header.formats else None
+        generic: list[tuple[str, str]] = [
+            (str(r.key), str(r.value)) for r in header.records if r.type == "GENERIC"
+        ]
+        sources = " ".join(v for k, v in generic if k == "source")
+        if "RADIA" in sources.upper() and self.af_number in (".", None):
+            self.af_number = "."
+        info = {key: (meta.description or "") for key, meta in header.info.items()}
+        self.ann_formats: list[AnnotationFormat] = formats_from_header(info)
+        if not any(spec.tag == "ANN" for spec in self.ann_formats):  # undeclared ANN: fixed order
+            spec = AnnotationFormat.from_fields("ANN", SNPEFF_FIELDS)
+            if spec is not None:
+                self.ann_formats.append(spec)
+
+        result.samples = list(self.samples)
+        values = dict(reversed(generic))  # first occurrence wins
+        result.tumor_sample = values.get("tumor_sample")
+        result.normal_sample = values.get("normal_sample")
+        upper = {s.upper(): s for s in self.samples}
+        if result.tumor_sample is None:
+            result.tumor_sample = next((upper[n] for n in _TUMOR_COLUMNS if n in upper), None)
+        if result.normal_sample is None:
+            result.normal_sample = next((upper[n] for n in _NORMAL_COLUMNS if n in upper), None)
+
+        result.assembly_hint, result.assembly_evidence = self._assembly(header, generic)
+
+    def _assembly(
+        self, header: pysam.VariantHeader, generic: list[tuple[str, str]]
+    ) -> tuple[str | None, str]:
+        contigs = sorted(header.contigs.items(), key=lambda kv: normalize_chrom(kv[0]) != "4")
+        for name, contig in contigs:
+            if normalize_chrom(name) != "4":
+                break
+            assembly = assembly_from_chr4_length(contig.length)
+            if assembly:
+                return assembly, f"##contig {name} length {contig.length}"
+        for key, value in generic:
+            if key != "reference":
+                continue
+            match = _REFERENCE_BUILD.search(value)
+            if match:
+                token = match.group(1).lower()
+                assembly = _EXTRA_BUILDS.get(token) or normalize_assembly(token)
+                if assembly:
+                    return assembly, f"##reference={value}"
+        for name, contig in contigs:
+            try:
+                attributes = dict(contig.header_record)
+            except (AttributeError, TypeError, ValueError):  # pragma: no cover - defensive
+                continue
+            assembly = normalize_assembly(attributes.get("assembly"))
+            if assembly:
+                return assembly, f"##contig {name} assembly={attributes['assembly']}"
+        return None, ""
+
+    # -- records -----------------------------------------------------------------------------
+
+    def records(self) -> Iterator[pysam.VariantRecord]:
+        assert self.vf is not None
+        if self.regions is None:
+            yield from self._stream(None)
+            return
+        windows = _merge_windows(self.regions)
+        if not windows:
+            return
+        if self.vf.index is not None:
+            self.streaming = False
+            yield from self._fetch(windows)
+        else:
+            yield from self._stream(windows)
+
+    def _next(self, iterator: Iterator[pysam.VariantRecord]) -> pysam.VariantRecord | None:
+        try:
+            rec = next(iterator)
+        except StopIteration:
+            return None
+        except (OSError, ValueError) as exc:
+            raise self._parse_error(exc) from exc
+        self.n_read += 1
+        self.last = f"{rec.chrom}:{rec.pos}"
+        return rec
+
+    def _stream(
+        self, windows: dict[str, list[tuple[int, int]]] | None
+    ) -> Iterator[pysam.VariantRecord]:
+        assert self.vf is not None
+        iterator = iter(self.vf)
+        chrom_windows: dict[str, list[tuple[int, int]]] = {}
+        while (rec := self._next(iterator)) is not None:
+            if windows is not None:
+                contig = rec.chrom
+                wins = chrom_windows.get(contig)
+                if wins is None:
+                    wins = chrom_windows[contig] = windows.get(normalize_chrom(contig), [])
+                if not wins:
+                    continue
+                first, last = _record_span(rec)
+                if not any(start <= last and first <= end for start, end in wins):
+                    continue
+            yield rec
+
+    def _fetch(self, windows: dict[str, list[tuple[int, int]]]) -> Iterator[pysam.VariantRecord]:
+        assert self.vf is not None and self.vf.index is not None
+        for contig in list(self.vf.index.keys()):
+            wins = windows.get(normalize_chrom(contig))
+            if not wins:
+                continue
+            previous_end: int | None = None
+            for start, end in wins:
+                try:
+                    iterator = self.vf.fetch(contig, start - 1, end)
+                except (OSError, ValueError) as exc:
+                    raise CallsFileError(
+                        f"cannot read region {contig}:{start}-{end} through the index ({exc})",
+                        file=self.path, hint="re-create the index with 'tabix -p vcf'",
+                    ) from exc
+                while (rec := self._next(iterator)) is not None:
+                    first, last = _record_span(rec)
+                    if not (start <= last and first <= end):
+                        continue
+                    if previous_end is not None and first <= previous_end:
+                        continue  # already returned by the previous window
+                    yield rec
+                previous_end = end
+
+    def _parse_error(self, exc: Exception) -> CallsFileError:
+        gz = self._gzip_failure()
+        if gz is not None:
+            return gz
+        text = str(exc)
+        if "truncated" in text.lower() and self.compression == "bgzf":
+            detail = "the compressed file is truncated or corrupt"
+        else:
+            detail = f"htslib: {text}"
+        after = f" (after record {self.last})" if self.last else " (first record)"
+        if self.streaming and self.compression != "gzip":
+            line_no, diagnosis = self._diagnose_line()
+            if line_no:
+                return CallsFileError(
+                    f"cannot parse the VCF record{after}: {diagnosis or detail}",
+                    file=self.path, where=line_no,
+                )
+        where = f"record after {self.last}" if self.last else "first record"
+        return CallsFileError(f"cannot parse the VCF record: {detail}", file=self.path,
+                              where=where)
+
+    def _diagnose_line(self) -> tuple[int, str]:
+        """Line number and a reason for the record htslib failed on (text files only)."""
+        try:
+            with open_text(self.path) as handle:
+                number = 0
+                records = 0
+                for line in handle:
+                    number += 1
+                    if line.startswith("#"):
+                        continue
+                    records += 1
+                    if records == self.n_read + 1:
+                        return number, self._diagnose(line.rstrip("\n"))
+        except (OSError, EOFError, UnicodeDecodeError, ValueError):
+            return 0, ""
+        return 0, ""
+
+    def _diagnose(self, line: str) -> str:
+        fields = line.split("\t")
+        if len(fields) < 8:
+            return f"{len(fields)} tab-separated column(s), a VCF record needs at least 8"
+        if not fields[1].strip().isdigit():
+            return f"POS {fields[1]!r} is not a number"
+        expected = 9 + len(self.samples) if self.samples else 8
+        if self.samples and len(fields) != expected:
+            return f"{len(fields)} columns where the #CHROM line has {expected}"
+        if self.samples:
+            keys = fields[8].split(":")
+            for sample, value in zip(self.samples, fields[9:], strict=False):
+                for key, item in zip(keys, value.split(":"), strict=False):
+                    if self.format_types.get(key) not in ("Integer", "Float"):
+                        continue
+                    for piece in item.split(","):
+                        if piece in ("", "."):
+                            continue
+                        try:
+                            float(piece)
+                        except ValueError:
+                            return f"FORMAT/{key} value {item!r} of sample {sample} is not a number"
+        return ""
+
+    # -- one record ----------------------------------------------------------------------------
+
+    def _caller(self, keys: tuple[str, ...]) -> str:
+        caller = self._format_cache.get(keys)
+        if caller is None:
+            caller = detect_caller(frozenset(keys), self.af_number)
+            self._format_cache[keys] = caller
+            self.undeclared_formats.update(k for k in keys if k not in self.declared_formats)
+            if caller == "unknown" and keys and "unknown_counts" not in self.notes:
+                self.notes["unknown_counts"] = (
+                    f"no allele-count FORMAT fields recognised (FORMAT {':'.join(keys)}); "
+                    "alt_count and vaf are unknown"
+                )
+        return caller
+
+    def _annotations(
+        self, rec: pysam.VariantRecord, ref: str, alts: tuple[str, ...]
+    ) -> list[Annotation] | None:
+        result: list[Annotation] | None = None
+        for spec in self.ann_formats:
+            if spec.tag not in rec.info:
+                continue
+            try:
+                raw = rec.info[spec.tag]
+            except (KeyError, ValueError):
+                continue
+            if raw is None:
+                continue
+            chosen = choose(spec, raw, rec.pos, ref, alts)
+            if result is None:
+                result = chosen
+            else:
+                result = [a if a != EMPTY else b for a, b in zip(result, chosen, strict=True)]
+        return result
+
+    def add(self, rec: pysam.VariantRecord) -> None:
+        filters = list(rec.filter.keys())
+        filter_text = ";".join(filters) if filters else "."
+        if filter_text not in ("PASS", ".") and not self.include_filtered:
+            return
+        alts = rec.alts
+        if not alts:
+            return
+        ref = rec.ref or ""
+        chrom = rec.chrom
+        if self.declared_contigs and chrom not in self.declared_contigs:
+            self.undeclared_contigs.add(chrom)
+        alleles = []
+        for j, alt in enumerate(alts):
+            if not (is_simple_allele(alt) and is_simple_allele(ref)):
+                self.invalid_alts[alt if is_simple_allele(ref) else f"{ref}>{alt}"] += 1
+                continue
+            if alt.upper() == ref.upper():
+                continue
+            mpos, mref, malt = minimal(rec.pos, ref, alt)
+            if mref == malt:
+                continue
+            alleles.append((j, mpos, mref, malt, alt.upper()))
+        if not alleles:
+            return
+        keys = tuple(rec.format.keys())
+        caller = self._caller(keys)
+        annotations = self._annotations(rec, ref, alts) if self.ann_formats else None
+        where = f"record {chrom}:{rec.pos}"
+        n_alleles = len(alts) + 1
+        key_set = frozenset(keys)
+        ref_upper = ref.upper()
+        cols = self.columns
+        for index, sample in enumerate(self.samples):
+            cache: dict[str, Values | None] = {}
+            smp = rec.samples[index]
+
+            def get(
+                key: str, *, percent: bool = False, smp=smp, cache=cache, sample=sample
+            ) -> Values | None:
+                if key in cache:
+                    return cache[key]
+                values = None
+                if key in key_set:
+                    try:
+                        values = _numbers(smp[key], percent=percent)
+                    except (ValueError, TypeError, KeyError) as exc:
+                        raise CallsFileError(
+                            f"FORMAT value is not a number ({exc})", file=self.path,
+                            where=where, field=key, hint=f"sample {sample}",
+                        ) from exc
+                    if key in _COUNT_KEYS:
+                        for value in values:
+                            if value is not None and value < 0:
+                                raise CallsFileError(
+                                    f"negative read count {value:g} for sample {sample}",
+                                    file=self.path, where=where, field=key,
+                                )
+                cache[key] = values
+                return values
+
+            for j, mpos, mref, malt, alt_upper in alleles:
+                alt_count, depth, caller_vaf, vaf, fields = self._counts(
+                    caller, get, j, n_alleles, ref_upper, alt_upper, where
+                )
+                if alt_count is not None and depth is not None and alt_count > depth:
+                    raise CallsFileError(
+                        f"alt count {alt_count:g} is larger than the depth {depth:g} "
+                        f"({fields[0]} vs {fields[1]}) for sample {sample}",
+                        file=self.path, where=where, field=fields[0],
+                    )
+                if vaf is None:
+                    vaf = alt_count / depth if alt_count is not None and depth else caller_vaf
+                ann = annotations[j] if annotations is not None else EMPTY
+                cols["file_sample"].append(sample)
+                cols["chrom_raw"].append(chrom)
+                cols["pos"].append(mpos)
+                cols["ref"].append(mref)
+                cols["alt"].append(malt)
+                cols["alt_count"].append(NAN if alt_count is None else alt_count)
+                cols["depth"].append(NAN if depth is None else depth)
+                cols["vaf"].append(NAN if vaf is None else vaf)
+                cols["caller_vaf"].append(NAN if caller_vaf is None else caller_vaf)
+                cols["filter"].append(filter_text)
+                cols["caller"].append(caller)
+                cols["ann_gene"].append(ann.gene)
+                cols["ann_hgvsc"].append(ann.hgvsc)
+                cols["ann_hgvsp"].append(ann.hgvsp)
+                cols["record"].append(where)
+
+    def _counts(
+        self,
+        caller: str,
+        get: Callable[..., Values | None],
+        j: int,
+        n_alleles: int,
+        ref: str,
+        alt: str,
+        where: str,
+    ) -> tuple[float | None, float | None, float | None, float | None, tuple[str, str]]:
+        """(alt_count, depth, caller_vaf, vaf or None to compute, (alt field, depth field))."""
+        if caller == "strelka2_snv":
+            if len(ref) != 1 or len(alt) != 1:
+                return None, None, None, None, ("", "")
+            alt_count = _first(get(f"{alt}U"))
+            depth = _total([_first(get(f"{ref}U")), alt_count])
+            if depth is None:
+                depth = _first(get("DP"))
+            return alt_count, depth, None, None, (f"{alt}U", f"{ref}U+{alt}U")
+        if caller == "strelka2_indel":
+            alt_count = _first(get("TIR"))
+            depth = _total([_first(get("TAR")), alt_count])
+            if depth is None:
+                depth = _first(get("DP"))
+            return alt_count, depth, None, None, ("TIR", "TAR+TIR")
+        if caller == "varscan2":
+            ad = get("AD")  # alt-only counts, one per ALT
+            if ad and len(ad) == n_alleles - 1:
+                alt_count = ad[j]
+                depth = _total([_first(get("RD")), *ad])
+            else:
+                alt_count = depth = None
+            if depth is None:
+                depth = _first(get("DP"))
+            freq = get("FREQ", percent=True)
+            caller_vaf = _fraction(freq, j, n_alleles)
+            if caller_vaf is None and freq and len(freq) == 1:
+                caller_vaf = freq[0]
+            return (alt_count, depth, None if caller_vaf is None else caller_vaf / 100, None,
+                    ("AD", "RD+AD"))
+        if caller == "freebayes":
+            ao = get("AO")
+            alt_count = ao[j] if ao and len(ao) == n_alleles - 1 else None
+            depth = _total([_first(get("RO")), *(ao or [None])])
+            if depth is None:
+                depth = _first(get("DP"))
+            return alt_count, depth, None, None, ("AO", "RO+AO")
+        if caller == "unknown":
+            return None, _first(get("DP")), None, None, ("", "DP")
+
+        # AD-based callers
+        ad = get("AD")
+        dp = _first(get("DP"))
+        alt_count: float | None = None
+        depth: float | None = dp
+        depth_field = "DP"
+        if ad and any(v is not None for v in ad):
+            if len(ad) == n_alleles:
+                alt_count = ad[j + 1]
+                total = _total(ad)
+                if total is not None:
+                    depth, depth_field = total, "AD"
+            elif len(ad) == 1 and n_alleles == 2:
+                alt_count = ad[0]  # alt-only AD
+            else:
+                self.bad_ad_records.append(where)
+        if caller == "deepvariant":
+            if dp is not None:
+                depth, depth_field = dp, "DP"
+            vaf = _fraction(get("VAF"), j, n_alleles)
+            return alt_count, depth, vaf, vaf, ("AD", depth_field)
+        caller_vaf = None
+        if caller in ("mutect2", "radia"):
+            caller_vaf = _fraction(get("AF"), j, n_alleles)
+        elif caller == "mutect1":
+            caller_vaf = _fraction(get("FA"), j, n_alleles)
+        return alt_count, depth, caller_vaf, None, ("AD", depth_field)
+
+    # -- result ------------------------------------------------------------------------------
+
+    def frame(self) -> pd.DataFrame:
+        if not self.columns["pos"]:
+            return empty_calls()
+        frame = pd.DataFrame(self.columns, columns=RAW_COLUMNS)
+        frame["pos"] = frame["pos"].astype("int64")
+        for column in ("alt_count", "depth", "vaf", "caller_vaf"):
+            frame[column] = frame[column].astype(float)
+        return frame
+
+    def finish_notes(self) -> list[str]:
+        if not self.declared_contigs and self.n_read:
+            self.notes["no_contigs"] = "the header has no ##contig lines"
+        if self.undeclared_contigs:
+            names = ", ".join(sorted(self.undeclared_contigs))
+            self.notes["undeclared_contigs"] = f"contig(s) not declared in the header: {names}"
+        if self.undeclared_formats:
+            names = ", ".join(sorted(self.undeclared_formats))
+            self.notes["undeclared_formats"] = (
+                f"FORMAT tag(s) not declared in the header: {names} (values parsed from text)"
+            )
+        if self.invalid_alts:
+            total = sum(self.invalid_alts.values())
+            examples = ", ".join(repr(a) for a, _ in self.invalid_alts.most_common(3))
+            self.notes["invalid_alts"] = (
+                f"skipped {total} ALT allele(s) that are not plain bases (e.g. {examples})"
+            )
+        if self.bad_ad_records:
+            self.notes["ad_length"] = (
+                f"FORMAT/AD does not have one value per allele in {len(self.bad_ad_records)} "
+                f"sample value(s) (first at {self.bad_ad_records[0]}); alt counts left unknown"
+            )
+        for message in self.notes.values():
+            log.warning("%s: %s", self.path, message)
+        return list(self.notes.values())
+
+
+def read_vcf(
+    path: Path,
+    *,
+    regions: list[Region] | None,
+    include_filtered: bool = False,
+) -> ReadResult:
+    """Read a VCF/BCF (plain, bgzipped, indexed or not, or plain gzip) into raw calls.
+
+    ``regions`` are (normalised chrom, start, end) 1-based inclusive windows, or None for every
+    record; a record whose REF span overlaps a window is kept. Records whose FILTER is not PASS
+    or ``.`` are dropped unless ``include_filtered``.
+    """
+    path = Path(path)
+    reader = _VcfReader(path, regions, include_filtered)
+    previous = pysam.set_verbosity(0)
+    try:
+        vf = reader.open()
+        result = ReadResult(calls=empty_calls(), samples=[])
+        reader.read_header(vf.header, result)
+        if not reader.samples:
+            reader.notes["no_samples"] = (
+                "no sample columns (sites-only VCF): no per-sample allele counts to read"
+            )
+        else:
+            for rec in reader.records():
+                reader.add(rec)
+            failure = reader._gzip_failure()
+            if failure is not None:
+                raise failure
+        result.calls = reader.frame()
+        callers = Counter(reader.columns["caller"])
+        if callers:
+            result.caller = callers.most_common(1)[0][0]
+        else:
+            result.caller = detect_caller(frozenset(reader.declared_formats), reader.af_number)
+        result.warnings = reader.finish_notes()
+        return result
+    finally:
+        with contextlib.suppress(Exception):
+            reader.close()
+        pysam.set_verbosity(previous)
