@@ -17,6 +17,7 @@ least one sample was read at the site (depth >= min_depth); otherwise it is *not
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -177,25 +178,27 @@ def classify(
     lesions_of = {p: list(zip(g["lesion_id"], g["role"], strict=True))
                   for p, g in roster.groupby("patient_id", sort=False)}
     states = _lesion_states(calls)
-    found = states.groupby(["patient_id", "variant_key"], sort=False)["state"].agg(
-        lambda s: (s == DETECTED).any())
-    variants = (calls.drop_duplicates(["patient_id", "variant_key"])
-                .set_index(["patient_id", "variant_key"]))
-    by_variant = {k: g for k, g in states.groupby(["patient_id", "variant_key"], sort=False)}
+    # plain Python structures: one pass over each table, no per-group pandas indexing
+    by_variant: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+    for row in states.itertuples(index=False):
+        by_variant.setdefault((row.patient_id, row.variant_key), {})[row.lesion_id] = (
+            row.state, _state_text(row.lesion_id, row))
+    info_columns = ["chrom", "pos", "ref", "alt", "gene", "exon", "hgvsc", "hgvsp", "codon"]
+    firsts = calls.drop_duplicates(["patient_id", "variant_key"])
+    info_of = {(p, k): dict(zip(info_columns, values, strict=True)) for p, k, *values in zip(
+        firsts["patient_id"], firsts["variant_key"], *(firsts[c] for c in info_columns),
+        strict=True)}
+    ordered = {p: sorted(ls, key=lambda x: _natural(x[0])) for p, ls in lesions_of.items()}
     rows = []
-    for key, any_detected in found.items():
-        if not any_detected:
+    for key, seen in by_variant.items():
+        if not any(state == DETECTED for state, _ in seen.values()):
             continue
         patient, vkey = key
-        seen = {r.lesion_id: r for r in by_variant[key].itertuples(index=False)}
-        lesions = []
-        for lesion_id, role in sorted(lesions_of.get(patient, []), key=lambda x: _natural(x[0])):
-            row = seen.get(lesion_id)
-            if row is None:
-                lesions.append(_Lesion(lesion_id, role, NOT_EVALUABLE, lesion_id))
-            else:
-                lesions.append(_Lesion(lesion_id, role, row.state, _state_text(lesion_id, row)))
-        info = variants.loc[key]
+        lesions = [
+            _Lesion(lesion_id, role, *seen.get(lesion_id, (NOT_EVALUABLE, lesion_id)))
+            for lesion_id, role in ordered.get(patient, [])
+        ]
+        info = info_of[key]
         origin, rule, flags, evidence = _decide(lesions, info["gene"], info["codon"])
         mets = [x for x in lesions if x.role == "lesion"]
         rows.append({
@@ -219,6 +222,4 @@ def classify(
 
 def _natural(text: str) -> tuple:
     """Sort key that puts L2 before L10 and chromosome 4 before 10."""
-    import re
-
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text)))

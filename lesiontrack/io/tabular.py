@@ -38,6 +38,7 @@ from ..errors import CallsFileError, SampleSheetError
 from ..genome import normalize_assembly, normalize_chrom
 from ..variants import minimal
 from . import RAW_COLUMNS, ReadResult, empty_calls, open_text
+from .annotations import short_hgvsp, strip_transcript
 
 __all__ = ["read_maf", "read_meskit_clinical", "read_tsv"]
 
@@ -95,40 +96,6 @@ _TSV_REQUIRED = ("chrom", "pos", "ref", "alt")
 _CLINICAL_REQUIRED = ("Tumor_Sample_Barcode", "Tumor_ID", "Patient_ID")
 
 
-# --------------------------------------------------------------------------------------------
-# Protein change: three-letter to one-letter
-
-
-_AA3 = {
-    "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
-    "Gly": "G", "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F",
-    "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*",
-    "Sec": "U", "Pyl": "O", "Xaa": "X", "Asx": "B", "Glx": "Z",
-}
-_AA3_PATTERN = re.compile("|".join(_AA3))
-
-
-# TODO(wiring): replace this private copy by `from .annotations import short_hgvsp` (same
-# contract: text -> one-letter "p.D816V", "" when empty); annotations.strip_transcript can then
-# replace _strip_transcript too. _pick_text below is the only caller of this function.
-def _short_hgvsp(text: str) -> str:
-    """``ENSP..:p.Asp816Val`` / ``p.(Asp816Val)`` -> ``p.D816V``; empty stays empty."""
-    text = text.strip()
-    if ":" in text:
-        text = text.rsplit(":", 1)[1]
-    text = text.replace("%3D", "=")
-    if not text.startswith("p."):
-        return text
-    body = text[2:]
-    if body.startswith("(") and body.endswith(")"):
-        body = body[1:-1]
-    return "p." + _AA3_PATTERN.sub(lambda match: _AA3[match.group(0)], body)
-
-
-def _strip_transcript(text: str) -> str:
-    """``ENST00000288135.6:c.2447A>T`` -> ``c.2447A>T``."""
-    text = text.strip()
-    return text.rsplit(":", 1)[1] if ":" in text else text
 
 
 # --------------------------------------------------------------------------------------------
@@ -489,7 +456,7 @@ def _pick_hgvsp(table: _Table, columns: Sequence[tuple[str | None, bool]]) -> np
         column = table.column(name)
         if column is None:
             continue
-        convert = (lambda v: v.replace("%3D", "=")) if one_letter else _short_hgvsp
+        convert = (lambda v: v.replace("%3D", "=")) if one_letter else short_hgvsp
         out = [o or (convert(v) if v else "") for o, v in zip(out, table.text(column), strict=True)]
     return _objects(out)
 
@@ -499,7 +466,7 @@ def _pick_hgvsc(table: _Table, columns: Sequence[str | None]) -> np.ndarray:
     for name in columns:
         column = table.column(name)
         if column is not None:
-            out = [o or _strip_transcript(v) for o, v in zip(out, table.text(column), strict=True)]
+            out = [o or strip_transcript(v) for o, v in zip(out, table.text(column), strict=True)]
     return _objects(out)
 
 
