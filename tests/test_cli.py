@@ -1,0 +1,181 @@
+"""End-to-end command line: outputs on the demo cohort and one-line errors on bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import FIXTURES
+
+from lesiontrack.cli import main
+
+SHEET = FIXTURES / "samplesheet.tsv"
+COMMANDS = ["calls", "classify", "graph", "stats"]
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("lesiontrack ")
+    for command in [None, *COMMANDS]:
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"] if command else ["--help"])
+        assert info.value.code == 0
+        assert "usage: lesiontrack" in capsys.readouterr().out
+
+
+def test_console_script_runs_as_a_module():
+    done = subprocess.run([sys.executable, "-m", "lesiontrack.cli", "--version"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "lesiontrack" in done.stdout
+
+
+def test_calls_table_of_the_demo_cohort(capsys, tmp_path):
+    code, _, _ = run(capsys, "calls", SHEET, "-o", tmp_path / "calls.tsv")
+    assert code == 0
+    calls = pd.read_csv(tmp_path / "calls.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert set(calls["patient_id"]) == {f"GIST0{i}" for i in range(1, 8)}
+    # the far-away chr4 record of GIST07 is outside the default KIT/PDGFRA regions
+    assert not calls["variant_key"].str.startswith("4:106").any()
+    # a joint-called absence: AD 143,0 is evaluable and not detected
+    row = calls[(calls["sample_id"] == "GIST01_L3") & (calls["hgvsc"] == "c.1961T>C")].iloc[0]
+    assert (row.alt_count, row.depth, row.detected) == ("0", "143", "False")
+    assert set(calls["caller"]) >= {"mutect2", "strelka2_snv", "strelka2_indel", "varscan2",
+                                    "freebayes", "maf_vcf2maf"}
+
+
+def test_parquet_output(capsys, tmp_path):
+    pytest.importorskip("pyarrow")
+    assert run(capsys, "calls", SHEET, "-o", tmp_path / "calls.parquet")[0] == 0
+    assert len(pd.read_parquet(tmp_path / "calls.parquet")) > 20
+
+
+def test_classify_tells_the_demo_story(capsys, tmp_path):
+    code, out, _ = run(capsys, "classify", SHEET)
+    assert code == 0
+    origins = pd.read_csv(pd.io.common.StringIO(out), sep="\t", dtype=str, keep_default_na=False)
+    expected = pd.read_csv(FIXTURES / "expected_origins.tsv", sep="\t", dtype=str,
+                           keep_default_na=False)
+    got = dict(zip(zip(origins["patient_id"], origins["variant_key"], strict=True),
+                   origins["origin"], strict=True))
+    for row in expected.itertuples():
+        if row.expected_origin in ("primary", "secondary"):
+            assert got[(row.patient_id, row.variant_key)] == row.expected_origin, row
+
+
+def test_stats_json_and_text(capsys, tmp_path):
+    code, out, _ = run(capsys, "stats", SHEET, "--json", "--permutations", "2000")
+    assert code == 0
+    result = json.loads(out)
+    table = result["lesion_table"]
+    assert table["controlled_with_secondary"] == 0
+    assert table["progressive_with_secondary"] >= 5
+    assert result["fisher"]["p_value"] < 0.05
+    patterns = {p["patient_id"]: p["pattern"] for p in result["patients"]}
+    assert patterns["GIST01"] == "focal" and patterns["GIST03"] == "generalized"
+    assert patterns["GIST06"] == "none"
+    code, out, _ = run(capsys, "stats", SHEET, "--permutations", "200")
+    assert "Fisher exact" in out and "research use" in out
+
+
+def test_graph_outputs(capsys, tmp_path):
+    import networkx as nx
+
+    assert run(capsys, "graph", SHEET, "-o", tmp_path / "g.graphml")[0] == 0
+    graph = nx.read_graphml(tmp_path / "g.graphml")
+    assert {d["kind"] for _, d in graph.nodes(data=True)} == {"patient", "lesion", "status",
+                                                             "mutation"}
+    assert run(capsys, "graph", SHEET, "-o", tmp_path / "g.json")[0] == 0
+    assert json.loads((tmp_path / "g.json").read_text())["links"]
+    code, _, err = run(capsys, "graph", SHEET, "-o", tmp_path / "g.png")
+    assert code == 2 and "name the output .graphml or .json" in err
+
+
+# ---- bad input: one line, exit 2, nothing written -------------------------------------------
+
+HEADER = "patient_id\tlesion_id\tsample_id\tstatus\tcalls\n"
+VCF = (
+    "##fileformat=VCFv4.2\n##contig=<ID=chr4,length=190214555>\n"
+    '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">\n'
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT1\n"
+    "chr4\t54733155\t.\tA\tT\t.\tPASS\t.\tAD\t100,30\n"
+)
+
+
+def bad_case(tmp_path, name):
+    """(sheet path, extra argv, text expected in the message) for one kind of bad input."""
+    vcf = tmp_path / "t.vcf"
+    vcf.write_text(VCF)
+    sheet = tmp_path / "sheet.tsv"
+    extra: list = []
+    if name == "missing column":
+        sheet.write_text("patient_id\tlesion_id\tsample_id\tcalls\nP\tL\tT1\tt.vcf\n")
+        expect = "sheet.tsv:1: field 'status': missing required column(s) status"
+    elif name == "unknown status":
+        sheet.write_text(HEADER + "P\tL\tT1\tshrinking\tt.vcf\n")
+        expect = "sheet.tsv:2: field 'status': unknown status 'shrinking'"
+    elif name == "missing file":
+        sheet.write_text(HEADER + "P\tL\tT1\tPD\tnone.vcf\n")
+        expect = "sheet.tsv:2: field 'calls': calls file not found: none.vcf"
+    elif name == "sample not in file":
+        vcf.write_text(VCF.replace("\tT1\n", "\tT1\tT2\n").replace("100,30\n", "100,30\t90,0\n"))
+        sheet.write_text(HEADER + "P\tL\tX9\tPD\tt.vcf\n")
+        expect = "sheet.tsv:2: field 'vcf_sample': sample 'X9' is not in"
+    elif name == "truncated":
+        data = gzip.compress(VCF.encode() * 50)
+        (tmp_path / "t.vcf.gz").write_bytes(data[: len(data) // 2])
+        sheet.write_text(HEADER + "P\tL\tT1\tPD\tt.vcf.gz\n")
+        expect = "t.vcf.gz"
+    elif name == "not a vcf":
+        (tmp_path / "x.vcf").write_bytes(bytes(range(256)) * 4)
+        sheet.write_text(HEADER + "P\tL\tT1\tPD\tx.vcf\n")
+        expect = "x.vcf:1: not a VCF, BCF, MAF or TSV file"
+    elif name == "reference mismatch":
+        vcf.write_text(VCF.replace("\tA\tT\t", "\tG\tT\t"))
+        sheet.write_text(HEADER + "P\tL\tT1\tPD\tt.vcf\n")
+        from conftest import write_synthetic_reference
+
+        extra = ["--reference", write_synthetic_reference(tmp_path / "ref.fa")]
+        expect = "t.vcf:record chr4:54733155: field 'REF': REF G does not match the reference (A)"
+    return sheet, extra, expect
+
+
+BAD = ["missing column", "unknown status", "missing file", "sample not in file", "truncated",
+       "not a vcf", "reference mismatch"]
+
+
+@pytest.mark.parametrize("name", BAD)
+@pytest.mark.parametrize("command", ["calls", "classify"])
+def test_bad_input_gets_one_line_and_exit_2(capsys, tmp_path, name, command):
+    sheet, extra, expect = bad_case(tmp_path, name)
+    output = tmp_path / "out.tsv"
+    code, out, err = run(capsys, command, sheet, "-o", output, *extra)
+    assert code == 2 and out == ""
+    assert err.startswith("lesiontrack: error: ")
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert expect in err
+    assert not output.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.tsv")]
+
+
+def test_bad_input_through_the_real_console_script(tmp_path):
+    exe = shutil.which("lesiontrack")
+    if exe is None:
+        pytest.skip("console script not installed")
+    sheet, _, expect = bad_case(tmp_path, "unknown status")
+    done = subprocess.run([exe, "calls", str(sheet)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 2 and expect in done.stderr and done.stdout == ""
