@@ -18,7 +18,7 @@ import logging
 
 __version__ = "0.1.0"
 
-from .calls import CALLS_COLUMNS, build_calls, read_calls
+from .calls import CALLS_COLUMNS, build_calls, read_calls, read_calls_table
 from .compare import ORIGIN_COLUMNS, classify
 from .errors import (
     CallsFileError,
@@ -52,6 +52,7 @@ __all__ = [
     "lesion_table",
     "permutation_test",
     "read_calls",
+    "read_calls_table",
     "read_samplesheet",
     "test_clustering",
     "write_graph",

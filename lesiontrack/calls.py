@@ -105,12 +105,32 @@ def _display(path: str, sheet: Path) -> str:
         return path
 
 
+def _read_one(job: tuple[str, list | None, bool]) -> ReadResult:
+    """Read one calls file (a top-level function so worker processes can run it)."""
+    path, windows, include_filtered = job
+    return read_calls_file(Path(path), regions=windows, include_filtered=include_filtered)
+
+
+def _read_all(paths: list[str], windows, include_filtered: bool, jobs: int):
+    """ReadResults in the order of ``paths``; ``jobs`` > 1 reads files in worker processes."""
+    work = [(p, windows, include_filtered) for p in paths]
+    if jobs <= 1 or len(paths) < 2:
+        yield from map(_read_one, work)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, len(work) // (jobs * 8))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(_read_one, work, chunksize=chunk)
+
+
 def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bool,
-            assembly: str | None) -> pd.DataFrame:
+            assembly: str | None, jobs: int = 1) -> pd.DataFrame:
     parts = []
-    for calls_path, rows in sheet.groupby("calls_path", sort=False):
+    groups = list(sheet.groupby("calls_path", sort=False))
+    results = _read_all([g for g, _ in groups], windows, include_filtered, jobs)
+    for (calls_path, rows), result in zip(groups, results, strict=True):
         path = Path(calls_path)
-        result = read_calls_file(path, regions=windows, include_filtered=include_filtered)
         for message in result.warnings:
             log.warning("%s: %s", path, message)
         file_assembly = _assembly(rows, result, assembly, path)
@@ -226,8 +246,14 @@ def build_calls(
     include_filtered: bool = False,
     reference: str | os.PathLike[str] | Reference | None = None,
     assembly: str | None = None,
+    jobs: int = 1,
 ) -> pd.DataFrame:
-    """The calls table for an already-read sample sheet (see :func:`read_calls`)."""
+    """The calls table for an already-read sample sheet (see :func:`read_calls`).
+
+    ``jobs`` > 1 reads calls files in that many worker processes; the result is identical.
+    """
+    if jobs < 1:
+        raise OptionError(f"jobs must be at least 1, not {jobs}", field="jobs")
     thresholds = thresholds or Thresholds()
     wanted = parse_genes(genes)
     if assembly is not None and genome.normalize_assembly(assembly) is None:
@@ -236,7 +262,7 @@ def build_calls(
     assembly = genome.normalize_assembly(assembly)
     if reference is not None and not isinstance(reference, Reference):
         reference = Reference(reference)
-    calls = _gather(sheet, Path(sheet_path), _windows(wanted), include_filtered, assembly)
+    calls = _gather(sheet, Path(sheet_path), _windows(wanted), include_filtered, assembly, jobs)
     if calls.empty:
         return empty_calls_table()
     calls = calls[_keep_genes(calls, wanted)].copy()
@@ -279,6 +305,7 @@ def read_calls(
     include_filtered: bool = False,
     reference: str | os.PathLike[str] | None = None,
     assembly: str | None = None,
+    jobs: int = 1,
 ) -> pd.DataFrame:
     """Read every lesion's calls named by a sample sheet into one calls table.
 
@@ -292,7 +319,7 @@ def read_calls(
     sheet = read_samplesheet(samplesheet)
     return build_calls(sheet, sheet_path=samplesheet, genes=genes, thresholds=thresholds,
                        include_filtered=include_filtered, reference=reference,
-                       assembly=assembly)
+                       assembly=assembly, jobs=jobs)
 
 
 def _thresholds(thresholds: Thresholds | None, min_depth, min_alt, min_vaf) -> Thresholds:
@@ -302,3 +329,76 @@ def _thresholds(thresholds: Thresholds | None, min_depth, min_alt, min_vaf) -> T
         min_alt=base.min_alt if min_alt is None else min_alt,
         min_vaf=base.min_vaf if min_vaf is None else min_vaf,
     )
+
+
+_BOOLEAN_WORDS = {"true": True, "false": False, "": pd.NA, "nan": pd.NA, "<na>": pd.NA}
+
+
+def read_calls_table(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    thresholds: Thresholds | None = None,
+) -> pd.DataFrame:
+    """Read calls tables written by ``lesiontrack calls`` (TSV or Parquet; several are
+    concatenated), e.g. scattered per patient by a workflow and gathered here.
+
+    ``detected`` is recomputed from the counts with ``thresholds`` (the defaults when None),
+    so every command applies its own thresholds. Raises :class:`CallsFileError` for a missing
+    column or a value of the wrong kind, naming the file, line and column.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    parts = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise CallsFileError("calls table not found", file=path, field="--calls")
+        try:
+            if path.suffix.lower() == ".parquet":
+                frame = pd.read_parquet(path)
+            else:
+                frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False,
+                                    na_values=[])
+        except ImportError as exc:
+            raise CallsFileError("reading Parquet needs pyarrow", file=path,
+                                 hint="pip install 'lesiontrack[parquet]'") from exc
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            raise CallsFileError(f"not a calls table: {exc}", file=path, where=1) from exc
+        parts.append(_typed_calls(frame, path))
+    if not parts:
+        return empty_calls_table()
+    calls = pd.concat(parts, ignore_index=True)
+    repeated = calls.duplicated(["patient_id", "sample_id", "variant_key"])
+    if repeated.any():
+        row = calls[repeated].iloc[0]
+        raise CallsFileError(
+            f"sample {row.sample_id!r} of patient {row.patient_id!r} has {row.variant_key} in "
+            "two calls tables", field="--calls", hint="give each sample's rows once",
+        )
+    calls["detected"] = (thresholds or Thresholds()).detect(
+        calls["alt_count"].astype(float), calls["depth"].astype(float), calls["vaf"])
+    return calls.sort_values(["patient_id", "lesion_id", "sample_id", "chrom", "pos", "ref",
+                              "alt"], kind="stable").reset_index(drop=True)
+
+
+def _typed_calls(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    missing = [c for c in CALLS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise CallsFileError(f"missing column(s) {', '.join(missing)}", file=path, where=1,
+                             field=missing[0], hint="write it with 'lesiontrack calls'")
+    frame = frame[CALLS_COLUMNS].copy()
+    numeric = {"pos": "int64", "codon": "Int64", "alt_count": "Int64", "depth": "Int64",
+               "vaf": "float64", "caller_vaf": "float64"}
+    for column, dtype in numeric.items():
+        values = pd.to_numeric(frame[column].replace("", None), errors="coerce")
+        bad = values.isna() & frame[column].astype(str).ne("") & frame[column].notna()
+        if column == "pos":
+            bad |= values.isna()
+        if bad.any():
+            index = int(bad.to_numpy().nonzero()[0][0])
+            raise CallsFileError(f"not a number: {frame[column].iloc[index]!r}", file=path,
+                                 where=index + 2, field=column)
+        frame[column] = values.round().astype(dtype) if dtype != "float64" else values
+    for column in CALLS_COLUMNS:
+        if column not in numeric and column != "detected":
+            frame[column] = frame[column].fillna("").astype(str)
+    return frame

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .calls import build_calls
+from .calls import build_calls, read_calls_table
 from .compare import classify
-from .errors import LesionTrackError
+from .errors import LesionTrackError, OptionError
 from .graph import build_graph, write_graph
 from .io.output import atomic_write, frame_to_tsv, write_table
 from .samplesheet import read_samplesheet
@@ -37,9 +37,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"lesiontrack: error: {message} (see '{self.prog} --help')\n")
 
 
-def _add_input_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("samplesheet", type=Path, help="sample sheet (TSV or CSV)")
+def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True) -> None:
+    if precomputed:
+        parser.add_argument("samplesheet", type=Path, nargs="?",
+                            help="sample sheet (TSV or CSV); optional with --calls")
+    else:
+        parser.add_argument("samplesheet", type=Path, help="sample sheet (TSV or CSV)")
     group = parser.add_argument_group("reading calls")
+    if precomputed:
+        group.add_argument("--calls", type=Path, nargs="+", metavar="FILE", dest="calls_tables",
+                           help="precomputed calls tables from 'lesiontrack calls' (TSV or "
+                                "Parquet; several are concatenated) instead of reading the "
+                                "calls files again; detected is recomputed with this "
+                                "command's thresholds")
+    group.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="worker processes for reading calls files (default 1; results are "
+                            "identical for every N)")
     group.add_argument("--reference", type=Path, metavar="FASTA",
                        help="reference FASTA: checks REF alleles, left-aligns indels and names "
                             "protein changes (HGVS 3' rule)")
@@ -85,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calls", help="read every lesion's calls into one annotated table",
                        description="Read every lesion's calls named by the sample sheet into "
                                    "one table: one row per (sample, variant).")
-    _add_input_options(p)
+    _add_input_options(p, precomputed=False)
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="output TSV (.parquet for Parquet); default: standard output")
 
@@ -116,11 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace):
+    """(sample sheet or None, calls table, thresholds) for a parsed command."""
     thresholds = Thresholds(args.min_depth, args.min_alt, args.min_vaf)
-    sheet = read_samplesheet(args.samplesheet)
-    calls = build_calls(sheet, sheet_path=args.samplesheet, genes=args.genes,
-                        thresholds=thresholds, include_filtered=args.include_filtered,
-                        reference=args.reference, assembly=args.assembly)
+    tables = getattr(args, "calls_tables", None)
+    if args.samplesheet is None and not tables:
+        raise OptionError("give a sample sheet, or precomputed calls tables with --calls",
+                          field="samplesheet")
+    sheet = read_samplesheet(args.samplesheet) if args.samplesheet is not None else None
+    if tables:
+        calls = read_calls_table(tables, thresholds=thresholds)
+    else:
+        calls = build_calls(sheet, sheet_path=args.samplesheet, genes=args.genes,
+                            thresholds=thresholds, include_filtered=args.include_filtered,
+                            reference=args.reference, assembly=args.assembly, jobs=args.jobs)
     return sheet, calls, thresholds
 
 

@@ -179,3 +179,39 @@ def test_bad_input_through_the_real_console_script(tmp_path):
     done = subprocess.run([exe, "calls", str(sheet)], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 2 and expect in done.stderr and done.stdout == ""
+
+
+# ---- scatter/gather: --calls and --jobs ------------------------------------------------------
+
+
+def test_jobs_give_identical_calls(capsys, tmp_path):
+    assert run(capsys, "calls", SHEET, "-o", tmp_path / "one.tsv")[0] == 0
+    assert run(capsys, "calls", SHEET, "--jobs", "2", "-o", tmp_path / "two.tsv")[0] == 0
+    assert (tmp_path / "one.tsv").read_bytes() == (tmp_path / "two.tsv").read_bytes()
+
+
+def test_precomputed_calls_tables_scattered_per_patient_give_the_same_origins(capsys, tmp_path):
+    assert run(capsys, "calls", SHEET, "-o", tmp_path / "all.tsv")[0] == 0
+    calls = pd.read_csv(tmp_path / "all.tsv", sep="\t", dtype=str, keep_default_na=False)
+    parts = []
+    for patient, rows in calls.groupby("patient_id"):
+        part = tmp_path / f"{patient}.tsv"
+        rows.to_csv(part, sep="\t", index=False)
+        parts.append(part)
+    direct = run(capsys, "classify", SHEET)[1]
+    gathered = run(capsys, "classify", SHEET, "--calls", *parts)[1]
+    assert direct == gathered
+    stats_direct = run(capsys, "stats", SHEET, "--json")[1]
+    assert stats_direct == run(capsys, "stats", "--calls", *reversed(parts), "--json")[1]
+
+
+@pytest.mark.parametrize(("edit", "expect"), [
+    (lambda f: f.drop(columns="variant_key"), "missing column(s) variant_key"),
+    (lambda f: f.assign(depth=["x"] * len(f)), "field 'depth': not a number: 'x'"),
+])
+def test_bad_precomputed_calls_table(capsys, tmp_path, edit, expect):
+    assert run(capsys, "calls", SHEET, "-o", tmp_path / "all.tsv")[0] == 0
+    calls = pd.read_csv(tmp_path / "all.tsv", sep="\t", dtype=str, keep_default_na=False)
+    edit(calls).to_csv(tmp_path / "bad.tsv", sep="\t", index=False)
+    code, _, err = run(capsys, "classify", "--calls", tmp_path / "bad.tsv")
+    assert code == 2 and expect in err and "bad.tsv" in err
