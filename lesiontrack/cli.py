@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Read every lesion's calls named by the sample sheet into "
                                    "one table: one row per (sample, variant).")
     _add_input_options(p, precomputed=False)
+    p.add_argument("--patient", nargs="+", metavar="ID", dest="patients",
+                   help="read only these patients' rows of the sample sheet (to scatter a "
+                        "cohort per patient)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="output TSV (.parquet for Parquet); default: standard output")
 
@@ -136,6 +139,13 @@ def _load(args: argparse.Namespace):
         raise OptionError("give a sample sheet, or precomputed calls tables with --calls",
                           field="samplesheet")
     sheet = read_samplesheet(args.samplesheet) if args.samplesheet is not None else None
+    wanted = getattr(args, "patients", None)
+    if wanted:
+        unknown = sorted(set(wanted) - set(sheet["patient_id"]))
+        if unknown:
+            raise OptionError(f"patient {unknown[0]!r} is not in the sample sheet",
+                              file=args.samplesheet, field="--patient")
+        sheet = sheet[sheet["patient_id"].isin(wanted)].reset_index(drop=True)
     if tables:
         calls = read_calls_table(tables, thresholds=thresholds)
     else:

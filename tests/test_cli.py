@@ -215,3 +215,12 @@ def test_bad_precomputed_calls_table(capsys, tmp_path, edit, expect):
     edit(calls).to_csv(tmp_path / "bad.tsv", sep="\t", index=False)
     code, _, err = run(capsys, "classify", "--calls", tmp_path / "bad.tsv")
     assert code == 2 and expect in err and "bad.tsv" in err
+
+
+def test_calls_for_selected_patients(capsys):
+    code, out, _ = run(capsys, "calls", SHEET, "--patient", "GIST02", "GIST05")
+    assert code == 0
+    patients = {line.split("\t")[0] for line in out.splitlines()[1:]}
+    assert patients == {"GIST02", "GIST05"}
+    code, _, err = run(capsys, "calls", SHEET, "--patient", "NOPE")
+    assert code == 2 and "patient 'NOPE' is not in the sample sheet" in err
