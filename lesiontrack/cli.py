@@ -18,6 +18,16 @@ from .compare import classify
 from .errors import LesionTrackError, OptionError
 from .graph import build_graph, write_graph
 from .io.output import atomic_write, frame_to_tsv, write_table
+from .outcome_figures import km_figure
+from .outcomes import (
+    GROUPINGS,
+    groups_from_stats,
+    outcomes,
+    outcomes_json,
+    outcomes_text,
+    read_patients,
+    write_outcomes,
+)
 from .samplesheet import read_samplesheet
 from .stats import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED, test_clustering
 from .thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF, Thresholds
@@ -99,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Read every lesion's calls named by the sample sheet into "
                                    "one table: one row per (sample, variant).")
     _add_input_options(p, precomputed=False)
-    p.add_argument("--patient", nargs="+", metavar="ID", dest="patients",
+    p.add_argument("--patient", nargs="+", metavar="ID", dest="only_patients",
                    help="read only these patients' rows of the sample sheet (to scatter a "
                         "cohort per patient)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
@@ -128,6 +138,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="write to FILE instead of standard output")
+
+    p = sub.add_parser(
+        "outcomes", help="outcome after salvage therapy by progression pattern",
+        description="Kaplan-Meier progression-free and overall survival after salvage therapy "
+                    "per group, log-rank test and Cox hazard ratio. For research use only, not "
+                    "for clinical decisions.")
+    _add_input_options(p)
+    p.add_argument("--patients", type=Path, required=True, metavar="FILE",
+                   help="patient table (TSV/CSV): patient_id, progression_date, salvage, "
+                        "pfs_event_date or pfs_censor_date, death_date or last_followup_date "
+                        "(ISO dates); or pfs_months, pfs_event, os_months, os_event; optional "
+                        "pattern")
+    p.add_argument("--by", choices=GROUPINGS, default="pattern",
+                   help="group by progression pattern, by secondary mutations confined to "
+                        "progressive lesions, or by any secondary mutation (default: pattern)")
+    p.add_argument("--focal-max", type=int, default=DEFAULT_FOCAL_MAX, metavar="N",
+                   help="most progressive lesions a focal progression may have "
+                        f"(default {DEFAULT_FOCAL_MAX})")
+    p.add_argument("-o", "--outdir", type=Path, metavar="OUTDIR",
+                   help="also write outcomes.json, outcomes.tsv, km_pfs.svg, km_os.svg here")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
     return parser
 
 
@@ -139,7 +170,7 @@ def _load(args: argparse.Namespace):
         raise OptionError("give a sample sheet, or precomputed calls tables with --calls",
                           field="samplesheet")
     sheet = read_samplesheet(args.samplesheet) if args.samplesheet is not None else None
-    wanted = getattr(args, "patients", None)
+    wanted = getattr(args, "only_patients", None)
     if wanted:
         unknown = sorted(set(wanted) - set(sheet["patient_id"]))
         if unknown:
@@ -191,8 +222,24 @@ def _stats_text(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _run_outcomes(args: argparse.Namespace) -> int:
+    patients = read_patients(args.patients)  # before the calls files: fail fast
+    sheet, calls, _ = _load(args)
+    clustering = test_clustering(classify(calls, sheet), calls, samples=sheet,
+                                 focal_max=args.focal_max)
+    groups = groups_from_stats(clustering["patients"], args.by, patients)
+    result = outcomes(patients, groups, args.by)
+    if args.outdir is not None:
+        write_outcomes(args.outdir, result,
+                       {e: km_figure(patients, groups, e) for e in result})
+    sys.stdout.write(outcomes_json(result) if args.json else outcomes_text(result))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one parsed command."""
+    if args.command == "outcomes":
+        return _run_outcomes(args)
     if args.command == "calls":
         _, calls, _ = _load(args)
         if args.output is None:
@@ -224,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLineFormatter())
+    saved = (log.level, log.propagate)
     log.addHandler(handler)
     log.setLevel(logging.ERROR if args.quiet else logging.WARNING)
     log.propagate = False
@@ -245,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
 
 
 if __name__ == "__main__":

@@ -224,3 +224,20 @@ def test_calls_for_selected_patients(capsys):
     assert patients == {"GIST02", "GIST05"}
     code, _, err = run(capsys, "calls", SHEET, "--patient", "NOPE")
     assert code == 2 and "patient 'NOPE' is not in the sample sheet" in err
+
+
+def test_outcomes_tell_the_focal_story(capsys, tmp_path):
+    code, out, err = run(capsys, "outcomes", SHEET, "--patients", FIXTURES / "patients.tsv",
+                         "--json", "-o", tmp_path / "out")
+    assert code == 0
+    result = json.loads(out)
+    pfs = result["pfs"]["groups"]
+    assert pfs["focal"]["median"] > pfs["generalized"]["median"]
+    assert result["os"]["groups"]["focal"]["median"] is None  # not reached
+    assert "GIST06" in err  # never progressed: no salvage follow-up, left out with a warning
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "outcomes.json", "outcomes.tsv", "km_pfs.svg", "km_os.svg"}
+    bad = tmp_path / "patients.tsv"
+    bad.write_text("patient_id\tprogression_date\tpfs_event_date\nGIST01\t2010-01-01\t2009-01-01\n")
+    code, _, err = run(capsys, "outcomes", SHEET, "--patients", bad)
+    assert code == 2 and "patients.tsv:2:" in err and err.count("\n") == 1

@@ -1,0 +1,717 @@
+"""Outcome after salvage therapy by progression pattern: Kaplan-Meier, log-rank, Cox.
+
+A *patient table* (TSV or CSV, read like the sample sheet: sniffed delimiter, ``#`` comments,
+any line ending, UTF-8) gives, per patient, the follow-up that starts at progression on
+imatinib (the start of salvage therapy) in one of two styles; one table uses one style:
+
+* dates (ISO ``YYYY-MM-DD``): ``progression_date`` (time zero), ``salvage`` (free text),
+  ``pfs_event_date`` *or* ``pfs_censor_date`` (progression-free survival),
+  ``death_date`` *or* ``last_followup_date`` (overall survival). Times are
+  ``days / 30.4375`` months;
+* months: ``pfs_months`` + ``pfs_event`` (0 = censored, 1 = event), ``os_months`` +
+  ``os_event``.
+
+An endpoint (``pfs``, ``os``) is absent when none of its columns are present. An optional
+``pattern`` column (``focal``, ``generalized``, ``none``; empty = keep) overrides the pattern
+lesiontrack derives from the lesions.
+
+Rules, stated once:
+
+* censoring: a patient with an event date (or ``*_event = 1``) had the event at that time;
+  otherwise the patient is right-censored at the censor / last follow-up date. Every
+  patient needs exactly one of the two, and no date may precede ``progression_date``;
+  progression-free survival cannot outlast overall survival follow-up.
+* Kaplan-Meier (lifelines): median = first time S(t) <= 0.5, ``null`` when not reached; its
+  95% CI from the exponential Greenwood band (``median_survival_times`` of
+  ``confidence_interval_``), a ``null`` bound is unbounded. ``survival_6m``/``survival_12m``
+  are S(t) at 6/12 months, ``null`` when the group's follow-up ends (censored) before then.
+  ``at_risk`` counts patients whose time is >= t, every 6 months up to the longest follow-up
+  (at least 0, 6, 12).
+* log-rank (``multivariate_logrank_test``): when >= 2 groups and >= 1 event, else ``null``.
+* Cox hazard ratio (``CoxPHFitter`` on a 0/1 group indicator, Efron ties): only when there
+  are exactly two groups, >= 2 events in total, >= 1 event in each group, and the partial
+  likelihood has a finite maximum (it has none when, at every event of one group, no patient
+  of the other group is still at risk: the estimate would be 0 or infinite); else ``null``
+  with the reason in ``note``. The ratio is the hazard of the other group relative to
+  ``reference_group`` (the first group in :data:`GROUP_ORDER`: focal, confined, none).
+
+For research use only, not for clinical decisions.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import logging
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import LesionTrackError, OptionError, SampleSheetError
+from .io.output import atomic_write, write_table
+from .samplesheet import _decode, _delimiter, _lines
+
+log = logging.getLogger("lesiontrack")
+
+#: Days per month used to turn dates into months (365.25 / 12).
+DAYS_PER_MONTH = 30.4375
+#: Spacing of the numbers at risk, in months.
+AT_RISK_STEP = 6
+#: Landmarks of ``survival_6m`` and ``survival_12m``, in months.
+LANDMARKS = (6, 12)
+ENDPOINTS: tuple[str, ...] = ("pfs", "os")
+PATTERNS: tuple[str, ...] = ("focal", "generalized", "none")
+GROUPINGS: tuple[str, ...] = ("pattern", "confined", "secondary")
+#: Display order of each grouping's groups; the first present group is the Cox reference.
+GROUP_ORDER: dict[str, tuple[str, ...]] = {
+    "pattern": ("focal", "generalized", "none"),
+    "confined": ("confined", "not confined", "no secondary"),
+    "secondary": ("none", "secondary"),
+}
+
+#: Per endpoint: (event date, censor date) of the date style, (months, event) of the month style.
+DATE_COLUMNS = {"pfs": ("pfs_event_date", "pfs_censor_date"),
+                "os": ("death_date", "last_followup_date")}
+MONTH_COLUMNS = {"pfs": ("pfs_months", "pfs_event"), "os": ("os_months", "os_event")}
+KNOWN_COLUMNS: tuple[str, ...] = (
+    "patient_id", "pattern", "salvage", "progression_date",
+    *(c for pair in DATE_COLUMNS.values() for c in pair),
+    *(c for pair in MONTH_COLUMNS.values() for c in pair),
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class PatientTableError(LesionTrackError):
+    """The patient (outcome) table is malformed or disagrees with the sample sheet."""
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_patients(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate a patient table; one row per patient.
+
+    Returns ``patient_id``, ``pattern`` (override or ``None``), ``salvage``, then for each
+    endpoint present ``<endpoint>_months`` (float) and ``<endpoint>_event`` (0/1), the date
+    columns as written (date style), and ``line`` (the row's line in the file). The file path
+    is kept in ``frame.attrs["path"]``.
+    Raises :class:`PatientTableError` naming the file, line and column of the first problem.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PatientTableError(f"cannot read the patient table: {exc.strerror}",
+                                file=path) from exc
+    if b"\x00" in data[:65536]:
+        raise PatientTableError("not a text file (binary content)", file=path, where=1)
+    try:
+        text = _decode(path, data)
+    except SampleSheetError as exc:
+        raise PatientTableError(exc.message, file=path, where=exc.where,
+                                hint="save the patient table as UTF-8") from exc
+    lines = _lines(text)
+    if not lines:
+        raise PatientTableError("the patient table is empty", file=path, where=1,
+                                hint="needs patient_id and outcome columns")
+    header_line, header_text = lines[0]
+    delimiter = _delimiter(header_text)
+    parsed = list(csv.reader(io.StringIO("\n".join(t for _, t in lines)), delimiter=delimiter))
+    header = [h.strip().lower() for h in parsed[0]]
+    style, endpoints = _check_header(path, header_line, header)
+    records: list[dict] = []
+    seen: dict[str, int] = {}
+    for (number, _), fields in zip(lines[1:], parsed[1:], strict=True):
+        if len(fields) != len(header):
+            raise PatientTableError(
+                f"{len(fields)} fields where the header has {len(header)}", file=path,
+                where=number, hint=f"is the delimiter {'TAB' if delimiter == chr(9) else delimiter!r}"
+                " used throughout?",
+            )
+        row = {h: f.strip() for h, f in zip(header, fields, strict=True) if h}
+        record = _parse_row(path, number, row, style, endpoints)
+        pid = record["patient_id"]
+        if pid in seen:
+            raise PatientTableError(f"patient {pid!r} is listed twice (first on line "
+                                    f"{seen[pid]})", file=path, where=number, field="patient_id")
+        seen[pid] = number
+        records.append(record)
+    if not records:
+        raise PatientTableError("the patient table has a header but no patients", file=path,
+                                where=header_line)
+    columns = ["patient_id", "pattern", "salvage"]
+    for endpoint in endpoints:
+        columns += [f"{endpoint}_months", f"{endpoint}_event"]
+    if style == "dates":
+        columns += ["progression_date"] + [c for e in endpoints for c in DATE_COLUMNS[e]]
+    frame = pd.DataFrame.from_records(records, columns=[*columns, "line"])
+    for endpoint in endpoints:
+        frame[f"{endpoint}_months"] = frame[f"{endpoint}_months"].astype(float)
+        frame[f"{endpoint}_event"] = frame[f"{endpoint}_event"].astype(int)
+    frame.attrs["path"] = str(path)
+    frame.attrs["endpoints"] = list(endpoints)
+    return frame
+
+
+def _check_header(path: Path, line: int, header: list[str]) -> tuple[str, list[str]]:
+    """The table's style (``dates``/``months``) and its endpoints, or a header error."""
+    if "patient_id" not in header:
+        raise PatientTableError("missing required column patient_id", file=path, where=line,
+                                field="patient_id",
+                                hint=f"found: {', '.join(h for h in header if h) or 'nothing'}")
+    duplicated = sorted({h for h in header if h and header.count(h) > 1})
+    if duplicated:
+        raise PatientTableError(f"column {duplicated[0]} appears twice", file=path, where=line,
+                                field=duplicated[0])
+    date_cols = [h for h in header if h == "progression_date"
+                 or any(h in pair for pair in DATE_COLUMNS.values())]
+    month_cols = [h for h in header if any(h in pair for pair in MONTH_COLUMNS.values())]
+    if date_cols and month_cols:
+        raise PatientTableError(
+            f"mixes date columns ({', '.join(date_cols)}) and month columns "
+            f"({', '.join(month_cols)})", file=path, where=line, field=month_cols[0],
+            hint="one table uses one style: dates or months",
+        )
+    if not date_cols and not month_cols:
+        raise PatientTableError(
+            "no outcome columns", file=path, where=line,
+            hint="give progression_date with pfs_event_date/pfs_censor_date and/or "
+                 "death_date/last_followup_date, or pfs_months+pfs_event and/or "
+                 "os_months+os_event",
+        )
+    style = "dates" if date_cols else "months"
+    columns = DATE_COLUMNS if style == "dates" else MONTH_COLUMNS
+    endpoints = [e for e in ENDPOINTS if any(c in header for c in columns[e])]
+    if not endpoints:
+        raise PatientTableError(
+            "progression_date but no outcome dates", file=path, where=line,
+            field="progression_date",
+            hint="add pfs_event_date/pfs_censor_date and/or death_date/last_followup_date",
+        )
+    if style == "dates" and "progression_date" not in header:
+        raise PatientTableError("missing column progression_date (the start of follow-up)",
+                                file=path, where=line, field="progression_date")
+    if style == "months":
+        for endpoint in endpoints:
+            for column in MONTH_COLUMNS[endpoint]:
+                if column not in header:
+                    raise PatientTableError(f"missing column {column}", file=path, where=line,
+                                            field=column,
+                                            hint=f"{' and '.join(MONTH_COLUMNS[endpoint])} "
+                                                 "go together")
+    unknown = [h for h in header if h and h not in KNOWN_COLUMNS]
+    if unknown:
+        log.warning("%s: ignoring column(s) %s of the patient table", path, ", ".join(unknown))
+    return style, endpoints
+
+
+def _parse_date(path: Path, line: int, column: str, value: str) -> dt.date:
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise PatientTableError(f"not a date: {value!r}", file=path, where=line, field=column,
+                                hint="write ISO dates, YYYY-MM-DD") from None
+
+
+def _parse_row(path: Path, line: int, row: dict[str, str], style: str,
+               endpoints: Iterable[str]) -> dict:
+    pid = row["patient_id"]
+    if not pid:
+        raise PatientTableError("empty patient id", file=path, where=line, field="patient_id")
+    pattern = row.get("pattern", "").lower() or None
+    if pattern is not None and pattern not in PATTERNS:
+        raise PatientTableError(f"unknown pattern {row['pattern']!r}", file=path, where=line,
+                                field="pattern",
+                                hint=f"accepted: {', '.join(PATTERNS)}, or empty")
+    record: dict = {"patient_id": pid, "pattern": pattern, "salvage": row.get("salvage", ""),
+                    "line": line}
+    ends: dict[str, tuple[str, float]] = {}  # endpoint -> (column, months) of the end of follow-up
+    if style == "dates":
+        start_text = row.get("progression_date", "")
+        record["progression_date"] = start_text
+        if not start_text:
+            raise PatientTableError("empty progression date (the start of follow-up)",
+                                    file=path, where=line, field="progression_date")
+        start = _parse_date(path, line, "progression_date", start_text)
+        for endpoint in endpoints:
+            event_col, censor_col = DATE_COLUMNS[endpoint]
+            event_text, censor_text = row.get(event_col, ""), row.get(censor_col, "")
+            record[event_col], record[censor_col] = event_text, censor_text
+            if event_text and censor_text:
+                raise PatientTableError(
+                    f"both {event_col} and {censor_col} are given", file=path, where=line,
+                    field=censor_col, hint=f"a patient with {event_col} is not censored: "
+                                           f"leave {censor_col} empty",
+                )
+            if not event_text and not censor_text:
+                raise PatientTableError(
+                    f"missing follow-up: neither {event_col} nor {censor_col} is given",
+                    file=path, where=line, field=censor_col if not event_text else event_col,
+                )
+            column, text = (event_col, event_text) if event_text else (censor_col, censor_text)
+            end = _parse_date(path, line, column, text)
+            if end < start:
+                raise PatientTableError(
+                    f"{column} {text} is before progression_date {start_text}", file=path,
+                    where=line, field=column,
+                )
+            months = (end - start).days / DAYS_PER_MONTH
+            record[f"{endpoint}_months"] = months
+            record[f"{endpoint}_event"] = int(bool(event_text))
+            ends[endpoint] = (column, months)
+    else:
+        for endpoint in endpoints:
+            months_col, event_col = MONTH_COLUMNS[endpoint]
+            months = _parse_months(path, line, months_col, row.get(months_col, ""))
+            event_text = row.get(event_col, "")
+            if event_text not in ("0", "1"):
+                raise PatientTableError(
+                    "empty event" if not event_text else f"event must be 0 or 1, not "
+                    f"{event_text!r}", file=path, where=line, field=event_col,
+                    hint="1 = event, 0 = censored",
+                )
+            record[f"{endpoint}_months"] = months
+            record[f"{endpoint}_event"] = int(event_text)
+            ends[endpoint] = (months_col, months)
+    if "pfs" in ends and "os" in ends and ends["pfs"][1] > ends["os"][1] + 1e-9:
+        column = ends["pfs"][0]
+        raise PatientTableError(
+            f"progression-free survival ({ends['pfs'][1]:.1f} months) ends after the overall "
+            f"survival follow-up ({ends['os'][1]:.1f} months, {ends['os'][0]})", file=path,
+            where=line, field=column,
+        )
+    return record
+
+
+def _parse_months(path: Path, line: int, column: str, value: str) -> float:
+    if not value:
+        raise PatientTableError("missing follow-up: empty time", file=path, where=line,
+                                field=column)
+    try:
+        months = float(value)
+    except ValueError:
+        raise PatientTableError(f"not a number: {value!r}", file=path, where=line, field=column,
+                                hint="months as a decimal number with a '.'") from None
+    if not math.isfinite(months):
+        raise PatientTableError(f"not a finite number: {value!r}", file=path, where=line,
+                                field=column)
+    if months < 0:
+        raise PatientTableError(f"negative time {value}", file=path, where=line, field=column)
+    return months
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
+                      overrides: pd.DataFrame | Mapping[str, str | None] | None = None,
+                      ) -> pd.DataFrame:
+    """Each patient's group from ``test_clustering(...)["patients"]``.
+
+    ``by``: ``pattern`` (focal / generalized / none), ``confined`` (``confined`` when the
+    secondary mutations are confined to progressive lesions, ``not confined``, ``no
+    secondary``) or ``secondary`` (``secondary`` when any, else ``none``). ``overrides``
+    (the patient table, or a mapping patient -> pattern) replaces patterns for ``by="pattern"``;
+    empty values keep the lesion-derived pattern. Returns ``patient_id``, ``group`` with
+    ``attrs["by"]`` set.
+    """
+    if by not in GROUPINGS:
+        raise OptionError(f"unknown grouping {by!r}", field="by",
+                          hint=f"accepted: {', '.join(GROUPINGS)}")
+    rows = []
+    for patient in stats_patients:
+        if by == "pattern":
+            group = patient["pattern"]
+        elif by == "confined":
+            group = {True: "confined", False: "not confined", None: "no secondary"}[
+                patient["secondary_confined_to_progressive"]]
+        else:
+            group = "secondary" if patient["n_secondary"] > 0 else "none"
+        rows.append((str(patient["patient_id"]), group))
+    frame = pd.DataFrame(rows, columns=["patient_id", "group"])
+    if by == "pattern" and overrides is not None:
+        if isinstance(overrides, pd.DataFrame):
+            table = overrides if "pattern" in overrides else overrides.assign(pattern=None)
+            mapping = dict(zip(table["patient_id"], table["pattern"], strict=True))
+        else:
+            mapping = dict(overrides)
+        for i, (pid, derived) in enumerate(zip(frame["patient_id"], frame["group"],
+                                               strict=True)):
+            value = mapping.get(pid)
+            if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+                continue
+            value = str(value).lower()
+            if value not in PATTERNS:
+                raise OptionError(f"unknown pattern {value!r} for patient {pid!r}",
+                                  field="pattern", hint=f"accepted: {', '.join(PATTERNS)}")
+            if value != derived:
+                log.warning("patient %s: pattern %r from the patient table replaces %r from "
+                            "the lesions", pid, value, derived)
+            frame.loc[i, "group"] = value
+    frame.attrs["by"] = by
+    return frame
+
+
+def _order(by: str, names: Iterable[str]) -> list[str]:
+    """Groups in display order: the grouping's canonical order, then the rest sorted."""
+    names = set(names)
+    canonical = GROUP_ORDER.get(by, ())
+    return [g for g in canonical if g in names] + sorted(names - set(canonical))
+
+
+def endpoint_frame(patients: pd.DataFrame, groups: pd.DataFrame, endpoint: str,
+                   *, warn: bool = True) -> pd.DataFrame:
+    """``patient_id``, ``group``, ``time`` (months), ``event`` (0/1) of one endpoint.
+
+    Patients of the table unknown to ``groups`` (the sample sheet) raise
+    :class:`PatientTableError` naming the row; patients of ``groups`` missing from the table
+    are left out (a warning lists them when ``warn``).
+    """
+    source = patients.attrs.get("path", "patient table")
+    time_col, event_col = f"{endpoint}_months", f"{endpoint}_event"
+    if endpoint not in ENDPOINTS:
+        raise OptionError(f"unknown endpoint {endpoint!r}",
+                          hint=f"accepted: {', '.join(ENDPOINTS)}")
+    if time_col not in patients or event_col not in patients:
+        raise OptionError(f"the patient table has no {endpoint.upper()} columns", file=source)
+    if "patient_id" not in groups or "group" not in groups:
+        raise OptionError("groups need the columns patient_id and group")
+    if groups["patient_id"].duplicated().any():
+        pid = groups.loc[groups["patient_id"].duplicated(), "patient_id"].iloc[0]
+        raise OptionError(f"patient {pid!r} has two groups")
+    known = set(groups["patient_id"])
+    lines = patients["line"] if "line" in patients else pd.Series(
+        [f"row {i + 1}" for i in range(len(patients))], index=patients.index)
+    for pid, line in zip(patients["patient_id"], lines, strict=True):
+        if pid not in known:
+            raise PatientTableError(f"patient {pid!r} is not in the sample sheet", file=source,
+                                    where=line, field="patient_id",
+                                    hint="every patient of the table needs lesions in the "
+                                         "sample sheet")
+    missing = sorted(known - set(patients["patient_id"]))
+    if missing and warn:
+        log.warning("%d patient(s) of the sample sheet are not in the patient table and are "
+                    "left out of the outcome analysis: %s", len(missing), ", ".join(missing))
+    data = patients[["patient_id", time_col, event_col]].merge(groups[["patient_id", "group"]],
+                                                               on="patient_id", how="inner")
+    data = data.rename(columns={time_col: "time", event_col: "event"})
+    time = pd.to_numeric(data["time"], errors="coerce")
+    event = pd.to_numeric(data["event"], errors="coerce")
+    bad = ~(np.isfinite(time) & (time >= 0) & event.isin([0, 1]))
+    if bad.any():
+        pid = data.loc[bad, "patient_id"].iloc[0]
+        raise PatientTableError(f"patient {pid!r}: {endpoint} time must be a number >= 0 and "
+                                "its event 0 or 1", file=source, field=time_col)
+    data["time"], data["event"] = time.astype(float), event.astype(int)
+    return data[["patient_id", "group", "time", "event"]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _num(value) -> float | None:
+    """JSON-safe float: NaN and infinities become None."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def at_risk_times(max_time: float, step: int = AT_RISK_STEP) -> list[int]:
+    """0, step, 2*step, ... up to the longest follow-up (at least up to 12 months)."""
+    last = max(max(LANDMARKS), math.floor(max_time / step) * step if max_time > 0 else 0)
+    return list(range(0, last + 1, step))
+
+
+def kaplan_meier(time: Iterable[float], event: Iterable[int]):
+    """A fitted lifelines ``KaplanMeierFitter``."""
+    from lifelines import KaplanMeierFitter
+
+    return KaplanMeierFitter().fit(np.asarray(list(time), dtype=float),
+                                   np.asarray(list(event), dtype=int))
+
+
+def survival_at(kmf, t: float) -> float | None:
+    """S(t) of a fitted Kaplan-Meier; None beyond the last follow-up when it was censored."""
+    curve = kmf.survival_function_.iloc[:, 0]
+    last_time = float(kmf.durations.max())
+    value = float(curve[curve.index <= t].iloc[-1])
+    if t > last_time and value > 0:
+        return None
+    return value
+
+
+def _group_summary(data: pd.DataFrame, times: list[int]) -> dict:
+    from lifelines.utils import median_survival_times
+
+    kmf = kaplan_meier(data["time"], data["event"])
+    ci = median_survival_times(kmf.confidence_interval_)
+    lower = next(c for c in ci.columns if "lower" in c)
+    upper = next(c for c in ci.columns if "upper" in c)
+    return {
+        "n": len(data),
+        "events": int(data["event"].sum()),
+        "median": _num(kmf.median_survival_time_),
+        "median_ci": [_num(ci[lower].iloc[0]), _num(ci[upper].iloc[0])],
+        "survival_6m": survival_at(kmf, 6),
+        "survival_12m": survival_at(kmf, 12),
+        "at_risk": {str(t): int((data["time"] >= t).sum()) for t in times},
+    }
+
+
+def logrank(data: pd.DataFrame) -> float | None:
+    """p of the log-rank test across groups; None with fewer than 2 groups or no event."""
+    from lifelines.statistics import multivariate_logrank_test
+
+    if data["group"].nunique() < 2 or data["event"].sum() == 0:
+        return None
+    result = multivariate_logrank_test(data["time"], data["group"], data["event"])
+    return _num(result.p_value)
+
+
+def _monotone(data: pd.DataFrame, indicator: pd.Series) -> bool:
+    """True when the Cox partial likelihood has no finite maximum (binary covariate).
+
+    It increases for ever when every event of the reference group (x = 0) happens with no
+    patient of the other group (x = 1) at risk, and decreases for ever in the mirror case.
+    """
+    time, event, x = data["time"].to_numpy(), data["event"].to_numpy(), indicator.to_numpy()
+
+    def never_meets(value: int) -> bool:
+        for t in time[(event == 1) & (x == value)]:
+            if ((time >= t) & (x != value)).any():
+                return False
+        return True
+
+    return never_meets(0) or never_meets(1)
+
+
+def cox_hazard_ratio(data: pd.DataFrame, reference: str) -> dict:
+    """Hazard ratio of the non-reference group vs ``reference`` (two groups), by the rule of
+    the module docstring; ``{"hazard_ratio", "hazard_ratio_ci", "note"}``."""
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+
+    empty = {"hazard_ratio": None, "hazard_ratio_ci": None}
+    names = sorted(set(data["group"]))
+    if len(names) != 2:
+        return {**empty, "note": f"no hazard ratio: {len(names)} group(s), the Cox model here "
+                                 "compares exactly two"}
+    events = data.groupby("group")["event"].sum()
+    if events.sum() < 2 or (events < 1).any():
+        return {**empty, "note": "no hazard ratio: needs >= 2 events in total and >= 1 in "
+                                 "each group"}
+    other = next(n for n in names if n != reference)
+    indicator = (data["group"] == other).astype(int)
+    if _monotone(data, indicator):
+        return {**empty, "note": "no hazard ratio: the groups' follow-up does not overlap at "
+                                 "the events (monotone likelihood, the estimate is 0 or "
+                                 "infinite)"}
+    frame = pd.DataFrame({"time": data["time"], "event": data["event"], "x": indicator})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            cph = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
+    except (ConvergenceError, ConvergenceWarning) as exc:
+        return {**empty, "note": f"no hazard ratio: the Cox fit did not converge ({exc})"}
+    row = cph.summary.loc["x"]
+    ratio = _num(row["exp(coef)"])
+    ci = [_num(row["exp(coef) lower 95%"]), _num(row["exp(coef) upper 95%"])]
+    if ratio is None or None in ci:
+        return {**empty, "note": "no hazard ratio: the Cox estimate is not finite"}
+    return {"hazard_ratio": ratio, "hazard_ratio_ci": ci,
+            "note": f"Cox proportional hazards (Efron ties): hazard of {other!r} relative to "
+                    f"{reference!r}, Wald 95% CI"}
+
+
+def endpoint_summary(data: pd.DataFrame, by: str) -> dict:
+    """Kaplan-Meier per group, log-rank and Cox of one endpoint's frame
+    (:func:`endpoint_frame`)."""
+    order = _order(by, data["group"])
+    times = at_risk_times(float(data["time"].max()) if len(data) else 0.0)
+    groups = {name: _group_summary(data[data["group"] == name], times) for name in order}
+    reference = order[0] if order else None
+    if reference is None:
+        cox = {"hazard_ratio": None, "hazard_ratio_ci": None, "note": "no patients"}
+    else:
+        cox = cox_hazard_ratio(data, reference)
+    return {
+        "by": by, "groups": groups, "logrank_p": logrank(data) if len(data) else None,
+        "hazard_ratio": cox["hazard_ratio"], "hazard_ratio_ci": cox["hazard_ratio_ci"],
+        "reference_group": reference if len(order) == 2 else None,
+        "time_unit": "months", "note": cox["note"],
+    }
+
+
+def endpoints_of(patients: pd.DataFrame) -> list[str]:
+    """The endpoints whose columns the patient table has."""
+    return [e for e in ENDPOINTS
+            if f"{e}_months" in patients and f"{e}_event" in patients]
+
+
+def outcomes(patients: pd.DataFrame, groups: pd.DataFrame, by: str = "pattern") -> dict:
+    """Outcome per group of every endpoint the patient table has.
+
+    ``patients``: :func:`read_patients` (or any frame with ``patient_id`` and
+    ``<endpoint>_months``/``<endpoint>_event``); ``groups``: ``patient_id``, ``group``
+    (:func:`groups_from_stats`). Returns ``{"pfs": E, "os": E}`` (JSON-safe: no NaN or
+    infinity), E = ``{"by", "groups": {name: {"n", "events", "median", "median_ci",
+    "survival_6m", "survival_12m", "at_risk"}}, "logrank_p", "hazard_ratio",
+    "hazard_ratio_ci", "reference_group", "time_unit", "note"}``.
+    Raises :class:`PatientTableError` for a patient of the table not in the sample sheet.
+    """
+    endpoints = endpoints_of(patients)
+    if not endpoints:
+        raise OptionError("the patient table has no outcome columns",
+                          file=patients.attrs.get("path"))
+    result = {}
+    for i, endpoint in enumerate(endpoints):
+        data = endpoint_frame(patients, groups, endpoint, warn=i == 0)
+        result[endpoint] = endpoint_summary(data, by)
+    return _json_safe(result)
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return _num(value)
+    return value
+
+
+OUTCOMES_TABLE_COLUMNS: list[str] = [
+    "endpoint", "by", "group", "n", "events", "median_months", "median_ci_low",
+    "median_ci_high", "survival_6m", "survival_12m", "at_risk", "logrank_p", "reference_group",
+    "hazard_ratio", "hazard_ratio_ci_low", "hazard_ratio_ci_high", "note",
+]
+
+
+def outcomes_table(result: dict) -> pd.DataFrame:
+    """One row per (endpoint, group) of :func:`outcomes`. The endpoint's log-rank p is on every
+    row; the hazard ratio on the non-reference group's row (``note`` says why it is empty);
+    ``at_risk`` reads ``0:9;6:7;...``."""
+    rows = []
+    for endpoint, summary in result.items():
+        for name, g in summary["groups"].items():
+            is_other = summary["reference_group"] is not None and name != summary[
+                "reference_group"]
+            ci = summary["hazard_ratio_ci"] if is_other and summary["hazard_ratio_ci"] else [
+                None, None]
+            rows.append({
+                "endpoint": endpoint, "by": summary["by"], "group": name, "n": g["n"],
+                "events": g["events"], "median_months": g["median"],
+                "median_ci_low": g["median_ci"][0], "median_ci_high": g["median_ci"][1],
+                "survival_6m": g["survival_6m"], "survival_12m": g["survival_12m"],
+                "at_risk": ";".join(f"{t}:{n}" for t, n in g["at_risk"].items()),
+                "logrank_p": summary["logrank_p"], "reference_group": summary["reference_group"],
+                "hazard_ratio": summary["hazard_ratio"] if is_other else None,
+                "hazard_ratio_ci_low": ci[0], "hazard_ratio_ci_high": ci[1],
+                "note": summary.get("note"),
+            })
+    frame = pd.DataFrame.from_records(rows, columns=OUTCOMES_TABLE_COLUMNS)
+    for column in ("n", "events"):
+        frame[column] = frame[column].astype(int)
+    return frame
+
+
+# --------------------------------------------------------------------------- output
+
+
+ENDPOINT_NAMES = {"pfs": "Progression-free survival", "os": "Overall survival"}
+
+
+def _fmt_months(value: float | None) -> str:
+    return "not reached" if value is None else f"{value:.1f}"
+
+
+def _fmt_share(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"
+
+
+def outcomes_text(result: dict) -> str:
+    """A short plain-text summary of :func:`outcomes` (the command's default output)."""
+    lines = []
+    for endpoint, summary in result.items():
+        lines.append(f"{ENDPOINT_NAMES.get(endpoint, endpoint)} by {summary['by']} "
+                     "(months since progression; Kaplan-Meier):")
+        width = max([len(name) for name in summary["groups"]] + [5])
+        for name, g in summary["groups"].items():
+            lo, hi = g["median_ci"]
+            ci = f"95% CI {_fmt_months(lo)} to {_fmt_months(hi)}"
+            lines.append(f"  {name:<{width}}  n={g['n']:<3} events={g['events']:<3} "
+                         f"median {_fmt_months(g['median'])} ({ci}); "
+                         f"6 months {_fmt_share(g['survival_6m'])}, "
+                         f"12 months {_fmt_share(g['survival_12m'])}")
+        p_value = summary["logrank_p"]
+        text = f"  log-rank p = {p_value:.3g}" if p_value is not None else "  log-rank p: n/a"
+        if summary["hazard_ratio"] is not None:
+            other = next(n for n in summary["groups"] if n != summary["reference_group"])
+            lo, hi = summary["hazard_ratio_ci"]
+            text += (f"; hazard ratio {other} vs {summary['reference_group']} "
+                     f"{summary['hazard_ratio']:.2f} (95% CI {lo:.2f} to {hi:.2f})")
+        else:
+            text += f"; {summary['note']}"
+        lines.append(text)
+    lines.append("For research use only, not for clinical decisions.")
+    return "\n".join(lines) + "\n"
+
+
+
+
+def outcomes_json(result: dict) -> str:
+    """The result as indented JSON (raises ValueError on any NaN or infinity)."""
+    return json.dumps(result, indent=2, allow_nan=False) + "\n"
+
+
+def write_outcomes(outdir: str | os.PathLike[str], result: dict,
+                   svgs: Mapping[str, str]) -> list[Path]:
+    """Write ``outcomes.json``, ``outcomes.tsv`` and ``km_<endpoint>.svg`` (one per SVG given)
+    atomically into ``outdir`` (created if needed). Returns the paths written."""
+    outdir = Path(outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OptionError(f"cannot create the output folder: {exc.strerror}",
+                          file=outdir) from exc
+    written = [outdir / "outcomes.json", outdir / "outcomes.tsv"]
+    atomic_write(written[0], outcomes_json(result))
+    write_table(outcomes_table(result), written[1])
+    for endpoint, svg in svgs.items():
+        if endpoint not in ENDPOINTS:
+            raise OptionError(f"unknown endpoint {endpoint!r}",
+                              hint=f"accepted: {', '.join(ENDPOINTS)}")
+        path = outdir / f"km_{endpoint}.svg"
+        atomic_write(path, svg if svg.endswith("\n") else svg + "\n")
+        written.append(path)
+    return written
+
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "GROUPINGS",
+    "PatientTableError",
+    "endpoint_frame",
+    "groups_from_stats",
+    "outcomes",
+    "outcomes_json",
+    "outcomes_table",
+    "outcomes_text",
+    "read_patients",
+    "write_outcomes",
+]
