@@ -14,12 +14,12 @@ cluster in progressive lesions. For research use only, not for clinical decision
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-from .calls import CALLS_COLUMNS, build_calls, read_calls, read_calls_table
-from .compare import ORIGIN_COLUMNS, classify
 from .errors import (
     CallsFileError,
     LesionTrackError,
@@ -27,10 +27,38 @@ from .errors import (
     ReferenceMismatchError,
     SampleSheetError,
 )
-from .graph import build_graph, graph_to_graphml, graph_to_json, write_graph
-from .samplesheet import read_samplesheet
-from .stats import lesion_table, permutation_test, test_clustering
-from .thresholds import Thresholds
+
+# The rest of the public API is imported on first use (PEP 562), so that `import lesiontrack`
+# and `lesiontrack --help` stay quick: pandas, scipy and matplotlib load only when needed.
+_LAZY = {
+    "CALLS_COLUMNS": "calls", "build_calls": "calls", "read_calls": "calls",
+    "read_calls_table": "calls", "ORIGIN_COLUMNS": "compare", "classify": "compare",
+    "build_graph": "graph", "graph_to_graphml": "graph", "graph_to_json": "graph",
+    "write_graph": "graph", "read_samplesheet": "samplesheet", "lesion_table": "stats",
+    "permutation_test": "stats", "test_clustering": "stats", "Thresholds": "thresholds",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .calls import CALLS_COLUMNS, build_calls, read_calls, read_calls_table
+    from .compare import ORIGIN_COLUMNS, classify
+    from .graph import build_graph, graph_to_graphml, graph_to_json, write_graph
+    from .samplesheet import read_samplesheet
+    from .stats import lesion_table, permutation_test, test_clustering
+    from .thresholds import Thresholds
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lesiontrack' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 logging.getLogger("lesiontrack").addHandler(logging.NullHandler())
 

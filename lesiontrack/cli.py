@@ -13,24 +13,17 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .calls import build_calls, read_calls_table
-from .compare import classify
-from .errors import LesionTrackError, OptionError
-from .graph import build_graph, write_graph
-from .io.output import atomic_write, frame_to_tsv, write_table
-from .outcome_figures import km_figure
-from .outcomes import (
-    GROUPINGS,
-    groups_from_stats,
-    outcomes,
-    outcomes_json,
-    outcomes_text,
-    read_patients,
-    write_outcomes,
+from .defaults import (
+    DEFAULT_FOCAL_MAX,
+    DEFAULT_MIN_ALT,
+    DEFAULT_MIN_DEPTH,
+    DEFAULT_MIN_VAF,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_SEED,
 )
-from .samplesheet import read_samplesheet
-from .stats import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED, test_clustering
-from .thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF, Thresholds
+from .errors import LesionTrackError, OptionError
+
+GROUPINGS = ("pattern", "confined", "secondary")  # outcomes --by; checked against outcomes.py
 
 log = logging.getLogger("lesiontrack")
 
@@ -164,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace):
     """(sample sheet or None, calls table, thresholds) for a parsed command."""
+    from .calls import build_calls, read_calls_table
+    from .samplesheet import read_samplesheet
+    from .thresholds import Thresholds
+
     thresholds = Thresholds(args.min_depth, args.min_alt, args.min_vaf)
     tables = getattr(args, "calls_tables", None)
     if args.samplesheet is None and not tables:
@@ -187,6 +184,8 @@ def _load(args: argparse.Namespace):
 
 
 def _emit(text: str, output: Path | None) -> None:
+    from .io.output import atomic_write
+
     if output is None:
         sys.stdout.write(text)
     else:
@@ -223,6 +222,18 @@ def _stats_text(result: dict) -> str:
 
 
 def _run_outcomes(args: argparse.Namespace) -> int:
+    from .compare import classify
+    from .outcome_figures import km_figure
+    from .outcomes import (
+        groups_from_stats,
+        outcomes,
+        outcomes_json,
+        outcomes_text,
+        read_patients,
+        write_outcomes,
+    )
+    from .stats import test_clustering
+
     patients = read_patients(args.patients)  # before the calls files: fail fast
     sheet, calls, _ = _load(args)
     clustering = test_clustering(classify(calls, sheet), calls, samples=sheet,
@@ -240,6 +251,11 @@ def run(args: argparse.Namespace) -> int:
     """Run one parsed command."""
     if args.command == "outcomes":
         return _run_outcomes(args)
+    from .compare import classify
+    from .graph import build_graph, write_graph
+    from .io.output import frame_to_tsv, write_table
+    from .stats import test_clustering
+
     if args.command == "calls":
         _, calls, _ = _load(args)
         if args.output is None:

@@ -17,6 +17,11 @@ import pandas as pd
 from .errors import SampleSheetError
 from .genome import normalize_assembly
 
+#: A sample sheet larger than this is refused before it is read (memory stays bounded).
+MAX_SHEET_BYTES = 64 * 1024 * 1024
+#: No sample-sheet line is longer than this.
+MAX_LINE_CHARS = 1024 * 1024
+
 REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id", "sample_id", "status", "calls")
 OPTIONAL_COLUMNS: tuple[str, ...] = (
     "role", "site", "timepoint", "vcf_sample", "bam", "assembly",
@@ -60,6 +65,9 @@ def _lines(text: str) -> list[tuple[int, str]]:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     out = []
     for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise SampleSheetError(f"line of {len(line):,} characters is too long for a sample "
+                                   "sheet", where=number)
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         out.append((number, line))
@@ -100,12 +108,25 @@ def read_samplesheet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SampleSheetError(f"cannot read the sample sheet: {exc.strerror}", file=path) from exc
+    if size > MAX_SHEET_BYTES:
+        raise SampleSheetError(
+            f"{size:,} bytes is too large for a sample sheet (limit {MAX_SHEET_BYTES:,})",
+            file=path, where=1, hint="is this a calls file given in place of the sample sheet?",
+        )
+    try:
         data = path.read_bytes()
     except OSError as exc:
         raise SampleSheetError(f"cannot read the sample sheet: {exc.strerror}", file=path) from exc
     if b"\x00" in data[:65536]:
         raise SampleSheetError("not a text file (binary content)", file=path, where=1)
-    lines = _lines(_decode(path, data))
+    try:
+        lines = _lines(_decode(path, data))
+    except SampleSheetError as exc:
+        exc.file = exc.file or str(path)
+        raise SampleSheetError(exc.message, file=path, where=exc.where) from None
     if not lines:
         raise SampleSheetError("the sample sheet is empty", file=path, where=1,
                                hint=f"required columns: {', '.join(REQUIRED_COLUMNS)}")

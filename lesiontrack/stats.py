@@ -11,13 +11,14 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
-from scipy.stats.contingency import odds_ratio as _odds_ratio
 
-#: Default maximum number of progressive lesions for a *focal* pattern.
-DEFAULT_FOCAL_MAX = 1
-DEFAULT_PERMUTATIONS = 10_000
-DEFAULT_SEED = 20_240_601
+from .defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
+
+__all__ = [
+    "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED", "lesion_table",
+    "mantel_haenszel", "patient_patterns", "permutation_distribution", "permutation_test",
+    "shuffle_labels", "test_clustering",
+]
 
 
 def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
@@ -48,6 +49,9 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
 
 
 def _fisher(a: int, b: int, c: int, d: int) -> dict:
+    from scipy import stats as sps
+    from scipy.stats.contingency import odds_ratio as _odds_ratio
+
     table = np.array([[a, b], [c, d]])
     if table.sum(axis=0).min() == 0 or table.sum(axis=1).min() == 0:
         return {"odds_ratio": None, "p_value": None, "ci_low": None, "ci_high": None,
@@ -89,6 +93,8 @@ def permutation_distribution(strata: pd.DataFrame) -> np.ndarray:
     Shuffling a patient's labels makes its count of progressive lesions with a secondary
     hypergeometric(n, m, k); patients are independent, so T's law is their convolution.
     """
+    from scipy import stats as sps
+
     pmf = np.array([1.0])
     for (n, m, k), count in strata.value_counts(["n", "m", "k"]).items():
         support = np.arange(0, min(m, k) + 1)

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
+from .defaults import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
 from .errors import OptionError
 
-#: Minimum reads at the site for a call, or for an absence to count as evidence.
-DEFAULT_MIN_DEPTH = 20
-#: Minimum reads supporting the ALT allele.
-DEFAULT_MIN_ALT = 3
-#: Minimum variant allele fraction.
-DEFAULT_MIN_VAF = 0.02
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_MIN_ALT", "DEFAULT_MIN_DEPTH", "DEFAULT_MIN_VAF", "Thresholds"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +39,9 @@ class Thresholds:
         When the ALT count is unknown but depth and VAF are known, the count is estimated as
         ``round(vaf * depth)``. When depth is unknown, the site cannot count as read.
         """
+        import numpy as np
+        import pandas as pd
+
         alt = alt_count.astype(float)
         dep = depth.astype(float)
         frac = vaf.astype(float)

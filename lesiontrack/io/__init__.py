@@ -93,6 +93,11 @@ def sniff_format(path: Path) -> str:
             "not a VCF, BCF, MAF or TSV file (binary content)", file=path, where=1,
             hint="give a VCF (plain or bgzipped), BCF, MAF or TSV calls file",
         )
+    if b"\n" not in head and b"\r" not in head and len(head) >= 65536:
+        raise CallsFileError(
+            "no line break in the first 64 KiB: not a VCF, MAF or TSV calls file", file=path,
+            where=1, hint="is the file truncated or of another kind?",
+        )
     text = head.decode("utf-8", errors="replace")
     if text.startswith("##fileformat=VCF"):
         return "vcf"

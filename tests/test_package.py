@@ -1,0 +1,33 @@
+"""The package itself: public API, light import, typed docstrings."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import lesiontrack
+
+
+def test_import_and_help_do_not_load_the_heavy_libraries():
+    code = ("import sys, lesiontrack, lesiontrack.cli; "
+            "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'lifelines') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_every_public_name_resolves_and_is_documented():
+    for name in lesiontrack.__all__:
+        value = getattr(lesiontrack, name)
+        if callable(value):
+            assert inspect.getdoc(value), f"{name} has no docstring"
+    assert "classify" in dir(lesiontrack)
+
+
+def test_public_functions_are_typed():
+    for name in ("read_calls", "build_calls", "classify", "build_graph", "test_clustering",
+                 "read_samplesheet", "read_calls_table"):
+        signature = inspect.signature(getattr(lesiontrack, name))
+        assert signature.return_annotation is not inspect.Signature.empty, name
