@@ -152,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--outdir", type=Path, metavar="OUTDIR",
                    help="also write outcomes.json, outcomes.tsv, km_pfs.svg, km_os.svg here")
     p.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
+
+    from .report.cli import add_parsers
+
+    add_parsers(sub, _add_input_options, _add_stats_options)
     return parser
 
 
@@ -251,6 +255,10 @@ def run(args: argparse.Namespace) -> int:
     """Run one parsed command."""
     if args.command == "outcomes":
         return _run_outcomes(args)
+    if args.command in ("report", "demo"):
+        from .report.cli import run as run_report
+
+        return run_report(args)
     from .compare import classify
     from .graph import build_graph, write_graph
     from .io.output import frame_to_tsv, write_table

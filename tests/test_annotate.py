@@ -98,3 +98,10 @@ def test_reference_of_the_wrong_build_is_refused(grch37_reference, tmp_path):
     fake.chr4_length = genome.CHR4_LENGTH["GRCh37"]
     with pytest.raises(ReferenceMismatchError, match=r"GRCh37.*GRCh38"):
         fake.check_assembly("GRCh38", "the calls")
+
+
+def test_every_knowledge_row_cites_a_listed_source():
+    sources = genome.knowledge_sources()
+    for row in genome.knowledge_table().itertuples():
+        for source in row.source.split(";"):
+            assert source in sources, (row.region, source)

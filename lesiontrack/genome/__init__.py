@@ -74,6 +74,14 @@ def knowledge_table() -> pd.DataFrame:
         return pd.read_csv(handle, sep="\t", dtype={"exon": str})
 
 
+@functools.cache
+def knowledge_sources() -> dict[str, str]:
+    """Citations of the knowledge table's sources: id (``S1``...) -> citation."""
+    with resources.files(__package__).joinpath("data/sources.tsv").open() as handle:
+        table = pd.read_csv(handle, sep="\t", dtype=str)
+    return dict(zip(table["id"], table["citation"], strict=True))
+
+
 def bundled_genes() -> tuple[str, ...]:
     """Genes with a bundled transcript model."""
     return tuple(sorted(exon_table()["gene"].unique()))

@@ -1,0 +1,127 @@
+"""The ``report`` and ``demo`` commands (wired into ``lesiontrack.cli`` by :func:`add_parsers`).
+
+``lesiontrack report SAMPLESHEET -o OUTDIR [--force]`` writes the HTML report, tables and
+provenance; ``lesiontrack demo -o OUTDIR`` does the same for the bundled demo cohort and prints the
+path of its ``index.html``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+
+from ..errors import OptionError
+
+#: Namespace keys that are plumbing, not options (left out of provenance.json).
+_PLUMBING = {"func", "handler"}
+
+
+def add_parsers(
+    subparsers: argparse._SubParsersAction,
+    add_input_options: Callable[[argparse.ArgumentParser], None],
+    add_stats_options: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Add the ``report`` and ``demo`` sub-commands to the ``lesiontrack`` parser."""
+    p = subparsers.add_parser(
+        "report", help="write the HTML report of a cohort (cohort page + one page per patient)",
+        description="Write a self-contained HTML report into OUTDIR: the cohort page (clustering "
+                    "statistics, where secondary mutations fall, recurrent mutations), one page "
+                    "per patient (lesion x mutation matrix, lesion graph, evidence of every "
+                    "origin call), the tables (calls.tsv, origins.tsv), stats.json, "
+                    "cohort.graphml and provenance.json. For research use only, not for "
+                    "clinical decisions.")
+    add_input_options(p)
+    add_stats_options(p)
+    _add_output_options(p)
+    p.set_defaults(report_command="report")
+
+    d = subparsers.add_parser(
+        "demo", help="write the report of the bundled demo cohort",
+        description="Run the report on the bundled demo GIST cohort and print the path of its "
+                    "index.html.")
+    _add_output_options(d)
+    d.set_defaults(report_command="demo", **_option_defaults(add_input_options,
+                                                             add_stats_options))
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", type=Path, metavar="OUTDIR", required=True,
+                        help="folder to write the report into (created; must be new or empty)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing OUTDIR (only once the new report is complete)")
+
+
+def _option_defaults(add_input_options, add_stats_options) -> dict:
+    """The default of every input and statistics option (the demo runs with them)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_input_options(parser)
+    add_stats_options(parser)
+    defaults = vars(parser.parse_args(["samplesheet.tsv"]))
+    defaults.pop("samplesheet", None)
+    return defaults
+
+
+def _options(args: argparse.Namespace) -> dict:
+    """The exact options of this run, as JSON-ready values."""
+    out = {}
+    for key, value in sorted(vars(args).items()):
+        if key in _PLUMBING or callable(value):
+            continue
+        out[key] = os.fspath(value) if isinstance(value, os.PathLike) else value
+    return out
+
+
+@contextlib.contextmanager
+def demo_samplesheet() -> Iterator[Path]:
+    """The bundled demo cohort's sample sheet (``lesiontrack.demo``, which an installed package
+    maps to the repository's ``fixtures/``; an editable install finds ``fixtures/`` directly)."""
+    checkout = Path(__file__).resolve().parents[2] / "fixtures" / "samplesheet.tsv"
+    try:
+        sheet = resources.files("lesiontrack.demo") / "samplesheet.tsv"
+    except ModuleNotFoundError as exc:
+        if checkout.is_file():
+            yield checkout
+            return
+        raise OptionError("the demo cohort is not installed (no lesiontrack.demo package)",
+                          hint="reinstall lesiontrack, or run 'lesiontrack report' on your own "
+                               "sample sheet") from exc
+    if not sheet.is_file():
+        raise OptionError("the demo cohort's samplesheet.tsv is missing",
+                          hint="reinstall lesiontrack")
+    with resources.as_file(sheet) as path:
+        yield Path(path)
+
+
+def _report(args: argparse.Namespace) -> Path:
+    from ..cli import _load  # the same reading options as every other command
+    from ..compare import classify
+    from ..stats import test_clustering
+    from .render import check_outdir, write_report
+
+    check_outdir(Path(os.path.abspath(args.output)), args.force)  # fail before the slow part
+    sheet, calls, _ = _load(args)
+    origins = classify(calls, sheet)
+    stats = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
+                            seed=args.seed, focal_max=args.focal_max)
+    return write_report(args.output, sheet=sheet, calls=calls, origins=origins, stats=stats,
+                        sheet_path=args.samplesheet, options=_options(args), force=args.force)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``report`` or ``demo``; returns the exit code (errors raise LesionTrackError)."""
+    command = getattr(args, "report_command", None) or getattr(args, "command", None)
+    if command == "demo":
+        with demo_samplesheet() as sheet:
+            args.samplesheet = sheet
+            index = _report(args)
+        sys.stdout.write(f"{index}\n")
+        return 0
+    if command == "report":
+        _report(args)
+        return 0
+    raise OptionError(f"unknown report command {command!r}")

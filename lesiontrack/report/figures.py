@@ -1,0 +1,230 @@
+"""Figures of the report, as SVG text ready to inline in a page.
+
+Drawing never computes the science: each function takes rows the renderer already prepared.
+Output is deterministic (no dates, a fixed hash salt, sorted inputs), and every piece of text that
+comes from the inputs is escaped.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+#: Colour-blind-safe palette (Okabe-Ito). Origin of a mutation ...
+ORIGIN_COLOURS: dict[str, str] = {
+    "primary": "#0072B2",  # blue
+    "secondary": "#D55E00",  # vermillion
+    "undetermined": "#999999",  # grey
+}
+#: ... and response status of a lesion (never the same hues as the origins).
+STATUS_COLOURS: dict[str, str] = {
+    "baseline": "#E6D000",  # yellow (darkened a little so its border shows on white)
+    "progressive": "#CC79A7",  # reddish purple
+    "controlled": "#009E73",  # bluish green
+    "unknown": "#BBBBBB",
+}
+INK = "#1B1F24"
+MUTED = "#57606A"
+
+
+def tint(colour: str, amount: float) -> str:
+    """``colour`` mixed with white: ``amount`` 0 is white, 1 the colour itself."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    mixed = (round(255 - (255 - c) * amount) for c in (red, green, blue))
+    return "#" + "".join(f"{c:02X}" for c in mixed)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+# ----------------------------------------------------------------------------------------------
+# Where secondary mutations fall (cohort page): matplotlib, grouped horizontal bars
+# ----------------------------------------------------------------------------------------------
+
+def secondary_by_exon_svg(rows: Sequence[dict]) -> Markup:
+    """Grouped horizontal bars: lesions carrying a secondary mutation per exon and status.
+
+    ``rows``: dicts with ``label`` (e.g. "KIT exon 17"), ``progressive`` and ``controlled``
+    (counts of lesions), in display order (top to bottom). Returns inline SVG (no XML header).
+    """
+    import matplotlib
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    style = {
+        "svg.hashsalt": "lesiontrack", "svg.fonttype": "none", "font.size": 10,
+        "font.family": "sans-serif",
+        "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans"],
+        "axes.edgecolor": "#8C959F", "axes.labelcolor": INK, "xtick.color": MUTED,
+        "ytick.color": INK, "text.color": INK,
+    }
+    n = len(rows)
+    with matplotlib.rc_context(style):
+        figure = Figure(figsize=(7.2, 1.0 + 0.62 * n), layout="constrained")
+        FigureCanvasSVG(figure)
+        axes = figure.add_subplot()
+        height = 0.36
+        positions = list(range(n))
+        top = max([1] + [max(r["progressive"], r["controlled"]) for r in rows])
+        for offset, status in ((-height / 2, "progressive"), (height / 2, "controlled")):
+            values = [r[status] for r in rows]
+            bars = axes.barh([p + offset for p in positions], values, height=height,
+                             color=STATUS_COLOURS[status], edgecolor=INK, linewidth=0.6,
+                             label=f"{status} lesions", zorder=2)
+            for bar, value in zip(bars, values, strict=True):
+                axes.text(bar.get_width() + top * 0.015, bar.get_y() + bar.get_height() / 2,
+                          str(value), va="center", ha="left", fontsize=9, color=INK)
+        axes.set_yticks(positions, [r["label"] for r in rows])
+        axes.invert_yaxis()
+        axes.set_xlim(0, top * 1.15 + 0.2)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.set_xlabel("lesions carrying a secondary mutation in the exon")
+        axes.grid(axis="x", color="#D0D7DE", linewidth=0.6, zorder=0)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        axes.legend(loc="lower right", frameon=False, fontsize=9)
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    start = text.index("<svg")
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", text[start:], flags=re.S).strip()
+    svg = svg.replace("*{stroke-linejoin", "svg.figure *{stroke-linejoin")  # keep it scoped
+    svg = svg.replace("<svg ", '<svg role="img" aria-labelledby="fig-exon-title" '
+                      'class="figure" ', 1)
+    head_end = svg.index(">") + 1
+    title = ('<title id="fig-exon-title">Lesions carrying a secondary mutation, by exon and '
+             'lesion status</title>')
+    return Markup(svg[:head_end] + title + svg[head_end:])
+
+
+# ----------------------------------------------------------------------------------------------
+# The lesion graph of one patient (patient page): hand-built SVG
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GraphLesion:
+    """A lesion node: id, status group, a second line of text (site), a tooltip."""
+
+    key: str
+    label: str
+    detail: str
+    status: str
+
+
+@dataclass(frozen=True)
+class GraphMutation:
+    """A mutation node: key, label (gene + protein change), detail (exon), origin."""
+
+    key: str
+    label: str
+    detail: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    """A lesion carries a mutation (detected), with its allele fraction and a tooltip."""
+
+    lesion: str
+    mutation: str
+    vaf: float | None
+    title: str
+
+
+_STATUS_HEADINGS = {"baseline": "Baseline (pre-treatment)", "progressive": "Progressive",
+                    "controlled": "Controlled", "unknown": "Status unknown"}
+_ORIGIN_HEADINGS = {"primary": "Primary", "secondary": "Secondary (acquired)",
+                    "undetermined": "Undetermined"}
+
+
+def lesion_graph_svg(lesions: Sequence[GraphLesion], mutations: Sequence[GraphMutation],
+                     edges: Sequence[GraphEdge]) -> Markup:
+    """Two columns: lesions grouped by status (left), mutations grouped by origin (right),
+    a curve wherever a lesion carries a mutation. Input order is kept within each group."""
+    width, node_w, node_h, row = 860, 250, 34, 44
+    left_x, right_x = 24, width - 24 - node_w
+    group_gap, heading_h, top = 14, 22, 16
+
+    def place(items, group_of, order, headings):
+        y = top
+        spots, labels = {}, []
+        for group in order:
+            members = [i for i in items if group_of(i) == group]
+            if not members:
+                continue
+            labels.append((y + 14, headings.get(group, group)))
+            y += heading_h
+            for item in members:
+                spots[item.key] = y
+                y += row
+            y += group_gap
+        return spots, labels, y
+
+    status_order = [*_STATUS_HEADINGS, *sorted({x.status for x in lesions} - set(_STATUS_HEADINGS))]
+    origin_order = [*_ORIGIN_HEADINGS,
+                    *sorted({m.origin for m in mutations} - set(_ORIGIN_HEADINGS))]
+    lesion_y, lesion_heads, left_end = place(lesions, lambda x: x.status, status_order,
+                                             _STATUS_HEADINGS)
+    mutation_y, mutation_heads, right_end = place(mutations, lambda m: m.origin, origin_order,
+                                                  _ORIGIN_HEADINGS)
+    height = max(left_end, right_end, 90) + 4
+    out = [f'<svg class="lesion-graph" xmlns="http://www.w3.org/2000/svg" role="img" '
+           f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+           f'aria-labelledby="graph-title">',
+           '<title id="graph-title">Lesions (left, grouped by status) and the mutations they '
+           'carry (right, coloured by origin); a line means detected</title>']
+    for y, text in lesion_heads:
+        out.append(f'<text x="{left_x}" y="{y}" class="g-head">{escape(text)}</text>')
+    for y, text in mutation_heads:
+        out.append(f'<text x="{right_x}" y="{y}" class="g-head">{escape(text)}</text>')
+    if not mutations:
+        out.append(f'<text x="{right_x}" y="{top + 40}" class="g-detail">no mutation detected'
+                   '</text>')
+    # edges first, so that nodes sit on top of them
+    for edge in sorted(edges, key=lambda e: (lesion_y.get(e.lesion, 0),
+                                             mutation_y.get(e.mutation, 0))):
+        if edge.lesion not in lesion_y or edge.mutation not in mutation_y:
+            continue
+        origin = next(m.origin for m in mutations if m.key == edge.mutation)
+        colour = ORIGIN_COLOURS.get(origin, ORIGIN_COLOURS["undetermined"])
+        x1, y1 = left_x + node_w, lesion_y[edge.lesion] + node_h / 2
+        x2, y2 = right_x, mutation_y[edge.mutation] + node_h / 2
+        middle = (x1 + x2) / 2
+        stroke = 1.6 + 4.0 * min(max(edge.vaf or 0.0, 0.0), 1.0)
+        out.append(
+            f'<path d="M{x1:.1f},{y1:.1f} C{middle:.1f},{y1:.1f} {middle:.1f},{y2:.1f} '
+            f'{x2:.1f},{y2:.1f}" fill="none" stroke="{colour}" stroke-width="{stroke:.1f}" '
+            f'stroke-opacity="0.75"><title>{escape(edge.title)}</title></path>')
+    for lesion in lesions:
+        y = lesion_y[lesion.key]
+        colour = STATUS_COLOURS.get(lesion.status, STATUS_COLOURS["unknown"])
+        out.append(_node(left_x, y, node_w, node_h, colour, lesion.label, lesion.detail,
+                         f"{lesion.label}: {lesion.status}"
+                         + (f", {lesion.detail}" if lesion.detail else "")))
+    for mutation in mutations:
+        y = mutation_y[mutation.key]
+        colour = ORIGIN_COLOURS.get(mutation.origin, ORIGIN_COLOURS["undetermined"])
+        out.append(_node(right_x, y, node_w, node_h, colour, mutation.label, mutation.detail,
+                         f"{mutation.label}: {mutation.origin}"))
+    out.append("</svg>")
+    return Markup("\n".join(out))
+
+
+def _node(x: float, y: float, w: float, h: float, colour: str, label: str, detail: str,
+          title: str) -> str:
+    text = escape(_clip(label, 24))
+    extra = escape(_clip(detail, 30 - min(len(label), 24) // 2)) if detail else ""
+    return (
+        f'<g class="g-node"><title>{escape(title)}</title>'
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{tint(colour, 0.22)}" '
+        f'stroke="{colour}" stroke-width="1.5"/>'
+        f'<rect x="{x}" y="{y}" width="7" height="{h}" rx="3" fill="{colour}"/>'
+        f'<text x="{x + 16}" y="{y + h / 2 + 4.5:.1f}" class="g-label">{text}'
+        + (f'<tspan class="g-detail" dx="8">{extra}</tspan>' if extra else "")
+        + "</text></g>"
+    )

@@ -1,0 +1,953 @@
+"""Write the report folder: a cohort page, one page per patient, tables, JSON and provenance.
+
+Everything is built in a temporary folder beside OUTDIR and moved into place at the end, so an
+error never leaves a half-written report. Same inputs and options give byte-identical TSV, JSON,
+GraphML and HTML; only ``provenance.json`` records the run time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import shutil
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup, escape
+
+from .. import __version__, genome
+from ..errors import OptionError
+from ..graph import build_graph, graph_to_graphml, lesion_node, mutation_node
+from ..io.output import frame_to_tsv
+from ..thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
+from . import figures
+
+#: Shown prominently on every page (and written into every JSON file).
+NOTICE = ("For research use only, not for clinical decisions. This report has not been "
+          "validated for diagnosis or treatment; drug-class notes summarise published research "
+          "series and are not treatment advice.")
+
+DETECTED, ABSENT, NOT_EVALUABLE = "detected", "absent", "not_evaluable"
+STATUS_ORDER = {"baseline": 0, "progressive": 1, "controlled": 2, "unknown": 3}
+ORIGIN_ORDER = {"primary": 0, "secondary": 1, "undetermined": 2}
+RULE_WORDS = {
+    "baseline": "decided by the pre-treatment (baseline) sample",
+    "sharing": "decided by sharing across lesions",
+    "knowledge": "decided by the curated KIT/PDGFRA table only (the lesions could not decide)",
+    "none": "no rule could decide",
+}
+#: Options not worth showing on the pages (they do not change the science).
+_HIDDEN_OPTIONS = {"output", "force", "debug", "quiet", "command", "report_command"}
+#: Options that name files: pages show only their names (provenance.json has the details).
+_PATH_OPTIONS = {"samplesheet", "reference"}
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+             *(f"LPT{i}" for i in range(10))}
+_MAX_NAME = 64
+
+
+# ----------------------------------------------------------------------------------------------
+# small helpers
+# ----------------------------------------------------------------------------------------------
+
+def _natural(text) -> tuple:
+    """Sort key that puts L2 before L10."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
+                 for p in re.split(r"(\d+)", str(text)))
+
+
+def _missing(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _text(value) -> str:
+    return "" if _missing(value) else str(value)
+
+
+def _int(value) -> int | None:
+    return None if _missing(value) else int(value)
+
+
+def _float(value) -> float | None:
+    if _missing(value):
+        return None
+    number = float(value)
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def jsonable(value):
+    """Plain JSON values: NA/NaN -> None, numpy scalars -> Python, paths -> str, tuples -> lists."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if _missing(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    return str(value)
+
+
+def dumps(value) -> str:
+    """Deterministic JSON text (sorted keys, 2-space indent, no NaN), ending in a newline."""
+    return json.dumps(jsonable(value), indent=2, sort_keys=True, allow_nan=False,
+                      ensure_ascii=False) + "\n"
+
+
+def format_p(p) -> str:
+    """``0.0031`` -> ``"0.0031"``, tiny values -> ``"< 0.001"``, two significant digits."""
+    if _missing(p):
+        return "undefined"
+    p = float(p)
+    if p < 0.001:
+        return "< 0.001"
+    text = f"{p:.2g}"
+    if "e" in text:  # pragma: no cover - p >= 0.001 never needs it
+        text = f"{p:.4f}"
+    return text
+
+
+def _p_phrase(p) -> str:
+    text = format_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def _ratio(value) -> str:
+    if value is None:
+        return "undefined"
+    if value == "inf":
+        return "infinite"
+    if value == "-inf":
+        return "0"
+    return f"{float(value):.3g}"
+
+
+def _percent(vaf: float | None) -> str:
+    if vaf is None:
+        return ""
+    percent = vaf * 100
+    return f"{percent:.1f}%" if percent < 10 else f"{percent:.0f}%"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return one if n == 1 else (many or one + "s")
+
+
+def mutation_name(gene, hgvsp, variant_key, hgvsc="", exon="") -> str:
+    """``KIT p.V654A``; else ``KIT c.1961T>C``; else a description from the alleles
+    (``KIT exon 11 6-bp deletion``, never a guessed HGVS name); else the variant key."""
+    gene, hgvsp, hgvsc, exon = _text(gene), _text(hgvsp), _text(hgvsc), _text(exon)
+    if hgvsp or hgvsc:
+        return f"{gene} {hgvsp or hgvsc}".strip()
+    try:
+        _, _, alleles = variant_key.split(":", 2)
+        ref, alt = alleles.split(">")
+    except ValueError:
+        return f"{gene} {variant_key}".strip()
+    where = f"{gene} exon {exon}" if exon else gene
+    if ref == "-":
+        kind = f"{len(alt)}-bp insertion"
+    elif alt == "-":
+        kind = f"{len(ref)}-bp deletion"
+    elif len(ref) != len(alt):
+        kind = f"{len(ref)}-bp deletion-insertion"
+    else:
+        return f"{gene} {variant_key}".strip()
+    return f"{where} {kind}".strip()
+
+
+def exon_label(gene, exon) -> str:
+    gene, exon = _text(gene), _text(exon)
+    if exon:
+        return f"{gene} exon {exon}".strip()
+    return f"{gene} (outside a coding exon)".strip() if gene else "unknown gene"
+
+
+# ----------------------------------------------------------------------------------------------
+# file names from identifiers
+# ----------------------------------------------------------------------------------------------
+
+def _base_name(identifier: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", identifier)
+    name = re.sub(r"^\.", "_", name)  # never hidden, never "." or ".."
+    if not name:
+        name = "_"
+    if name.split(".")[0].upper() in _RESERVED:  # names Windows refuses
+        name = "_" + name
+    return name[:_MAX_NAME]
+
+
+def _hashed(identifier: str, base: str, length: int = 8) -> str:
+    digest = hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:length]
+    return f"{base[:_MAX_NAME - length - 1]}-{digest}"
+
+
+def safe_names(identifiers: Iterable[str]) -> dict[str, str]:
+    """File names (without suffix) for identifiers: only ``[A-Za-z0-9._-]``, never empty, never
+    hidden, unique even on case-insensitive file systems.
+
+    An identifier whose safe form is unique keeps it. On a collision, an identifier that is
+    already safe keeps its name (of several that differ only in case, the first in sorted
+    order) and every other identifier gets a short hash of itself appended, so two
+    identifiers never share a file and names depend only on the set of identifiers, never on
+    their order.
+    """
+    ids = sorted({str(i) for i in identifiers})
+    groups: dict[str, list[str]] = defaultdict(list)
+    for identifier in ids:
+        groups[_base_name(identifier).lower()].append(identifier)
+    names: dict[str, str] = {}
+    for members in groups.values():
+        # alone: keeps its safe form; colliding: the first already-safe id keeps it, rest hashed
+        keeper = members[0] if len(members) == 1 else next(
+            (m for m in members if _base_name(m) == m), None)
+        for member in members:
+            base = _base_name(member)
+            names[member] = base if member == keeper else _hashed(member, base)
+    length = 8
+    while len({n.lower() for n in names.values()}) < len(names):  # pragma: no cover - hash clash
+        length += 8
+        seen: set[str] = set()
+        for member in ids:
+            if names[member].lower() in seen:
+                names[member] = _hashed(member, _base_name(member), length)
+            seen.add(names[member].lower())
+    return names
+
+
+# ----------------------------------------------------------------------------------------------
+# the roster of lesions and the lesion x mutation cells
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Lesion:
+    """A lesion of a patient, as shown on the pages."""
+
+    lesion_id: str
+    role: str
+    status: str
+    status_raw: str
+    site: str
+    timepoint: str
+    samples: list[str]
+
+    def sort_key(self) -> tuple:
+        rank = STATUS_ORDER.get(self.status, 4) + (10 if self.role == "plasma" else 0)
+        return (rank, _natural(self.lesion_id))
+
+    def record(self) -> dict:
+        return {"lesion_id": self.lesion_id, "role": self.role, "status": self.status,
+                "status_raw": self.status_raw, "site": self.site, "timepoint": self.timepoint,
+                "samples": self.samples}
+
+
+def _roster(sheet: pd.DataFrame | None, calls: pd.DataFrame) -> dict[str, list[Lesion]]:
+    columns = ["patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site",
+               "timepoint"]
+    parts = []
+    if sheet is not None and not sheet.empty:
+        parts.append(sheet.reindex(columns=columns))
+    if not calls.empty:
+        parts.append(calls.reindex(columns=columns))
+    if not parts:
+        return {}
+    frame = pd.concat(parts, ignore_index=True).astype(object)
+    frame = frame.where(frame.notna(), "")
+    lesions: dict[str, list[Lesion]] = defaultdict(list)
+    for (patient, lesion), rows in frame.groupby(["patient_id", "lesion_id"], sort=False):
+        first = rows.iloc[0]
+
+        def first_text(column: str, rows=rows) -> str:
+            values = [str(v) for v in rows[column] if str(v)]
+            return values[0] if values else ""
+
+        lesions[str(patient)].append(Lesion(
+            lesion_id=str(lesion), role=str(first["role"]) or "lesion",
+            status=str(first["status"]) or "unknown",
+            status_raw=first_text("status_raw") or str(first["status"]),
+            site=first_text("site"), timepoint=first_text("timepoint"),
+            samples=sorted({str(s) for s in rows["sample_id"] if str(s)}, key=_natural),
+        ))
+    return {p: sorted(v, key=Lesion.sort_key) for p, v in lesions.items()}
+
+
+@dataclass
+class _SampleCall:
+    sample_id: str
+    detected: bool | None
+    alt: int | None
+    depth: int | None
+    vaf: float | None
+
+
+def _sample_calls(calls: pd.DataFrame) -> dict[tuple[str, str, str], list[_SampleCall]]:
+    """(patient, variant_key, lesion) -> the rows of its samples."""
+    out: dict[tuple[str, str, str], list[_SampleCall]] = defaultdict(list)
+    if calls.empty:
+        return out
+    frame = calls[["patient_id", "variant_key", "lesion_id", "sample_id", "alt_count", "depth",
+                   "vaf", "detected"]]
+    for row in frame.itertuples(index=False):
+        alt, depth, vaf = _int(row.alt_count), _int(row.depth), _float(row.vaf)
+        if vaf is None and alt is not None and depth:
+            vaf = alt / depth
+        detected = None if _missing(row.detected) else bool(row.detected)
+        out[(str(row.patient_id), str(row.variant_key), str(row.lesion_id))].append(
+            _SampleCall(str(row.sample_id), detected, alt, depth, vaf))
+    return out
+
+
+@dataclass
+class Cell:
+    """One lesion x mutation cell of the matrix."""
+
+    lesion_id: str
+    state: str  # detected / absent / not_evaluable
+    css: str
+    main: str
+    sub: str
+    title: str
+    alt: int | None = None
+    depth: int | None = None
+    vaf: float | None = None
+    sample_id: str = ""
+    samples_detected: int = 0
+    samples: int = 0
+
+    def record(self, variant_key: str) -> dict:
+        return {"variant_key": variant_key, "lesion_id": self.lesion_id, "state": self.state,
+                "alt_count": self.alt, "depth": self.depth, "vaf": self.vaf,
+                "best_sample": self.sample_id, "samples_detected": self.samples_detected,
+                "samples": self.samples}
+
+
+def _reads(alt: int | None, depth: int | None) -> str:
+    if depth is None:
+        return ""
+    return f"{alt}/{depth}" if alt is not None else f"depth {depth}"
+
+
+def _cell(lesion: Lesion, origin: str, rows: list[_SampleCall], min_depth: int) -> Cell:
+    n_samples = max(len(lesion.samples), len({r.sample_id for r in rows}))
+    hits = [r for r in rows if r.detected is True]
+    misses = [r for r in rows if r.detected is False]
+
+    def best(items: list[_SampleCall]) -> _SampleCall:
+        return max(items, key=lambda r: (r.alt if r.alt is not None else -1,
+                                         r.depth if r.depth is not None else -1,
+                                         tuple(-ord(c) for c in r.sample_id)))
+
+    name = lesion.lesion_id
+    if hits:
+        top = best(hits)
+        reads = _reads(top.alt, top.depth)
+        sub = reads
+        if n_samples > 1:
+            sub = f"{reads} · {len(hits)}/{n_samples} samples".strip(" ·")
+        title = (f"{name}: detected ({origin}); VAF {_percent(top.vaf) or 'unknown'}"
+                 + (f", {reads} reads" if reads else "") + f" in sample {top.sample_id}")
+        return Cell(name, DETECTED, f"cell-det origin-{origin}", _percent(top.vaf) or "detected",
+                    sub, title, top.alt, top.depth, top.vaf, top.sample_id, len(hits), n_samples)
+    if misses:
+        top = best(misses)
+        reads = _reads(top.alt, top.depth)
+        below = top.alt is not None and top.alt > 0
+        title = (f"{name}: not detected (evaluable); {reads} reads"
+                 + (" — ALT reads below the detection thresholds" if below else ""))
+        return Cell(name, ABSENT, "cell-abs" + (" cell-below" if below else ""), reads or "0",
+                    "below threshold" if below else "not detected", title, top.alt, top.depth,
+                    top.vaf, top.sample_id, 0, n_samples)
+    depths = [r.depth for r in rows if r.depth is not None]
+    if depths:
+        depth = max(depths)
+        sub, why = f"depth {depth}", f"depth {depth} < {min_depth} at the site"
+    else:
+        depth, sub, why = None, "", "the site was not read in this lesion's files"
+    return Cell(name, NOT_EVALUABLE, "cell-ne", "n.e.", sub,
+                f"{name}: not evaluable ({why})", None, depth, None, "", 0, n_samples)
+
+
+# ----------------------------------------------------------------------------------------------
+# view models
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Mutation:
+    """One origins row of a patient, ready for the templates."""
+
+    anchor: str
+    variant_key: str
+    name: str
+    gene: str
+    exon: str
+    hgvsc: str
+    hgvsp: str
+    origin: str
+    rule: str
+    rule_words: str
+    flags: list[str]
+    evidence: str
+    knowledge: dict | None
+    cells: list[Cell] = field(default_factory=list)
+
+
+def _knowledge(gene: str, codon: int | None, sources: dict[str, str]) -> dict | None:
+    row = genome.knowledge_for(gene or None, codon)
+    if row is None:
+        return None
+    ids = [s.strip() for s in row.source.split(";") if s.strip()]
+    return {"role": row.role, "region": row.region, "context": row.context,
+            "sources": [{"id": s, "text": sources.get(s, "")} for s in ids]}
+
+
+def _knowledge_sources() -> dict[str, str]:
+    """Source ids of the knowledge table (S1, S2, ...) -> citation."""
+    return genome.knowledge_sources()
+
+
+def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
+    if pattern is None:
+        return {"name": "not assessed", "css": "unknown",
+                "text": "No progressive or controlled lesion with calls: the progression pattern "
+                        "was not assessed.", "confined": ""}
+    prog, ctrl = pattern["progressive_lesions"], pattern["controlled_lesions"]
+    names = {"focal": "focal", "generalized": "generalized", "none": "none"}
+    n_prog, n_ctrl = len(prog), len(ctrl)
+    prog_text = f"{n_prog} progressive {_plural(n_prog, 'lesion')}"
+    if prog:
+        prog_text += f" ({', '.join(prog)})"
+    ctrl_text = f"{n_ctrl} controlled {_plural(n_ctrl, 'lesion')}"
+    if pattern["pattern"] == "focal":
+        text = (f"Focal progression: {prog_text} while {ctrl_text} "
+                f"{_plural(n_ctrl, 'stays', 'stay')} controlled (focal means at most "
+                f"{focal_max} progressive {_plural(focal_max, 'lesion')} with others controlled).")
+    elif pattern["pattern"] == "generalized":
+        text = (f"Generalized progression: {prog_text}"
+                + (f" and {ctrl_text}." if n_ctrl else ", no controlled lesion."))
+    else:
+        text = f"No progressive lesion ({ctrl_text})."
+    confined = pattern.get("secondary_confined_to_progressive")
+    if confined is True:
+        confined_text = "Every secondary mutation is confined to progressive lesions."
+    elif confined is False:
+        confined_text = "At least one secondary mutation is also detected in a controlled lesion."
+    else:
+        confined_text = "No secondary mutation was found."
+    return {"name": names.get(pattern["pattern"], str(pattern["pattern"])),
+            "css": pattern["pattern"], "text": text, "confined": confined_text}
+
+
+@dataclass
+class _Context:
+    """Everything the page builders share."""
+
+    calls: pd.DataFrame
+    origins: pd.DataFrame
+    stats: dict
+    roster: dict[str, list[Lesion]]
+    cells: dict[tuple[str, str, str], list[_SampleCall]]
+    codons: dict[tuple[str, str], int]
+    patterns: dict[str, dict]
+    files: dict[str, str]
+    graph: object
+    min_depth: int
+    focal_max: int
+    sources: dict[str, str]
+
+
+def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
+    rows = ctx.origins[ctx.origins["patient_id"] == patient]
+    order = sorted(range(len(rows)),
+                   key=lambda i: (ORIGIN_ORDER.get(rows.iloc[i]["origin"], 3), i))
+    lesions = ctx.roster.get(patient, [])
+    out = []
+    for number, i in enumerate(order, start=1):
+        row = rows.iloc[i]
+        key, origin = str(row["variant_key"]), str(row["origin"])
+        gene = _text(row["gene"])
+        cells = [_cell(lesion, origin, ctx.cells.get((patient, key, lesion.lesion_id), []),
+                       ctx.min_depth) for lesion in lesions]
+        rule = _text(row["rule"])
+        out.append(Mutation(
+            anchor=f"m{number}", variant_key=key, name=mutation_name(gene, row["hgvsp"], key, row["hgvsc"], row["exon"]),
+            gene=gene, exon=_text(row["exon"]), hgvsc=_text(row["hgvsc"]),
+            hgvsp=_text(row["hgvsp"]), origin=origin, rule=rule,
+            rule_words=RULE_WORDS.get(rule, rule),
+            flags=[f for f in _text(row["flags"]).split("; ") if f],
+            evidence=_text(row["evidence"]),
+            knowledge=_knowledge(gene, ctx.codons.get((patient, key)), ctx.sources),
+            cells=cells,
+        ))
+    return out
+
+
+def _graph_svg(ctx: _Context, patient: str, mutations: list[Mutation]) -> Markup:
+    lesions = ctx.roster.get(patient, [])
+    nodes = [figures.GraphLesion(key=x.lesion_id, label=x.lesion_id,
+                                 detail=x.site + (" (plasma)" if x.role == "plasma" else ""),
+                                 status=x.status) for x in lesions]
+    muts = [figures.GraphMutation(key=m.variant_key, label=m.name,
+                                  detail=f"exon {m.exon}" if m.exon else "", origin=m.origin)
+            for m in mutations]
+    names = {m.variant_key: m.name for m in mutations}
+    edges = []
+    graph = ctx.graph
+    for lesion in lesions:
+        node = lesion_node(patient, lesion.lesion_id)
+        for mutation in mutations:
+            target = mutation_node(patient, mutation.variant_key)
+            if graph.has_edge(node, target):
+                data = graph.edges[node, target]
+                vaf = _float(data.get("vaf")) if data.get("vaf") != "" else None
+                reads = ""
+                if data.get("alt_count") != "" and data.get("depth") != "":
+                    reads = f" ({data.get('alt_count')}/{data.get('depth')} reads)"
+                edges.append(figures.GraphEdge(
+                    lesion.lesion_id, mutation.variant_key, vaf,
+                    f"{lesion.lesion_id} carries {names[mutation.variant_key]}: VAF "
+                    f"{_percent(vaf) or 'unknown'}{reads}"))
+    return figures.lesion_graph_svg(nodes, muts, edges)
+
+
+def _patient_view(ctx: _Context, patient: str) -> dict:
+    mutations = _mutations(ctx, patient)
+    lesions = ctx.roster.get(patient, [])
+    counts = {o: sum(m.origin == o for m in mutations) for o in ORIGIN_ORDER}
+    roles = {role: sum(x.role == role for x in lesions) for role in ("lesion", "baseline", "plasma")}
+    parts = [f"{roles['lesion']} {_plural(roles['lesion'], 'lesion')}"]
+    if roles["baseline"]:
+        parts.append(f"{roles['baseline']} pre-treatment (baseline) "
+                     f"{_plural(roles['baseline'], 'biopsy', 'biopsies')}")
+    if roles["plasma"]:
+        parts.append(f"{roles['plasma']} plasma {_plural(roles['plasma'], 'sample')}")
+    total = len(mutations)
+    summary = (", ".join(parts) + f"; {total} {_plural(total, 'mutation')}: "
+               f"{counts['primary']} primary, {counts['secondary']} secondary, "
+               f"{counts['undetermined']} undetermined.")
+    return {
+        "summary": summary,
+        "id": patient, "file": ctx.files[patient], "lesions": lesions, "mutations": mutations,
+        "counts": counts, "pattern": _pattern_words(ctx.patterns.get(patient), ctx.focal_max),
+        "graph_svg": _graph_svg(ctx, patient, mutations),
+        "any_flags": any(m.flags for m in mutations),
+        "has_knowledge": any(m.knowledge for m in mutations),
+    }
+
+
+def _patient_json(ctx: _Context, patient: str, view: dict) -> str:
+    rows = ctx.origins[ctx.origins["patient_id"] == patient]
+    return dumps({
+        "patient_id": patient,
+        "lesions": [x.record() for x in view["lesions"]],
+        "origins": [{c: row[c] for c in rows.columns} for _, row in rows.iterrows()],
+        "matrix": [c.record(m.variant_key) for m in view["mutations"] for c in m.cells],
+        "pattern": ctx.patterns.get(patient),
+        "notice": NOTICE,
+        "version": __version__,
+    })
+
+
+def _stats_view(stats: dict) -> dict:
+    table = stats.get("lesion_table", {})
+    a = int(table.get("progressive_with_secondary", 0))
+    b = int(table.get("progressive_without", 0))
+    c = int(table.get("controlled_with_secondary", 0))
+    d = int(table.get("controlled_without", 0))
+    fisher = stats.get("fisher", {})
+    perm = stats.get("permutation", {})
+    mh = stats.get("mantel_haenszel", {})
+    parts = [f"{a} of {a + b} progressive {_plural(a + b, 'lesion')} "
+             f"{_plural(a, 'carries', 'carry')} a secondary mutation, against {c} of {c + d} "
+             f"controlled {_plural(c + d, 'lesion')}"]
+    if fisher.get("p_value") is None:
+        parts.append("the one-sided Fisher exact test is undefined (a row or column of the "
+                     "table is empty)")
+    else:
+        parts.append(f"one-sided Fisher exact {_p_phrase(fisher['p_value'])}")
+    if perm:
+        n_perm = int(perm.get("n_permutations", 0))
+        parts.append(f"shuffling progression labels within each patient, "
+                     f"{_p_phrase(perm.get('p_value'))} ({n_perm:,} {_plural(n_perm, 'permutation')})")
+    sentence = "; ".join(parts) + "."
+    details = []
+    if fisher.get("p_value") is not None:
+        details.append(f"Fisher exact test (one-sided, more secondary mutations in progressive "
+                       f"lesions): odds ratio {_ratio(fisher.get('odds_ratio'))}, 95% confidence "
+                       f"interval {_ratio(fisher.get('ci_low'))} to {_ratio(fisher.get('ci_high'))}"
+                       f", p = {_float(fisher.get('p_value')):.4g}.")
+    if perm:
+        details.append(
+            f"Permutation test (status labels shuffled among each patient's lesions, seed "
+            f"{perm.get('seed')}): {perm.get('observed')} progressive "
+            f"{_plural(int(perm.get('observed', 0)), 'lesion')} with a secondary mutation "
+            f"observed against {float(perm.get('expected', 0.0)):.2f} expected; p = "
+            f"{float(perm.get('p_value', 1.0)):.4g} (exact p = "
+            f"{float(perm.get('exact_p_value', 1.0)):.4g}); "
+            f"{perm.get('informative_patients', 0)} informative "
+            f"{_plural(int(perm.get('informative_patients', 0)), 'patient')}.")
+    if mh:
+        if mh.get("odds_ratio") is None:
+            details.append("Mantel-Haenszel odds ratio: undefined (no patient has both "
+                           "statuses and both kinds of lesion).")
+        else:
+            ci = ""
+            if mh.get("ci_low") is not None:
+                ci = f", 95% CI {_ratio(mh['ci_low'])} to {_ratio(mh['ci_high'])}"
+            details.append(f"Mantel-Haenszel odds ratio across patients: "
+                           f"{_ratio(mh.get('odds_ratio'))}{ci}, {_p_phrase(mh.get('p_value'))} "
+                           f"({mh.get('n_strata', 0)} informative "
+                           f"{_plural(int(mh.get('n_strata', 0)), 'patient')}).")
+    return {"a": a, "b": b, "c": c, "d": d, "sentence": sentence, "details": details,
+            "n_tested": int(stats.get("n_lesions_tested", a + b + c + d))}
+
+
+def _secondary_hits(ctx: _Context, views: dict[str, dict]):
+    """(patient, mutation, lesion) for every detected secondary mutation in a lesion."""
+    for patient, view in views.items():
+        lesions = {x.lesion_id: x for x in view["lesions"]}
+        for mutation in view["mutations"]:
+            if mutation.origin != "secondary":
+                continue
+            for cell in mutation.cells:
+                if cell.state == DETECTED:
+                    yield patient, mutation, lesions[cell.lesion_id]
+
+
+def _exon_rows(ctx: _Context, views: dict[str, dict]) -> list[dict]:
+    found: dict[tuple[str, str], dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for patient, mutation, lesion in _secondary_hits(ctx, views):
+        if lesion.role == "lesion" and lesion.status in ("progressive", "controlled"):
+            found[(mutation.gene, mutation.exon)][lesion.status].add((patient, lesion.lesion_id))
+    rows = []
+    for gene, exon in sorted(found, key=lambda k: (k[0], _natural(k[1]))):
+        counts = found[(gene, exon)]
+        rows.append({"label": exon_label(gene, exon),
+                     "progressive": len(counts["progressive"]),
+                     "controlled": len(counts["controlled"])})
+    return rows
+
+
+def _recurrent(ctx: _Context, views: dict[str, dict]) -> list[dict]:
+    groups: dict[tuple[str, str], dict] = {}
+    for patient, view in views.items():
+        for mutation in view["mutations"]:
+            if mutation.origin != "secondary":
+                continue
+            key = (mutation.gene, mutation.hgvsp or mutation.variant_key)
+            group = groups.setdefault(key, {"name": mutation.name, "exon": mutation.exon,
+                                            "patients": {}, "progressive": 0, "controlled": 0,
+                                            "other": 0})
+            group["patients"][patient] = view["file"]
+            for cell, lesion in zip(mutation.cells, view["lesions"], strict=True):
+                if cell.state == DETECTED and lesion.role == "lesion":
+                    bucket = lesion.status if lesion.status in ("progressive", "controlled") \
+                        else "other"
+                    group[bucket] += 1
+    rows = []
+    for key in sorted(groups, key=lambda k: (-len(groups[k]["patients"]), k)):
+        group = groups[key]
+        if len(group["patients"]) >= 2:
+            group["patients"] = [{"id": p, "file": f}
+                                 for p, f in sorted(group["patients"].items(),
+                                                    key=lambda x: _natural(x[0]))]
+            rows.append(group)
+    return rows
+
+
+def _cohort_view(ctx: _Context, views: dict[str, dict]) -> dict:
+    patients = []
+    for patient, view in views.items():
+        pattern = ctx.patterns.get(patient) or {}
+        confined = pattern.get("secondary_confined_to_progressive")
+        patients.append({
+            "id": patient, "file": view["file"], "pattern": view["pattern"],
+            "n_lesions": sum(x.role == "lesion" for x in view["lesions"]),
+            "n_progressive": pattern.get("n_progressive", 0),
+            "n_controlled": pattern.get("n_controlled", 0),
+            "has_baseline": any(x.role == "baseline" for x in view["lesions"]),
+            "primary": [m.name for m in view["mutations"] if m.origin == "primary"],
+            "secondary": [m.name for m in view["mutations"] if m.origin == "secondary"],
+            "undetermined": [m.name for m in view["mutations"] if m.origin == "undetermined"],
+            "confined": {True: "yes", False: "no", None: "—"}[confined],
+            "flags": sum(bool(m.flags) for m in view["mutations"]),
+        })
+    exon_rows = _exon_rows(ctx, views)
+    counts = defaultdict(int)
+    for view in views.values():
+        for m in view["mutations"]:
+            counts[m.origin] += 1
+    return {
+        "patients": patients, "stats": _stats_view(ctx.stats), "exon_rows": exon_rows,
+        "exon_svg": figures.secondary_by_exon_svg(exon_rows) if exon_rows else None,
+        "recurrent": _recurrent(ctx, views), "counts": counts,
+        "n_lesions": sum(sum(x.role == "lesion" for x in v["lesions"]) for v in views.values()),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# provenance
+# ----------------------------------------------------------------------------------------------
+
+def _sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _input_files(sheet: pd.DataFrame | None, sheet_path, options: dict) -> list[tuple[str, Path]]:
+    files: list[tuple[str, Path]] = []
+    if sheet_path is not None:
+        files.append(("samplesheet", Path(sheet_path)))
+    if sheet is not None and not sheet.empty:
+        for column, role in (("calls_path", "calls"), ("bam_path", "alignments")):
+            if column in sheet:
+                for value in sorted({str(v) for v in sheet[column].dropna() if str(v)}):
+                    files.append((role, Path(value)))
+    reference = options.get("reference")
+    if reference:
+        files.append(("reference", Path(reference)))
+    return files
+
+
+def _shown(path: Path, base: Path | None) -> str:
+    if base is None:
+        return os.fspath(path)
+    try:
+        return Path(os.path.relpath(path.resolve(), base)).as_posix()
+    except ValueError:  # another drive
+        return os.fspath(path)
+
+
+def _provenance(sheet, sheet_path, options: dict) -> str:
+    base = Path(sheet_path).resolve().parent if sheet_path is not None else None
+    inputs = []
+    for role, path in _input_files(sheet, sheet_path, options):
+        digest = _sha256(path)
+        entry = {"role": role, "path": _shown(path, base), "sha256": digest}
+        if digest is None:
+            entry["note"] = "could not be read when the report was written"
+        else:
+            entry["bytes"] = path.stat().st_size
+        inputs.append(entry)
+    return dumps({
+        "tool": "lesiontrack", "version": __version__,
+        "options": options,
+        "run_time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(), "pandas": pd.__version__,
+        "inputs": inputs,
+        "paths_relative_to": "the folder of the sample sheet",
+        "notice": NOTICE,
+    })
+
+
+# ----------------------------------------------------------------------------------------------
+# the output folder
+# ----------------------------------------------------------------------------------------------
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_outdir(outdir: Path, force: bool, inputs: Iterable[Path] = ()) -> None:
+    """Raise OptionError unless OUTDIR may receive a report (new, empty, or ``force``)."""
+    if outdir.exists() and not outdir.is_dir():
+        raise OptionError(f"{outdir} exists and is not a folder", file=outdir,
+                          hint="choose a new folder name for the report")
+    if outdir.parent == outdir:
+        raise OptionError("cannot write a report over the root folder", file=outdir)
+    if _inside(Path.cwd().resolve(), outdir.resolve()):
+        raise OptionError("the output folder is the current folder or one of its parents",
+                          file=outdir, hint="choose a new folder for the report, e.g. -o report")
+    for path in inputs:
+        if _inside(path.resolve(), outdir.resolve()):
+            raise OptionError(f"the output folder holds an input file ({path.name})",
+                              file=outdir, hint="write the report to a new folder; inputs are "
+                                                "never modified")
+    if outdir.is_dir() and any(outdir.iterdir()) and not force:
+        raise OptionError("the output folder exists and is not empty", file=outdir,
+                          hint="choose a new folder, or pass --force to replace it")
+
+
+def _swap_into_place(built: Path, outdir: Path) -> None:
+    """Move the finished folder onto OUTDIR; an old OUTDIR is removed only afterwards."""
+    if not outdir.exists():
+        os.rename(built, outdir)
+        return
+    old = outdir.parent / f".{outdir.name}.{secrets.token_hex(4)}.old"
+    os.rename(outdir, old)
+    try:
+        os.rename(built, outdir)
+    except BaseException:
+        os.rename(old, outdir)
+        raise
+    if old.is_symlink():  # OUTDIR was a link to a folder: drop the link, not its target
+        old.unlink()
+    else:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("lesiontrack.report", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+        lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.globals.update(
+        version=__version__, notice=NOTICE, origin_colours=figures.ORIGIN_COLOURS,
+        status_colours=figures.STATUS_COLOURS,
+        css=Markup(env.loader.get_source(env, "report.css")[0]),  # static, no input text
+    )
+    env.filters["percent"] = _percent
+    env.filters["breakable"] = breakable
+    return env
+
+
+def breakable(text) -> Markup:
+    """Escaped text with line-break opportunities after ``_ . / - :`` (long identifiers)."""
+    return Markup(re.sub(r"([_./:-])", r"\1<wbr>", str(escape(_text(text)))))
+
+
+def _progress(items: list, enabled: bool | None):
+    if enabled is None:
+        enabled = sys.stderr is not None and sys.stderr.isatty()
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="report", unit="patient", file=sys.stderr, leave=False)
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def _options_shown(options: dict) -> list[tuple[str, str]]:
+    shown = []
+    for key in sorted(options):
+        if key in _HIDDEN_OPTIONS or key.startswith("_"):
+            continue
+        value = options[key]
+        if key in _PATH_OPTIONS and value:  # the file's name only: pages travel, paths leak
+            value = Path(value).name
+        shown.append((key.replace("_", "-"), "" if value is None else str(value)))
+    return shown
+
+
+def _build(folder: Path, *, sheet, calls, origins, stats, options, progress) -> None:
+    min_depth = int(options.get("min_depth") or DEFAULT_MIN_DEPTH)
+    focal_max = int(options.get("focal_max") or 1)
+    roster = _roster(sheet, calls)
+    patients = sorted(set(roster) | {str(p) for p in origins["patient_id"]}
+                      | {str(p["patient_id"]) for p in stats.get("patients", [])}, key=_natural)
+    codons: dict[tuple[str, str], int] = {}
+    if not calls.empty and "codon" in calls:
+        known = calls.dropna(subset=["codon"]).drop_duplicates(["patient_id", "variant_key"])
+        codons = {(str(p), str(k)): int(c) for p, k, c in
+                  zip(known["patient_id"], known["variant_key"], known["codon"], strict=True)}
+    graph = build_graph(calls, origins, sheet)
+    ctx = _Context(
+        calls=calls, origins=origins, stats=stats, roster=roster, cells=_sample_calls(calls),
+        codons=codons, patterns={str(p["patient_id"]): p for p in stats.get("patients", [])},
+        files=safe_names(patients), graph=graph, min_depth=min_depth, focal_max=focal_max,
+        sources=_knowledge_sources(),
+    )
+    env = _environment()
+    page = {
+        "options": _options_shown(options), "focal_max": focal_max,
+        "thresholds": {"min_depth": options.get("min_depth", DEFAULT_MIN_DEPTH),
+                       "min_alt": options.get("min_alt", DEFAULT_MIN_ALT),
+                       "min_vaf": options.get("min_vaf", DEFAULT_MIN_VAF)},
+    }
+    _write(folder / "calls.tsv", frame_to_tsv(calls))
+    _write(folder / "origins.tsv", frame_to_tsv(origins))
+    _write(folder / "stats.json", dumps(stats))
+    _write(folder / "cohort.graphml", graph_to_graphml(graph))
+    patient_dir = folder / "patients"
+    patient_dir.mkdir()
+    views: dict[str, dict] = {}
+    template = env.get_template("patient.html")
+    for patient in _progress(patients, progress):
+        view = _patient_view(ctx, patient)
+        views[patient] = view
+        name = ctx.files[patient]
+        rows = origins[origins["patient_id"] == patient]
+        _write(patient_dir / f"{name}.html", template.render(page=page, p=view, root="../"))
+        _write(patient_dir / f"{name}.tsv", frame_to_tsv(rows))
+        _write(patient_dir / f"{name}.json", _patient_json(ctx, patient, view))
+    cohort = _cohort_view(ctx, views)
+    _write(folder / "index.html",
+           env.get_template("index.html").render(page=page, c=cohort, root=""))
+
+
+def write_report(
+    outdir: str | os.PathLike[str],
+    *,
+    sheet: pd.DataFrame | None,
+    calls: pd.DataFrame,
+    origins: pd.DataFrame,
+    stats: dict,
+    sheet_path: str | os.PathLike[str] | None,
+    options: dict,
+    force: bool = False,
+    progress: bool | None = None,
+) -> Path:
+    """Write the HTML report, tables and provenance into ``outdir``; return ``index.html``'s path.
+
+    ``sheet`` is the sample sheet (:func:`~lesiontrack.read_samplesheet`), ``calls`` the calls
+    table, ``origins`` the origins table (:func:`~lesiontrack.classify`), ``stats`` the dict of
+    :func:`~lesiontrack.test_clustering`; ``options`` are recorded as given in
+    ``provenance.json``. An existing non-empty ``outdir`` is refused with
+    :class:`~lesiontrack.OptionError` unless ``force``; with ``force`` the old contents are
+    replaced only once the new report is complete. ``progress``: a progress bar on stderr
+    (default: only when stderr is a terminal).
+    """
+    outdir = Path(os.path.abspath(outdir))
+    options = jsonable(dict(options))
+    inputs = [path for _, path in _input_files(sheet, sheet_path, options)]
+    check_outdir(outdir, force, inputs)
+    try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OptionError(f"cannot create the output folder: {exc.strerror}",
+                          file=outdir.parent) from exc
+    built = outdir.parent / f".{outdir.name}.{secrets.token_hex(4)}.tmp"
+    built.mkdir()
+    try:
+        _build(built, sheet=sheet, calls=calls, origins=origins, stats=stats, options=options,
+               progress=progress)
+        _write(built / "provenance.json", _provenance(sheet, sheet_path, options))
+        check_outdir(outdir, force, [])  # nobody filled it meanwhile
+        _swap_into_place(built, outdir)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(built)
+        raise
+    return outdir / "index.html"
