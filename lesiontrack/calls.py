@@ -207,6 +207,71 @@ def _normalise_with_reference(calls: pd.DataFrame, reference: Reference) -> pd.D
     return calls
 
 
+def _add_read_counts(calls: pd.DataFrame, sheet: pd.DataFrame, sheet_path: Path,
+                     thresholds: Thresholds, reference: Reference | None,
+                     recount: bool) -> pd.DataFrame:
+    """Counts from each sample's BAM/CRAM at every site detected anywhere in its patient.
+
+    A sample without a record of a site gets a row with ``source`` = ``reads``; a caller's
+    record is kept as it is unless ``recount``, which replaces its counts by the read counts.
+    """
+    from .io.bam import count_alleles
+
+    with_bam = sheet[sheet["bam_path"] != ""].drop_duplicates(["patient_id", "sample_id"])
+    if with_bam.empty or calls.empty:
+        return calls
+    detected = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
+    hits = calls[detected.fillna(False).astype(bool)]
+    site_columns = ["variant_key", "chrom_raw", "pos", "ref", "alt", "assembly"]
+    added, recounted = [], {}
+    for row in with_bam.itertuples(index=False):
+        sites = hits.loc[hits["patient_id"] == row.patient_id, site_columns].drop_duplicates(
+            "variant_key").reset_index(drop=True)
+        if sites.empty:
+            continue
+        counts = count_alleles(
+            row.bam_path, sites.rename(columns={"chrom_raw": "chrom"}), reference=reference,
+            expected_assembly=sites["assembly"].iloc[0],
+            expected_sample=[n for n in (row.sample_id, row.vcf_sample) if n],
+        )
+        counts["vaf"] = counts["alt_count"] / counts["depth"].where(counts["depth"] > 0)
+        mine = calls[(calls["patient_id"] == row.patient_id)
+                     & (calls["sample_id"] == row.sample_id)]
+        called = set(mine["variant_key"])
+        bam_shown = _display(row.bam_path, sheet_path)
+        for site, count in zip(sites.itertuples(index=False), counts.itertuples(index=False),
+                               strict=True):
+            values = (float(count.alt_count), float(count.depth), count.vaf)
+            if site.variant_key in called:
+                if recount:
+                    recounted[(row.patient_id, row.sample_id, site.variant_key)] = (
+                        *values, bam_shown)
+                continue
+            added.append({
+                "patient_id": row.patient_id, "lesion_id": row.lesion_id,
+                "sample_id": row.sample_id, "role": row.role, "status": row.status,
+                "status_raw": row.status_raw, "site": row.site, "timepoint": row.timepoint,
+                "assembly": site.assembly, "file_sample": row.vcf_sample or row.sample_id,
+                "chrom_raw": site.chrom_raw, "pos": site.pos, "ref": site.ref, "alt": site.alt,
+                "variant_key": site.variant_key, "alt_count": values[0], "depth": values[1],
+                "vaf": values[2], "caller_vaf": float("nan"), "filter": "", "caller": "reads",
+                "ann_gene": "", "ann_hgvsc": "", "ann_hgvsp": "", "record": bam_shown,
+                "source": "reads",
+            })
+    if recounted:
+        keys = list(zip(calls["patient_id"], calls["sample_id"], calls["variant_key"],
+                        strict=True))
+        for index, key in enumerate(keys):
+            if key in recounted:
+                alt, depth, vaf, shown = recounted[key]
+                calls.iloc[index, calls.columns.get_indexer(
+                    ["alt_count", "depth", "vaf", "source", "record"])] = [
+                    alt, depth, vaf, "reads", shown]
+    if added:
+        calls = pd.concat([calls, pd.DataFrame.from_records(added)], ignore_index=True)
+    return calls
+
+
 def _annotate(calls: pd.DataFrame, reference: Reference | None) -> pd.DataFrame:
     firsts = (
         calls.replace({"ann_gene": {"": None}, "ann_hgvsc": {"": None}, "ann_hgvsp": {"": None}})
@@ -247,10 +312,13 @@ def build_calls(
     reference: str | os.PathLike[str] | Reference | None = None,
     assembly: str | None = None,
     jobs: int = 1,
+    recount: bool = False,
 ) -> pd.DataFrame:
     """The calls table for an already-read sample sheet (see :func:`read_calls`).
 
     ``jobs`` > 1 reads calls files in that many worker processes; the result is identical.
+    Samples with a ``bam`` in the sheet get read counts at every site detected anywhere in
+    their patient (``source`` = ``reads``); ``recount`` also replaces callers' counts.
     """
     if jobs < 1:
         raise OptionError(f"jobs must be at least 1, not {jobs}", field="jobs")
@@ -275,6 +343,9 @@ def build_calls(
     calls["variant_key"] = [variant_key(c, p, r, a) for c, p, r, a in
                             zip(calls["chrom"], calls["pos"], calls["ref"], calls["alt"],
                                 strict=True)]
+    if "bam_path" in sheet and (sheet["bam_path"] != "").any():
+        calls = _add_read_counts(calls, sheet, Path(sheet_path), thresholds, reference, recount)
+        calls["chrom"] = calls["chrom_raw"].map(genome.normalize_chrom)
     calls = _annotate(calls, reference)
     known = calls["alt_count"].notna() & calls["depth"].notna() & (calls["depth"] > 0)
     calls["vaf"] = np.where(known, calls["alt_count"] / calls["depth"].where(known, 1.0),
@@ -306,6 +377,7 @@ def read_calls(
     reference: str | os.PathLike[str] | None = None,
     assembly: str | None = None,
     jobs: int = 1,
+    recount: bool = False,
 ) -> pd.DataFrame:
     """Read every lesion's calls named by a sample sheet into one calls table.
 
@@ -319,7 +391,7 @@ def read_calls(
     sheet = read_samplesheet(samplesheet)
     return build_calls(sheet, sheet_path=samplesheet, genes=genes, thresholds=thresholds,
                        include_filtered=include_filtered, reference=reference,
-                       assembly=assembly, jobs=jobs)
+                       assembly=assembly, jobs=jobs, recount=recount)
 
 
 def _thresholds(thresholds: Thresholds | None, min_depth, min_alt, min_vaf) -> Thresholds:

@@ -1203,6 +1203,59 @@ def write_bgzipped(text: str, target: Path, scratch: Path) -> list[Path]:
     return [target, Path(str(target) + ".tbi")]
 
 
+#: Reads at the mutation sites of GIST02, whose Strelka2 calls cannot show absence: with these
+#: BAMs lesiontrack counts reads itself, and the controlled lesion L2 becomes evaluable.
+#: sample -> mutation label -> (REF reads, ALT reads).
+BAM_READS = {
+    "GIST02_L1": {"V559del": (96, 84), "T670I": (152, 47), "D816V": (171, 38)},
+    "GIST02_L2": {"V559del": (109, 77), "T670I": (163, 0), "D816V": (158, 1)},
+}
+READ_LENGTH = 100
+
+
+def write_bam(target: Path, sample_id: str, reads: dict[str, tuple[int, int]],
+              assembly: str, seed: str) -> list[Path]:
+    """A coordinate-sorted, indexed BAM with ``reads`` at each site (pysam only).
+
+    Read bases away from the site are filler (no reference sequence is shipped); lesiontrack's
+    counting needs the site's bases and the CIGAR only.
+    """
+    rng = random.Random(seed)
+    chrom = CHROM[assembly]
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
+              "SQ": [{"SN": chrom, "LN": CHR4_LENGTH[assembly]}],
+              "RG": [{"ID": f"{sample_id}.1", "SM": sample_id, "PL": "ILLUMINA"}]}
+    records = []
+    for label, (n_ref, n_alt) in sorted(reads.items()):
+        pos, ref, alt = minimal(*MUTATIONS[label].vcf[assembly])
+        for i in range(n_ref + n_alt):
+            carries = i < n_alt
+            start = pos - rng.randint(10, READ_LENGTH - 20)
+            left = pos - start  # aligned bases before the site
+            filler = "".join(rng.choice("ACGT") for _ in range(READ_LENGTH))
+            if alt == "-" and carries:  # the deletion: left M, the deleted bases D, the rest M
+                cigar = f"{left}M{len(ref)}D{READ_LENGTH - left}M"
+                seq = filler
+            else:  # REF or the substituted bases at the site, filler elsewhere
+                cigar = f"{READ_LENGTH}M"
+                site = alt if carries else ref
+                seq = filler[:left] + site + filler[left + len(site):]
+            records.append((start, f"{label}_{'alt' if carries else 'ref'}_{i:03d}", cigar, seq))
+    records.sort()
+    with pysam.AlignmentFile(str(target), "wb", header=header) as out:
+        for start, name, cigar, seq in records:
+            read = pysam.AlignedSegment(out.header)
+            read.query_name, read.reference_name = name, chrom
+            read.reference_start, read.cigarstring = start - 1, cigar
+            read.query_sequence = seq
+            read.query_qualities = pysam.qualitystring_to_array("F" * len(seq))
+            read.mapping_quality, read.flag = 60, 0
+            read.set_tag("RG", f"{sample_id}.1")
+            out.write(read)
+    pysam.index(str(target))
+    return [target, Path(str(target) + ".bai")]
+
+
 @dataclass(frozen=True)
 class CallsFile:
     path: str  # relative to the sample sheet's folder
@@ -1281,7 +1334,7 @@ LAYOUT_NAMES = {
 }
 
 SHEET_COLUMNS = ["patient_id", "lesion_id", "sample_id", "role", "status", "site", "timepoint",
-                 "vcf_sample", "calls", "assembly"]
+                 "vcf_sample", "calls", "assembly", "bam"]
 ORIGIN_COLUMNS = ["patient_id", "chrom", "pos", "ref", "alt", "gene", "hgvsp", "expected_origin",
                   "hgvsc", "exon", "label", "variant_key"]
 
@@ -1361,6 +1414,12 @@ judged). The same rows, machine-readable, are in `expected_origins.tsv`.
 README_NOTES = """
 ## Files
 
+- `bam/GIST02_L1.bam`, `bam/GIST02_L2.bam` (+ `.bai`): reads at GIST02's three mutation
+  sites (the sheet's `bam` column). Strelka2 writes only what it calls, so without them the
+  controlled lesion L2 is *not evaluable* for T670I and D816V; with them lesiontrack counts
+  the reads itself (163 reads without T670I, 158 with one D816V read: below threshold) and the
+  two mutations are secondary by the `sharing` rule. Read bases away from the sites are
+  filler: no reference sequence is shipped.
 - `samplesheet.tsv`: one row per (sample, calls file); `calls` paths are relative to the
   sheet; `vcf_sample` is set only where the file's column (or MAF barcode) differs from
   `sample_id` (Strelka2 and VarScan2 write `NORMAL`/`TUMOR`; GIST06's FreeBayes columns
@@ -1465,12 +1524,18 @@ def make_fixtures(out: Path) -> list[Path]:
                     target.write_bytes(calls.text.encode("utf-8"))
                     written.append(target)
             for sample in patient.samples:
+                bam = ""
+                if sample.sample_id in BAM_READS:
+                    bam = f"bam/{sample.sample_id}.bam"
+                    (out / "bam").mkdir(exist_ok=True)
+                    written += write_bam(out / bam, sample.sample_id, BAM_READS[sample.sample_id],
+                                         patient.assembly, sample.sample_id)
                 for calls in files[patient.patient_id]:
                     if sample.sample_id in calls.sample_ids:
                         sheet.append([
                             patient.patient_id, sample.lesion_id, sample.sample_id, sample.role,
                             sample.status, sample.site, sample.timepoint, sample.column,
-                            calls.path, patient.assembly if patient.sheet_assembly else "",
+                            calls.path, patient.assembly if patient.sheet_assembly else "", bam,
                         ])
     comment = [
         "lesiontrack demo cohort: 7 metastatic GIST patients on imatinib (synthetic; see "

@@ -86,7 +86,7 @@ def test_the_sample_sheet_starts_with_a_comment_and_has_the_documented_columns()
     lines = (FIXTURES / "samplesheet.tsv").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("# ")
     assert lines[1].split("\t") == ["patient_id", "lesion_id", "sample_id", "role", "status",
-                                    "site", "timepoint", "vcf_sample", "calls", "assembly"]
+                                    "site", "timepoint", "vcf_sample", "calls", "assembly", "bam"]
 
 
 def test_vcf_sample_names_a_column_of_the_calls_file() -> None:
@@ -157,3 +157,15 @@ def test_every_expected_origin_is_a_record_of_its_patients_calls() -> None:
 
 def test_the_fixtures_folder_stays_small() -> None:
     assert sum((FIXTURES / name).stat().st_size for name in files_under(FIXTURES)) < 1_000_000
+
+
+def test_the_demo_bams_make_gist02_l2_evaluable() -> None:
+    from lesiontrack import classify, read_calls
+
+    calls = read_calls(FIXTURES / "samplesheet.tsv")
+    reads = calls[calls["source"] == "reads"]
+    assert set(reads["sample_id"]) == {"GIST02_L2"}
+    assert sorted(zip(reads["hgvsc"], reads["alt_count"], reads["depth"], strict=True)) == [
+        ("c.2009C>T", 0, 163), ("c.2447A>T", 1, 159)]
+    origins = classify(calls).set_index(["patient_id", "hgvsc"])
+    assert origins.loc[("GIST02", "c.2447A>T"), "rule"] == "sharing"

@@ -8,7 +8,7 @@ Input
     BAM or CRAM with an index (``.bai``, ``.csi`` or ``.crai``). A CRAM needs its reference
     FASTA (``reference``); the FASTA must hold the CRAM's contigs under the same names. When
     ``expected_assembly`` is given, a file whose ``@SQ`` chr4 length belongs to the other build
-    is refused; when ``expected_sample`` is given and the file's ``@RG`` lines carry ``SM``
+    is refused; when ``expected_sample`` (a name, or several accepted names) is given and the file's ``@RG`` lines carry ``SM``
     tags, a file without that sample is refused, and in a file with several samples only the
     reads of that sample's read groups are counted.
 
@@ -77,6 +77,7 @@ from __future__ import annotations
 import bisect
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -486,7 +487,7 @@ def _open_checked(
     path: Path,
     reference_path: Path | None,
     expected_assembly: str | None,
-    expected_sample: str | None,
+    expected_sample: str | Sequence[str] | None,
 ) -> tuple[pysam.AlignmentFile, set[str] | None, set[str] | None]:
     """Open ``path`` after the checks of the module docstring.
 
@@ -553,14 +554,16 @@ def _check_header(bam, path, kind, expected_assembly, expected_sample):
         for group in groups:
             if "SM" in group:
                 by_sample.setdefault(str(group["SM"]), set()).add(str(group.get("ID", "")))
-        if by_sample and str(expected_sample) not in by_sample:
+        names = [expected_sample] if isinstance(expected_sample, str) else list(expected_sample)
+        found = next((n for n in names if n in by_sample), None)
+        if by_sample and found is None:
             raise CallsFileError(
                 f"the read groups are for sample(s) {', '.join(sorted(by_sample))}, "
-                f"not {expected_sample}", file=path, field="@RG SM",
+                f"not {' or '.join(names)}", file=path, field="@RG SM",
                 hint="check which alignment file the sample sheet gives for this sample",
             )
         if len(by_sample) > 1:
-            rg_keep = by_sample[str(expected_sample)]
+            rg_keep = by_sample[found]
     return rg_keep
 
 
@@ -657,7 +660,7 @@ def count_alleles(
     min_mapq: int = DEFAULT_MIN_MAPQ,
     min_baseq: int = DEFAULT_MIN_BASEQ,
     expected_assembly: str | None = None,
-    expected_sample: str | None = None,
+    expected_sample: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Count REF, ALT and other reads at every site of ``sites`` in one BAM or CRAM.
 

@@ -301,6 +301,7 @@ class _SampleCall:
     alt: int | None
     depth: int | None
     vaf: float | None
+    from_reads: bool = False  # counted from the sample's BAM/CRAM, not a caller's record
 
 
 def _sample_calls(calls: pd.DataFrame) -> dict[tuple[str, str, str], list[_SampleCall]]:
@@ -309,14 +310,14 @@ def _sample_calls(calls: pd.DataFrame) -> dict[tuple[str, str, str], list[_Sampl
     if calls.empty:
         return out
     frame = calls[["patient_id", "variant_key", "lesion_id", "sample_id", "alt_count", "depth",
-                   "vaf", "detected"]]
+                   "vaf", "detected", "source"]]
     for row in frame.itertuples(index=False):
         alt, depth, vaf = _int(row.alt_count), _int(row.depth), _float(row.vaf)
         if vaf is None and alt is not None and depth:
             vaf = alt / depth
         detected = None if _missing(row.detected) else bool(row.detected)
         out[(str(row.patient_id), str(row.variant_key), str(row.lesion_id))].append(
-            _SampleCall(str(row.sample_id), detected, alt, depth, vaf))
+            _SampleCall(str(row.sample_id), detected, alt, depth, vaf, row.source == "reads"))
     return out
 
 
@@ -336,12 +337,13 @@ class Cell:
     sample_id: str = ""
     samples_detected: int = 0
     samples: int = 0
+    from_reads: bool = False
 
     def record(self, variant_key: str) -> dict:
         return {"variant_key": variant_key, "lesion_id": self.lesion_id, "state": self.state,
                 "alt_count": self.alt, "depth": self.depth, "vaf": self.vaf,
                 "best_sample": self.sample_id, "samples_detected": self.samples_detected,
-                "samples": self.samples}
+                "samples": self.samples, "from_reads": self.from_reads}
 
 
 def _reads(alt: int | None, depth: int | None) -> str:
@@ -369,17 +371,23 @@ def _cell(lesion: Lesion, origin: str, rows: list[_SampleCall], min_depth: int) 
             sub = f"{reads} · {len(hits)}/{n_samples} samples".strip(" ·")
         title = (f"{name}: detected ({origin}); VAF {_percent(top.vaf) or 'unknown'}"
                  + (f", {reads} reads" if reads else "") + f" in sample {top.sample_id}")
+        if top.from_reads:
+            sub, title = f"{sub} · reads".strip(" ·"), title + " (counted from the reads)"
         return Cell(name, DETECTED, f"cell-det origin-{origin}", _percent(top.vaf) or "detected",
-                    sub, title, top.alt, top.depth, top.vaf, top.sample_id, len(hits), n_samples)
+                    sub, title, top.alt, top.depth, top.vaf, top.sample_id, len(hits), n_samples,
+                    top.from_reads)
     if misses:
         top = best(misses)
         reads = _reads(top.alt, top.depth)
         below = top.alt is not None and top.alt > 0
         title = (f"{name}: not detected (evaluable); {reads} reads"
                  + (" — ALT reads below the detection thresholds" if below else ""))
+        sub = "below threshold" if below else "not detected"
+        if top.from_reads:
+            sub, title = f"{sub} · reads", title + " (counted from the reads)"
         return Cell(name, ABSENT, "cell-abs" + (" cell-below" if below else ""), reads or "0",
-                    "below threshold" if below else "not detected", title, top.alt, top.depth,
-                    top.vaf, top.sample_id, 0, n_samples)
+                    sub, title, top.alt, top.depth, top.vaf, top.sample_id, 0, n_samples,
+                    top.from_reads)
     depths = [r.depth for r in rows if r.depth is not None]
     if depths:
         depth = max(depths)
