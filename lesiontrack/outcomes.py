@@ -40,9 +40,7 @@ For research use only, not for clinical decisions.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import logging
 import math
@@ -55,9 +53,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import LesionTrackError, OptionError, SampleSheetError
+from .errors import LesionTrackError, OptionError
 from .io.output import atomic_write, write_table
-from .samplesheet import _decode, _delimiter, _lines
+from .samplesheet import read_table_rows
 
 log = logging.getLogger("lesiontrack")
 
@@ -106,37 +104,11 @@ def read_patients(path: str | os.PathLike[str]) -> pd.DataFrame:
     Raises :class:`PatientTableError` naming the file, line and column of the first problem.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PatientTableError(f"cannot read the patient table: {exc.strerror}",
-                                file=path) from exc
-    if b"\x00" in data[:65536]:
-        raise PatientTableError("not a text file (binary content)", file=path, where=1)
-    try:
-        text = _decode(path, data)
-    except SampleSheetError as exc:
-        raise PatientTableError(exc.message, file=path, where=exc.where,
-                                hint="save the patient table as UTF-8") from exc
-    lines = _lines(text)
-    if not lines:
-        raise PatientTableError("the patient table is empty", file=path, where=1,
-                                hint="needs patient_id and outcome columns")
-    header_line, header_text = lines[0]
-    delimiter = _delimiter(header_text)
-    parsed = list(csv.reader(io.StringIO("\n".join(t for _, t in lines)), delimiter=delimiter))
-    header = [h.strip().lower() for h in parsed[0]]
+    header_line, header, rows = read_table_rows(path, PatientTableError, "patient table")
     style, endpoints = _check_header(path, header_line, header)
     records: list[dict] = []
     seen: dict[str, int] = {}
-    for (number, _), fields in zip(lines[1:], parsed[1:], strict=True):
-        if len(fields) != len(header):
-            raise PatientTableError(
-                f"{len(fields)} fields where the header has {len(header)}", file=path,
-                where=number, hint=f"is the delimiter {'TAB' if delimiter == chr(9) else delimiter!r}"
-                " used throughout?",
-            )
-        row = {h: f.strip() for h, f in zip(header, fields, strict=True) if h}
+    for number, row in rows:
         record = _parse_row(path, number, row, style, endpoints)
         pid = record["patient_id"]
         if pid in seen:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import SampleSheetError
+from .errors import LesionTrackError, SampleSheetError
 from .genome import normalize_assembly
 
 #: A sample sheet larger than this is refused before it is read (memory stays bounded).
@@ -97,6 +97,57 @@ def _resolve(folder: Path, value: str) -> Path:
     return path if path.is_absolute() else folder / path
 
 
+def read_table_rows(
+    path: Path, error: type[LesionTrackError], what: str
+) -> tuple[int, list[str], list[tuple[int, dict[str, str]]]]:
+    """Read a small delimited table strictly (sample sheet, patient table).
+
+    TSV or CSV (sniffed from the header line), ``#`` comment lines, any newline convention,
+    UTF-8. Returns (header line number, lower-case header, [(line number, {column: value})]).
+    Raises ``error`` (a :class:`LesionTrackError` subclass) naming the file and line.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
+    if size > MAX_SHEET_BYTES:
+        raise error(
+            f"{size:,} bytes is too large for a {what} (limit {MAX_SHEET_BYTES:,})",
+            file=path, where=1, hint=f"is this a calls file given in place of the {what}?",
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
+    if b"\x00" in data[:65536]:
+        raise error("not a text file (binary content)", file=path, where=1)
+    try:
+        lines = _lines(_decode(path, data))
+    except SampleSheetError as exc:
+        raise error(exc.message, file=path, where=exc.where,
+                    hint=f"save the {what} as UTF-8" if "UTF-8" in exc.message else exc.hint,
+                    ) from None
+    if not lines:
+        raise error(f"the {what} is empty", file=path, where=1)
+    header_line, header_text = lines[0]
+    delimiter = _delimiter(header_text)
+    parsed = list(csv.reader(io.StringIO("\n".join(text for _, text in lines)),
+                             delimiter=delimiter))
+    header = [h.strip().lower() for h in parsed[0]]
+    duplicated = sorted({h for h in header if h and header.count(h) > 1})
+    if duplicated:
+        raise error(f"column {duplicated[0]} appears twice", file=path, where=header_line,
+                    field=duplicated[0])
+    rows = []
+    for (number, _), fields in zip(lines[1:], parsed[1:], strict=True):
+        if len(fields) != len(header):
+            shown = "TAB" if delimiter == "\t" else repr(delimiter)
+            raise error(f"{len(fields)} fields where the header has {len(header)}", file=path,
+                        where=number, hint=f"is the delimiter {shown} used throughout?")
+        rows.append((number, {h: f.strip() for h, f in zip(header, fields, strict=True) if h}))
+    return header_line, header, rows
+
+
 def read_samplesheet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read and validate a sample sheet; one row per (sample, calls file).
 
@@ -107,55 +158,15 @@ def read_samplesheet(path: str | os.PathLike[str]) -> pd.DataFrame:
     Raises :class:`SampleSheetError` naming the line and field of the first problem.
     """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SampleSheetError(f"cannot read the sample sheet: {exc.strerror}", file=path) from exc
-    if size > MAX_SHEET_BYTES:
-        raise SampleSheetError(
-            f"{size:,} bytes is too large for a sample sheet (limit {MAX_SHEET_BYTES:,})",
-            file=path, where=1, hint="is this a calls file given in place of the sample sheet?",
-        )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SampleSheetError(f"cannot read the sample sheet: {exc.strerror}", file=path) from exc
-    if b"\x00" in data[:65536]:
-        raise SampleSheetError("not a text file (binary content)", file=path, where=1)
-    try:
-        lines = _lines(_decode(path, data))
-    except SampleSheetError as exc:
-        exc.file = exc.file or str(path)
-        raise SampleSheetError(exc.message, file=path, where=exc.where) from None
-    if not lines:
-        raise SampleSheetError("the sample sheet is empty", file=path, where=1,
-                               hint=f"required columns: {', '.join(REQUIRED_COLUMNS)}")
-    header_line, header_text = lines[0]
-    delimiter = _delimiter(header_text)
-    parsed = list(csv.reader(io.StringIO("\n".join(text for _, text in lines)),
-                             delimiter=delimiter))
-    header = [h.strip().lower() for h in parsed[0]]
+    header_line, header, rows = read_table_rows(path, SampleSheetError, "sample sheet")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise SampleSheetError(
             f"missing required column(s) {', '.join(missing)}", file=path, where=header_line,
             field=missing[0], hint=f"found: {', '.join(h for h in header if h) or 'nothing'}",
         )
-    duplicated = sorted({h for h in header if h and header.count(h) > 1})
-    if duplicated:
-        raise SampleSheetError(f"column {duplicated[0]} appears twice", file=path,
-                               where=header_line, field=duplicated[0])
     folder = path.resolve().parent
-    records = []
-    for (number, _), fields in zip(lines[1:], parsed[1:], strict=True):
-        if len(fields) != len(header):
-            raise SampleSheetError(
-                f"{len(fields)} fields where the header has {len(header)}", file=path,
-                where=number, hint=f"is the delimiter {'TAB' if delimiter == chr(9) else delimiter!r}"
-                " used throughout?",
-            )
-        row = {h: f.strip() for h, f in zip(header, fields, strict=True) if h}
-        records.append(_validate_row(path, folder, number, row))
+    records = [_validate_row(path, folder, number, row) for number, row in rows]
     if not records:
         raise SampleSheetError("the sample sheet has a header but no samples", file=path,
                                where=header_line)
