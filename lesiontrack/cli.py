@@ -231,26 +231,16 @@ def _stats_text(result: dict) -> str:
 
 def _run_outcomes(args: argparse.Namespace) -> int:
     from .compare import classify
-    from .outcome_figures import km_figure
-    from .outcomes import (
-        groups_from_stats,
-        outcomes,
-        outcomes_json,
-        outcomes_text,
-        read_patients,
-        write_outcomes,
-    )
+    from .outcomes import analyse, outcomes_json, outcomes_text, read_patients, write_outcomes
     from .stats import test_clustering
 
     patients = read_patients(args.patients)  # before the calls files: fail fast
     sheet, calls, _ = _load(args)
     clustering = test_clustering(classify(calls, sheet), calls, samples=sheet,
                                  focal_max=args.focal_max)
-    groups = groups_from_stats(clustering["patients"], args.by, patients)
-    result = outcomes(patients, groups, args.by)
+    result, figures = analyse(patients, clustering["patients"], args.by)
     if args.outdir is not None:
-        write_outcomes(args.outdir, result,
-                       {e: km_figure(patients, groups, e) for e in result})
+        write_outcomes(args.outdir, result, figures)
     sys.stdout.write(outcomes_json(result) if args.json else outcomes_text(result))
     return 0
 

@@ -687,3 +687,17 @@ __all__ = [
     "read_patients",
     "write_outcomes",
 ]
+
+
+def analyse(patients: pd.DataFrame, stats_patients: list[dict], by: str = "pattern"
+            ) -> tuple[dict, dict[str, str]]:
+    """Outcomes by group and their Kaplan-Meier figures: (result, {endpoint: SVG text}).
+
+    ``stats_patients`` is ``test_clustering(...)["patients"]``; ``patients`` the patient table
+    (:func:`read_patients`).
+    """
+    from .outcome_figures import km_figure
+
+    groups = groups_from_stats(stats_patients, by, patients)
+    result = outcomes(patients, groups, by)
+    return result, {endpoint: km_figure(patients, groups, endpoint) for endpoint in result}

@@ -593,3 +593,21 @@ def test_a_flagged_call_shows_the_disagreeing_rule(tmp_path):
     text = " ".join((outdir / "patients" / "P1.html").read_text().split())
     assert 'class="flag"' in text and "knowledge=secondary" in text
     assert "1 flagged" in (outdir / "index.html").read_text()
+
+
+def test_report_with_a_patient_table_has_an_outcomes_section(tmp_path):
+    from lesiontrack.cli import main
+
+    sheet = FIXTURES / "samplesheet.tsv"
+    patients = FIXTURES / "patients.tsv"
+    if not patients.exists():
+        pytest.skip("demo fixtures not generated")
+    out = tmp_path / "report"
+    assert main(["-q", "report", str(sheet), "--patients", str(patients), "-o", str(out),
+                 "--permutations", "500"]) == 0
+    page = (out / "index.html").read_text()
+    assert 'id="outcomes"' in page and "Progression-free survival" in page
+    assert page.count("<svg") >= 3  # exon figure + two Kaplan-Meier figures
+    assert (out / "outcomes.json").is_file() and (out / "outcomes.tsv").is_file()
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert any(item.get("role") == "patients" for item in provenance["inputs"])

@@ -38,6 +38,12 @@ def add_parsers(
     add_input_options(p)
     add_stats_options(p)
     _add_output_options(p)
+    group = p.add_argument_group("outcomes")
+    group.add_argument("--patients", type=Path, metavar="FILE",
+                       help="patient table of outcomes after salvage therapy: adds an outcomes "
+                            "section to the cohort page (see 'lesiontrack outcomes --help')")
+    group.add_argument("--by", choices=("pattern", "confined", "secondary"), default="pattern",
+                       help="grouping of the outcomes section (default: pattern)")
     p.set_defaults(report_command="report")
 
     d = subparsers.add_parser(
@@ -104,12 +110,24 @@ def _report(args: argparse.Namespace) -> Path:
     from .render import check_outdir, write_report
 
     check_outdir(Path(os.path.abspath(args.output)), args.force)  # fail before the slow part
+    patients = None
+    if getattr(args, "patients", None) is not None:
+        from ..outcomes import read_patients
+
+        patients = read_patients(args.patients)  # fail fast, before reading the calls
     sheet, calls, _ = _load(args)
     origins = classify(calls, sheet)
     stats = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
                             seed=args.seed, focal_max=args.focal_max)
+    outcome = None
+    if patients is not None:
+        from ..outcomes import analyse
+
+        result, figures = analyse(patients, stats["patients"], args.by)
+        outcome = {"result": result, "figures": figures, "by": args.by}
     return write_report(args.output, sheet=sheet, calls=calls, origins=origins, stats=stats,
-                        sheet_path=args.samplesheet, options=_options(args), force=args.force)
+                        sheet_path=args.samplesheet, options=_options(args), force=args.force,
+                        outcomes=outcome)
 
 
 def run(args: argparse.Namespace) -> int:

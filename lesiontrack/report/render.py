@@ -739,9 +739,11 @@ def _input_files(sheet: pd.DataFrame | None, sheet_path, options: dict) -> list[
             if column in sheet:
                 for value in sorted({str(v) for v in sheet[column].dropna() if str(v)}):
                     files.append((role, Path(value)))
-    reference = options.get("reference")
-    if reference:
-        files.append(("reference", Path(reference)))
+    for table in options.get("calls_tables") or []:
+        files.append(("calls_table", Path(table)))
+    for key, role in (("reference", "reference"), ("patients", "patients")):
+        if options.get(key):
+            files.append((role, Path(options[key])))
     return files
 
 
@@ -869,7 +871,42 @@ def _options_shown(options: dict) -> list[tuple[str, str]]:
     return shown
 
 
-def _build(folder: Path, *, sheet, calls, origins, stats, options, progress) -> None:
+def _outcomes_view(outcomes: dict | None) -> dict | None:
+    """The outcomes section of the cohort page (figures as inline SVG, one row per group)."""
+    if not outcomes:
+        return None
+    from ..outcomes import outcomes_table
+
+    names = {"pfs": "Progression-free survival", "os": "Overall survival"}
+
+    def months(value) -> str:
+        return "not reached" if value is None or _missing(value) else f"{float(value):.1f}"
+
+    def share(value) -> str:
+        return "" if value is None or _missing(value) else f"{100 * float(value):.0f}%"
+
+    endpoints = []
+    for endpoint, summary in outcomes["result"].items():
+        rows = []
+        for row in outcomes_table({endpoint: summary}).to_dict("records"):
+            low, high = row.get("median_ci_low"), row.get("median_ci_high")
+            ci = "" if low is None or _missing(low) else f"{months(low)} to {months(high)}"
+            rows.append({"group": row["group"], "patients": row["n"], "events": row["events"],
+                         "median (months)": months(row.get("median_months")),
+                         "95% CI": ci, "at 6 months": share(row.get("survival_6m")),
+                         "at 12 months": share(row.get("survival_12m"))})
+        endpoints.append({"name": names.get(endpoint, endpoint), "key": endpoint,
+                          "svg": Markup(outcomes["figures"].get(endpoint, "")),
+                          "rows": rows, "logrank_p": format_p(summary.get("logrank_p")),
+                          "hazard_ratio": summary.get("hazard_ratio"),
+                          "hazard_ratio_ci": summary.get("hazard_ratio_ci"),
+                          "reference_group": summary.get("reference_group"),
+                          "note": summary.get("note", "")})
+    return {"by": outcomes.get("by", "pattern"), "endpoints": endpoints}
+
+
+def _build(folder: Path, *, sheet, calls, origins, stats, options, progress,
+           outcomes: dict | None = None) -> None:
     min_depth = int(options.get("min_depth") or DEFAULT_MIN_DEPTH)
     focal_max = int(options.get("focal_max") or 1)
     roster = _roster(sheet, calls)
@@ -911,6 +948,12 @@ def _build(folder: Path, *, sheet, calls, origins, stats, options, progress) -> 
         _write(patient_dir / f"{name}.tsv", frame_to_tsv(rows))
         _write(patient_dir / f"{name}.json", _patient_json(ctx, patient, view))
     cohort = _cohort_view(ctx, views)
+    cohort["outcomes"] = _outcomes_view(outcomes)
+    if outcomes:
+        from ..outcomes import outcomes_json, outcomes_table
+
+        _write(folder / "outcomes.json", outcomes_json(outcomes["result"]))
+        _write(folder / "outcomes.tsv", frame_to_tsv(outcomes_table(outcomes["result"])))
     _write(folder / "index.html",
            env.get_template("index.html").render(page=page, c=cohort, root=""))
 
@@ -926,8 +969,13 @@ def write_report(
     options: dict,
     force: bool = False,
     progress: bool | None = None,
+    outcomes: dict | None = None,
 ) -> Path:
     """Write the HTML report, tables and provenance into ``outdir``; return ``index.html``'s path.
+
+    ``outcomes`` (optional): ``{"result": ..., "figures": {endpoint: svg}, "by": grouping}`` from
+    :func:`lesiontrack.outcomes.analyse`, shown as an outcomes section on the cohort page and
+    written as ``outcomes.json``/``outcomes.tsv``.
 
     ``sheet`` is the sample sheet (:func:`~lesiontrack.read_samplesheet`), ``calls`` the calls
     table, ``origins`` the origins table (:func:`~lesiontrack.classify`), ``stats`` the dict of
@@ -950,7 +998,7 @@ def write_report(
     built.mkdir()
     try:
         _build(built, sheet=sheet, calls=calls, origins=origins, stats=stats, options=options,
-               progress=progress)
+               progress=progress, outcomes=outcomes)
         _write(built / "provenance.json", _provenance(sheet, sheet_path, options))
         check_outdir(outdir, force, [])  # nobody filled it meanwhile
         _swap_into_place(built, outdir)
