@@ -8,6 +8,7 @@ path of its ``index.html``.
 from __future__ import annotations
 
 import argparse
+import logging
 import contextlib
 import os
 import sys
@@ -136,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
     if command == "demo":
         with demo_samplesheet() as sheet:
             args.samplesheet = sheet
+            patients = sheet.parent / "patients.tsv"
+            args.patients = patients if patients.is_file() else None
+            args.by = "pattern"
+            logging.getLogger("lesiontrack").setLevel(logging.ERROR)  # the demo's known gaps
             index = _report(args)
         sys.stdout.write(f"{index}\n")
         return 0
