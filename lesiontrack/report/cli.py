@@ -8,8 +8,8 @@ path of its ``index.html``.
 from __future__ import annotations
 
 import argparse
-import logging
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
