@@ -14,6 +14,10 @@ import pandas as pd
 
 from .defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 
+#: Above this many lesions the exact (conditional) odds-ratio interval, whose cost grows with
+#: the table, gives way to the sample odds ratio with a Woolf interval (equal for large tables).
+CONDITIONAL_CI_MAX_LESIONS = 2_000
+
 __all__ = [
     "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED", "lesion_table",
     "mantel_haenszel", "patient_patterns", "permutation_distribution", "permutation_test",
@@ -39,8 +43,8 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
     hits["name"] = [f"{g} {h}".strip() if h else k
                     for g, h, k in zip(hits["gene"].fillna(""), hits["hgvsp"].fillna(""),
                                        hits["variant_key"], strict=True)]
-    names = hits.groupby(["patient_id", "lesion_id"])["name"].agg(
-        lambda s: ", ".join(sorted(set(s))))
+    hits = hits.drop_duplicates(["patient_id", "lesion_id", "name"]).sort_values("name")
+    names = hits.groupby(["patient_id", "lesion_id"])["name"].agg(", ".join)
     table = roster.set_index(["patient_id", "lesion_id"])[["status"]].join(names)
     table["secondary"] = table["name"].fillna("") if "name" in table else ""
     table = table.drop(columns=[c for c in ("name",) if c in table])
@@ -57,14 +61,16 @@ def _fisher(a: int, b: int, c: int, d: int) -> dict:
         return {"odds_ratio": None, "p_value": None, "ci_low": None, "ci_high": None,
                 "note": "undefined: a row or column of the table is empty"}
     result = sps.fisher_exact(table, alternative="greater")
-    conditional = _odds_ratio(table, kind="conditional")
-    ci = conditional.confidence_interval(confidence_level=0.95)
+    exact = table.sum() <= CONDITIONAL_CI_MAX_LESIONS
+    estimate = _odds_ratio(table, kind="conditional" if exact else "sample")
+    ci = estimate.confidence_interval(confidence_level=0.95)
+    kind = ("conditional MLE odds ratio with its exact two-sided 95% confidence interval"
+            if exact else "sample odds ratio with a two-sided 95% Woolf (log) confidence "
+            f"interval (more than {CONDITIONAL_CI_MAX_LESIONS:,} lesions)")
     return {
-        "odds_ratio": _num(conditional.statistic), "sample_odds_ratio": _num(result.statistic),
+        "odds_ratio": _num(estimate.statistic), "sample_odds_ratio": _num(result.statistic),
         "p_value": _num(result.pvalue), "ci_low": _num(ci.low), "ci_high": _num(ci.high),
-        "alternative": "greater",
-        "note": "one-sided Fisher exact test; conditional MLE odds ratio with a two-sided "
-                "95% confidence interval",
+        "alternative": "greater", "note": f"one-sided Fisher exact test; {kind}",
     }
 
 
@@ -80,11 +86,11 @@ def _num(value) -> float | str | None:
 
 def _strata(table: pd.DataFrame) -> pd.DataFrame:
     """Per patient: n lesions, m with a secondary, k progressive, t progressive with one."""
-    frame = table.assign(prog=table["status"] == "progressive")
-    return frame.groupby("patient_id").agg(
-        n=("lesion_id", "size"), m=("has_secondary", "sum"), k=("prog", "sum"),
-        t=("has_secondary", lambda s: int((s & frame.loc[s.index, "prog"]).sum())),
-    )
+    prog = table["status"] == "progressive"
+    sec = table["has_secondary"].astype(bool)
+    frame = pd.DataFrame({"patient_id": table["patient_id"], "n": 1, "m": sec.astype(int),
+                          "k": prog.astype(int), "t": (prog & sec).astype(int)})
+    return frame.groupby("patient_id").sum()
 
 
 def permutation_distribution(strata: pd.DataFrame) -> np.ndarray:
@@ -145,14 +151,11 @@ def mantel_haenszel(table: pd.DataFrame) -> dict:
     """Mantel-Haenszel odds ratio across patients (statsmodels), where defined."""
     from statsmodels.stats.contingency_tables import StratifiedTable
 
-    tables = []
-    for _, group in table.groupby("patient_id"):
-        prog = group["status"] == "progressive"
-        sec = group["has_secondary"]
-        t = np.array([[int((prog & sec).sum()), int((prog & ~sec).sum())],
-                      [int((~prog & sec).sum()), int((~prog & ~sec).sum())]], dtype=float)
-        if t.sum(axis=1).min() > 0 and t.sum(axis=0).min() > 0:  # informative stratum
-            tables.append(t)
+    strata = _strata(table)
+    a_, k, m, n = strata["t"], strata["k"], strata["m"], strata["n"]
+    cells = np.stack([a_, k - a_, m - a_, n - k - m + a_], axis=1).astype(float)
+    informative = (k > 0) & (k < n) & (m > 0) & (m < n)  # both statuses, both kinds of lesion
+    tables = [row.reshape(2, 2) for row in cells[informative.to_numpy()]]
     if not tables:
         return {"odds_ratio": None, "p_value": None, "ci_low": None, "ci_high": None,
                 "n_strata": 0, "note": "undefined: no patient has both statuses and both "
@@ -178,32 +181,38 @@ def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataF
                      focal_max: int = DEFAULT_FOCAL_MAX) -> list[dict]:
     """Per patient: progression pattern and whether secondary mutations stay in progressive
     lesions."""
-    patients = sorted(set(calls["patient_id"]) | set(table["patient_id"]))
-    sec = origins[origins["origin"] == "secondary"]
-    detected = calls[calls["detected"].astype("boolean").fillna(False).astype(bool)]
-    status_of = dict(zip(zip(table["patient_id"], table["lesion_id"], strict=True),
-                         table["status"], strict=True))
+    lesions: dict[str, dict[str, list[str]]] = {}
+    status_of: dict[tuple[str, str], str] = {}
+    for patient, lesion, status in zip(table["patient_id"], table["lesion_id"],
+                                       table["status"], strict=True):
+        lesions.setdefault(patient, {}).setdefault(status, []).append(lesion)
+        status_of[(patient, lesion)] = status
+    secondary = origins.loc[origins["origin"] == "secondary", ["patient_id", "variant_key"]]
+    keys: dict[str, set[str]] = {}
+    for patient, key in zip(secondary["patient_id"], secondary["variant_key"], strict=True):
+        keys.setdefault(patient, set()).add(key)
+    detected = calls.loc[calls["detected"].astype("boolean").fillna(False).astype(bool),
+                         ["patient_id", "lesion_id", "variant_key"]]
+    seen_in: dict[str, set[str | None]] = {}
+    for patient, lesion, key in zip(detected["patient_id"], detected["lesion_id"],
+                                    detected["variant_key"], strict=True):
+        if key in keys.get(patient, ()):
+            seen_in.setdefault(patient, set()).add(status_of.get((patient, lesion)))
     out = []
-    for patient in patients:
-        rows = table[table["patient_id"] == patient]
-        prog = sorted(rows.loc[rows["status"] == "progressive", "lesion_id"])
-        ctrl = sorted(rows.loc[rows["status"] == "controlled", "lesion_id"])
+    for patient in sorted(set(calls["patient_id"]) | set(table["patient_id"])):
+        prog = sorted(lesions.get(patient, {}).get("progressive", []))
+        ctrl = sorted(lesions.get(patient, {}).get("controlled", []))
         if not prog:
             pattern = "none"
         elif len(prog) <= focal_max and ctrl:
             pattern = "focal"
         else:
             pattern = "generalized"
-        keys = set(sec.loc[sec["patient_id"] == patient, "variant_key"])
-        confined: bool | None = None
-        if keys:
-            where = detected[(detected["patient_id"] == patient)
-                             & detected["variant_key"].isin(keys)]
-            statuses = {status_of.get((patient, lesion)) for lesion in where["lesion_id"]}
-            confined = "controlled" not in statuses
+        n_secondary = len(keys.get(patient, ()))
+        confined = None if not n_secondary else "controlled" not in seen_in.get(patient, set())
         out.append({"patient_id": patient, "pattern": pattern, "progressive_lesions": prog,
                     "controlled_lesions": ctrl, "n_progressive": len(prog),
-                    "n_controlled": len(ctrl), "n_secondary": len(keys),
+                    "n_controlled": len(ctrl), "n_secondary": n_secondary,
                     "secondary_confined_to_progressive": confined})
     return out
 

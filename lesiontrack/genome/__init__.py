@@ -224,15 +224,21 @@ class Knowledge:
     source: str
 
 
+@functools.cache
+def _knowledge_rows() -> tuple[tuple[str, int, int, Knowledge], ...]:
+    table = knowledge_table()
+    return tuple(
+        (str(r.gene), int(r.codon_first), int(r.codon_last),
+         Knowledge(str(r.role), str(r.region), str(r.context), str(r.source)))
+        for r in table.itertuples(index=False)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
 def knowledge_for(gene: str | None, codon: int | None) -> Knowledge | None:
     """The knowledge row for a gene and codon; a single-codon row wins over a region row."""
     if not gene or codon is None:
         return None
-    table = knowledge_table()
-    rows = table[
-        (table["gene"] == gene) & (table["codon_first"] <= codon) & (table["codon_last"] >= codon)
-    ]
-    if rows.empty:
-        return None
-    best = rows.assign(width=rows["codon_last"] - rows["codon_first"]).sort_values("width").iloc[0]
-    return Knowledge(str(best.role), str(best.region), str(best.context), str(best.source))
+    matches = [(last - first, k) for g, first, last, k in _knowledge_rows()
+               if g == gene and first <= codon <= last]
+    return min(matches, key=lambda m: m[0])[1] if matches else None
