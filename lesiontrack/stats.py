@@ -62,11 +62,18 @@ def _fisher(a: int, b: int, c: int, d: int) -> dict:
                 "note": "undefined: a row or column of the table is empty"}
     result = sps.fisher_exact(table, alternative="greater")
     exact = table.sum() <= CONDITIONAL_CI_MAX_LESIONS
-    estimate = _odds_ratio(table, kind="conditional" if exact else "sample")
-    ci = estimate.confidence_interval(confidence_level=0.95)
-    kind = ("conditional MLE odds ratio with its exact two-sided 95% confidence interval"
-            if exact else "sample odds ratio with a two-sided 95% Woolf (log) confidence "
-            f"interval (more than {CONDITIONAL_CI_MAX_LESIONS:,} lesions)")
+    if exact:
+        estimate = _odds_ratio(table, kind="conditional")
+        ci = estimate.confidence_interval(confidence_level=0.95)
+        kind = "conditional MLE odds ratio with its exact two-sided 95% confidence interval"
+    else:
+        estimate = _odds_ratio(table, kind="sample")
+        corrected = table + 0.5 if (table == 0).any() else table  # Haldane-Anscombe
+        ci = _odds_ratio(corrected, kind="sample").confidence_interval(confidence_level=0.95)
+        kind = ("sample odds ratio with a two-sided 95% Woolf (log) confidence interval"
+                + (" on the table with 0.5 added to every cell (a cell is empty)"
+                   if corrected is not table else "")
+                + f" (more than {CONDITIONAL_CI_MAX_LESIONS:,} lesions)")
     return {
         "odds_ratio": _num(estimate.statistic), "sample_odds_ratio": _num(result.statistic),
         "p_value": _num(result.pvalue), "ci_low": _num(ci.low), "ci_high": _num(ci.high),

@@ -112,3 +112,14 @@ def test_result_is_json_ready():
 
     text = json.dumps(run(focal_patient()), allow_nan=False)
     assert "NaN" not in text and not math.isnan(json.loads(text)["permutation"]["p_value"])
+
+
+def test_large_tables_use_the_woolf_interval_and_stay_finite():
+    from lesiontrack.stats import CONDITIONAL_CI_MAX_LESIONS, _fisher
+
+    big = CONDITIONAL_CI_MAX_LESIONS
+    result = _fisher(big // 4, big // 4, 0, big)  # an empty cell
+    assert result["odds_ratio"] == "inf" and "Woolf" in result["note"]
+    assert 0 < result["ci_low"] < result["ci_high"] < math.inf
+    small = _fisher(3, 1, 1, 3)
+    assert "conditional MLE" in small["note"]
