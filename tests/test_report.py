@@ -611,3 +611,22 @@ def test_report_with_a_patient_table_has_an_outcomes_section(tmp_path):
     assert (out / "outcomes.json").is_file() and (out / "outcomes.tsv").is_file()
     provenance = json.loads((out / "provenance.json").read_text())
     assert any(item.get("role") == "patients" for item in provenance["inputs"])
+
+
+def test_report_pages_are_identical_for_every_jobs(tmp_path):
+    from lesiontrack.cli import main
+
+    sheet = FIXTURES / "samplesheet.tsv"
+    if not sheet.exists():
+        pytest.skip("demo fixtures not generated")
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        assert main(["-q", "report", str(sheet), "-o", str(out), "--jobs", jobs,
+                     "--permutations", "300"]) == 0
+        outs.append(out)
+    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file())
+    for name in files:
+        if name.name != "provenance.json":  # holds the run time and the options as given
+            assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

@@ -49,9 +49,10 @@ RULE_WORDS = {
     "none": "no rule could decide",
 }
 #: Options not worth showing on the pages (they do not change the science).
-_HIDDEN_OPTIONS = {"output", "force", "debug", "quiet", "command", "report_command"}
+#: Options that do not change the results (how, not what): not shown on the pages.
+_HIDDEN_OPTIONS = {"output", "force", "debug", "quiet", "command", "report_command", "jobs"}
 #: Options that name files: pages show only their names (provenance.json has the details).
-_PATH_OPTIONS = {"samplesheet", "reference"}
+_PATH_OPTIONS = {"samplesheet", "reference", "patients"}
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
              *(f"LPT{i}" for i in range(10))}
 _MAX_NAME = 64
@@ -845,14 +846,15 @@ def breakable(text) -> Markup:
     return Markup(re.sub(r"([_./:-])", r"\1<wbr>", str(escape(_text(text)))))
 
 
-def _progress(items: list, enabled: bool | None):
+def _progress(items, enabled: bool | None, total: int | None = None, unit: str = "patient"):
+    """A progress bar on stderr over ``items``, only when stderr is a terminal (or ``enabled``)."""
     if enabled is None:
         enabled = sys.stderr is not None and sys.stderr.isatty()
     if not enabled:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc="report", unit="patient", file=sys.stderr, leave=False)
+    return tqdm(items, desc="report", unit=unit, total=total, file=sys.stderr, leave=False)
 
 
 def _write(path: Path, text: str) -> None:
@@ -869,6 +871,53 @@ def _options_shown(options: dict) -> list[tuple[str, str]]:
             value = Path(value).name
         shown.append((key.replace("_", "-"), "" if value is None else str(value)))
     return shown
+
+
+_WORKER: tuple | None = None  # (patient_dir, ctx, page) inherited by forked workers
+
+
+def _render_one(patient_dir: Path, ctx: _Context, page: dict, patient: str,
+                template=None) -> dict:
+    """Write one patient's HTML, TSV and JSON; return the view without its heavy parts."""
+    template = template or _environment().get_template("patient.html")
+    view = _patient_view(ctx, patient)
+    name = ctx.files[patient]
+    rows = ctx.origins[ctx.origins["patient_id"] == patient]
+    _write(patient_dir / f"{name}.html", template.render(page=page, p=view, root="../"))
+    _write(patient_dir / f"{name}.tsv", frame_to_tsv(rows))
+    _write(patient_dir / f"{name}.json", _patient_json(ctx, patient, view))
+    view.pop("graph_svg", None)  # the cohort page needs the mutations and lesions only
+    return view
+
+
+def _render_chunk(patients: list[str]) -> list[tuple[str, dict]]:
+    patient_dir, ctx, page = _WORKER
+    template = _environment().get_template("patient.html")
+    return [(p, _render_one(patient_dir, ctx, page, p, template)) for p in patients]
+
+
+def _render_patients(patient_dir: Path, patients: list[str], ctx: _Context, page: dict,
+                     jobs: int, progress: bool | None) -> dict[str, dict]:
+    """Every patient's pages, in ``jobs`` forked worker processes when jobs > 1 (pages are
+    the same for every ``jobs``); returns the views the cohort page needs, in patient order."""
+    global _WORKER
+    import multiprocessing
+
+    if jobs > 1 and len(patients) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        size = max(1, min(50, len(patients) // (jobs * 4) or 1))
+        chunks = [patients[i:i + size] for i in range(0, len(patients), size)]
+        _WORKER = (patient_dir, ctx, page)
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                done = [pair for chunk in _progress(pool.imap(_render_chunk, chunks), progress,
+                                                    total=len(chunks), unit="batch")
+                        for pair in chunk]
+        finally:
+            _WORKER = None
+        return dict(done)
+    template = _environment().get_template("patient.html")
+    return {p: _render_one(patient_dir, ctx, page, p, template)
+            for p in _progress(patients, progress)}
 
 
 def _outcomes_view(outcomes: dict | None) -> dict | None:
@@ -937,16 +986,8 @@ def _build(folder: Path, *, sheet, calls, origins, stats, options, progress,
     _write(folder / "cohort.graphml", graph_to_graphml(graph))
     patient_dir = folder / "patients"
     patient_dir.mkdir()
-    views: dict[str, dict] = {}
-    template = env.get_template("patient.html")
-    for patient in _progress(patients, progress):
-        view = _patient_view(ctx, patient)
-        views[patient] = view
-        name = ctx.files[patient]
-        rows = origins[origins["patient_id"] == patient]
-        _write(patient_dir / f"{name}.html", template.render(page=page, p=view, root="../"))
-        _write(patient_dir / f"{name}.tsv", frame_to_tsv(rows))
-        _write(patient_dir / f"{name}.json", _patient_json(ctx, patient, view))
+    jobs = max(1, int(options.get("jobs") or 1))
+    views = _render_patients(patient_dir, patients, ctx, page, jobs, progress)
     cohort = _cohort_view(ctx, views)
     cohort["outcomes"] = _outcomes_view(outcomes)
     if outcomes:
