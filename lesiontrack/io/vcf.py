@@ -1,6 +1,10 @@
-"""Read somatic VCF/BCF calls with pysam: one row per (sample column, record, ALT allele).
+"""Read somatic VCF/BCF calls: one row per (sample column, record, ALT allele).
 
-Handles plain, bgzipped (indexed or not) and plain-gzip VCF and BCF. Per-sample allele counts
+Handles plain, bgzipped (indexed or not) and plain-gzip VCF and BCF. Two engines feed the same
+counting code (:class:`_Calls`): ``pysam`` reads records through htslib (every file, every
+record); the text path (:mod:`lesiontrack.io.fastvcf`, used by default when gene windows are
+given) reads only the windows' lines of a VCF, through its tabix/CSI index or with one
+vectorised scan of the file, and gives exactly the same rows and notes. Per-sample allele counts
 follow the caller's own FORMAT fields:
 
 ============================  =============  ==================  ============================
@@ -24,6 +28,7 @@ deepvariant (AD, DP, VAF)     AD[i]          DP                  VAF[i-1] (also 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import logging
 import os
@@ -32,15 +37,18 @@ import shutil
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pysam
 
 from ..errors import CallsFileError
-from ..genome import assembly_from_chr4_length, normalize_assembly, normalize_chrom
+from ..genome import assembly_from_chr4_length, normalize_assembly
+from ..genome import normalize_chrom as _normalize_chrom
 from ..variants import is_simple_allele, minimal
-from . import RAW_COLUMNS, ReadResult, empty_calls, open_text
+from . import NUMERIC_COLUMNS, RAW_COLUMNS, ReadResult, empty_calls, open_text
 from .annotations import (
     EMPTY,
     SNPEFF_FIELDS,
@@ -52,6 +60,8 @@ from .annotations import (
 
 log = logging.getLogger("lesiontrack")
 
+#: Contig names repeat from file to file: remember their normalised form.
+normalize_chrom = functools.lru_cache(maxsize=1 << 16)(_normalize_chrom)
 NAN = float("nan")
 Region = tuple[str, int, int]
 Values = list[float | None]
@@ -66,6 +76,11 @@ _EXTRA_BUILDS = {"hs38dh": "GRCh38", "g1k_v37": "GRCh37", "assembly19": "GRCh37"
                  "assembly38": "GRCh38"}
 _TUMOR_COLUMNS = ("TUMOR", "TUMOR_SAMPLE")
 _NORMAL_COLUMNS = ("NORMAL", "NORMAL_SAMPLE")
+PLAIN_GZIP_NOTE = (
+    "plain gzip (not bgzip): read as a stream without an index; recompress with "
+    "'bgzip' and index with 'tabix -p vcf' to read only the gene regions"
+)
+NO_SAMPLES_NOTE = "no sample columns (sites-only VCF): no per-sample allele counts to read"
 #: FORMAT fields holding read counts: negative values are impossible.
 _COUNT_KEYS = frozenset({"AD", "DP", "RD", "RO", "AO", "TAR", "TIR", "AU", "CU", "GU", "TU"})
 
@@ -85,7 +100,8 @@ def _compression(path: Path) -> str:
         raise CallsFileError(f"cannot read the file: {exc}", file=path) from exc
     if head[:2] != b"\x1f\x8b":
         return "none"
-    if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC":
+    # htslib takes a file for BGZF only with a well-formed "BC" extra subfield (SLEN 2)
+    if len(head) >= 18 and head[3] & 4 and head[12:16] == b"BC\x02\x00":
         return "bgzf"
     return "gzip"
 
@@ -208,20 +224,116 @@ class _GzipPipe:
 
 
 # --------------------------------------------------------------------------------------------
-# The reader
+# What the reader takes from the header (the same from pysam's header or the fast text parser)
 
 
-class _VcfReader:
-    def __init__(self, path: Path, regions: list[Region] | None, include_filtered: bool) -> None:
+@dataclass
+class HeaderFields:
+    """The header facts the reader uses, whichever parser read them."""
+
+    samples: list[str]
+    formats: dict[str, tuple[str, str]]  # FORMAT ID -> (Number, Type), first definition wins
+    info_descriptions: dict[str, str]  # INFO ID -> Description ("" when none)
+    contigs: list[tuple[str, int | None]]  # (ID, length) in header order
+    generic: list[tuple[str, str]]  # every ``##key=value`` line that is not ``<...>``
+    contig_attributes: Callable[[str], dict[str, str]]  # a contig's ``<...>`` attributes
+
+
+def header_fields_from_pysam(header: pysam.VariantHeader) -> HeaderFields:
+    """:class:`HeaderFields` of a header htslib has parsed."""
+    contigs = header.contigs
+
+    def attributes(name: str) -> dict[str, str]:
+        try:
+            return dict(contigs[name].header_record)
+        except (AttributeError, TypeError, ValueError, KeyError):  # pragma: no cover - defensive
+            return {}
+
+    return HeaderFields(
+        samples=list(header.samples),
+        formats={key: (str(meta.number), str(meta.type)) for key, meta in header.formats.items()},
+        info_descriptions={key: (meta.description or "") for key, meta in header.info.items()},
+        contigs=[(name, contig.length) for name, contig in contigs.items()],
+        generic=[(str(r.key), str(r.value)) for r in header.records if r.type == "GENERIC"],
+        contig_attributes=attributes,
+    )
+
+
+def _assembly(fields: HeaderFields) -> tuple[str | None, str]:
+    """The build the header names: chr4 ``##contig`` length, ``##reference``, contig assembly."""
+    # chr4 first (as written: "4", "chr4"...), then the others in header order
+    fours = [(n, length) for n, length in fields.contigs if "4" in n and normalize_chrom(n) == "4"]
+    for name, length in fours:
+        assembly = assembly_from_chr4_length(length)
+        if assembly:
+            return assembly, f"##contig {name} length {length}"
+    for key, value in fields.generic:
+        if key != "reference":
+            continue
+        match = _REFERENCE_BUILD.search(value)
+        if match:
+            token = match.group(1).lower()
+            assembly = _EXTRA_BUILDS.get(token) or normalize_assembly(token)
+            if assembly:
+                return assembly, f"##reference={value}"
+    names = [n for n, _ in fours]
+    names += [n for n, _ in fields.contigs if not ("4" in n and normalize_chrom(n) == "4")]
+    for name in names:
+        attributes = fields.contig_attributes(name)
+        assembly = normalize_assembly(attributes.get("assembly"))
+        if assembly:
+            return assembly, f"##contig {name} assembly={attributes['assembly']}"
+    return None, ""
+
+
+# --------------------------------------------------------------------------------------------
+# One record, as the counting code sees it
+
+
+class _PysamRecord:
+    """A pysam record behind the small interface :meth:`_Calls.add` uses."""
+
+    __slots__ = ("alts", "chrom", "filter_text", "pos", "rec", "ref")
+
+    def __init__(self, rec: pysam.VariantRecord) -> None:
+        self.rec = rec
+        filters = list(rec.filter.keys())
+        self.filter_text = ";".join(filters) if filters else "."
+        self.chrom = rec.chrom
+        self.pos = rec.pos
+        self.ref = rec.ref or ""
+        self.alts = rec.alts or ()
+
+    def format_keys(self) -> tuple[str, ...]:
+        return tuple(self.rec.format.keys())
+
+    def info(self, tag: str) -> object:
+        """The raw INFO value, None when absent or unreadable."""
+        rec = self.rec
+        if tag not in rec.info:
+            return None
+        try:
+            return rec.info[tag]
+        except (KeyError, ValueError):
+            return None
+
+    def numbers(self, index: int, key: str, percent: bool) -> Values:
+        """A sample's FORMAT value as floats (None for missing); ValueError/TypeError if not."""
+        return _numbers(self.rec.samples[index][key], percent=percent)
+
+
+# --------------------------------------------------------------------------------------------
+# The rows of one file: header facts, the per-caller counting rules, notes
+
+
+class _Calls:
+    """Collects rows from records of one file. Every engine feeds records through :meth:`add`
+    so that the caller rules live in one place."""
+
+    def __init__(self, path: Path, include_filtered: bool) -> None:
         self.path = path
-        self.regions = regions
         self.include_filtered = include_filtered
-        self.vf: pysam.VariantFile | None = None
-        self.pipe: _GzipPipe | None = None
-        self.compression = "none"
-        self.streaming = True  # records read in file order (line numbers are meaningful)
-        self.n_read = 0  # records returned by htslib so far
-        self.last = ""  # last record returned, "chrom:pos"
+        self.n_read = 0  # records read from the file (any > 0 is what the notes need)
         self.notes: dict[str, str] = {}
         self.invalid_alts: Counter[str] = Counter()
         self.bad_ad_records: list[str] = []
@@ -229,109 +341,26 @@ class _VcfReader:
         self.undeclared_contigs: set[str] = set()
         self._format_cache: dict[tuple[str, ...], str] = {}
         self.columns: dict[str, list] = {c: [] for c in RAW_COLUMNS}
-
-    # -- opening -----------------------------------------------------------------------------
-
-    def open(self) -> pysam.VariantFile:
-        self.compression = _compression(self.path)
-        if self.compression == "gzip":
-            self.notes["plain_gzip"] = (
-                "plain gzip (not bgzip): read as a stream without an index; recompress with "
-                "'bgzip' and index with 'tabix -p vcf' to read only the gene regions"
-            )
-            self.pipe = _GzipPipe(self.path)
-        try:
-            source = self.pipe.handle if self.pipe is not None else str(self.path)
-            self.vf = pysam.VariantFile(source)
-        except (OSError, ValueError) as exc:
-            raise self._open_error(exc) from exc
-        return self.vf
-
-    def close(self) -> None:
-        if self.vf is not None:
-            self.vf.close()
-        if self.pipe is not None:
-            self.pipe.stop()
-
-    def _gzip_failure(self) -> CallsFileError | None:
-        """After a failure: the plain-gzip stream's own error, if that is the cause."""
-        if self.pipe is None:
-            return None
-        if self.vf is not None:
-            self.vf.close()
-        error = self.pipe.stop()
-        if error is None:
-            return None
-        where = f"after record {self.last}" if self.last else None
-        return CallsFileError(
-            f"truncated or corrupt gzip file ({error})", file=self.path, where=where,
-            hint="check the copy of the file; recompress it with bgzip",
-        )
-
-    def _open_error(self, exc: Exception) -> CallsFileError:
-        gz = self._gzip_failure()
-        if gz is not None:
-            return gz
-        text = str(exc)
-        if "EOF marker" in text or "truncated" in text:
-            return CallsFileError(
-                "the compressed file is truncated (no BGZF end-of-file block)", file=self.path,
-                hint="the copy or the pipeline step that wrote it was interrupted",
-            )
-        line_no, first_line = self._first_body_line()
-        if line_no == 0 and first_line == "":
-            return CallsFileError(
-                "no #CHROM header line (the file is empty or has only ## meta lines)",
-                file=self.path, hint="the VCF header must end with the #CHROM line",
-            )
-        if first_line is None:
-            return CallsFileError(
-                "not a VCF or BCF file (htslib cannot read it)", file=self.path, where=1,
-                hint="give a VCF (plain or bgzipped) or BCF file",
-            )
-        if not first_line.startswith("##") and not first_line.startswith("#CHROM"):
-            if line_no == 1 and not first_line.startswith("#"):
-                return CallsFileError(
-                    "not a VCF file (no ##fileformat=VCF header)", file=self.path, where=1,
-                    hint="give a VCF (plain or bgzipped) or BCF file",
-                )
-            return CallsFileError(
-                "no #CHROM header line before the first record", file=self.path, where=line_no,
-                hint="the VCF header must end with the #CHROM POS ID REF ALT ... line",
-            )
-        return CallsFileError(
-            f"invalid VCF header ({text})", file=self.path,
-            hint="check the ##INFO/##FORMAT/##contig lines of the header",
-        )
-
-    def _first_body_line(self) -> tuple[int, str | None]:
-        """(line number, text) of the first line that is not a ``##`` meta line, or (0, None)
-        when the file cannot be read as text."""
-        try:
-            with open_text(self.path) as handle:
-                for number, line in enumerate(handle, start=1):
-                    if not line.startswith("##") or number > 100_000:
-                        return number, line.rstrip("\n")
-                return 0, ""
-        except (OSError, EOFError, UnicodeDecodeError, ValueError):
-            return 0, None
+        self.samples: list[str] = []
+        self.declared_formats: set[str] = set()
+        self.format_types: dict[str, str] = {}
+        self.declared_contigs: set[str] = set()
+        self.af_number: str | None = None
+        self.ann_formats: list[AnnotationFormat] = []
 
     # -- header ------------------------------------------------------------------------------
 
-    def read_header(self, header: pysam.VariantHeader, result: ReadResult) -> None:
-        self.samples = list(header.samples)
-        self.declared_formats = set(header.formats.keys())
-        self.format_types = {key: str(meta.type) for key, meta in header.formats.items()}
-        self.declared_contigs = set(header.contigs.keys())
-        self.af_number = str(header.formats["AF"].number) if "AF" in header.formats else None
-        generic: list[tuple[str, str]] = [
-            (str(r.key), str(r.value)) for r in header.records if r.type == "GENERIC"
-        ]
+    def read_header(self, fields: HeaderFields, result: ReadResult) -> None:
+        self.samples = list(fields.samples)
+        self.declared_formats = set(fields.formats)
+        self.format_types = {key: kind for key, (_, kind) in fields.formats.items()}
+        self.declared_contigs = {name for name, _ in fields.contigs}
+        self.af_number = fields.formats["AF"][0] if "AF" in fields.formats else None
+        generic = fields.generic
         sources = " ".join(v for k, v in generic if k == "source")
         if "RADIA" in sources.upper() and self.af_number in (".", None):
             self.af_number = "."
-        info = {key: (meta.description or "") for key, meta in header.info.items()}
-        self.ann_formats: list[AnnotationFormat] = formats_from_header(info)
+        self.ann_formats = formats_from_header(fields.info_descriptions)
         if not any(spec.tag == "ANN" for spec in self.ann_formats):  # undeclared ANN: fixed order
             spec = AnnotationFormat.from_fields("ANN", SNPEFF_FIELDS)
             if spec is not None:
@@ -346,169 +375,7 @@ class _VcfReader:
             result.tumor_sample = next((upper[n] for n in _TUMOR_COLUMNS if n in upper), None)
         if result.normal_sample is None:
             result.normal_sample = next((upper[n] for n in _NORMAL_COLUMNS if n in upper), None)
-
-        result.assembly_hint, result.assembly_evidence = self._assembly(header, generic)
-
-    def _assembly(
-        self, header: pysam.VariantHeader, generic: list[tuple[str, str]]
-    ) -> tuple[str | None, str]:
-        contigs = sorted(header.contigs.items(), key=lambda kv: normalize_chrom(kv[0]) != "4")
-        for name, contig in contigs:
-            if normalize_chrom(name) != "4":
-                break
-            assembly = assembly_from_chr4_length(contig.length)
-            if assembly:
-                return assembly, f"##contig {name} length {contig.length}"
-        for key, value in generic:
-            if key != "reference":
-                continue
-            match = _REFERENCE_BUILD.search(value)
-            if match:
-                token = match.group(1).lower()
-                assembly = _EXTRA_BUILDS.get(token) or normalize_assembly(token)
-                if assembly:
-                    return assembly, f"##reference={value}"
-        for name, contig in contigs:
-            try:
-                attributes = dict(contig.header_record)
-            except (AttributeError, TypeError, ValueError):  # pragma: no cover - defensive
-                continue
-            assembly = normalize_assembly(attributes.get("assembly"))
-            if assembly:
-                return assembly, f"##contig {name} assembly={attributes['assembly']}"
-        return None, ""
-
-    # -- records -----------------------------------------------------------------------------
-
-    def records(self) -> Iterator[pysam.VariantRecord]:
-        assert self.vf is not None
-        if self.regions is None:
-            yield from self._stream(None)
-            return
-        windows = _merge_windows(self.regions)
-        if not windows:
-            return
-        if self.vf.index is not None:
-            self.streaming = False
-            yield from self._fetch(windows)
-        else:
-            yield from self._stream(windows)
-
-    def _next(self, iterator: Iterator[pysam.VariantRecord]) -> pysam.VariantRecord | None:
-        try:
-            rec = next(iterator)
-        except StopIteration:
-            return None
-        except (OSError, ValueError) as exc:
-            raise self._parse_error(exc) from exc
-        self.n_read += 1
-        self.last = f"{rec.chrom}:{rec.pos}"
-        return rec
-
-    def _stream(
-        self, windows: dict[str, list[tuple[int, int]]] | None
-    ) -> Iterator[pysam.VariantRecord]:
-        assert self.vf is not None
-        iterator = iter(self.vf)
-        chrom_windows: dict[str, list[tuple[int, int]]] = {}
-        while (rec := self._next(iterator)) is not None:
-            if windows is not None:
-                contig = rec.chrom
-                wins = chrom_windows.get(contig)
-                if wins is None:
-                    wins = chrom_windows[contig] = windows.get(normalize_chrom(contig), [])
-                if not wins:
-                    continue
-                first, last = _record_span(rec)
-                if not any(start <= last and first <= end for start, end in wins):
-                    continue
-            yield rec
-
-    def _fetch(self, windows: dict[str, list[tuple[int, int]]]) -> Iterator[pysam.VariantRecord]:
-        assert self.vf is not None and self.vf.index is not None
-        for contig in list(self.vf.index.keys()):
-            wins = windows.get(normalize_chrom(contig))
-            if not wins:
-                continue
-            previous_end: int | None = None
-            for start, end in wins:
-                try:
-                    iterator = self.vf.fetch(contig, start - 1, end)
-                except (OSError, ValueError) as exc:
-                    raise CallsFileError(
-                        f"cannot read region {contig}:{start}-{end} through the index ({exc})",
-                        file=self.path, hint="re-create the index with 'tabix -p vcf'",
-                    ) from exc
-                while (rec := self._next(iterator)) is not None:
-                    first, last = _record_span(rec)
-                    if not (start <= last and first <= end):
-                        continue
-                    if previous_end is not None and first <= previous_end:
-                        continue  # already returned by the previous window
-                    yield rec
-                previous_end = end
-
-    def _parse_error(self, exc: Exception) -> CallsFileError:
-        gz = self._gzip_failure()
-        if gz is not None:
-            return gz
-        text = str(exc)
-        if "truncated" in text.lower() and self.compression == "bgzf":
-            detail = "the compressed file is truncated or corrupt"
-        else:
-            detail = f"htslib: {text}"
-        after = f" (after record {self.last})" if self.last else " (first record)"
-        if self.streaming and self.compression != "gzip":
-            line_no, diagnosis = self._diagnose_line()
-            if line_no:
-                return CallsFileError(
-                    f"cannot parse the VCF record{after}: {diagnosis or detail}",
-                    file=self.path, where=line_no,
-                )
-        where = f"record after {self.last}" if self.last else "first record"
-        return CallsFileError(f"cannot parse the VCF record: {detail}", file=self.path,
-                              where=where)
-
-    def _diagnose_line(self) -> tuple[int, str]:
-        """Line number and a reason for the record htslib failed on (text files only)."""
-        try:
-            with open_text(self.path) as handle:
-                number = 0
-                records = 0
-                for line in handle:
-                    number += 1
-                    if line.startswith("#"):
-                        continue
-                    records += 1
-                    if records == self.n_read + 1:
-                        return number, self._diagnose(line.rstrip("\n"))
-        except (OSError, EOFError, UnicodeDecodeError, ValueError):
-            return 0, ""
-        return 0, ""
-
-    def _diagnose(self, line: str) -> str:
-        fields = line.split("\t")
-        if len(fields) < 8:
-            return f"{len(fields)} tab-separated column(s), a VCF record needs at least 8"
-        if not fields[1].strip().isdigit():
-            return f"POS {fields[1]!r} is not a number"
-        expected = 9 + len(self.samples) if self.samples else 8
-        if self.samples and len(fields) != expected:
-            return f"{len(fields)} columns where the #CHROM line has {expected}"
-        if self.samples:
-            keys = fields[8].split(":")
-            for sample, value in zip(self.samples, fields[9:], strict=False):
-                for key, item in zip(keys, value.split(":"), strict=False):
-                    if self.format_types.get(key) not in ("Integer", "Float"):
-                        continue
-                    for piece in item.split(","):
-                        if piece in ("", "."):
-                            continue
-                        try:
-                            float(piece)
-                        except ValueError:
-                            return f"FORMAT/{key} value {item!r} of sample {sample} is not a number"
-        return ""
+        result.assembly_hint, result.assembly_evidence = _assembly(fields)
 
     # -- one record ----------------------------------------------------------------------------
 
@@ -525,17 +392,10 @@ class _VcfReader:
                 )
         return caller
 
-    def _annotations(
-        self, rec: pysam.VariantRecord, ref: str, alts: tuple[str, ...]
-    ) -> list[Annotation] | None:
+    def _annotations(self, rec, ref: str, alts: tuple[str, ...]) -> list[Annotation] | None:
         result: list[Annotation] | None = None
         for spec in self.ann_formats:
-            if spec.tag not in rec.info:
-                continue
-            try:
-                raw = rec.info[spec.tag]
-            except (KeyError, ValueError):
-                continue
+            raw = rec.info(spec.tag)
             if raw is None:
                 continue
             chosen = choose(spec, raw, rec.pos, ref, alts)
@@ -545,15 +405,15 @@ class _VcfReader:
                 result = [a if a != EMPTY else b for a, b in zip(result, chosen, strict=True)]
         return result
 
-    def add(self, rec: pysam.VariantRecord) -> None:
-        filters = list(rec.filter.keys())
-        filter_text = ";".join(filters) if filters else "."
+    def add(self, rec) -> None:
+        """Add the rows of one record (a :class:`_PysamRecord` or a fast-path text record)."""
+        filter_text = rec.filter_text
         if filter_text not in ("PASS", ".") and not self.include_filtered:
             return
         alts = rec.alts
         if not alts:
             return
-        ref = rec.ref or ""
+        ref = rec.ref
         chrom = rec.chrom
         if self.declared_contigs and chrom not in self.declared_contigs:
             self.undeclared_contigs.add(chrom)
@@ -570,7 +430,7 @@ class _VcfReader:
             alleles.append((j, mpos, mref, malt, alt.upper()))
         if not alleles:
             return
-        keys = tuple(rec.format.keys())
+        keys = rec.format_keys()
         caller = self._caller(keys)
         annotations = self._annotations(rec, ref, alts) if self.ann_formats else None
         where = f"record {chrom}:{rec.pos}"
@@ -580,17 +440,16 @@ class _VcfReader:
         cols = self.columns
         for index, sample in enumerate(self.samples):
             cache: dict[str, Values | None] = {}
-            smp = rec.samples[index]
 
             def get(
-                key: str, *, percent: bool = False, smp=smp, cache=cache, sample=sample
+                key: str, *, percent: bool = False, index=index, cache=cache, sample=sample
             ) -> Values | None:
                 if key in cache:
                     return cache[key]
                 values = None
                 if key in key_set:
                     try:
-                        values = _numbers(smp[key], percent=percent)
+                        values = rec.numbers(index, key, percent)
                     except (ValueError, TypeError, KeyError) as exc:
                         raise CallsFileError(
                             f"FORMAT value is not a number ({exc})", file=self.path,
@@ -716,13 +575,22 @@ class _VcfReader:
     # -- result ------------------------------------------------------------------------------
 
     def frame(self) -> pd.DataFrame:
-        if not self.columns["pos"]:
-            return empty_calls()
-        frame = pd.DataFrame(self.columns, columns=RAW_COLUMNS)
-        frame["pos"] = frame["pos"].astype("int64")
-        for column in ("alt_count", "depth", "vaf", "caller_vaf"):
-            frame[column] = frame[column].astype(float)
-        return frame
+        cols = self.columns
+        n = len(cols["pos"])
+        if not n:
+            return _empty_frame()
+        arrays: list[np.ndarray] = []
+        for column in RAW_COLUMNS:
+            values = cols[column]
+            if column == "pos":
+                arrays.append(np.array(values, dtype=np.int64))
+            elif column in NUMERIC_COLUMNS:
+                arrays.append(np.array(values, dtype=np.float64))
+            else:
+                array = np.empty(n, dtype=object)
+                array[:] = values
+                arrays.append(array)
+        return _frame(arrays, n)
 
     def finish_notes(self) -> list[str]:
         if not self.declared_contigs and self.n_read:
@@ -750,45 +618,401 @@ class _VcfReader:
             log.warning("%s: %s", self.path, message)
         return list(self.notes.values())
 
+    def finish(self, result: ReadResult) -> ReadResult:
+        """Fill ``result`` with the rows, the file's caller and the notes."""
+        result.calls = self.frame()
+        callers = Counter(self.columns["caller"])
+        if callers:
+            result.caller = callers.most_common(1)[0][0]
+        else:
+            result.caller = detect_caller(frozenset(self.declared_formats), self.af_number)
+        result.warnings = self.finish_notes()
+        return result
+
+
+def _frame(arrays: list[np.ndarray], n: int) -> pd.DataFrame:
+    """A frame of :data:`RAW_COLUMNS` from one typed array per column, built from its three
+    blocks (text, floats, positions) directly: pandas' constructors check and convert every
+    column again, which costs more than reading a small indexed region. Falls back to the
+    public constructor if pandas' internals differ."""
+    try:
+        return _frame_from_blocks(arrays, n)
+    except Exception:  # pragma: no cover - another pandas: the slow, public way
+        return pd.DataFrame(dict(zip(RAW_COLUMNS, arrays, strict=True)), columns=RAW_COLUMNS)
+
+
+_OBJECT_AT = [i for i, c in enumerate(RAW_COLUMNS) if c != "pos" and c not in NUMERIC_COLUMNS]
+_FLOAT_AT = [i for i, c in enumerate(RAW_COLUMNS) if c in NUMERIC_COLUMNS]
+_POS_AT = [RAW_COLUMNS.index("pos")]
+_COLUMNS_INDEX = pd.Index(RAW_COLUMNS)
+
+
+def _frame_from_blocks(arrays: list[np.ndarray], n: int) -> pd.DataFrame:
+    from pandas._libs.internals import BlockPlacement
+    from pandas.core.internals import BlockManager
+    from pandas.core.internals.blocks import new_block
+
+    text = np.empty((len(_OBJECT_AT), n), dtype=object)
+    for row, i in enumerate(_OBJECT_AT):
+        text[row] = arrays[i]
+    numbers = np.vstack([arrays[i] for i in _FLOAT_AT])
+    blocks = (
+        new_block(text, BlockPlacement(_OBJECT_AT), ndim=2),
+        new_block(numbers, BlockPlacement(_FLOAT_AT), ndim=2),
+        new_block(arrays[_POS_AT[0]].reshape(1, n), BlockPlacement(_POS_AT), ndim=2),
+    )
+    manager = BlockManager(blocks, [_COLUMNS_INDEX, pd.RangeIndex(n)], verify_integrity=False)
+    return pd.DataFrame._from_mgr(manager, axes=manager.axes)
+
+
+_EMPTY_FRAME: pd.DataFrame | None = None
+
+
+def _empty_frame() -> pd.DataFrame:
+    """:func:`empty_calls`, built once and copied (building it takes longer than reading a
+    small indexed region)."""
+    global _EMPTY_FRAME
+    if _EMPTY_FRAME is None:
+        _EMPTY_FRAME = empty_calls()
+    return _EMPTY_FRAME.copy(deep=False)  # no rows to share: a new frame, same dtypes
+
+
+# --------------------------------------------------------------------------------------------
+# The pysam engine
+
+
+class _VcfReader(_Calls):
+    """Reads records with pysam/htslib: every file htslib reads, with its error messages."""
+
+    def __init__(self, path: Path, regions: list[Region] | None, include_filtered: bool) -> None:
+        super().__init__(path, include_filtered)
+        self.regions = regions
+        self.vf: pysam.VariantFile | None = None
+        self.pipe: _GzipPipe | None = None
+        self.compression = "none"
+        self.streaming = True  # records read in file order (line numbers are meaningful)
+        self.last = ""  # last record returned, "chrom:pos"
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def open(self) -> pysam.VariantFile:
+        self.compression = _compression(self.path)
+        if self.compression == "gzip":
+            self.notes["plain_gzip"] = PLAIN_GZIP_NOTE
+            self.pipe = _GzipPipe(self.path)
+        try:
+            source = self.pipe.handle if self.pipe is not None else str(self.path)
+            self.vf = pysam.VariantFile(source)
+        except (OSError, ValueError) as exc:
+            raise self._open_error(exc) from exc
+        return self.vf
+
+    def close(self) -> None:
+        if self.vf is not None:
+            self.vf.close()
+        if self.pipe is not None:
+            self.pipe.stop()
+
+    def _gzip_failure(self) -> CallsFileError | None:
+        """After a failure: the plain-gzip stream's own error, if that is the cause."""
+        if self.pipe is None:
+            return None
+        if self.vf is not None:
+            self.vf.close()
+        error = self.pipe.stop()
+        if error is None:
+            return None
+        where = f"after record {self.last}" if self.last else None
+        return CallsFileError(
+            f"truncated or corrupt gzip file ({error})", file=self.path, where=where,
+            hint="check the copy of the file; recompress it with bgzip",
+        )
+
+    def _open_error(self, exc: Exception) -> CallsFileError:
+        gz = self._gzip_failure()
+        if gz is not None:
+            return gz
+        text = str(exc)
+        if "EOF marker" in text or "truncated" in text:
+            return CallsFileError(
+                "the compressed file is truncated (no BGZF end-of-file block)", file=self.path,
+                hint="the copy or the pipeline step that wrote it was interrupted",
+            )
+        line_no, first_line = self._first_body_line()
+        if line_no == 0 and first_line == "":
+            return CallsFileError(
+                "no #CHROM header line (the file is empty or has only ## meta lines)",
+                file=self.path, hint="the VCF header must end with the #CHROM line",
+            )
+        if first_line is None:
+            return CallsFileError(
+                "not a VCF or BCF file (htslib cannot read it)", file=self.path, where=1,
+                hint="give a VCF (plain or bgzipped) or BCF file",
+            )
+        if not first_line.startswith("##") and not first_line.startswith("#CHROM"):
+            if line_no == 1 and not first_line.startswith("#"):
+                return CallsFileError(
+                    "not a VCF file (no ##fileformat=VCF header)", file=self.path, where=1,
+                    hint="give a VCF (plain or bgzipped) or BCF file",
+                )
+            return CallsFileError(
+                "no #CHROM header line before the first record", file=self.path, where=line_no,
+                hint="the VCF header must end with the #CHROM POS ID REF ALT ... line",
+            )
+        return CallsFileError(
+            f"invalid VCF header ({text})", file=self.path,
+            hint="check the ##INFO/##FORMAT/##contig lines of the header",
+        )
+
+    def _first_body_line(self) -> tuple[int, str | None]:
+        """(line number, text) of the first line that is not a ``##`` meta line, or (0, None)
+        when the file cannot be read as text."""
+        try:
+            with open_text(self.path) as handle:
+                for number, line in enumerate(handle, start=1):
+                    if not line.startswith("##") or number > 100_000:
+                        return number, line.rstrip("\n")
+                return 0, ""
+        except (OSError, EOFError, UnicodeDecodeError, ValueError):
+            return 0, None
+
+    # -- records -----------------------------------------------------------------------------
+
+    def records(self) -> Iterator[pysam.VariantRecord]:
+        assert self.vf is not None
+        if self.regions is None:
+            yield from self._stream(None)
+            return
+        windows = _merge_windows(self.regions)
+        if not windows:
+            return
+        if self.vf.index is not None:
+            self.streaming = False
+            yield from self._fetch(windows)
+        else:
+            yield from self._stream(windows)
+
+    def _next(self, iterator: Iterator[pysam.VariantRecord]) -> pysam.VariantRecord | None:
+        try:
+            rec = next(iterator)
+        except StopIteration:
+            return None
+        except (OSError, ValueError) as exc:
+            raise self._parse_error(exc) from exc
+        self.n_read += 1
+        try:
+            self.last = f"{rec.chrom}:{rec.pos}"
+        except UnicodeDecodeError as exc:
+            raise self.record_error("the record is not UTF-8 text") from exc
+        return rec
+
+    def record_error(self, detail: str) -> CallsFileError:
+        """An error in the record read last, named by its line when the file is read in order."""
+        if self.streaming:
+            line_no = self._line_of_record(self.n_read)
+            if line_no:
+                return CallsFileError(f"cannot parse the VCF record: {detail}", file=self.path,
+                                      where=line_no)
+        where = f"record {self.last}" if self.last else "first record"
+        return CallsFileError(f"cannot parse the VCF record: {detail}", file=self.path,
+                              where=where)
+
+    def _line_of_record(self, number: int) -> int:
+        """Line number of the ``number``-th record (bytes: the line may not be UTF-8), or 0."""
+        try:
+            opener = gzip.open if self.compression != "none" else open
+            with opener(self.path, "rb") as handle:
+                records = 0
+                for line_no, line in enumerate(handle, start=1):
+                    if line.startswith(b"#"):
+                        continue
+                    records += 1
+                    if records == number:
+                        return line_no
+        except (OSError, EOFError, ValueError):
+            return 0
+        return 0
+
+    def _stream(
+        self, windows: dict[str, list[tuple[int, int]]] | None
+    ) -> Iterator[pysam.VariantRecord]:
+        assert self.vf is not None
+        iterator = iter(self.vf)
+        chrom_windows: dict[str, list[tuple[int, int]]] = {}
+        while (rec := self._next(iterator)) is not None:
+            if windows is not None:
+                contig = rec.chrom
+                wins = chrom_windows.get(contig)
+                if wins is None:
+                    wins = chrom_windows[contig] = windows.get(normalize_chrom(contig), [])
+                if not wins:
+                    continue
+                first, last = _record_span(rec)
+                if not any(start <= last and first <= end for start, end in wins):
+                    continue
+            yield rec
+
+    def _fetch(self, windows: dict[str, list[tuple[int, int]]]) -> Iterator[pysam.VariantRecord]:
+        assert self.vf is not None and self.vf.index is not None
+        for contig in list(self.vf.index.keys()):
+            wins = windows.get(normalize_chrom(contig))
+            if not wins:
+                continue
+            previous_end: int | None = None
+            for start, end in wins:
+                try:
+                    iterator = self.vf.fetch(contig, start - 1, end)
+                except (OSError, ValueError) as exc:
+                    raise CallsFileError(
+                        f"cannot read region {contig}:{start}-{end} through the index ({exc})",
+                        file=self.path, hint="re-create the index with 'tabix -p vcf'",
+                    ) from exc
+                while (rec := self._next(iterator)) is not None:
+                    first, last = _record_span(rec)
+                    if not (start <= last and first <= end):
+                        continue
+                    if previous_end is not None and first <= previous_end:
+                        continue  # already returned by the previous window
+                    yield rec
+                previous_end = end
+
+    def _parse_error(self, exc: Exception) -> CallsFileError:
+        gz = self._gzip_failure()
+        if gz is not None:
+            return gz
+        text = str(exc)
+        if "truncated" in text.lower() and self.compression == "bgzf":
+            detail = "the compressed file is truncated or corrupt"
+        else:
+            detail = f"htslib: {text}"
+        after = f" (after record {self.last})" if self.last else " (first record)"
+        if self.streaming and self.compression != "gzip":
+            line_no, diagnosis = self._diagnose_line()
+            if line_no:
+                return CallsFileError(
+                    f"cannot parse the VCF record{after}: {diagnosis or detail}",
+                    file=self.path, where=line_no,
+                )
+        where = f"record after {self.last}" if self.last else "first record"
+        return CallsFileError(f"cannot parse the VCF record: {detail}", file=self.path,
+                              where=where)
+
+    def _diagnose_line(self) -> tuple[int, str]:
+        """Line number and a reason for the record htslib failed on (text files only)."""
+        try:
+            with open_text(self.path) as handle:
+                number = 0
+                records = 0
+                for line in handle:
+                    number += 1
+                    if line.startswith("#"):
+                        continue
+                    records += 1
+                    if records == self.n_read + 1:
+                        return number, self._diagnose(line.rstrip("\n"))
+        except (OSError, EOFError, UnicodeDecodeError, ValueError):
+            return 0, ""
+        return 0, ""
+
+    def _diagnose(self, line: str) -> str:
+        fields = line.split("\t")
+        if len(fields) < 8:
+            return f"{len(fields)} tab-separated column(s), a VCF record needs at least 8"
+        if not fields[1].strip().isdigit():
+            return f"POS {fields[1]!r} is not a number"
+        expected = 9 + len(self.samples) if self.samples else 8
+        if self.samples and len(fields) != expected:
+            return f"{len(fields)} columns where the #CHROM line has {expected}"
+        if self.samples:
+            keys = fields[8].split(":")
+            for sample, value in zip(self.samples, fields[9:], strict=False):
+                for key, item in zip(keys, value.split(":"), strict=False):
+                    if self.format_types.get(key) not in ("Integer", "Float"):
+                        continue
+                    for piece in item.split(","):
+                        if piece in ("", "."):
+                            continue
+                        try:
+                            float(piece)
+                        except ValueError:
+                            return f"FORMAT/{key} value {item!r} of sample {sample} is not a number"
+        return ""
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+#: ``engine`` values of :func:`read_vcf`.
+ENGINES = ("auto", "text", "pysam")
+
+
+def _read_with_pysam(path: Path, regions: list[Region] | None,
+                     include_filtered: bool) -> ReadResult:
+    reader = _VcfReader(path, regions, include_filtered)
+    previous = pysam.set_verbosity(0)
+    try:
+        vf = reader.open()
+        result = ReadResult(calls=None, samples=[])  # type: ignore[arg-type]  # set by finish()
+        reader.read_header(header_fields_from_pysam(vf.header), result)
+        if not reader.samples:
+            reader.notes["no_samples"] = NO_SAMPLES_NOTE
+        else:
+            n_samples = len(reader.samples)
+            for rec in reader.records():
+                if len(rec.samples) != n_samples:  # a record cut after its fixed columns
+                    raise reader.record_error(
+                        f"no sample columns (the #CHROM line names {n_samples} sample(s))"
+                    )
+                try:
+                    reader.add(_PysamRecord(rec))
+                except UnicodeDecodeError as exc:
+                    raise reader.record_error("the record is not UTF-8 text") from exc
+            failure = reader._gzip_failure()
+            if failure is not None:
+                raise failure
+        return reader.finish(result)
+    finally:
+        with contextlib.suppress(Exception):
+            reader.close()
+        pysam.set_verbosity(previous)
+
 
 def read_vcf(
     path: Path,
     *,
     regions: list[Region] | None,
     include_filtered: bool = False,
+    engine: str = "auto",
+    stop_early: bool = False,
 ) -> ReadResult:
     """Read a VCF/BCF (plain, bgzipped, indexed or not, or plain gzip) into raw calls.
 
     ``regions`` are (normalised chrom, start, end) 1-based inclusive windows, or None for every
     record; a record whose REF span overlaps a window is kept. Records whose FILTER is not PASS
     or ``.`` are dropped unless ``include_filtered``.
+
+    ``engine``: ``"pysam"`` reads every record through htslib; ``"text"`` reads a VCF's windows
+    as text (:mod:`lesiontrack.io.fastvcf`: the index, or one vectorised scan of the file), and
+    raises :class:`~lesiontrack.io.bgzf.FastPathUnsupported` for a file it cannot read exactly
+    as pysam does; ``"auto"`` (default) uses the text path with windows and pysam otherwise, or
+    when the text path declines the file or finds an error (pysam then names the problem). Both
+    engines give identical rows and notes. ``stop_early`` (text path, unindexed files) stops
+    reading a coordinate-sorted file after the windows' contigs; see ``fastvcf``.
     """
     path = Path(path)
-    reader = _VcfReader(path, regions, include_filtered)
-    previous = pysam.set_verbosity(0)
-    try:
-        vf = reader.open()
-        result = ReadResult(calls=empty_calls(), samples=[])
-        reader.read_header(vf.header, result)
-        if not reader.samples:
-            reader.notes["no_samples"] = (
-                "no sample columns (sites-only VCF): no per-sample allele counts to read"
-            )
-        else:
-            for rec in reader.records():
-                reader.add(rec)
-            failure = reader._gzip_failure()
-            if failure is not None:
-                raise failure
-        result.calls = reader.frame()
-        callers = Counter(reader.columns["caller"])
-        if callers:
-            result.caller = callers.most_common(1)[0][0]
-        else:
-            result.caller = detect_caller(frozenset(reader.declared_formats), reader.af_number)
-        result.warnings = reader.finish_notes()
-        return result
-    finally:
-        with contextlib.suppress(Exception):
-            reader.close()
-        pysam.set_verbosity(previous)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine != "pysam" and regions is not None:
+        from .fastvcf import FastPathUnsupported, read_vcf_text
+
+        try:
+            return read_vcf_text(path, regions=regions, include_filtered=include_filtered,
+                                 stop_early=stop_early)
+        except FastPathUnsupported as exc:
+            if engine == "text":
+                raise
+            log.debug("%s: read with pysam (%s)", path, exc)
+        except CallsFileError:
+            if engine == "text":
+                raise
+    return _read_with_pysam(path, regions, include_filtered)
