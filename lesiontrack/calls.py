@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import genome
 from .annotate import annotate_variant
-from .errors import CallsFileError, OptionError, SampleSheetError
+from .errors import CallsFileError, OptionError, ReferenceMismatchError, SampleSheetError
 from .io import ReadResult, read_calls_file
 from .reference import Reference
 from .samplesheet import read_samplesheet
@@ -58,16 +58,31 @@ def _windows(genes: tuple[str, ...] | None) -> list[tuple[str, int, int]] | None
     return [(c, s, e) for c, s, e, _, _ in genome.gene_regions(list(genes))]
 
 
-def _resolve_sample(result: ReadResult, wanted: str, path: Path, sheet: Path, line: int) -> str:
-    """The file's column for a sample-sheet sample (see the README for the rule)."""
+def _resolve_sample(result: ReadResult, wanted: str, path: Path, sheet: Path,
+                    line: int) -> str | None:
+    """The file's column for a sample-sheet sample (see the README for the rule); None when the
+    file is a MAF/TSV without a single row (no calls for anyone, which is not an error)."""
     if wanted in result.samples:
         return wanted
+    if not result.samples:
+        if result.calls.empty and result.caller.startswith(("maf", "tsv")):
+            return None
+        raise CallsFileError(
+            f"no sample columns (a sites-only VCF): no allele counts for sample {wanted!r} "
+            f"(sample sheet line {line})", file=path, field="FORMAT",
+            hint="give the caller's VCF with the tumour sample's column, not a sites-only or "
+                 "annotation-only VCF",
+        )
     tumours = [s for s in result.samples if s != result.normal_sample]
     if result.tumor_sample in result.samples:
         tumours = [result.tumor_sample]
     if len(tumours) == 1 and len(result.samples) <= 2:
-        log.warning("%s: sample %r not found in %s; using its only tumour sample %r",
-                    sheet, wanted, path.name, tumours[0])
+        if tumours[0] == "":  # a TSV without a sample column: its rows are the sample's
+            log.warning("%s: %s has no sample column; its rows are taken as those of "
+                        "sample %r", sheet, path.name, wanted)
+        else:
+            log.warning("%s: sample %r not found in %s; using its only tumour sample %r",
+                        sheet, wanted, path.name, tumours[0])
         return tumours[0]
     shown = ", ".join(repr(s) for s in result.samples[:10]) or "none"
     raise SampleSheetError(
@@ -76,11 +91,17 @@ def _resolve_sample(result: ReadResult, wanted: str, path: Path, sheet: Path, li
     )
 
 
-def _assembly(rows: pd.DataFrame, result: ReadResult, option: str | None, path: Path) -> str:
-    declared = {a for a in rows["assembly"] if a} or ({option} if option else set())
+def _assembly(rows: list[dict], result: ReadResult, option: str | None, path: Path,
+              sheet: Path | None = None) -> str:
+    """The build of one calls file: the sheet's rows for it, else --assembly, else the file."""
+    declared = {r["assembly"] for r in rows if r["assembly"]} or ({option} if option else set())
     if len(declared) > 1:
-        raise SampleSheetError(f"{path} is given two assemblies in the sample sheet",
-                               field="assembly")
+        first = next(r["assembly"] for r in rows if r["assembly"])
+        later = next(r for r in rows if r["assembly"] and r["assembly"] != first)
+        raise SampleSheetError(
+            f"{path} is given two assemblies in the sample sheet ({first} and "
+            f"{later['assembly']})", file=sheet, where=int(later["line"]), field="assembly",
+        )
     if declared:
         assembly = declared.pop()
         if result.assembly_hint and result.assembly_hint != assembly:
@@ -105,14 +126,49 @@ def _display(path: str, sheet: Path) -> str:
         return path
 
 
-def _read_one(job: tuple[str, list | None, bool]) -> ReadResult:
-    """Read one calls file (a top-level function so worker processes can run it)."""
+class _Held(logging.Filter):
+    """Holds what a reader logs, so that it is emitted once, by the process that gathers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = record.getMessage(), None  # picklable, formatted once
+        record.exc_info = record.exc_text = None
+        self.records.append(record)
+        return False
+
+
+def _read_one(job: tuple[str, list | None, bool]) -> tuple[ReadResult, list[logging.LogRecord]]:
+    """Read one calls file (a top-level function so worker processes can run it); returns the
+    result and the log records the reader emitted, held back (see :func:`_emit_read_logs`)."""
     path, windows, include_filtered = job
-    return read_calls_file(Path(path), regions=windows, include_filtered=include_filtered)
+    held = _Held()
+    log.addFilter(held)
+    try:
+        result = read_calls_file(Path(path), regions=windows, include_filtered=include_filtered)
+    finally:
+        log.removeFilter(held)
+    return result, held.records
+
+
+def _emit_read_logs(result: ReadResult, records: list[logging.LogRecord], path: Path) -> None:
+    """Each of a file's warnings exactly once: the reader's own records, then any warning of
+    ``result.warnings`` the reader did not log itself."""
+    logged = []
+    for record in records:
+        logged.append(record.getMessage())
+        if log.isEnabledFor(record.levelno):
+            log.handle(record)
+    for message in result.warnings:
+        if not any(message in text for text in logged):
+            log.warning("%s: %s", path, message)
 
 
 def _read_all(paths: list[str], windows, include_filtered: bool, jobs: int):
-    """ReadResults in the order of ``paths``; ``jobs`` > 1 reads files in worker processes."""
+    """(ReadResult, held log records) in the order of ``paths``; ``jobs`` > 1 reads files in
+    worker processes, whose warnings are then emitted here, once, like those of ``jobs`` = 1."""
     work = [(p, windows, include_filtered) for p in paths]
     if jobs <= 1 or len(paths) < 2:
         yield from map(_read_one, work)
@@ -124,31 +180,84 @@ def _read_all(paths: list[str], windows, include_filtered: bool, jobs: int):
         yield from pool.map(_read_one, work, chunksize=chunk)
 
 
+_SHEET_COLUMNS = ("patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site",
+                  "timepoint")
+
+
 def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bool,
             assembly: str | None, jobs: int = 1) -> pd.DataFrame:
-    parts = []
-    groups = list(sheet.groupby("calls_path", sort=False))
-    results = _read_all([g for g, _ in groups], windows, include_filtered, jobs)
-    for (calls_path, rows), result in zip(groups, results, strict=True):
+    """Every sheet sample's rows from its calls files, with the sheet's columns added.
+
+    Reads each file once (in ``jobs`` processes), then does the pandas work once for the whole
+    cohort: one concatenation, one ``take`` of the samples' rows, one ``repeat`` per column.
+    """
+    positions = sheet.groupby("calls_path", sort=False).indices  # path -> sheet rows, in order
+    paths = list(positions)
+    records = sheet.to_dict("records")
+    results = _read_all(paths, windows, include_filtered, jobs)
+    builds: dict[str, tuple[str, Path, int]] = {}  # patient -> (build, first file, its line)
+    frames: list[pd.DataFrame] = []
+    takes: list[np.ndarray] = []  # row numbers in the concatenation of ``frames``
+    sheet_rows: list[int] = []
+    counts: list[int] = []
+    file_assembly: list[str] = []
+    source: list[str] = []
+    offset = 0
+    for calls_path, (result, logs) in zip(paths, results, strict=True):
         path = Path(calls_path)
-        for message in result.warnings:
-            log.warning("%s: %s", path, message)
-        file_assembly = _assembly(rows, result, assembly, path)
-        for row in rows.itertuples(index=False):
-            wanted = row.vcf_sample or row.sample_id
-            column = _resolve_sample(result, wanted, path, sheet_path, int(row.line))
-            calls = result.calls[result.calls["file_sample"] == column].copy()
-            if calls.empty:
+        rows = [records[i] for i in positions[calls_path]]
+        this_assembly = _assembly(rows, result, assembly, path, sheet_path)
+        columns = []
+        for row in rows:
+            _check_patient_build(builds, row["patient_id"], this_assembly, path,
+                                 int(row["line"]), sheet_path)
+            wanted = row["vcf_sample"] or row["sample_id"]
+            columns.append(_resolve_sample(result, wanted, path, sheet_path, int(row["line"])))
+        # the file is usable: now its warnings (a file refused gets its one error line only)
+        _emit_read_logs(result, logs, path)
+        display = _display(calls_path, sheet_path)
+        samples = result.calls["file_sample"].to_numpy()
+        for index, column in zip(positions[calls_path], columns, strict=True):
+            if column is None:
                 continue
-            for name in ("patient_id", "lesion_id", "sample_id", "role", "status",
-                         "status_raw", "site", "timepoint"):
-                calls[name] = getattr(row, name)
-            calls["assembly"] = file_assembly
-            calls["source"] = _display(calls_path, sheet_path)
-            parts.append(calls)
-    if not parts:
+            take = np.flatnonzero(samples == column)
+            if not len(take):
+                continue
+            takes.append(take + offset)
+            sheet_rows.append(int(index))
+            counts.append(len(take))
+            file_assembly.append(this_assembly)
+            source.append(display)
+        if len(samples):
+            frames.append(result.calls)
+            offset += len(samples)
+    if not takes:
         return pd.DataFrame()
-    return pd.concat(parts, ignore_index=True)
+    calls = pd.concat(frames, ignore_index=True).take(np.concatenate(takes))
+    calls = calls.reset_index(drop=True)
+    repeat = np.array(counts)
+    for name in _SHEET_COLUMNS:
+        values = np.empty(len(sheet_rows), dtype=object)
+        values[:] = [records[i][name] for i in sheet_rows]
+        calls[name] = np.repeat(values, repeat)
+    for name, values in (("assembly", file_assembly), ("source", source)):
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        calls[name] = np.repeat(array, repeat)
+    return calls
+
+
+def _check_patient_build(builds: dict[str, tuple[str, Path, int]], patient: str, build: str,
+                         path: Path, line: int, sheet: Path) -> None:
+    """One genome build per patient, whether or not its files hold calls in the genes read."""
+    first = builds.setdefault(patient, (build, path, line))
+    if first[0] != build:
+        raise CallsFileError(
+            f"patient {patient!r} mixes genome builds: this file is {build} but "
+            f"{_display(str(first[1]), sheet)} (sample sheet line {first[2]}) is {first[0]}",
+            file=path,
+            field="assembly", hint="lift all of a patient's calls to one build",
+        )
 
 
 def _keep_genes(calls: pd.DataFrame, genes: tuple[str, ...] | None) -> pd.Series:
@@ -179,9 +288,34 @@ def _check_builds(calls: pd.DataFrame) -> None:
                              field="assembly", hint="lift all of a patient's calls to one build")
 
 
+def _check_reference_readable(reference: Reference) -> None:
+    """Raise ReferenceMismatchError unless every contig of the FASTA can be read to its end:
+    a FASTA truncated or edited after its ``.fai`` index was made would fail only later, in the
+    middle of the work (pysam's ValueError, htslib's messages on stderr)."""
+    import pysam
+
+    name = None
+    previous = pysam.set_verbosity(0)
+    try:
+        with pysam.FastaFile(str(reference.path)) as fasta:
+            for name, length in zip(fasta.references, fasta.lengths, strict=True):
+                if length and len(fasta.fetch(name, length - 1, length)) != 1:
+                    raise ValueError("short read")
+    except (OSError, ValueError) as exc:
+        where = f" (contig {name})" if name else ""
+        raise ReferenceMismatchError(
+            f"the reference FASTA cannot be read{where}: the file is truncated or its .fai "
+            f"index does not match it ({exc})", file=reference.path,
+            hint="re-create the index with 'samtools faidx', or copy the FASTA again",
+        ) from exc
+    finally:
+        pysam.set_verbosity(previous)
+
+
 def _normalise_with_reference(calls: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     for build in calls["assembly"].unique():
         reference.check_assembly(build, "the calls")
+    _check_reference_readable(reference)
     sites = calls.drop_duplicates(["chrom_raw", "pos", "ref", "alt"])
     moved: dict[tuple, tuple[int, str, str]] = {}
     for row in sites.itertuples(index=False):
@@ -329,7 +463,13 @@ def build_calls(
                           hint="use GRCh37 or GRCh38")
     assembly = genome.normalize_assembly(assembly)
     if reference is not None and not isinstance(reference, Reference):
-        reference = Reference(reference)
+        import pysam
+
+        previous = pysam.set_verbosity(0)  # htslib's own lines would break the one-line errors
+        try:
+            reference = Reference(reference)
+        finally:
+            pysam.set_verbosity(previous)
     calls = _gather(sheet, Path(sheet_path), _windows(wanted), include_filtered, assembly, jobs)
     if calls.empty:
         return empty_calls_table()

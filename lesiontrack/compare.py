@@ -169,7 +169,7 @@ def classify(
         calls = calls.copy()
         calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
     if calls.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in ORIGIN_COLUMNS})
+        return _empty_origins()
     roster = calls[["patient_id", "lesion_id", "role"]]
     if samples is not None:
         roster = pd.concat([roster, samples[["patient_id", "lesion_id", "role"]]])
@@ -212,12 +212,18 @@ def classify(
             "lesions_not_evaluable": ",".join(
                 x.lesion_id for x in mets if x.state == NOT_EVALUABLE),
         })
+    if not rows:
+        return _empty_origins()
     out = pd.DataFrame.from_records(rows, columns=ORIGIN_COLUMNS)
-    if out.empty:
-        return out
     out["_chrom"] = out["chrom"].map(_natural)
     out = out.sort_values(["patient_id", "_chrom", "pos", "ref", "alt"], kind="stable")
     return out.drop(columns="_chrom").reset_index(drop=True)
+
+
+def _empty_origins() -> pd.DataFrame:
+    """An origins table without rows, with the dtypes of a table with rows (``pos`` int64)."""
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "pos" else "object")
+                         for c in ORIGIN_COLUMNS})
 
 
 def _natural(text: str) -> tuple:

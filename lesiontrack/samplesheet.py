@@ -8,8 +8,8 @@ LF, CRLF or CR-only line endings. One row per (sample, calls file): a sample may
 from __future__ import annotations
 
 import csv
-import io
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +21,7 @@ from .genome import normalize_assembly
 MAX_SHEET_BYTES = 64 * 1024 * 1024
 #: No sample-sheet line is longer than this.
 MAX_LINE_CHARS = 1024 * 1024
+_NEWLINES = re.compile(rb"(\r\n|\r|\n)")
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id", "sample_id", "status", "calls")
 OPTIONAL_COLUMNS: tuple[str, ...] = (
@@ -60,6 +61,30 @@ def _decode(path: Path, data: bytes) -> str:
         ) from exc
 
 
+def _check_line_lengths(path: Path, error: type[LesionTrackError], what: str) -> None:
+    """Raise ``error`` for a line longer than :data:`MAX_LINE_CHARS` bytes, reading the file in
+    blocks so that memory stays bounded whatever the file holds. LF, CRLF and CR end lines."""
+    number, length, after_cr = 1, 0, False
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            for piece in _NEWLINES.split(block):
+                if piece in (b"\r\n", b"\r", b"\n"):
+                    if not (piece == b"\n" and after_cr):  # a CRLF split across two blocks
+                        number += 1
+                    length, after_cr = 0, piece == b"\r"
+                    continue
+                if piece:
+                    after_cr = False
+                length += len(piece)
+                if length > MAX_LINE_CHARS:
+                    raise error(
+                        f"line longer than {MAX_LINE_CHARS:,} bytes: not a {what}",
+                        file=path, where=number,
+                        hint=f"is this a calls file or a binary file given in place of the "
+                             f"{what}?",
+                    )
+
+
 def _lines(text: str) -> list[tuple[int, str]]:
     """(line number, text) of non-blank, non-comment lines; any newline convention."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -92,6 +117,16 @@ def _accepted_words() -> str:
     return ", ".join(sorted(STATUS_WORDS))
 
 
+def _is_file(sheet: Path, number: int, column: str, path: Path) -> bool:
+    """Whether ``path`` is a file; a path the system cannot even look up is an error."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError) as exc:  # e.g. ENAMETOOLONG, which is_file() does not swallow
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SampleSheetError(f"cannot look up the file: {reason}", file=sheet, where=number,
+                               field=column) from exc
+
+
 def _resolve(folder: Path, value: str) -> Path:
     path = Path(os.path.expanduser(value))
     return path if path.is_absolute() else folder / path
@@ -116,6 +151,7 @@ def read_table_rows(
             file=path, where=1, hint=f"is this a calls file given in place of the {what}?",
         )
     try:
+        _check_line_lengths(path, error, what)  # before loading: bounded memory on any file
         data = path.read_bytes()
     except OSError as exc:
         raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
@@ -131,8 +167,9 @@ def read_table_rows(
         raise error(f"the {what} is empty", file=path, where=1)
     header_line, header_text = lines[0]
     delimiter = _delimiter(header_text)
-    parsed = list(csv.reader(io.StringIO("\n".join(text for _, text in lines)),
-                             delimiter=delimiter))
+    # one line at a time: a stray quote must not swallow the following lines (nor shift every
+    # line number); no cell of these small tables spans lines
+    parsed = [next(csv.reader([text], delimiter=delimiter), []) for _, text in lines]
     header = [h.strip().lower() for h in parsed[0]]
     duplicated = sorted({h for h in header if h and header.count(h) > 1})
     if duplicated:
@@ -205,14 +242,14 @@ def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) ->
             field="role", hint="pre-treatment samples need role 'baseline'",
         )
     calls_path = _resolve(folder, row["calls"])
-    if not calls_path.is_file():
+    if not _is_file(path, number, "calls", calls_path):
         raise SampleSheetError(f"calls file not found: {row['calls']}", file=path, where=number,
                                field="calls", hint="paths are relative to the sample sheet")
     bam = row.get("bam", "")
     bam_path = ""
     if bam:
         resolved = _resolve(folder, bam)
-        if not resolved.is_file():
+        if not _is_file(path, number, "bam", resolved):
             raise SampleSheetError(f"BAM/CRAM file not found: {bam}", file=path, where=number,
                                    field="bam")
         bam_path = str(resolved)

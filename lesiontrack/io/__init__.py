@@ -9,6 +9,7 @@ assembly, annotation and the ``detected`` call happen later, in :mod:`lesiontrac
 from __future__ import annotations
 
 import gzip
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,12 @@ RAW_COLUMNS: list[str] = [
     "ann_hgvsp",  # one-letter p. name from the file's own annotation (p.D816V), else ""
     "record",  # where the row came from, for messages: "line 57" or "record 4:55599321"
 ]
+
+#: No line of a VCF header (``##`` lines and ``#CHROM``) may be longer than this: a longer one
+#: is a corrupt or foreign file, and htslib would hold all of it in memory.
+MAX_HEADER_LINE_BYTES = 16 * 1024 * 1024
+#: Errors of a truncated or corrupt gzip/BGZF stream.
+COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
 #: Readers' numeric columns (floats so that "unknown" is NaN).
 NUMERIC_COLUMNS = ("alt_count", "depth", "vaf", "caller_vaf")
@@ -82,7 +89,12 @@ def sniff_format(path: Path) -> str:
         else:
             with path.open("rb") as probe:
                 head = probe.read(65536)
-    except (OSError, EOFError) as exc:
+    except COMPRESSION_ERRORS as exc:
+        raise CallsFileError(
+            f"the compressed file is truncated or corrupt ({exc})", file=path,
+            hint="the copy or the pipeline step that wrote it was interrupted; copy it again",
+        ) from exc
+    except OSError as exc:
         raise CallsFileError(f"cannot read the file: {exc}", file=path) from exc
     if head.startswith(b"BCF\x02"):
         return "bcf"
@@ -101,24 +113,77 @@ def sniff_format(path: Path) -> str:
     text = head.decode("utf-8", errors="replace")
     if text.startswith("##fileformat=VCF"):
         return "vcf"
-    header = ""
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if line.startswith("#version") or line.startswith("##"):
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    header = next((line for line in lines
+                   if not line.startswith("##") and not line.startswith("#version")), "")
+    if header.upper().split("\t")[:5] == ["#CHROM", "POS", "ID", "REF", "ALT"]:
+        return "vcf"  # without ##fileformat: the VCF reader says what is wrong
+    # a table's header is its first line that is neither blank nor a comment, or (a TSV) the
+    # comment line just above it ("#chrom<TAB>pos..."), as the MAF/TSV readers take it
+    first, above = "", ""
+    for line in lines:
+        if not line.strip():
             continue
-        header = line.lower()
-        break
-    if header.startswith("#chrom"):
-        return "vcf"
-    if "hugo_symbol" in header or "tumor_sample_barcode" in header or "start_position" in header:
+        if not line.startswith("#"):
+            first = line
+            break
+        above = line
+    lowered = first.lower()
+    if "hugo_symbol" in lowered or "tumor_sample_barcode" in lowered or (
+            "start_position" in lowered):
         return "maf"
-    fields = {f.strip().strip('"') for f in header.replace(",", "\t").split("\t")}
-    if {"chrom", "pos", "ref", "alt"} <= fields or {"chromosome", "position"} <= fields:
+    from .tabular import _tsv_header_like
+
+    if _tsv_header_like(first) or _tsv_header_like(above.lstrip("#")):
         return "tsv"
+    if header.lower().startswith("#chrom"):
+        return "vcf"  # a damaged #CHROM line: the VCF reader says what is wrong
     raise CallsFileError(
         "not a VCF, BCF, MAF or TSV calls file (no ##fileformat=VCF line, no MAF or TSV header)",
         file=path, where=1,
         hint="a TSV needs the columns chrom, pos, ref, alt and alt_count+depth or vaf",
     )
+
+
+def check_vcf_header(path: Path) -> None:
+    """Check the header lines of a text VCF (plain, gzip or BGZF) before htslib parses them.
+
+    Reads line by line up to the ``#CHROM`` line (or the first record), each line at most
+    :data:`MAX_HEADER_LINE_BYTES`, so memory stays bounded. Raises :class:`CallsFileError`
+    naming the line for a line that is too long or not UTF-8 (the VCF specification's encoding;
+    htslib would otherwise fail on it later, or not at all, depending on which line it is).
+    """
+    number = 0
+    try:
+        with path.open("rb") as probe:
+            compressed = probe.read(2) == b"\x1f\x8b"
+        with (gzip.open(path, "rb") if compressed else path.open("rb")) as handle:
+            while line := handle.readline(MAX_HEADER_LINE_BYTES + 1):
+                number += 1
+                if len(line) > MAX_HEADER_LINE_BYTES:
+                    raise CallsFileError(
+                        f"header line longer than {MAX_HEADER_LINE_BYTES:,} bytes",
+                        file=path, where=number, hint="is the file corrupt or not a VCF?",
+                    )
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise CallsFileError(
+                        f"the VCF header is not UTF-8 text (byte 0x{line[exc.start]:02x} at "
+                        f"column {exc.start + 1})", file=path, where=number,
+                        hint="convert the file to UTF-8, e.g. 'iconv -f latin1 -t utf-8'",
+                    ) from exc
+                if line.strip() and not line.startswith(b"##"):
+                    return  # the #CHROM line (or a record): the header is over (htslib reads
+                    # on past blank lines)
+    except COMPRESSION_ERRORS as exc:
+        raise CallsFileError(
+            f"the compressed file is truncated or corrupt ({exc})", file=path,
+            where=number + 1 if number else None,
+            hint="the copy or the pipeline step that wrote it was interrupted; copy it again",
+        ) from exc
+    except OSError as exc:
+        raise CallsFileError(f"cannot read the file: {exc}", file=path) from exc
 
 
 def read_calls_file(
@@ -134,6 +199,8 @@ def read_calls_file(
     unless ``include_filtered``.
     """
     kind = sniff_format(path)
+    if kind == "vcf":
+        check_vcf_header(path)
     if kind in ("vcf", "bcf"):
         from .vcf import read_vcf
 

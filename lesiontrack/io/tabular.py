@@ -22,7 +22,9 @@ holding percents (a value above 1 or a ``%`` suffix; ``TumorVAF_WU`` always) is 
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import io
 import logging
 import re
@@ -37,7 +39,7 @@ import pandas as pd
 from ..errors import CallsFileError, SampleSheetError
 from ..genome import normalize_assembly, normalize_chrom
 from ..variants import minimal
-from . import RAW_COLUMNS, ReadResult, empty_calls, open_text
+from . import COMPRESSION_ERRORS, RAW_COLUMNS, ReadResult, empty_calls, open_text
 from .annotations import short_hgvsp, strip_transcript
 
 __all__ = ["read_maf", "read_meskit_clinical", "read_tsv"]
@@ -178,18 +180,82 @@ def _objects(values: Sequence[object]) -> np.ndarray:
     return out
 
 
+#: No line of a MAF/TSV is longer than this (a longer one is a corrupt or foreign file).
+MAX_LINE_CHARS = 16 * 1024 * 1024
+
+
 def _read_lines(path: Path) -> list[str]:
+    """The file's lines (any newline convention), read in blocks: a line longer than
+    :data:`MAX_LINE_CHARS` is refused as soon as it is seen, so memory stays bounded."""
+    lines: list[str] = []
+    pending = ""
     try:
         with open_text(path) as handle:
-            text = handle.read()
+            while block := handle.read(1 << 20):
+                pieces = (pending + block).split("\n")
+                pending = pieces.pop()
+                lines.extend(pieces)
+                longest = max(len(pending), *(len(p) for p in pieces)) if pieces else len(
+                    pending)
+                if longest > MAX_LINE_CHARS:
+                    raise CallsFileError(
+                        f"line longer than {MAX_LINE_CHARS:,} characters", file=path,
+                        where=_long_line(lines, pending),
+                        hint="is the file corrupt, or not a MAF/TSV calls file?",
+                    )
     except UnicodeDecodeError as exc:
         raise CallsFileError(
-            f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path,
+            f"not UTF-8 text ({exc.reason})", file=path, where=_undecodable_line(path),
             hint="save the file as UTF-8 (plain or gzip)",
         ) from exc
-    except (OSError, EOFError) as exc:
+    except COMPRESSION_ERRORS as exc:
+        raise CallsFileError(f"the compressed file is truncated or corrupt ({exc})", file=path,
+                             hint="copy the file again") from exc
+    except OSError as exc:
         raise CallsFileError(f"cannot read the file: {exc}", file=path) from exc
-    return text.removeprefix("\ufeff").split("\n")
+    lines.append(pending)
+    if lines:
+        lines[0] = lines[0].removeprefix("\ufeff")
+    return lines
+
+
+def _long_line(lines: list[str], pending: str) -> int:
+    """1-based number of the first over-long line among ``lines`` + ``pending``."""
+    for number, line in enumerate(lines, start=1):
+        if len(line) > MAX_LINE_CHARS:
+            return number
+    return len(lines) + 1
+
+
+def _undecodable_line(path: Path) -> int | None:
+    """1-based line number (LF, CRLF or CR line ends) of the first byte that is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    number, after_cr = 1, False
+    try:
+        with (gzip.open(path, "rb") if _is_gzip(path) else path.open("rb")) as handle:
+            while block := handle.read(1 << 16):
+                for line in block.splitlines(keepends=True):
+                    try:
+                        decoder.decode(line)
+                    except UnicodeDecodeError:
+                        return number
+                    if line.endswith(b"\r\n") or line.endswith(b"\n"):
+                        if not (line == b"\n" and after_cr):
+                            number += 1
+                        after_cr = False
+                    elif line.endswith(b"\r"):
+                        number += 1
+                        after_cr = True
+                    else:
+                        after_cr = False
+    except (OSError, *COMPRESSION_ERRORS):
+        return None
+    return None
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as probe:
+        return probe.read(2) == b"\x1f\x8b"
 
 
 def _sniff_delimiter(header: str) -> str:
@@ -429,6 +495,10 @@ def _read_numbers(
     return alt, depth, vaf, fraction
 
 
+#: Largest position accepted (VCF/BCF positions are 32-bit; no contig is longer).
+MAX_POSITION = 2**31 - 1
+
+
 def _positions(table: _Table, column: str) -> np.ndarray:
     values = _to_float(table.text(column))
     bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values))
@@ -437,6 +507,14 @@ def _positions(table: _Table, column: str) -> np.ndarray:
         raise table.error(
             f"position is not a whole number: {table.raw(column, row)!r}", row, column,
             hint="positions are 1-based integers",
+        )
+    # a 20-digit number is a whole float too, but would wrap around in int64
+    huge = values > MAX_POSITION
+    if huge.any():
+        row = _first(huge)
+        raise table.error(
+            f"position out of range: {table.raw(column, row)!r}", row, column,
+            hint=f"positions are at most {MAX_POSITION:,}",
         )
     return values.astype(np.int64)
 
