@@ -344,6 +344,7 @@ class _Calls:
         self.samples: list[str] = []
         self.declared_formats: set[str] = set()
         self.format_types: dict[str, str] = {}
+        self.format_numbers: dict[str, str] = {}
         self.declared_contigs: set[str] = set()
         self.af_number: str | None = None
         self.ann_formats: list[AnnotationFormat] = []
@@ -354,6 +355,7 @@ class _Calls:
         self.samples = list(fields.samples)
         self.declared_formats = set(fields.formats)
         self.format_types = {key: kind for key, (_, kind) in fields.formats.items()}
+        self.format_numbers = {key: number for key, (number, _) in fields.formats.items()}
         self.declared_contigs = {name for name, _ in fields.contigs}
         self.af_number = fields.formats["AF"][0] if "AF" in fields.formats else None
         generic = fields.generic
@@ -551,13 +553,19 @@ class _Calls:
         depth: float | None = dp
         depth_field = "DP"
         if ad and any(v is not None for v in ad):
+            declared = self.format_numbers.get("AD")
             if len(ad) == n_alleles:
                 alt_count = ad[j + 1]
                 total = _total(ad)
                 if total is not None:
                     depth, depth_field = total, "AD"
-            elif len(ad) == 1 and n_alleles == 2:
-                alt_count = ad[0]  # alt-only AD
+                if declared not in (None, "R", ".") and "ad_number" not in self.notes:
+                    self.notes["ad_number"] = (
+                        f"FORMAT/AD is declared Number={declared} but written with one value "
+                        "per allele (REF first); read as Number=R"
+                    )
+            elif len(ad) == 1 and n_alleles == 2 and declared in ("1", "A"):
+                alt_count = ad[0]  # alt-only AD, as its declaration says
             else:
                 self.bad_ad_records.append(where)
         if caller == "deepvariant":
