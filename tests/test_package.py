@@ -10,7 +10,7 @@ import lesiontrack
 
 
 def test_import_and_help_do_not_load_the_heavy_libraries():
-    code = ("import sys, lesiontrack, lesiontrack.cli; "
+    code = ("import sys, lesiontrack, lesiontrack.cli; lesiontrack.cli.build_parser(); "
             "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'lifelines') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

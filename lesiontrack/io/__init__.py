@@ -80,6 +80,11 @@ def open_text(path: Path):
 
 def sniff_format(path: Path) -> str:
     """``vcf``, ``bcf``, ``maf`` or ``tsv`` from the file's content (not its name)."""
+    return _sniff(path)[0]
+
+
+def _sniff(path: Path) -> tuple[str, bytes]:
+    """(family, the file's first 64 KiB, decompressed)."""
     try:
         with path.open("rb") as probe:
             head = probe.read(4)
@@ -96,6 +101,10 @@ def sniff_format(path: Path) -> str:
         ) from exc
     except OSError as exc:
         raise CallsFileError(f"cannot read the file: {exc}", file=path) from exc
+    return _family(path, head), head
+
+
+def _family(path: Path, head: bytes) -> str:
     if head.startswith(b"BCF\x02"):
         return "bcf"
     if not head.strip():
@@ -145,14 +154,43 @@ def sniff_format(path: Path) -> str:
     )
 
 
-def check_vcf_header(path: Path) -> None:
+def _check_header_line(path: Path, number: int, line: bytes) -> None:
+    if len(line) > MAX_HEADER_LINE_BYTES:
+        raise CallsFileError(
+            f"header line longer than {MAX_HEADER_LINE_BYTES:,} bytes",
+            file=path, where=number, hint="is the file corrupt or not a VCF?",
+        )
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CallsFileError(
+            f"the VCF header is not UTF-8 text (byte 0x{line[exc.start]:02x} at "
+            f"column {exc.start + 1})", file=path, where=number,
+            hint="convert the file to UTF-8, e.g. 'iconv -f latin1 -t utf-8'",
+        ) from exc
+
+
+def _header_over(line: bytes) -> bool:
+    """The #CHROM line (or a record) ends the header; htslib reads on past blank lines."""
+    return bool(line.strip()) and not line.startswith(b"##")
+
+
+def check_vcf_header(path: Path, head: bytes | None = None) -> None:
     """Check the header lines of a text VCF (plain, gzip or BGZF) before htslib parses them.
 
     Reads line by line up to the ``#CHROM`` line (or the first record), each line at most
     :data:`MAX_HEADER_LINE_BYTES`, so memory stays bounded. Raises :class:`CallsFileError`
     naming the line for a line that is too long or not UTF-8 (the VCF specification's encoding;
     htslib would otherwise fail on it later, or not at all, depending on which line it is).
+    ``head`` (the file's first bytes, decompressed, as :func:`sniff_format` read them) spares a
+    second read when the whole header is in it.
     """
+    if head is not None:
+        lines = head.split(b"\n")
+        for number, line in enumerate(lines[:-1], start=1):  # complete lines only
+            _check_header_line(path, number, line + b"\n")
+            if _header_over(line):
+                return
     number = 0
     try:
         with path.open("rb") as probe:
@@ -160,22 +198,9 @@ def check_vcf_header(path: Path) -> None:
         with (gzip.open(path, "rb") if compressed else path.open("rb")) as handle:
             while line := handle.readline(MAX_HEADER_LINE_BYTES + 1):
                 number += 1
-                if len(line) > MAX_HEADER_LINE_BYTES:
-                    raise CallsFileError(
-                        f"header line longer than {MAX_HEADER_LINE_BYTES:,} bytes",
-                        file=path, where=number, hint="is the file corrupt or not a VCF?",
-                    )
-                try:
-                    line.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise CallsFileError(
-                        f"the VCF header is not UTF-8 text (byte 0x{line[exc.start]:02x} at "
-                        f"column {exc.start + 1})", file=path, where=number,
-                        hint="convert the file to UTF-8, e.g. 'iconv -f latin1 -t utf-8'",
-                    ) from exc
-                if line.strip() and not line.startswith(b"##"):
-                    return  # the #CHROM line (or a record): the header is over (htslib reads
-                    # on past blank lines)
+                _check_header_line(path, number, line)
+                if _header_over(line):
+                    return
     except COMPRESSION_ERRORS as exc:
         raise CallsFileError(
             f"the compressed file is truncated or corrupt ({exc})", file=path,
@@ -198,9 +223,9 @@ def read_calls_file(
     Records outside the windows are not returned; FILTER values other than PASS/``.`` are dropped
     unless ``include_filtered``.
     """
-    kind = sniff_format(path)
+    kind, head = _sniff(path)
     if kind == "vcf":
-        check_vcf_header(path)
+        check_vcf_header(path, head)
     if kind in ("vcf", "bcf"):
         from .vcf import read_vcf
 

@@ -10,6 +10,19 @@ For research use only, not for clinical decisions.
 
 from __future__ import annotations
 
-from .render import NOTICE, safe_names, write_report
+import importlib
+from typing import TYPE_CHECKING
 
 __all__ = ["NOTICE", "safe_names", "write_report"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .render import NOTICE, safe_names, write_report
+
+
+def __getattr__(name: str):
+    # render (jinja2, pandas, matplotlib) loads on first use, so `lesiontrack --help` stays quick
+    if name in __all__:
+        value = getattr(importlib.import_module(".render", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lesiontrack.report' has no attribute {name!r}")
