@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 
-from Bio.Seq import Seq
-
 from . import genome
 from .reference import Reference
 from .variants import variant_type
@@ -69,7 +67,7 @@ def _coding_sequence(reference: Reference, assembly: str, gene: str) -> str | No
             return None
         parts.append(seq)
     cds = "".join(parts)
-    protein = str(Seq(cds).translate())
+    protein = _translate(cds)
     if "N" in cds or not protein.startswith("M") or protein.find("*") != len(protein) - 1:
         log.warning(
             "%s: the %s coding sequence of %s does not translate to one open reading frame; "
@@ -95,6 +93,13 @@ def _mutate_cds(
     return cds[:i] + ("" if alt == "-" else alt) + cds[j + 1 :]
 
 
+def _translate(seq: str) -> str:
+    """Protein of a coding sequence (Biopython, imported only when a reference is used)."""
+    from Bio.Seq import Seq
+
+    return str(Seq(seq).translate())
+
+
 def _aa_range(protein: str, first: int, last: int) -> str:
     """``W557`` or ``W557_K558`` for 0-based residue indexes first..last."""
     if first == last:
@@ -104,9 +109,9 @@ def _aa_range(protein: str, first: int, last: int) -> str:
 
 def protein_change(ref_cds: str, alt_cds: str) -> str:
     """One-letter HGVS protein change between two coding sequences (3' rule applied)."""
-    ref_p = str(Seq(ref_cds).translate())
+    ref_p = _translate(ref_cds)
     ref_p = ref_p[: ref_p.index("*") + 1] if "*" in ref_p else ref_p
-    alt_full = str(Seq(alt_cds[: len(alt_cds) // 3 * 3]).translate())
+    alt_full = _translate(alt_cds[: len(alt_cds) // 3 * 3])
     alt_p = alt_full[: alt_full.index("*") + 1] if "*" in alt_full else alt_full
     prefix = 0
     while prefix < min(len(ref_p), len(alt_p)) and ref_p[prefix] == alt_p[prefix]:
