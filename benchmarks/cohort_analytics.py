@@ -6,7 +6,7 @@ patients in <= 60 s with --jobs 2, memory independent of cohort size.
 
     python benchmarks/cohort_analytics.py [--patients 10000] [--report-patients 1000]
 
-Each measurement runs in a fresh subprocess (peak RSS from getrusage); the reference for the
+Each measurement runs in a fresh subprocess (peak RSS from /proc/self/status VmHWM); the reference for the
 ratios is the same job at half the cohort size, in the same session.
 """
 
@@ -66,9 +66,11 @@ def make_table(n_patients: int, lesions: int = 6, mutations: int = 5, seed: int 
 
 def run(argv: list[str]) -> tuple[float, float]:
     """Seconds and peak RSS (MiB) of one lesiontrack command in a fresh process."""
-    code = ("import resource, sys, time; from lesiontrack.cli import main; t = time.perf_counter(); "
-            f"code = main({argv!r}); sys.stderr.write('BENCH %f %f\\n' % (time.perf_counter() - t, "
-            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)); sys.exit(code)")
+    # VmHWM, not getrusage: ru_maxrss survives execve, so a child would report its parent's peak
+    code = ("import re, sys, time; from lesiontrack.cli import main; t = time.perf_counter(); "
+            f"code = main({argv!r}); seconds = time.perf_counter() - t; "
+            "hwm = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1]); "
+            "sys.stderr.write('BENCH %f %f\\n' % (seconds, hwm / 1024)); sys.exit(code)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     line = [x for x in done.stderr.splitlines() if x.startswith("BENCH")][-1]
