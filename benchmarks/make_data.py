@@ -54,26 +54,10 @@ KIT_SITES = [
 ]
 PDGFRA_SITES = [(54285926, "A", "T")]  # D842V
 
-FILTERS = [
-    ("FAIL", "Fail the site if all alleles fail but for different reasons."),
-    ("PASS", "Site contains at least one allele that passes filters"),
-    ("base_qual", "alt median base quality"),
-    ("clustered_events", "Clustered events observed in the tumor"),
-    ("contamination", "contamination"),
-    ("duplicate", "evidence for alt allele is overrepresented by apparent duplicates"),
-    ("fragment", "abs(ref - alt) median fragment length"),
-    ("germline", "Evidence indicates this site is germline, not somatic"),
-    ("haplotype", "Variant near filtered variant on same haplotype."),
-    ("map_qual", "ref - alt median mapping quality"),
-    ("multiallelic", "Site filtered because too many alt alleles pass tumor LOD"),
-    ("normal_artifact", "artifact_in_normal"),
-    ("orientation", "orientation bias detected by the orientation bias mixture model"),
-    ("panel_of_normals", "Blacklisted site in panel of normals"),
-    ("position", "median distance of alt variants from end of reads"),
-    ("slippage", "Site filtered due to contraction of short tandem repeat region"),
-    ("strand_bias", "Evidence for alt allele comes from one read direction only"),
-    ("weak_evidence", "Mutation does not meet likelihood threshold"),
-]
+# FilterMutectCalls' FILTER declarations: the same list the demo fixtures declare.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from make_fixtures import MUTECT2_FILTERS as FILTERS  # noqa: E402
+
 FORMATS = [
     ("AD", "R", "Integer", "Allelic depths for the ref and alt alleles in the order listed"),
     ("AF", "A", "Float", "Allele fractions of alternate alleles in the tumor"),
