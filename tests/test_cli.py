@@ -241,3 +241,18 @@ def test_outcomes_tell_the_focal_story(capsys, tmp_path):
     bad.write_text("patient_id\tprogression_date\tpfs_event_date\nGIST01\t2010-01-01\t2009-01-01\n")
     code, _, err = run(capsys, "outcomes", SHEET, "--patients", bad)
     assert code == 2 and "patients.tsv:2:" in err and err.count("\n") == 1
+
+
+def test_a_bug_exits_1_with_one_line_and_the_traceback_only_under_debug(capsys, monkeypatch):
+    import lesiontrack.compare
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(lesiontrack.compare, "classify", broken)
+    code, out, err = run(capsys, "classify", SHEET)
+    assert code == 1 and out == ""
+    assert err.startswith("lesiontrack: internal error: RuntimeError: simulated bug")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    with pytest.raises(RuntimeError, match="simulated bug"):
+        main(["--debug", "classify", str(SHEET)])
