@@ -16,7 +16,7 @@ import networkx as nx
 import pandas as pd
 
 from .errors import OptionError
-from .io.output import atomic_write
+from .io.output import atomic_path, atomic_write
 
 STATUSES = ("progressive", "controlled", "baseline", "unknown")
 
@@ -122,12 +122,78 @@ def graph_to_json(graph: nx.DiGraph) -> str:
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+_GRAPHML_TYPES = {bool: "boolean", int: "long", float: "double", str: "string"}
+
+
+def _graphml_keys(items, kind: str) -> dict[str, tuple[str, str]]:
+    """attr name -> (key id, GraphML type) over every element's attributes; an attribute whose
+    values mix types is written as a string (ints and floats mixed: a double)."""
+    types: dict[str, set[type]] = {}
+    for data in items:
+        for name, value in data.items():
+            types.setdefault(name, set()).add(type(value))
+    out = {}
+    for name in sorted(types):
+        found = types[name]
+        if len(found) == 1 and next(iter(found)) in _GRAPHML_TYPES:
+            kind_ = _GRAPHML_TYPES[next(iter(found))]
+        elif found <= {int, float}:
+            kind_ = "double"
+        else:
+            kind_ = "string"
+        out[name] = (f"{kind[0]}_{name}", kind_)
+    return out
+
+
+def _graphml_value(value, kind: str) -> str:
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "double":
+        return repr(float(value))
+    return str(value)
+
+
+def write_graphml_stream(graph: nx.DiGraph, handle) -> None:
+    """Write GraphML element by element (memory: the graph only, not an XML tree of it), nodes
+    and edges in sorted order so output is deterministic. Opens in networkx and Cytoscape."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    node_keys = _graphml_keys((d for _, d in graph.nodes(data=True)), "node")
+    edge_keys = _graphml_keys((d for _, _, d in graph.edges(data=True)), "edge")
+    write = handle.write
+    write("<?xml version='1.0' encoding='utf-8'?>\n"
+          '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+          'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+          'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+          'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
+    for target, keys in (("node", node_keys), ("edge", edge_keys)):
+        for name, (key, kind) in keys.items():
+            write(f'  <key id={quoteattr(key)} for="{target}" attr.name={quoteattr(name)} '
+                  f'attr.type="{kind}" />\n')
+    write('  <graph edgedefault="directed">\n')
+
+    def data_lines(data: dict, keys: dict[str, tuple[str, str]]) -> str:
+        return "".join(
+            f'      <data key={quoteattr(keys[name][0])}>'
+            f"{escape(_graphml_value(data[name], keys[name][1]))}</data>\n"
+            for name in sorted(data))
+
+    for node in sorted(graph.nodes):
+        write(f"    <node id={quoteattr(str(node))}>\n"
+              f"{data_lines(graph.nodes[node], node_keys)}    </node>\n")
+    for source, target in sorted(graph.edges):
+        write(f"    <edge source={quoteattr(str(source))} target={quoteattr(str(target))}>\n"
+              f"{data_lines(graph.edges[source, target], edge_keys)}    </edge>\n")
+    write("  </graph>\n</graphml>\n")
+
+
 def graph_to_graphml(graph: nx.DiGraph) -> str:
     """GraphML text (nodes and edges in sorted order, so output is deterministic)."""
-    ordered = nx.DiGraph(**graph.graph)
-    ordered.add_nodes_from(sorted(graph.nodes(data=True)))
-    ordered.add_edges_from(sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])))
-    return "\n".join(nx.generate_graphml(ordered, prettyprint=True)) + "\n"
+    import io
+
+    buffer = io.StringIO()
+    write_graphml_stream(graph, buffer)
+    return buffer.getvalue()
 
 
 def write_graph(graph: nx.DiGraph, path: str | os.PathLike[str]) -> Path:
@@ -135,8 +201,10 @@ def write_graph(graph: nx.DiGraph, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".graphml":
-        text = graph_to_graphml(graph)
-    elif suffix == ".json":
+        with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
+            write_graphml_stream(graph, handle)
+        return path
+    if suffix == ".json":
         text = graph_to_json(graph)
     else:
         raise OptionError(f"unknown graph format {suffix or '(none)'!r}", file=path,

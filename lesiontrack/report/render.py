@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 import pandas as pd
@@ -29,7 +30,7 @@ from markupsafe import Markup, escape
 
 from .. import __version__, genome
 from ..errors import OptionError
-from ..graph import build_graph, graph_to_graphml, lesion_node, mutation_node
+from ..graph import build_graph, lesion_node, mutation_node, write_graphml_stream
 from ..io.output import frame_to_tsv
 from ..thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
 from . import figures
@@ -886,8 +887,21 @@ def _render_one(patient_dir: Path, ctx: _Context, page: dict, patient: str,
     _write(patient_dir / f"{name}.html", template.render(page=page, p=view, root="../"))
     _write(patient_dir / f"{name}.tsv", frame_to_tsv(rows))
     _write(patient_dir / f"{name}.json", _patient_json(ctx, patient, view))
-    view.pop("graph_svg", None)  # the cohort page needs the mutations and lesions only
-    return view
+    return _cohort_part(view)
+
+
+def _cohort_part(view: dict) -> dict:
+    """What the cohort page needs of a patient's view (kept for every patient, so it is small:
+    the rendered graph, evidence, titles and read counts are dropped once the page is written)."""
+    mutations = [
+        SimpleNamespace(origin=m.origin, name=m.name, flags=bool(m.flags), gene=m.gene,
+                        exon=m.exon, hgvsp=m.hgvsp, variant_key=m.variant_key,
+                        cells=[SimpleNamespace(state=c.state, lesion_id=c.lesion_id)
+                               for c in m.cells])
+        for m in view["mutations"]
+    ]
+    return {"file": view["file"], "pattern": view["pattern"], "lesions": view["lesions"],
+            "mutations": mutations}
 
 
 def _render_chunk(patients: list[str]) -> list[tuple[str, dict]]:
@@ -983,7 +997,8 @@ def _build(folder: Path, *, sheet, calls, origins, stats, options, progress,
     _write(folder / "calls.tsv", frame_to_tsv(calls))
     _write(folder / "origins.tsv", frame_to_tsv(origins))
     _write(folder / "stats.json", dumps(stats))
-    _write(folder / "cohort.graphml", graph_to_graphml(graph))
+    with (folder / "cohort.graphml").open("w", encoding="utf-8", newline="\n") as handle:
+        write_graphml_stream(graph, handle)  # element by element: no XML tree of the cohort
     patient_dir = folder / "patients"
     patient_dir.mkdir()
     jobs = max(1, int(options.get("jobs") or 1))
