@@ -48,3 +48,21 @@ def test_json_is_node_link_and_deterministic(tmp_path):
     data = json.loads(first)
     assert {"nodes", "links"} <= set(data)
     nx.node_link_graph(data, edges="links")
+
+
+def test_graphml_escapes_identifiers_and_keeps_types(tmp_path):
+    from scenarios import call, table
+
+    from lesiontrack.graph import graph_to_graphml
+
+    d816v = ("4", 54733155, "A", "T", "KIT", "17", 816, "p.D816V")
+    rows = [call('P<&>"1', "L1", "progressive", d816v, 30, 100)]
+    calls = table(rows)
+    graph = build_graph(calls, classify(calls))
+    path = write_graph(graph, tmp_path / "g.graphml")
+    back = nx.read_graphml(path)
+    assert 'patient:P<&>"1' in back.nodes
+    edge = next(d for _, _, d in back.edges(data=True) if d["relation"] == "carries")
+    assert edge["alt_count"] == 30 and edge["detected"] is True
+    assert isinstance(edge["vaf"], float)
+    assert graph_to_graphml(graph) == path.read_text()
