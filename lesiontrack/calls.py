@@ -268,9 +268,8 @@ def _keep_genes(calls: pd.DataFrame, genes: tuple[str, ...] | None) -> pd.Series
     chrom = calls["chrom_raw"].map(genome.normalize_chrom)
     ends = [span(p, r)[1] for p, r in zip(calls["pos"], calls["ref"], strict=True)]
     ends = pd.Series(ends, index=calls.index)
-    for c, start, end, gene, build in genome.gene_regions([g for g in genes
-                                                           if g in genome.bundled_genes()]):
-        del gene
+    bundled = [g for g in genes if g in genome.bundled_genes()]
+    for c, start, end, _gene, build in genome.gene_regions(bundled):
         keep |= (calls["assembly"] == build) & (chrom == c) & (ends >= start) & (
             calls["pos"] <= end
         )
