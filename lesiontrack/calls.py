@@ -140,14 +140,16 @@ class _Held(logging.Filter):
         return False
 
 
-def _read_one(job: tuple[str, list | None, bool]) -> tuple[ReadResult, list[logging.LogRecord]]:
+def _read_one(job: tuple[str, list | None, bool, bool]
+              ) -> tuple[ReadResult, list[logging.LogRecord]]:
     """Read one calls file (a top-level function so worker processes can run it); returns the
     result and the log records the reader emitted, held back (see :func:`_emit_read_logs`)."""
-    path, windows, include_filtered = job
+    path, windows, include_filtered, assume_sorted = job
     held = _Held()
     log.addFilter(held)
     try:
-        result = read_calls_file(Path(path), regions=windows, include_filtered=include_filtered)
+        result = read_calls_file(Path(path), regions=windows, include_filtered=include_filtered,
+                                 assume_sorted=assume_sorted)
     finally:
         log.removeFilter(held)
     return result, held.records
@@ -166,10 +168,11 @@ def _emit_read_logs(result: ReadResult, records: list[logging.LogRecord], path: 
             log.warning("%s: %s", path, message)
 
 
-def _read_all(paths: list[str], windows, include_filtered: bool, jobs: int):
+def _read_all(paths: list[str], windows, include_filtered: bool, jobs: int,
+              assume_sorted: bool = False):
     """(ReadResult, held log records) in the order of ``paths``; ``jobs`` > 1 reads files in
     worker processes, whose warnings are then emitted here, once, like those of ``jobs`` = 1."""
-    work = [(p, windows, include_filtered) for p in paths]
+    work = [(p, windows, include_filtered, assume_sorted) for p in paths]
     if jobs <= 1 or len(paths) < 2:
         yield from map(_read_one, work)
         return
@@ -185,7 +188,7 @@ _SHEET_COLUMNS = ("patient_id", "lesion_id", "sample_id", "role", "status", "sta
 
 
 def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bool,
-            assembly: str | None, jobs: int = 1) -> pd.DataFrame:
+            assembly: str | None, jobs: int = 1, assume_sorted: bool = False) -> pd.DataFrame:
     """Every sheet sample's rows from its calls files, with the sheet's columns added.
 
     Reads each file once (in ``jobs`` processes), then does the pandas work once for the whole
@@ -194,7 +197,7 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
     positions = sheet.groupby("calls_path", sort=False).indices  # path -> sheet rows, in order
     paths = list(positions)
     records = sheet.to_dict("records")
-    results = _read_all(paths, windows, include_filtered, jobs)
+    results = _read_all(paths, windows, include_filtered, jobs, assume_sorted)
     builds: dict[str, tuple[str, Path, int]] = {}  # patient -> (build, first file, its line)
     frames: list[pd.DataFrame] = []
     takes: list[np.ndarray] = []  # row numbers in the concatenation of ``frames``
@@ -446,12 +449,15 @@ def build_calls(
     assembly: str | None = None,
     jobs: int = 1,
     recount: bool = False,
+    assume_sorted: bool = False,
 ) -> pd.DataFrame:
     """The calls table for an already-read sample sheet (see :func:`read_calls`).
 
     ``jobs`` > 1 reads calls files in that many worker processes; the result is identical.
     Samples with a ``bam`` in the sheet get read counts at every site detected anywhere in
     their patient (``source`` = ``reads``); ``recount`` also replaces callers' counts.
+    ``assume_sorted``: unindexed VCFs are read only up to the end of the windows' contig (a
+    disorder seen in the part read falls back to reading the whole file).
     """
     if jobs < 1:
         raise OptionError(f"jobs must be at least 1, not {jobs}", field="jobs")
@@ -469,7 +475,8 @@ def build_calls(
             reference = Reference(reference)
         finally:
             pysam.set_verbosity(previous)
-    calls = _gather(sheet, Path(sheet_path), _windows(wanted), include_filtered, assembly, jobs)
+    calls = _gather(sheet, Path(sheet_path), _windows(wanted), include_filtered, assembly, jobs,
+                    assume_sorted)
     if calls.empty:
         return empty_calls_table()
     calls = calls[_keep_genes(calls, wanted)].copy()
@@ -517,6 +524,7 @@ def read_calls(
     assembly: str | None = None,
     jobs: int = 1,
     recount: bool = False,
+    assume_sorted: bool = False,
 ) -> pd.DataFrame:
     """Read every lesion's calls named by a sample sheet into one calls table.
 
@@ -530,7 +538,8 @@ def read_calls(
     sheet = read_samplesheet(samplesheet)
     return build_calls(sheet, sheet_path=samplesheet, genes=genes, thresholds=thresholds,
                        include_filtered=include_filtered, reference=reference,
-                       assembly=assembly, jobs=jobs, recount=recount)
+                       assembly=assembly, jobs=jobs, recount=recount,
+                       assume_sorted=assume_sorted)
 
 
 def _thresholds(thresholds: Thresholds | None, min_depth, min_alt, min_vaf) -> Thresholds:

@@ -71,6 +71,9 @@ def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True
                        help=f"allele fraction needed for a detection (default {DEFAULT_MIN_VAF})")
     group.add_argument("--include-filtered", action="store_true",
                        help="keep records whose FILTER is not PASS or '.'")
+    group.add_argument("--assume-sorted", action="store_true",
+                       help="unindexed VCFs are coordinate-sorted: stop reading after the genes' "
+                            "contig (a disorder seen in the part read falls back to a full read)")
     group.add_argument("--recount", action="store_true",
                        help="with a bam column: replace callers' counts by counts from the "
                             "reads everywhere (default: reads only fill sites without a record)")
@@ -187,7 +190,7 @@ def _load(args: argparse.Namespace):
         calls = build_calls(sheet, sheet_path=args.samplesheet, genes=args.genes,
                             thresholds=thresholds, include_filtered=args.include_filtered,
                             reference=args.reference, assembly=args.assembly, jobs=args.jobs,
-                            recount=args.recount)
+                            recount=args.recount, assume_sorted=args.assume_sorted)
     return sheet, calls, thresholds
 
 

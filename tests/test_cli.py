@@ -256,3 +256,16 @@ def test_a_bug_exits_1_with_one_line_and_the_traceback_only_under_debug(capsys, 
     assert err.count("\n") == 1 and "Traceback" not in err
     with pytest.raises(RuntimeError, match="simulated bug"):
         main(["--debug", "classify", str(SHEET)])
+
+
+def test_assume_sorted_reads_the_same_rows_from_unindexed_sorted_files(capsys, tmp_path):
+    import shutil as sh
+
+    folder = tmp_path / "copy"
+    sh.copytree(FIXTURES, folder, ignore=sh.ignore_patterns("*.tbi", "*.bai", "*.bam"))
+    sheet = folder / "samplesheet.tsv"
+    sheet.write_text("\n".join("\t".join(line.split("\t")[:-1]) if not line.startswith("#")
+                               else line for line in sheet.read_text().splitlines()) + "\n")
+    plain = run(capsys, "calls", sheet)[1]
+    assert plain.count("\n") > 20
+    assert run(capsys, "calls", sheet, "--assume-sorted")[1] == plain

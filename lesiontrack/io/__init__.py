@@ -216,12 +216,14 @@ def read_calls_file(
     *,
     regions: list[tuple[str, int, int]] | None,
     include_filtered: bool = False,
+    assume_sorted: bool = False,
 ) -> ReadResult:
     """Read one calls file of any supported family.
 
     ``regions`` are (normalised chrom, start, end) windows to read, or None for every record.
     Records outside the windows are not returned; FILTER values other than PASS/``.`` are dropped
-    unless ``include_filtered``.
+    unless ``include_filtered``. ``assume_sorted``: an unindexed VCF may be read only up to the
+    end of the windows' contig (a disorder seen in the part read falls back to a full scan).
     """
     kind, head = _sniff(path)
     if kind == "vcf":
@@ -229,7 +231,8 @@ def read_calls_file(
     if kind in ("vcf", "bcf"):
         from .vcf import read_vcf
 
-        return read_vcf(path, regions=regions, include_filtered=include_filtered)
+        return read_vcf(path, regions=regions, include_filtered=include_filtered,
+                        stop_early=assume_sorted)
     from .tabular import read_maf, read_tsv
 
     if kind == "maf":
