@@ -57,6 +57,7 @@ PDGFRA_SITES = [(54285926, "A", "T")]  # D842V
 # FilterMutectCalls' FILTER declarations: the same list the demo fixtures declare.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from make_fixtures import MUTECT2_FILTERS as FILTERS  # noqa: E402
+from make_fixtures import MUTECT2_INFO  # noqa: E402
 
 FORMATS = [
     ("AD", "R", "Integer", "Allelic depths for the ref and alt alleles in the order listed"),
@@ -75,40 +76,7 @@ FORMATS = [
     ("SB", "4", "Integer", "Per-sample component statistics which comprise the Fisher's Exact "
      "Test to detect strand bias."),
 ]
-INFOS = [
-    ("AS_FilterStatus", "A", "String", "Filter status for each allele, as assessed by "
-     "ApplyRecalibration."),
-    ("AS_SB_TABLE", "1", "String", "Allele-specific forward/reverse read counts for strand bias "
-     "tests. Includes the reference and alleles separated by |."),
-    ("CONTQ", "1", "Float", "Phred-scaled qualities that alt allele are not due to "
-     "contamination"),
-    ("DP", "1", "Integer", "Approximate read depth; some reads may have been filtered"),
-    ("ECNT", "1", "Integer", "Number of events in this haplotype"),
-    ("GERMQ", "1", "Integer", "Phred-scaled quality that alt alleles are not germline variants"),
-    ("MBQ", "R", "Integer", "median base quality"),
-    ("MFRL", "R", "Integer", "median fragment length"),
-    ("MMQ", "R", "Integer", "median mapping quality"),
-    ("MPOS", "A", "Integer", "median distance from end of read"),
-    ("NALOD", "A", "Float", "Negative log 10 odds of artifact in normal with same allele "
-     "fraction as tumor"),
-    ("NCount", "1", "Integer", "Count of N bases in the pileup"),
-    ("NLOD", "A", "Float", "Normal log 10 likelihood ratio of diploid het or hom alt genotypes"),
-    ("OCM", "1", "Integer", "Number of alt reads whose original alignment doesn't match the "
-     "current contig."),
-    ("PON", "0", "Flag", "site found in panel of normals"),
-    ("POPAF", "A", "Float", "negative log 10 population allele frequencies of alt alleles"),
-    ("ROQ", "1", "Float", "Phred-scaled qualities that alt allele are not due to read "
-     "orientation artifact"),
-    ("RPA", "R", "Integer", "Number of times tandem repeat unit is repeated, for each allele"),
-    ("RU", "1", "String", "Tandem repeat unit (bases)"),
-    ("SEQQ", "1", "Integer", "Phred-scaled quality that alt alleles are not sequencing errors"),
-    ("STR", "0", "Flag", "Variant is a short tandem repeat"),
-    ("STRANDQ", "1", "Integer", "Phred-scaled quality of strand bias artifact"),
-    ("STRQ", "1", "Integer", "Phred-scaled quality that alt alleles in STRs are not polymerase "
-     "slippage errors"),
-    ("TLOD", "A", "Float", "Log 10 likelihood ratio score of variant existing versus not "
-     "existing"),
-]
+INFOS = MUTECT2_INFO  # the same INFO declarations as the demo fixtures
 
 
 def contigs(rng: random.Random) -> list[tuple[str, int]]:

@@ -43,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..genome import normalize_chrom as _normalize_chrom
 from . import ReadResult
 from .bgzf import FastPathUnsupported, compression, lines_from, map_text, read_head
 from .vcf import (
@@ -55,12 +54,11 @@ from .vcf import (
     _Calls,
     _merge_windows,
     _numbers,
+    normalize_chrom,  # cached: contig names repeat from file to file
 )
 from .vcfindex import VcfIndex, index_path
 
 log = logging.getLogger("lesiontrack")
-#: Contig names repeat from file to file: remember their normalised form.
-normalize_chrom = functools.lru_cache(maxsize=1 << 16)(_normalize_chrom)
 
 __all__ = ["FastPathUnsupported", "parse_header", "read_vcf_text"]
 
