@@ -11,13 +11,20 @@ import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from . import genome
 from .annotate import annotate_variant
-from .errors import CallsFileError, OptionError, ReferenceMismatchError, SampleSheetError
+from .errors import (
+    CallsFileError,
+    LesionTrackError,
+    OptionError,
+    ReferenceMismatchError,
+    SampleSheetError,
+)
 from .io import ReadResult, read_calls_file
 from .reference import Reference
 from .samplesheet import read_samplesheet
@@ -58,14 +65,14 @@ def _windows(genes: tuple[str, ...] | None) -> list[tuple[str, int, int]] | None
     return [(c, s, e) for c, s, e, _, _ in genome.gene_regions(list(genes))]
 
 
-def _resolve_sample(result: ReadResult, wanted: str, path: Path, sheet: Path,
+def _resolve_sample(result: ReadResult, n_rows: int, wanted: str, path: Path, sheet: Path,
                     line: int) -> str | None:
     """The file's column for a sample-sheet sample (see the README for the rule); None when the
     file is a MAF/TSV without a single row (no calls for anyone, which is not an error)."""
     if wanted in result.samples:
         return wanted
     if not result.samples:
-        if result.calls.empty and result.caller.startswith(("maf", "tsv")):
+        if not n_rows and result.caller.startswith(("maf", "tsv")):
             return None
         raise CallsFileError(
             f"no sample columns (a sites-only VCF): no allele counts for sample {wanted!r} "
@@ -119,9 +126,15 @@ def _assembly(rows: list[dict], result: ReadResult, option: str | None, path: Pa
     )
 
 
-def _display(path: str, sheet: Path) -> str:
+def _base(sheet: Path) -> str:
+    """The folder the sample sheet's paths are shown relative to."""
+    return str(sheet.resolve().parent)
+
+
+def _display(path: str, sheet: Path, base: str | None = None) -> str:
+    """``path`` relative to the sample sheet's folder (``base``, when already known)."""
     try:
-        return os.path.relpath(path, sheet.resolve().parent)
+        return os.path.relpath(path, base if base is not None else _base(sheet))
     except ValueError:  # another drive
         return path
 
@@ -168,19 +181,60 @@ def _emit_read_logs(result: ReadResult, records: list[logging.LogRecord], path: 
             log.warning("%s: %s", path, message)
 
 
+#: Most files one task reads; their rows travel back as one frame (one concatenation and one
+#: pickle per task, not per file).
+_TASK_FILES = 64
+
+
+class _Read(NamedTuple):
+    """One file of a task: its result (rows held in the task's frame), its held log records,
+    its number of rows, or the error that refused it (raised when the gathering reaches it)."""
+
+    result: ReadResult | None
+    logs: list[logging.LogRecord]
+    n_rows: int
+    error: LesionTrackError | None
+
+
+def _read_task(job: tuple[list[str], list | None, bool, bool]
+               ) -> tuple[pd.DataFrame | None, list[_Read]]:
+    """Read a task's files in order (a top-level function so worker processes can run it):
+    (their rows as one frame, or None without rows; one :class:`_Read` per file read). A file
+    refused ends the task: it is the last entry, its error in it."""
+    paths, windows, include_filtered, assume_sorted = job
+    frames: list[pd.DataFrame] = []
+    reads: list[_Read] = []
+    for path in paths:
+        try:
+            result, logs = _read_one((path, windows, include_filtered, assume_sorted))
+        except LesionTrackError as exc:
+            reads.append(_Read(None, [], 0, exc))
+            break
+        n_rows = len(result.calls)
+        if n_rows:
+            frames.append(result.calls)
+        result.calls = None  # type: ignore[assignment]  # its rows are in the task's frame
+        reads.append(_Read(result, logs, n_rows, None))
+    if not frames:
+        return None, reads
+    return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), reads
+
+
 def _read_all(paths: list[str], windows, include_filtered: bool, jobs: int,
               assume_sorted: bool = False):
-    """(ReadResult, held log records) in the order of ``paths``; ``jobs`` > 1 reads files in
-    worker processes, whose warnings are then emitted here, once, like those of ``jobs`` = 1."""
-    work = [(p, windows, include_filtered, assume_sorted) for p in paths]
-    if jobs <= 1 or len(paths) < 2:
-        yield from map(_read_one, work)
+    """(frame or None, [_Read, ...]) per task of consecutive files, in the order of ``paths``;
+    ``jobs`` > 1 reads the tasks in worker processes, whose warnings are then emitted by the
+    gathering process, once, like those of ``jobs`` = 1."""
+    per_task = max(1, min(_TASK_FILES, -(-len(paths) // (max(jobs, 1) * 8))))
+    tasks = [(paths[i:i + per_task], windows, include_filtered, assume_sorted)
+             for i in range(0, len(paths), per_task)]
+    if jobs <= 1 or len(tasks) < 2:
+        yield from map(_read_task, tasks)
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    chunk = max(1, len(work) // (jobs * 8))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_read_one, work, chunksize=chunk)
+        yield from pool.map(_read_task, tasks)
 
 
 _SHEET_COLUMNS = ("patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site",
@@ -197,7 +251,7 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
     positions = sheet.groupby("calls_path", sort=False).indices  # path -> sheet rows, in order
     paths = list(positions)
     records = sheet.to_dict("records")
-    results = _read_all(paths, windows, include_filtered, jobs, assume_sorted)
+    base = _base(sheet_path)
     builds: dict[str, tuple[str, Path, int]] = {}  # patient -> (build, first file, its line)
     frames: list[pd.DataFrame] = []
     takes: list[np.ndarray] = []  # row numbers in the concatenation of ``frames``
@@ -206,34 +260,43 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
     file_assembly: list[str] = []
     source: list[str] = []
     offset = 0
-    for calls_path, (result, logs) in zip(paths, results, strict=True):
-        path = Path(calls_path)
-        rows = [records[i] for i in positions[calls_path]]
-        this_assembly = _assembly(rows, result, assembly, path, sheet_path)
-        columns = []
-        for row in rows:
-            _check_patient_build(builds, row["patient_id"], this_assembly, path,
-                                 int(row["line"]), sheet_path)
-            wanted = row["vcf_sample"] or row["sample_id"]
-            columns.append(_resolve_sample(result, wanted, path, sheet_path, int(row["line"])))
-        # the file is usable: now its warnings (a file refused gets its one error line only)
-        _emit_read_logs(result, logs, path)
-        display = _display(calls_path, sheet_path)
-        samples = result.calls["file_sample"].to_numpy()
-        for index, column in zip(positions[calls_path], columns, strict=True):
-            if column is None:
-                continue
-            take = np.flatnonzero(samples == column)
-            if not len(take):
-                continue
-            takes.append(take + offset)
-            sheet_rows.append(int(index))
-            counts.append(len(take))
-            file_assembly.append(this_assembly)
-            source.append(display)
-        if len(samples):
-            frames.append(result.calls)
-            offset += len(samples)
+    files = iter(paths)
+    for frame, reads in _read_all(paths, windows, include_filtered, jobs, assume_sorted):
+        all_samples = frame["file_sample"].to_numpy() if frame is not None else None
+        start = offset  # this file's first row in the concatenation
+        # ``reads`` first: zip stops at its end without taking the next path from ``files``
+        for (result, logs, n_rows, error), calls_path in zip(reads, files, strict=False):
+            if error is not None:
+                raise error
+            path = Path(calls_path)
+            rows = [records[i] for i in positions[calls_path]]
+            this_assembly = _assembly(rows, result, assembly, path, sheet_path)
+            columns = []
+            for row in rows:
+                _check_patient_build(builds, row["patient_id"], this_assembly, path,
+                                     int(row["line"]), sheet_path)
+                wanted = row["vcf_sample"] or row["sample_id"]
+                columns.append(_resolve_sample(result, n_rows, wanted, path, sheet_path,
+                                               int(row["line"])))
+            # the file is usable: now its warnings (a file refused gets its one error line only)
+            _emit_read_logs(result, logs, path)
+            display = _display(calls_path, sheet_path, base)
+            samples = all_samples[start - offset:start - offset + n_rows] if n_rows else ()
+            for index, column in zip(positions[calls_path], columns, strict=True):
+                if column is None or not n_rows:
+                    continue
+                take = np.flatnonzero(samples == column)
+                if not len(take):
+                    continue
+                takes.append(take + start)
+                sheet_rows.append(int(index))
+                counts.append(len(take))
+                file_assembly.append(this_assembly)
+                source.append(display)
+            start += n_rows
+        if frame is not None:
+            frames.append(frame)
+            offset += len(frame)
     if not takes:
         return pd.DataFrame()
     calls = pd.concat(frames, ignore_index=True).take(np.concatenate(takes))

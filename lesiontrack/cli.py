@@ -256,10 +256,7 @@ def run(args: argparse.Namespace) -> int:
         from .report.cli import run as run_report
 
         return run_report(args)
-    from .compare import classify
-    from .graph import build_graph, write_graph
     from .io.output import frame_to_tsv, write_table
-    from .stats import test_clustering
 
     if args.command == "calls":
         _, calls, _ = _load(args)
@@ -268,6 +265,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             write_table(calls, args.output)
         return 0
+    from .compare import classify
+
     sheet, calls, _ = _load(args)
     origins = classify(calls, sheet)
     if args.command == "classify":
@@ -276,8 +275,12 @@ def run(args: argparse.Namespace) -> int:
         else:
             write_table(origins, args.output)
     elif args.command == "graph":
+        from .graph import build_graph, write_graph
+
         write_graph(build_graph(calls, origins, sheet), args.output)
     elif args.command == "stats":
+        from .stats import test_clustering
+
         result = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
                                  seed=args.seed, focal_max=args.focal_max)
         text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (

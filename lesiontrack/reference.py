@@ -10,8 +10,6 @@ import os
 import re
 from pathlib import Path
 
-import pysam
-
 from .errors import ReferenceMismatchError
 from .genome import CHR4_LENGTH, assembly_from_chr4_length, normalize_chrom
 
@@ -22,6 +20,8 @@ class Reference:
     """A reference genome (or an excerpt of one), queried with 1-based inclusive positions."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        import pysam  # here: commands that take no reference do not pay for importing it
+
         self.path = Path(path)
         try:
             self._fasta = pysam.FastaFile(str(self.path))

@@ -682,3 +682,30 @@ def test_single_line_files_in_bounded_memory(huge_files, sheet, expect):
     assert message.startswith("lesiontrack: error: ") and " | " not in message, message
     assert expect in message
     assert int(grown) < 150 * _MB, f"peak RSS grew by {int(grown) / _MB:.0f} MB"
+
+
+@pytest.mark.parametrize("first", ["sample missing", "corrupt"])
+@pytest.mark.parametrize("jobs", ["1", "2", "3"])
+def test_first_bad_file_in_sheet_order_is_named_for_every_jobs(capfd, tmp_path, first, jobs):
+    """Files are read in tasks of several files (in worker processes with --jobs): the error
+    named is still that of the first bad file in sample-sheet order, whichever kind it is (found
+    by the reader, in a worker, or by the gathering: a sample the file does not have)."""
+    good = VCF_HEAD + "".join(KIT_RECORDS)
+    rows = []
+    for i in range(40):
+        (tmp_path / f"l{i}.vcf").write_text(good.replace("\tT1\n", f"\tT{i}\n", 1))
+        rows.append(f"P{i // 4}\tL{i}\tT{i}\t{'PD' if i % 2 else 'SD'}\tl{i}.vcf\n")
+    # 6 and 7 are read in the same task for every jobs: the refusal of 7 in the reader must
+    # not be named before the gathering has seen 6
+    missing, corrupt = (6, 7) if first == "sample missing" else (23, 7)
+    two_others = VCF_HEAD.replace("\tT1\n", "\tA\tB\n") + "".join(
+        r.rstrip("\n") + "\t" + r.rstrip("\n").rsplit("\t", 1)[1] + "\n" for r in KIT_RECORDS)
+    (tmp_path / f"l{missing}.vcf").write_text(two_others)
+    (tmp_path / f"l{corrupt}.vcf").write_text(good.replace("54728092", "5472x8092"))
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text(HEADER + "".join(rows))
+    code, _, err = run(capfd, "calls", sheet, "--jobs", jobs, "-o", tmp_path / "out.tsv")
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert f"l{min(missing, corrupt)}.vcf" in err
+    assert ("sample" in err) == (first == "sample missing"), err
+    assert not (tmp_path / "out.tsv").exists()

@@ -62,7 +62,20 @@ def assert_same(path: Path, regions, *, include_filtered: bool = False,
     pd.testing.assert_frame_equal(got.calls, expected.calls)
     for name in RESULT_FIELDS:
         assert getattr(got, name) == getattr(expected, name), name
+    # as read_calls_file reads it: the header taken from the bytes sniffed first
+    headed = read_vcf(path, regions=regions, include_filtered=include_filtered, engine="text",
+                      stop_early=stop_early, head=sniffed_head(path))
+    pd.testing.assert_frame_equal(headed.calls, expected.calls)
+    for name in RESULT_FIELDS:
+        assert getattr(headed, name) == getattr(expected, name), name
     return expected.calls
+
+
+def sniffed_head(path: Path) -> bytes:
+    """The first bytes of a file's text as ``read_calls_file`` sniffs them."""
+    from lesiontrack.io import _sniff
+
+    return _sniff(path)[1]
 
 
 def covering_windows(path: Path) -> list[tuple[str, int, int]]:

@@ -9,6 +9,7 @@ assembly, annotation and the ``detected`` call happen later, in :mod:`lesiontrac
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,10 @@ RAW_COLUMNS: list[str] = [
 #: No line of a VCF header (``##`` lines and ``#CHROM``) may be longer than this: a longer one
 #: is a corrupt or foreign file, and htslib would hold all of it in memory.
 MAX_HEADER_LINE_BYTES = 16 * 1024 * 1024
+#: Bytes of a file's text read to tell its family (and, for a VCF, usually its whole header).
+SNIFF_BYTES = 65536
+#: A compressed VCF's text is inflated this far first: usually its whole header.
+VCF_HEAD_BYTES = 16384
 #: Errors of a truncated or corrupt gzip/BGZF stream.
 COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
@@ -89,11 +94,10 @@ def _sniff(path: Path) -> tuple[str, bytes]:
         with path.open("rb") as probe:
             head = probe.read(4)
         if head[:2] == b"\x1f\x8b":
-            with gzip.open(path, "rb") as unzipped:
-                head = unzipped.read(65536)
+            head = _gunzip_head(path)
         else:
             with path.open("rb") as probe:
-                head = probe.read(65536)
+                head = probe.read(SNIFF_BYTES)
     except COMPRESSION_ERRORS as exc:
         raise CallsFileError(
             f"the compressed file is truncated or corrupt ({exc})", file=path,
@@ -102,6 +106,23 @@ def _sniff(path: Path) -> tuple[str, bytes]:
     except OSError as exc:
         raise CallsFileError(f"cannot read the file: {exc}", file=path) from exc
     return _family(path, head), head
+
+
+def _gunzip_head(path: Path) -> bytes:
+    """The first 64 KiB of a gzip file's text (only the first 16 KiB when they hold a VCF's
+    whole header): inflated member by member (``isal`` when installed), or by :mod:`gzip` for
+    anything unusual, whose exceptions then name the trouble."""
+    from .bgzf import FastPathUnsupported, gunzip_prefix
+
+    try:
+        head = gunzip_prefix(path, VCF_HEAD_BYTES)
+        if len(head) < VCF_HEAD_BYTES or (head.startswith(b"##fileformat=VCF")
+                                          and _header_end(head) >= 0):
+            return head  # the whole file, or a VCF's whole header: enough to go on
+        return gunzip_prefix(path, SNIFF_BYTES)
+    except FastPathUnsupported:
+        with gzip.open(path, "rb") as unzipped:
+            return unzipped.read(SNIFF_BYTES)
 
 
 def _family(path: Path, head: bytes) -> str:
@@ -114,7 +135,7 @@ def _family(path: Path, head: bytes) -> str:
             "not a VCF, BCF, MAF or TSV file (binary content)", file=path, where=1,
             hint="give a VCF (plain or bgzipped), BCF, MAF or TSV calls file",
         )
-    if b"\n" not in head and b"\r" not in head and len(head) >= 65536:
+    if b"\n" not in head and b"\r" not in head and len(head) >= SNIFF_BYTES:
         raise CallsFileError(
             "no line break in the first 64 KiB: not a VCF, MAF or TSV calls file", file=path,
             where=1, hint="is the file truncated or of another kind?",
@@ -170,6 +191,24 @@ def _check_header_line(path: Path, number: int, line: bytes) -> None:
         ) from exc
 
 
+#: In a file's first bytes: the first complete line that is not blank and not a ``##`` line.
+_HEADER_END = re.compile(rb"^(?!##)[ \t\r\x0b\x0c]*[^\s][^\n]*\n", re.MULTILINE)
+
+
+def _header_end(head: bytes) -> int:
+    """Index just past the first complete line of ``head`` that ends the header (see
+    :func:`_header_over`), or -1. The usual header (``##`` lines, then ``#CHROM``) is found
+    with two counts instead of a regular expression."""
+    at = 0 if head.startswith(b"#CHROM") else head.find(b"\n#CHROM") + 1
+    if at > 0 or head.startswith(b"#CHROM"):
+        before = head[:at]
+        if head.startswith(b"##") + before.count(b"\n##") == before.count(b"\n"):
+            end = head.find(b"\n", at)
+            return -1 if end < 0 else end + 1
+    found = _HEADER_END.search(head)
+    return -1 if found is None else found.end()
+
+
 def _header_over(line: bytes) -> bool:
     """The #CHROM line (or a record) ends the header; htslib reads on past blank lines."""
     return bool(line.strip()) and not line.startswith(b"##")
@@ -186,11 +225,14 @@ def check_vcf_header(path: Path, head: bytes | None = None) -> None:
     second read when the whole header is in it.
     """
     if head is not None:
-        lines = head.split(b"\n")
-        for number, line in enumerate(lines[:-1], start=1):  # complete lines only
-            _check_header_line(path, number, line + b"\n")
-            if _header_over(line):
+        end = _header_end(head)
+        if end >= 0:
+            try:
+                head[:end].decode("utf-8")  # and every line is shorter than ``head``
                 return
+            except UnicodeDecodeError:
+                for number, line in enumerate(head[:end].split(b"\n"), start=1):
+                    _check_header_line(path, number, line + b"\n")  # names the line
     number = 0
     try:
         with path.open("rb") as probe:
@@ -232,7 +274,7 @@ def read_calls_file(
         from .vcf import read_vcf
 
         return read_vcf(path, regions=regions, include_filtered=include_filtered,
-                        stop_early=assume_sorted)
+                        stop_early=assume_sorted, head=head)
     from .tabular import read_maf, read_tsv
 
     if kind == "maf":

@@ -18,8 +18,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from Bio.SeqUtils import seq1
-
 from ..variants import is_simple_allele, minimal
 
 #: Canonical transcripts of the genes lesiontrack follows (version-less identifiers).
@@ -68,6 +66,8 @@ def short_hgvsp(text: str) -> str:
     body = text[2:]
     if body.startswith("(") and body.endswith(")"):
         body = body[1:-1]
+    from Bio.SeqUtils import seq1  # here: Biopython's codon tables cost ~60 ms to import
+
     return "p." + _THREE_LETTER.sub(lambda match: seq1(match.group(0)), body)
 
 

@@ -267,6 +267,47 @@ def read_head(path: Path, kind: str, marker: bytes = b"\n#CHROM", limit: int = 6
                 raise FastPathUnsupported("header too long")
 
 
+def gunzip_prefix(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of the text of a gzip file (BGZF or plain, any number of
+    members), inflated member by member with ``isal`` when installed. Raises
+    FastPathUnsupported on anything unusual (corrupt data, a truncated member, bytes after a
+    member that do not start another): the caller then reads with :mod:`gzip`, which names it."""
+    parts: list[bytes] = []
+    n = 0
+    try:
+        with path.open("rb") as handle:
+            pending = handle.read(1 << 16)
+            inflater = _inflater.decompressobj(31)
+            started = False  # the current member has been given bytes
+            while n < size:
+                if not pending:
+                    pending = handle.read(1 << 16)
+                    if not pending:
+                        if started:
+                            raise FastPathUnsupported("truncated gzip member")
+                        break
+                if not started and pending[:2] != b"\x1f\x8b":
+                    if len(pending) < 2:  # a magic split across reads: not worth handling
+                        raise FastPathUnsupported("short gzip member header")
+                    raise FastPathUnsupported("bytes after a gzip member")
+                started = True
+                out = inflater.decompress(pending, size - n)
+                parts.append(out)
+                n += len(out)
+                if inflater.eof:
+                    pending = inflater.unused_data
+                    inflater = _inflater.decompressobj(31)
+                    started = False
+                else:
+                    tail = inflater.unconsumed_tail
+                    if not out and tail and len(tail) == len(pending):
+                        raise FastPathUnsupported("gzip data that inflates to nothing")
+                    pending = tail
+    except _ERRORS as exc:
+        raise FastPathUnsupported(f"corrupt gzip ({exc})") from exc
+    return b"".join(parts)
+
+
 def _block_incomplete(data: bytes, pos: int) -> bool:
     at = _bsize_offset(data, pos) if len(data) - pos >= 18 else None
     if at is None or at + 2 > len(data):

@@ -44,7 +44,14 @@ from pathlib import Path
 import numpy as np
 
 from . import ReadResult
-from .bgzf import FastPathUnsupported, compression, lines_from, map_text, read_head
+from .bgzf import (
+    FastPathUnsupported,
+    _marker_line_end,
+    compression,
+    lines_from,
+    map_text,
+    read_head,
+)
 from .vcf import (
     NO_SAMPLES_NOTE,
     PLAIN_GZIP_NOTE,
@@ -194,6 +201,24 @@ def _contig_block(block: str) -> tuple[tuple[tuple[str, int | None], ...],
     return tuple(contigs), tuple(values.items())
 
 
+def _contig_lines(text: str) -> tuple[str, str]:
+    """(the run of ``##contig`` lines of a header, the header without them) when they are one
+    run of lines, as callers write them; else ("", the header). Spares a loop over the
+    hundreds of contig lines of a GRCh38 header: the run is parsed once (:func:`_contig_block`
+    is cached) and the other lines in order."""
+    first = text.find("\n##contig=")
+    if first < 0:
+        return "", text
+    last = text.rfind("\n##contig=")
+    end = text.find("\n", last + 1)
+    if end < 0:
+        return "", text  # the last line: not a header's run of contigs
+    block = text[first + 1:end]
+    if block.count("\n") != block.count("\n##contig="):
+        return "", text  # other lines among them: the line loop keeps their order
+    return block, text[:first] + text[end:]
+
+
 def parse_header(raw: bytes) -> tuple[HeaderFields, int]:
     """(the header facts, number of header lines) of a VCF header (``##`` lines + ``#CHROM``)."""
     if b"\r" in raw:
@@ -202,15 +227,17 @@ def parse_header(raw: bytes) -> tuple[HeaderFields, int]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FastPathUnsupported("header is not UTF-8") from exc
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines or not lines[0].startswith("##fileformat=VCF"):
+    if text.endswith("\n"):
+        text = text[:-1]
+    if not text.startswith("##fileformat=VCF"):
         raise FastPathUnsupported("no ##fileformat=VCF line")
+    block, text = _contig_lines(text)
+    lines = text.split("\n")
+    n_lines = len(lines) + (block.count("\n") + 1 if block else 0)
     formats: dict[str, tuple[str, str]] = {}
     infos: dict[str, str] = {}
     generic: list[tuple[str, str]] = []
-    contig_lines: list[str] = []
+    contig_lines: list[str] = [block] if block else []
     for line in lines[:-1]:
         if line.startswith("##contig="):
             contig_lines.append(line)
@@ -252,7 +279,7 @@ def parse_header(raw: bytes) -> tuple[HeaderFields, int]:
 
     fields = HeaderFields(samples=samples, formats=formats, info_descriptions=infos,
                           contigs=list(contigs), generic=generic, contig_attributes=attributes)
-    return fields, len(lines)
+    return fields, n_lines
 
 
 # --------------------------------------------------------------------------------------------
@@ -821,19 +848,33 @@ class _Order:
 # Entry point
 
 
+def _header_in(head: bytes, kind: str) -> bytes | None:
+    """The header (up to the end of the #CHROM line) in a file's first bytes of text, as
+    :func:`read_head` would read it, or None. (A plain gzip file's header is read by
+    ``read_head`` from its first member only: not taken from ``head``.)"""
+    if kind == "gzip":
+        return None
+    found = _marker_line_end(head, b"\n#CHROM")
+    return head[:found] if found >= 0 else None
+
+
 def read_vcf_text(
     path: Path,
     *,
     regions: list[Region],
     include_filtered: bool = False,
     stop_early: bool = False,
+    head: bytes | None = None,
 ) -> ReadResult:
     """The rows of a VCF's gene windows, read as text. Same contract as ``read_vcf``; raises
-    :class:`FastPathUnsupported` when the file needs the pysam engine."""
+    :class:`FastPathUnsupported` when the file needs the pysam engine. ``head``: the file's
+    first bytes of text, if already read; used when they hold the whole header."""
     path = Path(path)
     try:
         kind = compression(path)
-        raw = read_head(path, kind)
+        raw = _header_in(head, kind) if head is not None else None
+        if raw is None:
+            raw = read_head(path, kind)
     except FileNotFoundError as exc:
         raise FastPathUnsupported("file not found") from exc
     except OSError as exc:

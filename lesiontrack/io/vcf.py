@@ -992,6 +992,7 @@ def read_vcf(
     include_filtered: bool = False,
     engine: str = "auto",
     stop_early: bool = False,
+    head: bytes | None = None,
 ) -> ReadResult:
     """Read a VCF/BCF (plain, bgzipped, indexed or not, or plain gzip) into raw calls.
 
@@ -1005,7 +1006,8 @@ def read_vcf(
     as pysam does; ``"auto"`` (default) uses the text path with windows and pysam otherwise, or
     when the text path declines the file or finds an error (pysam then names the problem). Both
     engines give identical rows and notes. ``stop_early`` (text path, unindexed files) stops
-    reading a coordinate-sorted file after the windows' contigs; see ``fastvcf``.
+    reading a coordinate-sorted file after the windows' contigs; see ``fastvcf``. ``head``: the
+    file's first bytes of text when already read (spares the text path reading the header).
     """
     path = Path(path)
     if engine not in ENGINES:
@@ -1015,7 +1017,7 @@ def read_vcf(
 
         try:
             return read_vcf_text(path, regions=regions, include_filtered=include_filtered,
-                                 stop_early=stop_early)
+                                 stop_early=stop_early, head=head)
         except FastPathUnsupported as exc:
             if engine == "text":
                 raise
