@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -474,7 +474,7 @@ def _add_read_counts(calls: pd.DataFrame, sheet: pd.DataFrame, sheet_path: Path,
 def _annotate(calls: pd.DataFrame, reference: Reference | None) -> pd.DataFrame:
     firsts = (
         calls.replace({"ann_gene": {"": None}, "ann_hgvsc": {"": None}, "ann_hgvsp": {"": None}})
-        .groupby(["assembly", "variant_key"], sort=False)
+        .groupby(["patient_id", "assembly", "variant_key"], sort=False)
         .agg(chrom=("chrom", "first"), pos=("pos", "first"), ref=("ref", "first"),
              alt=("alt", "first"), ann_gene=("ann_gene", "first"),
              ann_hgvsc=("ann_hgvsc", "first"), ann_hgvsp=("ann_hgvsp", "first"))
@@ -488,12 +488,13 @@ def _annotate(calls: pd.DataFrame, reference: Reference | None) -> pd.DataFrame:
             ann_hgvsp=row.ann_hgvsp or "", reference=reference,
         ))
     annotation = pd.concat(
-        [firsts[["assembly", "variant_key"]], pd.DataFrame.from_records(records,
+        [firsts[["patient_id", "assembly", "variant_key"]], pd.DataFrame.from_records(records,
                                                                          index=firsts.index)],
         axis=1,
     )
     annotation["codon"] = annotation["codon"].astype("Int64")
-    return calls.merge(annotation, on=["assembly", "variant_key"], how="left", validate="m:1")
+    return calls.merge(annotation, on=["patient_id", "assembly", "variant_key"], how="left",
+                       validate="m:1")
 
 
 def empty_calls_table() -> pd.DataFrame:
@@ -629,27 +630,70 @@ def read_calls_table(
     so every command applies its own thresholds. Raises :class:`CallsFileError` for a missing
     column or a value of the wrong kind, naming the file, line and column.
     """
-    if isinstance(paths, str | os.PathLike):
-        paths = [paths]
-    parts = []
-    for path in map(Path, paths):
-        if not path.is_file():
-            raise CallsFileError("calls table not found", file=path, field="--calls")
-        try:
-            if path.suffix.lower() == ".parquet":
-                frame = pd.read_parquet(path)
-            else:
-                frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False,
-                                    na_values=[])
-        except ImportError as exc:
-            raise CallsFileError("reading Parquet needs pyarrow", file=path,
-                                 hint="pip install 'lesiontrack[parquet]'") from exc
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
-            raise CallsFileError(f"not a calls table: {exc}", file=path, where=1) from exc
-        parts.append(_typed_calls(frame, path))
+    parts = [_typed_calls(chunk, path, first_line)
+             for path in _table_paths(paths) for chunk, first_line in _table_chunks(path)]
     if not parts:
         return empty_calls_table()
-    calls = pd.concat(parts, ignore_index=True)
+    return _finish_table(pd.concat(parts, ignore_index=True), thresholds)
+
+
+#: Rows of a calls table read at a time by :func:`calls_table_batches`.
+TABLE_CHUNK_ROWS = 50_000
+
+
+def _table_paths(paths) -> list[Path]:
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    out = [Path(p) for p in paths]
+    for path in out:
+        if not path.is_file():
+            raise CallsFileError("calls table not found", file=path, field="--calls")
+    return out
+
+
+def _table_chunks(path: Path, columns: list[str] | None = None,
+                  rows: int | None = None) -> Iterator[tuple[pd.DataFrame, int]]:
+    """(rows as text or as stored, file line of the first) of a TSV or Parquet calls table,
+    ``rows`` at a time (all at once when None); ``columns``: only these."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if rows is None:
+                yield pd.read_parquet(path, columns=columns), 2
+                return
+            source = pq.ParquetFile(path)
+            line = 2
+            empty = True
+            for batch in source.iter_batches(batch_size=rows, columns=columns):
+                schema = source.schema_arrow if columns is None else batch.schema
+                frame = pa.Table.from_batches([batch], schema=schema).to_pandas()
+                empty = False
+                yield frame, line
+                line += len(frame)
+            if empty:
+                yield source.schema_arrow.empty_table().to_pandas(), 2
+            return
+        reader = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[],
+                             usecols=columns, chunksize=rows)
+        if rows is None:
+            yield reader, 2
+            return
+        line = 2
+        with reader:
+            for frame in reader:
+                yield frame, line
+                line += len(frame)
+    except ImportError as exc:
+        raise CallsFileError("reading Parquet needs pyarrow", file=path,
+                             hint="pip install 'lesiontrack[parquet]'") from exc
+    except (ValueError, OSError, UnicodeDecodeError, KeyError) as exc:
+        raise CallsFileError(f"not a calls table: {exc}", file=path, where=1) from exc
+
+
+def _finish_table(calls: pd.DataFrame, thresholds: Thresholds | None) -> pd.DataFrame:
+    """The gathered rows of calls tables: checked for repeats, ``detected`` recomputed, sorted."""
     repeated = calls.duplicated(["patient_id", "sample_id", "variant_key"])
     if repeated.any():
         row = calls[repeated].iloc[0]
@@ -663,7 +707,86 @@ def read_calls_table(
                               "alt"], kind="stable").reset_index(drop=True)
 
 
-def _typed_calls(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _table_patients(path: Path) -> set[str]:
+    """The patient identifiers of a calls table (read alone; a table without the column gets
+    the error the full reading gives)."""
+    try:
+        return {str(p) for chunk, _ in _table_chunks(path, ["patient_id"], TABLE_CHUNK_ROWS)
+                for p in chunk["patient_id"].fillna("")}
+    except CallsFileError:
+        for chunk, first_line in _table_chunks(path, rows=TABLE_CHUNK_ROWS):
+            _typed_calls(chunk, path, first_line)  # names the missing column
+            break
+        raise
+
+
+def calls_table_batches(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    thresholds: Thresholds | None = None,
+    patients_per_batch: int = 200,
+    also_patients: Iterable[str] = (),
+) -> tuple[list[str], Iterator[tuple[list[str], pd.DataFrame]]]:
+    """:func:`read_calls_table` in batches of patients, for cohorts whose calls table should
+    not be held whole: (every patient, in plain sorted order, with ``also_patients``; an
+    iterator of (the batch's patients, their calls table)). Each batch's table is that of
+    :func:`read_calls_table` restricted to its patients. The tables are read twice (their
+    patient column, then ``TABLE_CHUNK_ROWS`` rows at a time into per-batch spill files in a
+    temporary folder); memory follows the largest batch."""
+    if patients_per_batch < 1:
+        raise OptionError("patients_per_batch must be at least 1", field="patients_per_batch")
+    tables = _table_paths(paths)
+    patients = set(also_patients)
+    for path in tables:
+        patients |= _table_patients(path)
+    order = sorted(patients)
+    batches = [order[i:i + patients_per_batch] for i in range(0, len(order), patients_per_batch)]
+    return order, _spilled_batches(tables, batches, thresholds)
+
+
+def _spilled_batches(tables: list[Path], batches: list[list[str]],
+                     thresholds: Thresholds | None) -> Iterator[tuple[list[str], pd.DataFrame]]:
+    import pickle
+    import tempfile
+
+    batch_of = {p: i for i, batch in enumerate(batches) for p in batch}
+    with tempfile.TemporaryDirectory(prefix="lesiontrack-calls-") as folder:
+        spills = [Path(folder) / f"batch-{i:06d}.pickle" for i in range(len(batches))]
+        handles: dict[int, object] = {}
+        try:
+            for path in tables:
+                for chunk, first_line in _table_chunks(path, rows=TABLE_CHUNK_ROWS):
+                    typed = _typed_calls(chunk, path, first_line)
+                    index = typed["patient_id"].map(batch_of)
+                    if index.isna().any():  # pragma: no cover - the first reading saw them all
+                        raise RuntimeError(f"{path}: a patient the first reading did not see")
+                    index = index.to_numpy()
+                    for number, piece in typed.groupby(index, sort=True):
+                        number = int(number)
+                        if number not in handles:
+                            handles[number] = spills[number].open("wb")
+                        pickle.dump(piece, handles[number], protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            for handle in handles.values():
+                handle.close()
+        for number, batch in enumerate(batches):
+            pieces = []
+            if spills[number].exists():
+                with spills[number].open("rb") as handle:
+                    while True:
+                        try:
+                            pieces.append(pickle.load(handle))
+                        except EOFError:
+                            break
+                spills[number].unlink()
+            calls = (_finish_table(pd.concat(pieces, ignore_index=True), thresholds)
+                     if pieces else empty_calls_table())
+            del pieces
+            yield batch, calls
+
+
+def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.DataFrame:
+    """The columns of a calls table, typed; ``first_line``: the file line of the first row."""
     missing = [c for c in CALLS_COLUMNS if c not in frame.columns]
     if missing:
         raise CallsFileError(f"missing column(s) {', '.join(missing)}", file=path, where=1,
@@ -679,7 +802,7 @@ def _typed_calls(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         if bad.any():
             index = int(bad.to_numpy().nonzero()[0][0])
             raise CallsFileError(f"not a number: {frame[column].iloc[index]!r}", file=path,
-                                 where=index + 2, field=column)
+                                 where=index + first_line, field=column)
         frame[column] = values.round().astype(dtype) if dtype != "float64" else values
     for column in CALLS_COLUMNS:
         if column not in numeric and column != "detected":

@@ -165,9 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace):
-    """(sample sheet or None, calls table, thresholds) for a parsed command."""
-    from .calls import build_calls, read_calls_table
+def _load_sheet(args: argparse.Namespace):
+    """(sample sheet or None, thresholds) for a parsed command; ``--patient`` applied."""
     from .samplesheet import read_samplesheet
     from .thresholds import Thresholds
 
@@ -184,13 +183,29 @@ def _load(args: argparse.Namespace):
             raise OptionError(f"patient {unknown[0]!r} is not in the sample sheet",
                               file=args.samplesheet, field="--patient")
         sheet = sheet[sheet["patient_id"].isin(wanted)].reset_index(drop=True)
+    return sheet, thresholds
+
+
+def _build_calls(args: argparse.Namespace, sheet, thresholds):
+    """The calls table of ``sheet``'s samples, with the command's reading options."""
+    from .calls import build_calls
+
+    return build_calls(sheet, sheet_path=args.samplesheet, genes=args.genes,
+                       thresholds=thresholds, include_filtered=args.include_filtered,
+                       reference=args.reference, assembly=args.assembly, jobs=args.jobs,
+                       recount=args.recount, assume_sorted=args.assume_sorted)
+
+
+def _load(args: argparse.Namespace):
+    """(sample sheet or None, calls table, thresholds) for a parsed command."""
+    from .calls import read_calls_table
+
+    sheet, thresholds = _load_sheet(args)
+    tables = getattr(args, "calls_tables", None)
     if tables:
         calls = read_calls_table(tables, thresholds=thresholds)
     else:
-        calls = build_calls(sheet, sheet_path=args.samplesheet, genes=args.genes,
-                            thresholds=thresholds, include_filtered=args.include_filtered,
-                            reference=args.reference, assembly=args.assembly, jobs=args.jobs,
-                            recount=args.recount, assume_sorted=args.assume_sorted)
+        calls = _build_calls(args, sheet, thresholds)
     return sheet, calls, thresholds
 
 

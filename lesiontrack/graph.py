@@ -125,13 +125,17 @@ def graph_to_json(graph: nx.DiGraph) -> str:
 _GRAPHML_TYPES = {bool: "boolean", int: "long", float: "double", str: "string"}
 
 
-def _graphml_keys(items, kind: str) -> dict[str, tuple[str, str]]:
-    """attr name -> (key id, GraphML type) over every element's attributes; an attribute whose
-    values mix types is written as a string (ints and floats mixed: a double)."""
+def _attribute_types(items) -> dict[str, set[type]]:
     types: dict[str, set[type]] = {}
     for data in items:
         for name, value in data.items():
             types.setdefault(name, set()).add(type(value))
+    return types
+
+
+def _graphml_keys(types: dict[str, set[type]], kind: str) -> dict[str, tuple[str, str]]:
+    """attr name -> (key id, GraphML type) from the types each attribute's values have; an
+    attribute whose values mix types is written as a string (ints and floats mixed: a double)."""
     out = {}
     for name in sorted(types):
         found = types[name]
@@ -153,38 +157,117 @@ def _graphml_value(value, kind: str) -> str:
     return str(value)
 
 
+def _graphml_head(node_keys: dict, edge_keys: dict) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    lines = ["<?xml version='1.0' encoding='utf-8'?>\n"
+             '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+             'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+             'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n']
+    for target, keys in (("node", node_keys), ("edge", edge_keys)):
+        for name, (key, kind) in keys.items():
+            lines.append(f'  <key id={quoteattr(key)} for="{target}" attr.name={quoteattr(name)} '
+                         f'attr.type="{kind}" />\n')
+    lines.append('  <graph edgedefault="directed">\n')
+    return "".join(lines)
+
+
+_GRAPHML_TAIL = "  </graph>\n</graphml>\n"
+
+
+def _data_lines(data: dict, keys: dict[str, tuple[str, str]]) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+
+    return "".join(f"      <data key={quoteattr(keys[name][0])}>"
+                   f"{escape(_graphml_value(data[name], keys[name][1]))}</data>\n"
+                   for name in sorted(data))
+
+
+def _node_element(node: str, data: dict, keys: dict) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    return f"    <node id={quoteattr(node)}>\n{_data_lines(data, keys)}    </node>\n"
+
+
+def _edge_element(source: str, target: str, data: dict, keys: dict) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    return (f"    <edge source={quoteattr(source)} target={quoteattr(target)}>\n"
+            f"{_data_lines(data, keys)}    </edge>\n")
+
+
 def write_graphml_stream(graph: nx.DiGraph, handle) -> None:
     """Write GraphML element by element (memory: the graph only, not an XML tree of it), nodes
     and edges in sorted order so output is deterministic. Opens in networkx and Cytoscape."""
-    from xml.sax.saxutils import escape, quoteattr
-
-    node_keys = _graphml_keys((d for _, d in graph.nodes(data=True)), "node")
-    edge_keys = _graphml_keys((d for _, _, d in graph.edges(data=True)), "edge")
-    write = handle.write
-    write("<?xml version='1.0' encoding='utf-8'?>\n"
-          '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
-          'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-          'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
-          'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
-    for target, keys in (("node", node_keys), ("edge", edge_keys)):
-        for name, (key, kind) in keys.items():
-            write(f'  <key id={quoteattr(key)} for="{target}" attr.name={quoteattr(name)} '
-                  f'attr.type="{kind}" />\n')
-    write('  <graph edgedefault="directed">\n')
-
-    def data_lines(data: dict, keys: dict[str, tuple[str, str]]) -> str:
-        return "".join(
-            f'      <data key={quoteattr(keys[name][0])}>'
-            f"{escape(_graphml_value(data[name], keys[name][1]))}</data>\n"
-            for name in sorted(data))
-
+    node_keys = _graphml_keys(_attribute_types(d for _, d in graph.nodes(data=True)), "node")
+    edge_keys = _graphml_keys(_attribute_types(d for _, _, d in graph.edges(data=True)), "edge")
+    handle.write(_graphml_head(node_keys, edge_keys))
     for node in sorted(graph.nodes):
-        write(f"    <node id={quoteattr(str(node))}>\n"
-              f"{data_lines(graph.nodes[node], node_keys)}    </node>\n")
+        handle.write(_node_element(str(node), graph.nodes[node], node_keys))
     for source, target in sorted(graph.edges):
-        write(f"    <edge source={quoteattr(str(source))} target={quoteattr(str(target))}>\n"
-              f"{data_lines(graph.edges[source, target], edge_keys)}    </edge>\n")
-    write("  </graph>\n</graphml>\n")
+        handle.write(_edge_element(str(source), str(target), graph.edges[source, target],
+                                   edge_keys))
+    handle.write(_GRAPHML_TAIL)
+
+
+class GraphmlSpool:
+    """The GraphML of a cohort graph given in parts, one part per batch of patients, written
+    as :func:`write_graphml_stream` writes the whole graph, without holding the whole graph.
+
+    Each part's nodes and edges go to a sorted run file in ``folder`` (JSON lines); the
+    attribute types are collected as they come; :meth:`write` merges the runs in order. The
+    parts are disjoint but for the status nodes every part has: those are written once.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.runs: list[Path] = []
+        self.node_types: dict[str, set[type]] = {}
+        self.edge_types: dict[str, set[type]] = {}
+        self.status_nodes: dict[str, dict] = {}
+
+    def add(self, graph: nx.DiGraph) -> None:
+        """Spool one part."""
+        for name, found in _attribute_types(d for _, d in graph.nodes(data=True)).items():
+            self.node_types.setdefault(name, set()).update(found)
+        for name, found in _attribute_types(d for _, _, d in graph.edges(data=True)).items():
+            self.edge_types.setdefault(name, set()).update(found)
+        run = self.folder / f"graph-run-{len(self.runs):06d}.jsonl"
+        with run.open("w", encoding="utf-8") as handle:
+            for node in sorted(graph.nodes):
+                data = graph.nodes[node]
+                if data.get("kind") == "status":
+                    self.status_nodes.setdefault(str(node), dict(data))
+                    continue
+                handle.write(json.dumps([0, str(node), "", data]) + "\n")
+            for source, target in sorted(graph.edges):
+                handle.write(json.dumps([1, str(source), str(target),
+                                         graph.edges[source, target]]) + "\n")
+        self.runs.append(run)
+
+    def write(self, handle) -> None:
+        """Write the GraphML of every part spooled, then remove the runs."""
+        import heapq
+
+        node_keys = _graphml_keys(self.node_types, "node")
+        edge_keys = _graphml_keys(self.edge_types, "edge")
+        handle.write(_graphml_head(node_keys, edge_keys))
+        files = [run.open(encoding="utf-8") for run in self.runs]
+        statuses = [[0, node, "", data] for node, data in sorted(self.status_nodes.items())]
+        try:
+            streams = [map(json.loads, f) for f in files] + [iter(statuses)]
+            for kind, first, second, data in heapq.merge(*streams, key=lambda e: e[:3]):
+                if kind == 0:
+                    handle.write(_node_element(first, data, node_keys))
+                else:
+                    handle.write(_edge_element(first, second, data, edge_keys))
+        finally:
+            for f in files:
+                f.close()
+            for run in self.runs:
+                run.unlink(missing_ok=True)
+        handle.write(_GRAPHML_TAIL)
 
 
 def graph_to_graphml(graph: nx.DiGraph) -> str:

@@ -19,7 +19,8 @@ from .defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 CONDITIONAL_CI_MAX_LESIONS = 2_000
 
 __all__ = [
-    "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED", "lesion_table",
+    "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED", "clustering_from_tables",
+    "lesion_table",
     "mantel_haenszel", "patient_patterns", "permutation_distribution", "permutation_test",
     "shuffle_labels", "test_clustering",
 ]
@@ -239,8 +240,20 @@ def test_clustering(
     """All clustering statistics as one JSON-ready dict (lesion_table, fisher, permutation,
     mantel_haenszel, patients)."""
     table = lesion_table(origins, calls, samples)
+    return clustering_from_tables(table, patient_patterns(table, origins, calls, focal_max),
+                                  n_patients=int(calls["patient_id"].nunique()),
+                                  permutations=permutations, seed=seed)
+
+
+def clustering_from_tables(table: pd.DataFrame, patients: list[dict], *, n_patients: int,
+                           permutations: int = DEFAULT_PERMUTATIONS,
+                           seed: int = DEFAULT_SEED) -> dict:
+    """:func:`test_clustering` from its per-patient parts: the :func:`lesion_table` and the
+    :func:`patient_patterns` of every patient (computed patient by patient, e.g. by a report
+    that streams the cohort, and concatenated in patient order), and the number of patients
+    with calls."""
     prog = table["status"] == "progressive"
-    sec = table["has_secondary"]
+    sec = table["has_secondary"].astype(bool)
     counts = {
         "progressive_with_secondary": int((prog & sec).sum()),
         "progressive_without": int((prog & ~sec).sum()),
@@ -252,8 +265,8 @@ def test_clustering(
         "fisher": _fisher(*counts.values()),
         "permutation": permutation_test(table, permutations, seed),
         "mantel_haenszel": mantel_haenszel(table),
-        "patients": patient_patterns(table, origins, calls, focal_max),
-        "n_patients": int(calls["patient_id"].nunique()),
+        "patients": patients,
+        "n_patients": n_patients,
         "n_lesions_tested": len(table),
     }
 

@@ -709,3 +709,18 @@ def test_first_bad_file_in_sheet_order_is_named_for_every_jobs(capfd, tmp_path, 
     assert f"l{min(missing, corrupt)}.vcf" in err
     assert ("sample" in err) == (first == "sample missing"), err
     assert not (tmp_path / "out.tsv").exists()
+
+
+def test_a_p_name_is_never_borrowed_from_another_patient(tmp_path):
+    """Patient P's MAF names D816V (HGVSp_Short); patient Q's raw VCF has the same change
+    without a name: Q's row gets no p. name from P's file (a patient's rows are those of a run
+    over that patient alone, so scattering ``calls`` per patient changes nothing)."""
+    (tmp_path / "p.maf").write_text(
+        MAF_HEAD.rstrip("\n") + "\tHGVSp_Short\n"
+        + "KIT\tchr4\t54733155\tA\tT\tT1\t30\t130\tGRCh38\tp.D816V\n")
+    (tmp_path / "q.vcf").write_text(VCF_HEAD.replace("\tT1\n", "\tT2\n") + D816V)
+    (tmp_path / "sheet.tsv").write_text(HEADER + "P\tL1\tT1\tPD\tp.maf\nQ\tL1\tT2\tPD\tq.vcf\n")
+    calls = lt.read_calls(tmp_path / "sheet.tsv").set_index("patient_id")
+    assert calls.loc["P", "hgvsp"] == "p.D816V"
+    assert calls.loc["Q", "hgvsp"] == ""
+    assert calls.loc["Q", "variant_key"] == calls.loc["P", "variant_key"]

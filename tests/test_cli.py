@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import shutil
 import subprocess
@@ -215,6 +216,40 @@ def test_bad_precomputed_calls_table(capsys, tmp_path, edit, expect):
     edit(calls).to_csv(tmp_path / "bad.tsv", sep="\t", index=False)
     code, _, err = run(capsys, "classify", "--calls", tmp_path / "bad.tsv")
     assert code == 2 and expect in err and "bad.tsv" in err
+
+
+@pytest.mark.parametrize(("edit", "expect"), [
+    (lambda f: f.drop(columns="variant_key"), "missing column(s) variant_key"),
+    (lambda f: f.assign(depth=["12"] * 20 + ["x"] + ["12"] * (len(f) - 21)),
+     "bad.tsv:22: field 'depth': not a number: 'x'"),
+])
+def test_report_reads_calls_tables_in_chunks_with_the_same_errors(capsys, tmp_path,
+                                                                   monkeypatch, edit, expect):
+    """``report --calls`` reads a table a few rows at a time: an error names the file's line
+    as the whole reading does."""
+    from lesiontrack import calls as calls_module
+
+    monkeypatch.setattr(calls_module, "TABLE_CHUNK_ROWS", 6)
+    assert run(capsys, "calls", SHEET, "-o", tmp_path / "all.tsv")[0] == 0
+    calls = pd.read_csv(tmp_path / "all.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert len(calls) > 21
+    edit(calls).to_csv(tmp_path / "bad.tsv", sep="\t", index=False)
+    for command in (["classify"], ["report", "-o", tmp_path / "report"]):
+        code, _, err = run(capsys, *command, "--calls", tmp_path / "bad.tsv")
+        assert code == 2 and expect in err, err
+    assert not (tmp_path / "report").exists()
+
+
+def test_calls_of_one_patient_are_that_patients_rows_of_the_cohort(capsys, tmp_path):
+    """Scattering ``calls`` per patient gives each patient's rows of the whole run (nothing,
+    not even a p. name from an annotator, comes from another patient's files)."""
+    whole = pd.read_csv(io.StringIO(run(capsys, "calls", SHEET)[1]), sep="\t", dtype=str,
+                        keep_default_na=False)
+    for patient in sorted(set(whole["patient_id"])):
+        alone = pd.read_csv(io.StringIO(run(capsys, "calls", SHEET, "--patient", patient)[1]),
+                            sep="\t", dtype=str, keep_default_na=False)
+        expected = whole[whole["patient_id"] == patient].reset_index(drop=True)
+        pd.testing.assert_frame_equal(alone, expected)
 
 
 def test_calls_for_selected_patients(capsys):

@@ -630,3 +630,59 @@ def test_report_pages_are_identical_for_every_jobs(tmp_path):
     for name in files:
         if name.name != "provenance.json":  # holds the run time and the options as given
             assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def _report_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "provenance.json"}  # run time, options as given
+
+
+@pytest.mark.parametrize("source", ["sheet", "tsv", "parquet"])
+def test_report_is_the_same_for_every_batch_of_patients(tmp_path, monkeypatch, source):
+    """``report`` reads, classifies and writes a batch of patients at a time (its memory
+    follows the batch, not the cohort): every cut of the cohort gives the bytes of the report
+    written from whole tables (``write_report``), from raw files or from calls tables read in
+    chunks of a few rows."""
+    import lesiontrack as lt
+    from lesiontrack import calls as calls_module
+    from lesiontrack.cli import main
+    from lesiontrack.report import cli as report_cli
+    from lesiontrack.report.render import write_report
+
+    sheet = FIXTURES / "samplesheet.tsv"
+    patients = FIXTURES / "patients.tsv"
+    if not sheet.exists():
+        pytest.skip("demo fixtures not generated")
+    options = ["--permutations", "300", "--patients", str(patients)]
+    inputs = [str(sheet)]
+    if source != "sheet":
+        table = tmp_path / f"calls.{source}"
+        assert main(["-q", "calls", str(sheet), "-o", str(table)]) == 0
+        inputs = ["--calls", str(table)]
+        monkeypatch.setattr(calls_module, "TABLE_CHUNK_ROWS", 7)  # many chunks, many spills
+    # the reference: whole tables through the API
+    from lesiontrack.outcomes import analyse, read_patients
+
+    samples = lt.read_samplesheet(sheet)
+    # (a TSV keeps 6 significant digits of a VAF: the reference reads the same table whole)
+    table_calls = lt.read_calls(sheet) if source == "sheet" else lt.read_calls_table(table)
+    origins = lt.classify(table_calls, samples)
+    stats = lt.test_clustering(origins, table_calls, samples=samples, permutations=300)
+    result, figures = analyse(read_patients(patients), stats["patients"], "pattern")
+    reference = tmp_path / "whole"
+    write_report(reference, sheet=samples, calls=table_calls, origins=origins, stats=stats,
+                 sheet_path=sheet, options={}, outcomes={"result": result, "figures": figures,
+                                                         "by": "pattern"})
+    expected = _report_files(reference)
+    for size in (1, 3, 200):
+        monkeypatch.setattr(report_cli, "BATCH_PATIENTS", size)
+        out = tmp_path / f"batch{size}"
+        assert main(["-q", "report", *inputs, "-o", str(out), *options]) == 0
+        got = _report_files(out)
+        assert sorted(got) == sorted(expected)
+        for name, data in expected.items():
+            if name == "index.html":  # the settings shown: the command's, not the API's {}
+                settings = re.compile(rb"\n<details>\s*<summary>All settings.*?</details>", re.S)
+                assert settings.search(got[name]) and not settings.search(data)
+                got[name] = settings.sub(b"", got[name])
+            assert got[name] == data, (size, name)

@@ -57,7 +57,9 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
             frame_to_tsv(frame, tmp)
 
 
-def frame_to_tsv(frame: pd.DataFrame, path: str | os.PathLike[str] | None = None) -> str | None:
-    """TSV with empty cells for missing values and True/False for booleans."""
+def frame_to_tsv(frame: pd.DataFrame, path: str | os.PathLike[str] | None = None, *,
+                 header: bool = True) -> str | None:
+    """TSV with empty cells for missing values and True/False for booleans (``header=False``:
+    the rows only, to append a part of a table)."""
     return frame.to_csv(path, sep="\t", index=False, na_rep="", lineterminator="\n",
-                        float_format="%.6g")
+                        float_format="%.6g", header=header)

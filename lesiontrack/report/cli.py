@@ -104,31 +104,64 @@ def demo_samplesheet() -> Iterator[Path]:
         yield Path(path)
 
 
-def _report(args: argparse.Namespace) -> Path:
-    from ..cli import _load  # the same reading options as every other command
+#: Patients read, classified and written at a time by ``report``: its memory follows this
+#: many patients, not the cohort (the report is the same for every value).
+BATCH_PATIENTS = 200
+
+
+def _parts(args: argparse.Namespace, sheet, thresholds):
+    """(every patient, the report's parts: one batch of patients at a time, read from the
+    sample sheet's calls files or from --calls tables)."""
+    from ..calls import calls_table_batches
+    from ..cli import _build_calls
     from ..compare import classify
-    from ..stats import test_clustering
-    from .render import check_outdir, write_report
+    from .render import ReportPart
+
+    tables = getattr(args, "calls_tables", None)
+    known = [] if sheet is None else sorted(set(sheet["patient_id"]))
+    if tables:
+        patients, batches = calls_table_batches(tables, thresholds=thresholds,
+                                                patients_per_batch=BATCH_PATIENTS,
+                                                also_patients=known)
+    else:
+        patients = known
+        batches = ((known[i:i + BATCH_PATIENTS], None)
+                   for i in range(0, len(known), BATCH_PATIENTS))
+
+    def parts():
+        for batch, calls in batches:
+            rows = None if sheet is None else sheet[sheet["patient_id"].isin(batch)]
+            if calls is None:
+                calls = _build_calls(args, rows.reset_index(drop=True), thresholds)
+            yield ReportPart(rows, calls, classify(calls, rows))
+
+    return patients, parts()
+
+
+def _report(args: argparse.Namespace) -> Path:
+    from ..cli import _load_sheet
+    from .render import check_outdir, write_report_parts
 
     check_outdir(Path(os.path.abspath(args.output)), args.force)  # fail before the slow part
-    patients = None
+    patients_table = None
     if getattr(args, "patients", None) is not None:
         from ..outcomes import read_patients
 
-        patients = read_patients(args.patients)  # fail fast, before reading the calls
-    sheet, calls, _ = _load(args)
-    origins = classify(calls, sheet)
-    stats = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
-                            seed=args.seed, focal_max=args.focal_max)
-    outcome = None
-    if patients is not None:
+        patients_table = read_patients(args.patients)  # fail fast, before reading the calls
+    sheet, thresholds = _load_sheet(args)
+    patients, parts = _parts(args, sheet, thresholds)
+
+    def outcomes(stats: dict) -> dict | None:
+        if patients_table is None:
+            return None
         from ..outcomes import analyse
 
-        result, figures = analyse(patients, stats["patients"], args.by)
-        outcome = {"result": result, "figures": figures, "by": args.by}
-    return write_report(args.output, sheet=sheet, calls=calls, origins=origins, stats=stats,
-                        sheet_path=args.samplesheet, options=_options(args), force=args.force,
-                        outcomes=outcome)
+        result, figures = analyse(patients_table, stats["patients"], args.by)
+        return {"result": result, "figures": figures, "by": args.by}
+
+    return write_report_parts(args.output, parts=parts, patients=patients, sheet=sheet,
+                              sheet_path=args.samplesheet, options=_options(args),
+                              force=args.force, outcomes=outcomes)
 
 
 def run(args: argparse.Namespace) -> int:

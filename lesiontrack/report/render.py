@@ -29,8 +29,9 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from .. import __version__, genome
+from ..defaults import DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from ..errors import OptionError
-from ..graph import build_graph, lesion_node, mutation_node, write_graphml_stream
+from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
 from ..io.output import frame_to_tsv
 from ..thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
 from . import figures
@@ -847,15 +848,16 @@ def breakable(text) -> Markup:
     return Markup(re.sub(r"([_./:-])", r"\1<wbr>", str(escape(_text(text)))))
 
 
-def _progress(items, enabled: bool | None, total: int | None = None, unit: str = "patient"):
-    """A progress bar on stderr over ``items``, only when stderr is a terminal (or ``enabled``)."""
+def _progress_bar(enabled: bool | None, total: int):
+    """A progress bar of ``total`` patients on stderr, only when stderr is a terminal (or
+    ``enabled``); else None."""
     if enabled is None:
         enabled = sys.stderr is not None and sys.stderr.isatty()
     if not enabled:
-        return items
+        return None
     from tqdm import tqdm
 
-    return tqdm(items, desc="report", unit=unit, total=total, file=sys.stderr, leave=False)
+    return tqdm(desc="report", unit="patient", total=total, file=sys.stderr, leave=False)
 
 
 def _write(path: Path, text: str) -> None:
@@ -911,27 +913,33 @@ def _render_chunk(patients: list[str]) -> list[tuple[str, dict]]:
 
 
 def _render_patients(patient_dir: Path, patients: list[str], ctx: _Context, page: dict,
-                     jobs: int, progress: bool | None) -> dict[str, dict]:
+                     jobs: int, bar=None) -> dict[str, dict]:
     """Every patient's pages, in ``jobs`` forked worker processes when jobs > 1 (pages are
-    the same for every ``jobs``); returns the views the cohort page needs, in patient order."""
+    the same for every ``jobs``); returns the views the cohort page needs, in patient order.
+    ``bar``: a progress bar to advance, or None."""
     global _WORKER
     import multiprocessing
 
+    done: dict[str, dict] = {}
     if jobs > 1 and len(patients) > 1 and "fork" in multiprocessing.get_all_start_methods():
         size = max(1, min(50, len(patients) // (jobs * 4) or 1))
         chunks = [patients[i:i + size] for i in range(0, len(patients), size)]
         _WORKER = (patient_dir, ctx, page)
         try:
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                done = [pair for chunk in _progress(pool.imap(_render_chunk, chunks), progress,
-                                                    total=len(chunks), unit="batch")
-                        for pair in chunk]
+                for chunk in pool.imap(_render_chunk, chunks):
+                    done.update(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
         finally:
             _WORKER = None
-        return dict(done)
+        return done
     template = _environment().get_template("patient.html")
-    return {p: _render_one(patient_dir, ctx, page, p, template)
-            for p in _progress(patients, progress)}
+    for patient in patients:
+        done[patient] = _render_one(patient_dir, ctx, page, patient, template)
+        if bar is not None:
+            bar.update(1)
+    return done
 
 
 def _outcomes_view(outcomes: dict | None) -> dict | None:
@@ -968,25 +976,43 @@ def _outcomes_view(outcomes: dict | None) -> dict | None:
     return {"by": outcomes.get("by", "pattern"), "endpoints": endpoints}
 
 
-def _build(folder: Path, *, sheet, calls, origins, stats, options, progress,
-           outcomes: dict | None = None) -> None:
+@dataclass
+class ReportPart:
+    """A batch of patients for :func:`write_report_parts`: every sample-sheet row (or None),
+    call and origin of each of them."""
+
+    sheet: pd.DataFrame | None
+    calls: pd.DataFrame
+    origins: pd.DataFrame
+
+
+def _part_patients(part: ReportPart, roster: dict, patterns: dict) -> list[str]:
+    return sorted(set(roster) | {str(p) for p in part.origins["patient_id"]} | set(patterns),
+                  key=_natural)
+
+
+def _codons(calls: pd.DataFrame) -> dict[tuple[str, str], int]:
+    if calls.empty or "codon" not in calls:
+        return {}
+    known = calls.dropna(subset=["codon"]).drop_duplicates(["patient_id", "variant_key"])
+    return {(str(p), str(k)): int(c) for p, k, c in
+            zip(known["patient_id"], known["variant_key"], known["codon"], strict=True)}
+
+
+def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
+           stats: dict | None, options: dict, progress, outcomes=None) -> None:
+    """Write the report from ``parts`` (batches of patients, in the plain sorted order of
+    their identifiers; one part holding everything is a batch too). Holds one part at a time:
+    the calls and origins tables are appended part by part, the graph spooled to disk, and of
+    each patient only what the cohort page shows is kept. ``stats`` None: computed from the
+    parts' lesion tables and patterns at the end (``outcomes``: a function of those stats)."""
+    from ..stats import clustering_from_tables, lesion_table, patient_patterns
+
     min_depth = int(options.get("min_depth") or DEFAULT_MIN_DEPTH)
     focal_max = int(options.get("focal_max") or 1)
-    roster = _roster(sheet, calls)
-    patients = sorted(set(roster) | {str(p) for p in origins["patient_id"]}
-                      | {str(p["patient_id"]) for p in stats.get("patients", [])}, key=_natural)
-    codons: dict[tuple[str, str], int] = {}
-    if not calls.empty and "codon" in calls:
-        known = calls.dropna(subset=["codon"]).drop_duplicates(["patient_id", "variant_key"])
-        codons = {(str(p), str(k)): int(c) for p, k, c in
-                  zip(known["patient_id"], known["variant_key"], known["codon"], strict=True)}
-    graph = build_graph(calls, origins, sheet)
-    ctx = _Context(
-        calls=calls, origins=origins, stats=stats, roster=roster, cells=_sample_calls(calls),
-        codons=codons, patterns={str(p["patient_id"]): p for p in stats.get("patients", [])},
-        files=safe_names(patients), graph=graph, min_depth=min_depth, focal_max=focal_max,
-        sources=_knowledge_sources(),
-    )
+    given = {str(p["patient_id"]): p for p in stats.get("patients", [])} if stats else None
+    files = safe_names(patients)
+    sources = _knowledge_sources()
     env = _environment()
     page = {
         "options": _options_shown(options), "focal_max": focal_max,
@@ -994,16 +1020,63 @@ def _build(folder: Path, *, sheet, calls, origins, stats, options, progress,
                        "min_alt": options.get("min_alt", DEFAULT_MIN_ALT),
                        "min_vaf": options.get("min_vaf", DEFAULT_MIN_VAF)},
     }
-    _write(folder / "calls.tsv", frame_to_tsv(calls))
-    _write(folder / "origins.tsv", frame_to_tsv(origins))
-    _write(folder / "stats.json", dumps(stats))
-    with (folder / "cohort.graphml").open("w", encoding="utf-8", newline="\n") as handle:
-        write_graphml_stream(graph, handle)  # element by element: no XML tree of the cohort
     patient_dir = folder / "patients"
     patient_dir.mkdir()
+    spool_dir = folder / ".graph-runs"
+    spool_dir.mkdir()
+    spool = GraphmlSpool(spool_dir)
     jobs = max(1, int(options.get("jobs") or 1))
-    views = _render_patients(patient_dir, patients, ctx, page, jobs, progress)
-    cohort = _cohort_view(ctx, views)
+    bar = _progress_bar(progress, len(patients))
+    views: dict[str, dict] = {}
+    tables: list[pd.DataFrame] = []
+    patterns: list[dict] = []
+    n_patients = 0
+    with (folder / "calls.tsv").open("w", encoding="utf-8", newline="\n") as calls_out, \
+            (folder / "origins.tsv").open("w", encoding="utf-8", newline="\n") as origins_out:
+        for number, part in enumerate(parts):
+            calls, origins = part.calls, part.origins
+            if given is not None:
+                found = given
+            else:
+                table = lesion_table(origins, calls, part.sheet)
+                part_patterns = patient_patterns(table, origins, calls, focal_max)
+                tables.append(table)
+                patterns.extend(part_patterns)
+                n_patients += int(calls["patient_id"].nunique())
+                found = {str(p["patient_id"]): p for p in part_patterns}
+            roster = _roster(part.sheet, calls)
+            graph = build_graph(calls, origins, part.sheet)
+            spool.add(graph)
+            calls_out.write(frame_to_tsv(calls, header=number == 0))
+            origins_out.write(frame_to_tsv(origins, header=number == 0))
+            ctx = _Context(
+                calls=calls, origins=origins, stats={}, roster=roster,
+                cells=_sample_calls(calls), codons=_codons(calls), patterns=found, files=files,
+                graph=graph, min_depth=min_depth, focal_max=focal_max, sources=sources,
+            )
+            views.update(_render_patients(patient_dir, _part_patients(part, roster, found),
+                                          ctx, page, jobs, bar))
+            del ctx, graph, roster, calls, origins, part  # before the next part is read
+    if bar is not None:
+        bar.close()
+    if stats is None:
+        table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
+            columns=["patient_id", "lesion_id", "status", "secondary", "has_secondary"])
+        stats = clustering_from_tables(
+            table, patterns, n_patients=n_patients,
+            permutations=int(options["permutations"]) if options.get("permutations") is not None
+            else DEFAULT_PERMUTATIONS,
+            seed=int(options["seed"]) if options.get("seed") is not None else DEFAULT_SEED)
+    if callable(outcomes):
+        outcomes = outcomes(stats)
+    _write(folder / "stats.json", dumps(stats))
+    with (folder / "cohort.graphml").open("w", encoding="utf-8", newline="\n") as handle:
+        spool.write(handle)  # merged from the parts' sorted runs
+    spool_dir.rmdir()
+    cohort_ctx = SimpleNamespace(stats=stats, focal_max=focal_max,
+                                 patterns={str(p["patient_id"]): p for p in stats["patients"]})
+    views = {p: views[p] for p in sorted(views, key=_natural)}
+    cohort = _cohort_view(cohort_ctx, views)
     cohort["outcomes"] = _outcomes_view(outcomes)
     if outcomes:
         from ..outcomes import outcomes_json, outcomes_table
@@ -1041,6 +1114,35 @@ def write_report(
     replaced only once the new report is complete. ``progress``: a progress bar on stderr
     (default: only when stderr is a terminal).
     """
+    roster = _roster(sheet, calls)
+    patients = sorted(set(roster) | {str(p) for p in origins["patient_id"]}
+                      | {str(p["patient_id"]) for p in stats.get("patients", [])}, key=_natural)
+    return write_report_parts(outdir, parts=[ReportPart(sheet, calls, origins)],
+                              patients=patients, sheet=sheet, sheet_path=sheet_path,
+                              options=options, force=force, progress=progress, stats=stats,
+                              outcomes=outcomes)
+
+
+def write_report_parts(
+    outdir: str | os.PathLike[str],
+    *,
+    parts: Iterable[ReportPart],
+    patients: Iterable[str],
+    sheet: pd.DataFrame | None,
+    sheet_path: str | os.PathLike[str] | None,
+    options: dict,
+    force: bool = False,
+    progress: bool | None = None,
+    stats: dict | None = None,
+    outcomes=None,
+) -> Path:
+    """:func:`write_report` from batches of patients (:class:`ReportPart`, in the plain sorted
+    order of the patient identifiers), read one at a time: memory follows the largest batch,
+    not the cohort. ``patients``: every patient of the cohort (their page file names are
+    settled first). ``stats`` None: :func:`~lesiontrack.test_clustering`'s result is computed
+    from the parts (with ``options``' permutations, seed and focal_max); ``outcomes`` may then
+    be a function of those stats returning the ``outcomes`` dict of :func:`write_report`.
+    The report is the same for every way of cutting the cohort into parts."""
     outdir = Path(os.path.abspath(outdir))
     options = jsonable(dict(options))
     inputs = [path for _, path in _input_files(sheet, sheet_path, options)]
@@ -1053,8 +1155,8 @@ def write_report(
     built = outdir.parent / f".{outdir.name}.{secrets.token_hex(4)}.tmp"
     built.mkdir()
     try:
-        _build(built, sheet=sheet, calls=calls, origins=origins, stats=stats, options=options,
-               progress=progress, outcomes=outcomes)
+        _build(built, parts=parts, patients=sorted(set(patients), key=_natural), stats=stats,
+               options=options, progress=progress, outcomes=outcomes)
         _write(built / "provenance.json", _provenance(sheet, sheet_path, options))
         check_outdir(outdir, force, [])  # nobody filled it meanwhile
         _swap_into_place(built, outdir)
