@@ -88,28 +88,27 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--report-patients", type=int, default=1_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--report-sizes", metavar="N,N,...",
+                        help="cohort sizes for the report (default: half and all of "
+                             "--report-patients)")
+    parser.add_argument("--report-jobs", default="1,2", metavar="J,J,...")
+    parser.add_argument("--only-report", action="store_true",
+                        help="skip classify + stats (the report's memory across sizes)")
     args = parser.parse_args()
     rows = []
+    times: dict[str, float] = {}
+    sizes: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        sizes = {"half": args.patients // 2, "full": args.patients, "double": args.patients * 2}
-        tables = {}
-        for name, n in sizes.items():
-            tables[name] = folder / f"calls_{n}.parquet"
-            make_table(n).to_parquet(tables[name], index=False)
-        times = {}
-        for name, n in sizes.items():
-            out = folder / f"stats_{n}.json"
-            seconds, rss = median_run(["-q", "stats", "--calls", str(tables[name]), "--json",
-                                       "-o", str(out), "--permutations", "10000"], args.repeats)
-            times[name] = seconds
-            rows.append((f"classify + stats, {n:,} patients x 6 lesions x 5 mutations",
-                         seconds, rss))
+        if not args.only_report:
+            _classify_and_stats(folder, args, rows, times, sizes)
         report_rows = []
-        for n in (args.report_patients // 2, args.report_patients):
+        report_sizes = ([int(x) for x in args.report_sizes.split(",")] if args.report_sizes
+                        else [args.report_patients // 2, args.report_patients])
+        for n in report_sizes:
             table = folder / f"report_calls_{n}.parquet"
             make_table(n).to_parquet(table, index=False)
-            for jobs in (1, 2):
+            for jobs in map(int, args.report_jobs.split(",")):
                 out = folder / f"report_{n}_{jobs}"
                 seconds, rss = median_run(["-q", "report", "--calls", str(table), "-o", str(out),
                                            "--jobs", str(jobs), "--force",
@@ -120,11 +119,28 @@ def main() -> int:
     for name, seconds, rss in rows + report_rows:
         print(f"| {name} | {seconds:.2f} | {rss:.0f} |")
     print()
-    print(f"doubling {sizes['full']:,} -> {sizes['double']:,} patients: "
-          f"{times['double'] / times['full']:.2f}x the time; "
-          f"{sizes['half']:,} -> {sizes['full']:,}: {times['full'] / times['half']:.2f}x")
-    print(json.dumps({"times": times}))
+    if times:
+        print(f"doubling {sizes['full']:,} -> {sizes['double']:,} patients: "
+              f"{times['double'] / times['full']:.2f}x the time; "
+              f"{sizes['half']:,} -> {sizes['full']:,}: {times['full'] / times['half']:.2f}x")
+        print(json.dumps({"times": times}))
     return 0
+
+
+def _classify_and_stats(folder: Path, args, rows: list, times: dict, sizes: dict) -> None:
+    """classify + stats at half, all and twice ``--patients`` (times by size name)."""
+    sizes.update(half=args.patients // 2, full=args.patients, double=args.patients * 2)
+    tables = {}
+    for name, n in sizes.items():
+        tables[name] = folder / f"calls_{n}.parquet"
+        make_table(n).to_parquet(tables[name], index=False)
+    for name, n in sizes.items():
+        out = folder / f"stats_{n}.json"
+        seconds, rss = median_run(["-q", "stats", "--calls", str(tables[name]), "--json",
+                                   "-o", str(out), "--permutations", "10000"], args.repeats)
+        times[name] = seconds
+        rows.append((f"classify + stats, {n:,} patients x 6 lesions x 5 mutations",
+                     seconds, rss))
 
 
 if __name__ == "__main__":

@@ -32,18 +32,31 @@ from .errors import (
 # and `lesiontrack --help` stay quick: pandas, scipy and matplotlib load only when needed.
 _LAZY = {
     "CALLS_COLUMNS": "calls", "build_calls": "calls", "read_calls": "calls",
-    "read_calls_table": "calls", "ORIGIN_COLUMNS": "compare", "classify": "compare",
+    "read_calls_table": "calls", "calls_table_batches": "calls", "ORIGIN_COLUMNS": "compare", "classify": "compare",
     "build_graph": "graph", "graph_to_graphml": "graph", "graph_to_json": "graph",
     "write_graph": "graph", "read_samplesheet": "samplesheet", "lesion_table": "stats",
-    "permutation_test": "stats", "test_clustering": "stats", "Thresholds": "thresholds",
+    "permutation_test": "stats", "test_clustering": "stats",
+    "clustering_from_tables": "stats", "patient_patterns": "stats", "Thresholds": "thresholds",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from .calls import CALLS_COLUMNS, build_calls, read_calls, read_calls_table
+    from .calls import (
+        CALLS_COLUMNS,
+        build_calls,
+        calls_table_batches,
+        read_calls,
+        read_calls_table,
+    )
     from .compare import ORIGIN_COLUMNS, classify
     from .graph import build_graph, graph_to_graphml, graph_to_json, write_graph
     from .samplesheet import read_samplesheet
-    from .stats import lesion_table, permutation_test, test_clustering
+    from .stats import (
+        clustering_from_tables,
+        lesion_table,
+        patient_patterns,
+        permutation_test,
+        test_clustering,
+    )
     from .thresholds import Thresholds
 
 
@@ -74,10 +87,13 @@ __all__ = [
     "__version__",
     "build_calls",
     "build_graph",
+    "calls_table_batches",
     "classify",
+    "clustering_from_tables",
     "graph_to_graphml",
     "graph_to_json",
     "lesion_table",
+    "patient_patterns",
     "permutation_test",
     "read_calls",
     "read_calls_table",

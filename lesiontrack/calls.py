@@ -638,7 +638,7 @@ def read_calls_table(
 
 
 #: Rows of a calls table read at a time by :func:`calls_table_batches`.
-TABLE_CHUNK_ROWS = 50_000
+TABLE_CHUNK_ROWS = 10_000
 
 
 def _table_paths(paths) -> list[Path]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__all__ = ["NOTICE", "safe_names", "write_report"]
+__all__ = ["NOTICE", "ReportPart", "safe_names", "write_report", "write_report_parts"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .render import NOTICE, safe_names, write_report
+    from .render import NOTICE, ReportPart, safe_names, write_report, write_report_parts
 
 
 def __getattr__(name: str):

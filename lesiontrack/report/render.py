@@ -22,7 +22,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 import jinja2
 import pandas as pd
@@ -635,87 +634,93 @@ def _stats_view(stats: dict) -> dict:
             "n_tested": int(stats.get("n_lesions_tested", a + b + c + d))}
 
 
-def _secondary_hits(ctx: _Context, views: dict[str, dict]):
-    """(patient, mutation, lesion) for every detected secondary mutation in a lesion."""
-    for patient, view in views.items():
-        lesions = {x.lesion_id: x for x in view["lesions"]}
-        for mutation in view["mutations"]:
-            if mutation.origin != "secondary":
+def _cohort_part(view: dict, pattern: dict | None) -> dict:
+    """What the cohort page needs of one patient's page view: its row in the patients table,
+    its secondary hits by exon and status, its secondary mutations (for the recurrent table),
+    counts. Small: a patient's rendered graph, evidence and cells are not kept."""
+    pattern = pattern or {}
+    lesions = {x.lesion_id: x for x in view["lesions"]}
+    exon_hits: set[tuple[str, str, str, str]] = set()  # (gene, exon, status, lesion)
+    recurrent: dict[tuple[str, str], dict] = {}
+    for mutation in view["mutations"]:
+        if mutation.origin != "secondary":
+            continue
+        group = recurrent.setdefault((mutation.gene, mutation.hgvsp or mutation.variant_key),
+                                     {"name": mutation.name, "exon": mutation.exon,
+                                      "progressive": 0, "controlled": 0, "other": 0})
+        for cell in mutation.cells:
+            lesion = lesions[cell.lesion_id]
+            if cell.state != DETECTED or lesion.role != "lesion":
                 continue
-            for cell in mutation.cells:
-                if cell.state == DETECTED:
-                    yield patient, mutation, lesions[cell.lesion_id]
-
-
-def _exon_rows(ctx: _Context, views: dict[str, dict]) -> list[dict]:
-    found: dict[tuple[str, str], dict[str, set]] = defaultdict(lambda: defaultdict(set))
-    for patient, mutation, lesion in _secondary_hits(ctx, views):
-        if lesion.role == "lesion" and lesion.status in ("progressive", "controlled"):
-            found[(mutation.gene, mutation.exon)][lesion.status].add((patient, lesion.lesion_id))
-    rows = []
-    for gene, exon in sorted(found, key=lambda k: (k[0], _natural(k[1]))):
-        counts = found[(gene, exon)]
-        rows.append({"label": exon_label(gene, exon),
-                     "progressive": len(counts["progressive"]),
-                     "controlled": len(counts["controlled"])})
-    return rows
-
-
-def _recurrent(ctx: _Context, views: dict[str, dict]) -> list[dict]:
-    groups: dict[tuple[str, str], dict] = {}
-    for patient, view in views.items():
-        for mutation in view["mutations"]:
-            if mutation.origin != "secondary":
-                continue
-            key = (mutation.gene, mutation.hgvsp or mutation.variant_key)
-            group = groups.setdefault(key, {"name": mutation.name, "exon": mutation.exon,
-                                            "patients": {}, "progressive": 0, "controlled": 0,
-                                            "other": 0})
-            group["patients"][patient] = view["file"]
-            for cell, lesion in zip(mutation.cells, view["lesions"], strict=True):
-                if cell.state == DETECTED and lesion.role == "lesion":
-                    bucket = lesion.status if lesion.status in ("progressive", "controlled") \
-                        else "other"
-                    group[bucket] += 1
-    rows = []
-    for key in sorted(groups, key=lambda k: (-len(groups[k]["patients"]), k)):
-        group = groups[key]
-        if len(group["patients"]) >= 2:
-            group["patients"] = [{"id": p, "file": f}
-                                 for p, f in sorted(group["patients"].items(),
-                                                    key=lambda x: _natural(x[0]))]
-            rows.append(group)
-    return rows
-
-
-def _cohort_view(ctx: _Context, views: dict[str, dict]) -> dict:
-    patients = []
-    for patient, view in views.items():
-        pattern = ctx.patterns.get(patient) or {}
-        confined = pattern.get("secondary_confined_to_progressive")
-        patients.append({
-            "id": patient, "file": view["file"], "pattern": view["pattern"],
-            "n_lesions": sum(x.role == "lesion" for x in view["lesions"]),
-            "n_progressive": pattern.get("n_progressive", 0),
-            "n_controlled": pattern.get("n_controlled", 0),
-            "has_baseline": any(x.role == "baseline" for x in view["lesions"]),
-            "primary": [m.name for m in view["mutations"] if m.origin == "primary"],
-            "secondary": [m.name for m in view["mutations"] if m.origin == "secondary"],
-            "undetermined": [m.name for m in view["mutations"] if m.origin == "undetermined"],
-            "confined": {True: "yes", False: "no", None: "—"}[confined],
-            "flags": sum(bool(m.flags) for m in view["mutations"]),
-        })
-    exon_rows = _exon_rows(ctx, views)
-    counts = defaultdict(int)
-    for view in views.values():
-        for m in view["mutations"]:
-            counts[m.origin] += 1
-    return {
-        "patients": patients, "stats": _stats_view(ctx.stats), "exon_rows": exon_rows,
-        "exon_svg": figures.secondary_by_exon_svg(exon_rows) if exon_rows else None,
-        "recurrent": _recurrent(ctx, views), "counts": counts,
-        "n_lesions": sum(sum(x.role == "lesion" for x in v["lesions"]) for v in views.values()),
+            if lesion.status in ("progressive", "controlled"):
+                exon_hits.add((mutation.gene, mutation.exon, lesion.status, lesion.lesion_id))
+                group[lesion.status] += 1
+            else:
+                group["other"] += 1
+    confined = pattern.get("secondary_confined_to_progressive")
+    mutations = view["mutations"]
+    row = {
+        "file": view["file"], "pattern": view["pattern"],
+        "n_lesions": sum(x.role == "lesion" for x in view["lesions"]),
+        "n_progressive": pattern.get("n_progressive", 0),
+        "n_controlled": pattern.get("n_controlled", 0),
+        "has_baseline": any(x.role == "baseline" for x in view["lesions"]),
+        "primary": [m.name for m in mutations if m.origin == "primary"],
+        "secondary": [m.name for m in mutations if m.origin == "secondary"],
+        "undetermined": [m.name for m in mutations if m.origin == "undetermined"],
+        "confined": {True: "yes", False: "no", None: "—"}[confined],
+        "flags": sum(bool(m.flags) for m in mutations),
     }
+    counts: dict[str, int] = defaultdict(int)
+    for m in mutations:
+        counts[m.origin] += 1
+    return {"row": row, "exon_hits": sorted(exon_hits), "recurrent": recurrent,
+            "counts": dict(counts)}
+
+
+class _CohortSummary:
+    """The cohort page's data, gathered patient by patient (:func:`_cohort_part`)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.exons: dict[tuple[str, str], dict[str, int]] = {}
+        self.groups: dict[tuple[str, str], dict] = {}
+        self.counts: dict[str, int] = defaultdict(int)
+        self.n_lesions = 0
+
+    def add(self, patient: str, part: dict) -> None:
+        self.rows.append({"id": patient, **part["row"]})
+        self.n_lesions += part["row"]["n_lesions"]
+        for gene, exon, status, _ in part["exon_hits"]:
+            found = self.exons.setdefault((gene, exon), {"progressive": 0, "controlled": 0})
+            found[status] += 1
+        for key, mine in part["recurrent"].items():
+            group = self.groups.setdefault(key, {"name": mine["name"], "exon": mine["exon"],
+                                                 "patients": {}, "progressive": 0,
+                                                 "controlled": 0, "other": 0})
+            group["patients"][patient] = part["row"]["file"]
+            for bucket in ("progressive", "controlled", "other"):
+                group[bucket] += mine[bucket]
+        for origin, n in part["counts"].items():
+            self.counts[origin] += n
+
+    def view(self, stats: dict) -> dict:
+        exon_rows = [{"label": exon_label(gene, exon), **self.exons[(gene, exon)]}
+                     for gene, exon in sorted(self.exons, key=lambda k: (k[0], _natural(k[1])))]
+        recurrent = []
+        for key in sorted(self.groups, key=lambda k: (-len(self.groups[k]["patients"]), k)):
+            group = dict(self.groups[key])
+            if len(group["patients"]) >= 2:
+                group["patients"] = [{"id": p, "file": f} for p, f in
+                                     sorted(group["patients"].items(),
+                                            key=lambda x: _natural(x[0]))]
+                recurrent.append(group)
+        return {
+            "patients": sorted(self.rows, key=lambda r: _natural(r["id"])),
+            "stats": _stats_view(stats), "exon_rows": exon_rows,
+            "exon_svg": figures.secondary_by_exon_svg(exon_rows) if exon_rows else None,
+            "recurrent": recurrent, "counts": self.counts, "n_lesions": self.n_lesions,
+        }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -889,21 +894,7 @@ def _render_one(patient_dir: Path, ctx: _Context, page: dict, patient: str,
     _write(patient_dir / f"{name}.html", template.render(page=page, p=view, root="../"))
     _write(patient_dir / f"{name}.tsv", frame_to_tsv(rows))
     _write(patient_dir / f"{name}.json", _patient_json(ctx, patient, view))
-    return _cohort_part(view)
-
-
-def _cohort_part(view: dict) -> dict:
-    """What the cohort page needs of a patient's view (kept for every patient, so it is small:
-    the rendered graph, evidence, titles and read counts are dropped once the page is written)."""
-    mutations = [
-        SimpleNamespace(origin=m.origin, name=m.name, flags=bool(m.flags), gene=m.gene,
-                        exon=m.exon, hgvsp=m.hgvsp, variant_key=m.variant_key,
-                        cells=[SimpleNamespace(state=c.state, lesion_id=c.lesion_id)
-                               for c in m.cells])
-        for m in view["mutations"]
-    ]
-    return {"file": view["file"], "pattern": view["pattern"], "lesions": view["lesions"],
-            "mutations": mutations}
+    return _cohort_part(view, ctx.patterns.get(patient))
 
 
 def _render_chunk(patients: list[str]) -> list[tuple[str, dict]]:
@@ -915,7 +906,8 @@ def _render_chunk(patients: list[str]) -> list[tuple[str, dict]]:
 def _render_patients(patient_dir: Path, patients: list[str], ctx: _Context, page: dict,
                      jobs: int, bar=None) -> dict[str, dict]:
     """Every patient's pages, in ``jobs`` forked worker processes when jobs > 1 (pages are
-    the same for every ``jobs``); returns the views the cohort page needs, in patient order.
+    the same for every ``jobs``); returns what the cohort page needs of each patient
+    (:func:`_cohort_part`).
     ``bar``: a progress bar to advance, or None."""
     global _WORKER
     import multiprocessing
@@ -1027,7 +1019,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     spool = GraphmlSpool(spool_dir)
     jobs = max(1, int(options.get("jobs") or 1))
     bar = _progress_bar(progress, len(patients))
-    views: dict[str, dict] = {}
+    summary = _CohortSummary()
     tables: list[pd.DataFrame] = []
     patterns: list[dict] = []
     n_patients = 0
@@ -1054,9 +1046,11 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                 cells=_sample_calls(calls), codons=_codons(calls), patterns=found, files=files,
                 graph=graph, min_depth=min_depth, focal_max=focal_max, sources=sources,
             )
-            views.update(_render_patients(patient_dir, _part_patients(part, roster, found),
-                                          ctx, page, jobs, bar))
-            del ctx, graph, roster, calls, origins, part  # before the next part is read
+            done = _render_patients(patient_dir, _part_patients(part, roster, found), ctx, page,
+                                    jobs, bar)
+            for patient, cohort_part in done.items():
+                summary.add(patient, cohort_part)
+            del ctx, graph, roster, calls, origins, part, done  # before the next part is read
     if bar is not None:
         bar.close()
     if stats is None:
@@ -1073,10 +1067,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     with (folder / "cohort.graphml").open("w", encoding="utf-8", newline="\n") as handle:
         spool.write(handle)  # merged from the parts' sorted runs
     spool_dir.rmdir()
-    cohort_ctx = SimpleNamespace(stats=stats, focal_max=focal_max,
-                                 patterns={str(p["patient_id"]): p for p in stats["patients"]})
-    views = {p: views[p] for p in sorted(views, key=_natural)}
-    cohort = _cohort_view(cohort_ctx, views)
+    cohort = summary.view(stats)
     cohort["outcomes"] = _outcomes_view(outcomes)
     if outcomes:
         from ..outcomes import outcomes_json, outcomes_table
