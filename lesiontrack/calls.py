@@ -712,7 +712,7 @@ def _table_patients(path: Path) -> set[str]:
     the error the full reading gives)."""
     try:
         return {str(p) for chunk, _ in _table_chunks(path, ["patient_id"], TABLE_CHUNK_ROWS)
-                for p in chunk["patient_id"].fillna("")}
+                for p in chunk["patient_id"].astype(object).fillna("")}
     except CallsFileError:
         for chunk, first_line in _table_chunks(path, rows=TABLE_CHUNK_ROWS):
             _typed_calls(chunk, path, first_line)  # names the missing column
@@ -806,5 +806,5 @@ def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.Dat
         frame[column] = values.round().astype(dtype) if dtype != "float64" else values
     for column in CALLS_COLUMNS:
         if column not in numeric and column != "detected":
-            frame[column] = frame[column].fillna("").astype(str)
+            frame[column] = frame[column].astype(object).fillna("").astype(str)
     return frame

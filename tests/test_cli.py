@@ -304,3 +304,20 @@ def test_assume_sorted_reads_the_same_rows_from_unindexed_sorted_files(capsys, t
     plain = run(capsys, "calls", sheet)[1]
     assert plain.count("\n") > 20
     assert run(capsys, "calls", sheet, "--assume-sorted")[1] == plain
+
+
+def test_report_reads_parquet_tables_with_categorical_columns(capsys, tmp_path):
+    """A Parquet table written by another tool may store identifiers as categories
+    (dictionary-encoded): read like plain text columns, in whole and in chunks."""
+    pytest.importorskip("pyarrow")
+    assert run(capsys, "calls", SHEET, "-o", tmp_path / "all.parquet")[0] == 0
+    calls = pd.read_parquet(tmp_path / "all.parquet")
+    for column in ("patient_id", "lesion_id", "status", "gene"):
+        calls[column] = calls[column].astype("category")
+    calls.to_parquet(tmp_path / "categories.parquet", index=False)
+    plain = run(capsys, "classify", "--calls", tmp_path / "all.parquet")[1]
+    assert run(capsys, "classify", "--calls", tmp_path / "categories.parquet")[1] == plain
+    code, _, err = run(capsys, "report", "--calls", tmp_path / "categories.parquet", "-o",
+                       tmp_path / "report", "--permutations", "100")
+    assert code == 0, err
+    assert (tmp_path / "report" / "origins.tsv").read_text() == plain
