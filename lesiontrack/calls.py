@@ -234,7 +234,11 @@ def _read_all(paths: list[str], windows, include_filtered: bool, jobs: int,
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_read_task, tasks)
+        try:
+            yield from pool.map(_read_task, tasks)
+        except BaseException:  # an error while gathering: do not read the files left
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 _SHEET_COLUMNS = ("patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site",
@@ -685,6 +689,9 @@ def _table_chunks(path: Path, columns: list[str] | None = None,
             for frame in reader:
                 yield frame, line
                 line += len(frame)
+        if line == 2:  # a header and no rows: its columns are still checked
+            yield pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[],
+                              usecols=columns, nrows=0), 2
     except ImportError as exc:
         raise CallsFileError("reading Parquet needs pyarrow", file=path,
                              hint="pip install 'lesiontrack[parquet]'") from exc
@@ -752,23 +759,16 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
     batch_of = {p: i for i, batch in enumerate(batches) for p in batch}
     with tempfile.TemporaryDirectory(prefix="lesiontrack-calls-") as folder:
         spills = [Path(folder) / f"batch-{i:06d}.pickle" for i in range(len(batches))]
-        handles: dict[int, object] = {}
-        try:
-            for path in tables:
-                for chunk, first_line in _table_chunks(path, rows=TABLE_CHUNK_ROWS):
-                    typed = _typed_calls(chunk, path, first_line)
-                    index = typed["patient_id"].map(batch_of)
-                    if index.isna().any():  # pragma: no cover - the first reading saw them all
-                        raise RuntimeError(f"{path}: a patient the first reading did not see")
-                    index = index.to_numpy()
-                    for number, piece in typed.groupby(index, sort=True):
-                        number = int(number)
-                        if number not in handles:
-                            handles[number] = spills[number].open("wb")
-                        pickle.dump(piece, handles[number], protocol=pickle.HIGHEST_PROTOCOL)
-        finally:
-            for handle in handles.values():
-                handle.close()
+        for path in tables:
+            for chunk, first_line in _table_chunks(path, rows=TABLE_CHUNK_ROWS):
+                typed = _typed_calls(chunk, path, first_line)
+                index = typed["patient_id"].map(batch_of)
+                if index.isna().any():  # pragma: no cover - the first reading saw them all
+                    raise RuntimeError(f"{path}: a patient the first reading did not see")
+                for number, piece in typed.groupby(index.to_numpy(), sort=True):
+                    # opened per piece: one open file at a time, however many batches
+                    with spills[int(number)].open("ab") as handle:
+                        pickle.dump(piece, handle, protocol=pickle.HIGHEST_PROTOCOL)
         for number, batch in enumerate(batches):
             pieces = []
             if spills[number].exists():
@@ -783,6 +783,7 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
                      if pieces else empty_calls_table())
             del pieces
             yield batch, calls
+            del calls  # not held while the next batch is read
 
 
 def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.DataFrame:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -314,8 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     log.addHandler(handler)
     log.setLevel(logging.ERROR if args.quiet else logging.WARNING)
     log.propagate = False
+    previous = _on_terminate()
     try:
         return run(args)
+    except _Terminated:
+        print("lesiontrack: terminated", file=sys.stderr)
+        return 143
     except LesionTrackError as exc:
         print(f"lesiontrack: error: {exc.one_line()}", file=sys.stderr)
         return 2
@@ -331,9 +338,33 @@ def main(argv: list[str] | None = None) -> int:
               "(a bug: please report it; --debug shows the traceback)", file=sys.stderr)
         return 1
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         log.removeHandler(handler)
         log.setLevel(saved[0])
         log.propagate = saved[1]
+
+
+class _Terminated(BaseException):
+    """SIGTERM (a batch system's kill, ``timeout``): unwinds like an error, so temporary
+    folders and half-built reports are removed on the way out."""
+
+
+def _on_terminate():
+    """Turn SIGTERM in this process into :class:`_Terminated`; returns the handler it replaced
+    (None when signals cannot be set here: not the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    pid = os.getpid()
+
+    def terminated(signum, frame):
+        if os.getpid() != pid:  # a forked worker: die as it would have
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise _Terminated
+
+    return signal.signal(signal.SIGTERM, terminated)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,9 @@ def status_node(status: str) -> str:
     return f"status:{status}"
 
 
+_STATUS_PREFIX = status_node("")
+
+
 def mutation_node(patient: str, variant_key: str) -> str:
     """Node id of a patient's mutation."""
     return f"mutation:{patient}/{variant_key}"
@@ -217,7 +220,8 @@ class GraphmlSpool:
 
     Each part's nodes and edges go to a sorted run file in ``folder`` (JSON lines); the
     attribute types are collected as they come; :meth:`write` merges the runs in order. The
-    parts are disjoint but for the status nodes every part has: those are written once.
+    parts are disjoint but for the status nodes (``status:...``, the known ones in every part,
+    an unknown status wherever a lesion has it): those are written once.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -237,7 +241,7 @@ class GraphmlSpool:
         with run.open("w", encoding="utf-8") as handle:
             for node in sorted(graph.nodes):
                 data = graph.nodes[node]
-                if data.get("kind") == "status":
+                if str(node).startswith(_STATUS_PREFIX):  # known or not, in every part
                     self.status_nodes.setdefault(str(node), dict(data))
                     continue
                 handle.write(json.dumps([0, str(node), "", data]) + "\n")
@@ -246,28 +250,50 @@ class GraphmlSpool:
                                          graph.edges[source, target]]) + "\n")
         self.runs.append(run)
 
+    #: Runs merged at once (more are first merged in groups: few files open at a time).
+    FAN_IN = 64
+
+    def _merged(self, runs: list[Path]):
+        """The entries of ``runs`` in order, their files open only while they are read."""
+        import heapq
+
+        files = [run.open(encoding="utf-8") for run in runs]
+        try:
+            yield from heapq.merge(*(map(json.loads, f) for f in files), key=lambda e: e[:3])
+        finally:
+            for f in files:
+                f.close()
+
     def write(self, handle) -> None:
         """Write the GraphML of every part spooled, then remove the runs."""
         import heapq
 
-        node_keys = _graphml_keys(self.node_types, "node")
-        edge_keys = _graphml_keys(self.edge_types, "edge")
-        handle.write(_graphml_head(node_keys, edge_keys))
-        files = [run.open(encoding="utf-8") for run in self.runs]
-        statuses = [[0, node, "", data] for node, data in sorted(self.status_nodes.items())]
+        runs = list(self.runs)
         try:
-            streams = [map(json.loads, f) for f in files] + [iter(statuses)]
-            for kind, first, second, data in heapq.merge(*streams, key=lambda e: e[:3]):
+            while len(runs) > self.FAN_IN:  # merge groups of runs into longer runs first
+                group, runs = runs[:self.FAN_IN], runs[self.FAN_IN:]
+                merged = self.folder / f"graph-run-{len(self.runs):06d}.jsonl"
+                self.runs.append(merged)
+                with merged.open("w", encoding="utf-8") as out:
+                    for entry in self._merged(group):
+                        out.write(json.dumps(entry) + "\n")
+                for run in group:
+                    run.unlink()
+                runs.append(merged)
+            node_keys = _graphml_keys(self.node_types, "node")
+            edge_keys = _graphml_keys(self.edge_types, "edge")
+            handle.write(_graphml_head(node_keys, edge_keys))
+            statuses = [[0, node, "", data] for node, data in sorted(self.status_nodes.items())]
+            for kind, first, second, data in heapq.merge(self._merged(runs), iter(statuses),
+                                                         key=lambda e: e[:3]):
                 if kind == 0:
                     handle.write(_node_element(first, data, node_keys))
                 else:
                     handle.write(_edge_element(first, second, data, edge_keys))
+            handle.write(_GRAPHML_TAIL)
         finally:
-            for f in files:
-                f.close()
             for run in self.runs:
                 run.unlink(missing_ok=True)
-        handle.write(_GRAPHML_TAIL)
 
 
 def graph_to_graphml(graph: nx.DiGraph) -> str:

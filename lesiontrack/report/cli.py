@@ -109,6 +109,35 @@ def demo_samplesheet() -> Iterator[Path]:
 BATCH_PATIENTS = 200
 
 
+def patient_batches(sheet, size: int) -> list[list[str]]:
+    """The sheet's patients in plain sorted order, cut into batches of at least ``size`` (the
+    last may be smaller), never between patients that share a calls file or a BAM: a file is
+    read once, and its checks see all of its rows."""
+    order = sorted(set(sheet["patient_id"]))
+    position = {p: i for i, p in enumerate(order)}
+    reach = list(range(len(order)))  # the last position that must share i's batch
+    for column in ("calls_path", "bam_path"):
+        if column not in sheet:
+            continue
+        for path, rows in sheet.groupby(column, sort=False)["patient_id"]:
+            if not path:
+                continue
+            spots = [position[p] for p in rows]
+            reach[min(spots)] = max(reach[min(spots)], max(spots))
+    batches: list[list[str]] = []
+    current: list[str] = []
+    end = -1
+    for i, patient in enumerate(order):
+        current.append(patient)
+        end = max(end, reach[i])
+        if i >= end and len(current) >= size:
+            batches.append(current)
+            current = []
+    if current:
+        batches.append(current)
+    return batches
+
+
 def _parts(args: argparse.Namespace, sheet, thresholds):
     """(every patient, the report's parts: one batch of patients at a time, read from the
     sample sheet's calls files or from --calls tables)."""
@@ -125,8 +154,7 @@ def _parts(args: argparse.Namespace, sheet, thresholds):
                                                 also_patients=known)
     else:
         patients = known
-        batches = ((known[i:i + BATCH_PATIENTS], None)
-                   for i in range(0, len(known), BATCH_PATIENTS))
+        batches = ((batch, None) for batch in patient_batches(sheet, BATCH_PATIENTS))
 
     def parts():
         for batch, calls in batches:
@@ -134,6 +162,7 @@ def _parts(args: argparse.Namespace, sheet, thresholds):
             if calls is None:
                 calls = _build_calls(args, rows.reset_index(drop=True), thresholds)
             yield ReportPart(rows, calls, classify(calls, rows))
+            del calls, rows  # not held while the next batch is read
 
     return patients, parts()
 

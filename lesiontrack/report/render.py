@@ -19,7 +19,7 @@ import secrets
 import shutil
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from .. import __version__, genome
-from ..defaults import DEFAULT_PERMUTATIONS, DEFAULT_SEED
+from ..defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from ..errors import OptionError
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
 from ..io.output import frame_to_tsv
@@ -64,9 +64,11 @@ _MAX_NAME = 64
 # ----------------------------------------------------------------------------------------------
 
 def _natural(text) -> tuple:
-    """Sort key that puts L2 before L10."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
-                 for p in re.split(r"(\d+)", str(text)))
+    """Sort key that puts L2 before L10 (and, of ids that differ only in zeros, P01 before P1:
+    the text itself breaks ties, so the order never depends on the order items come in)."""
+    text = str(text)
+    return (*((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text)),
+            (2, 0, text))
 
 
 def _missing(value) -> bool:
@@ -685,6 +687,7 @@ class _CohortSummary:
         self.rows: list[dict] = []
         self.exons: dict[tuple[str, str], dict[str, int]] = {}
         self.groups: dict[tuple[str, str], dict] = {}
+        self.named_by: dict[tuple[str, str], tuple] = {}  # the patient a group's name is from
         self.counts: dict[str, int] = defaultdict(int)
         self.n_lesions = 0
 
@@ -698,6 +701,10 @@ class _CohortSummary:
             group = self.groups.setdefault(key, {"name": mine["name"], "exon": mine["exon"],
                                                  "patients": {}, "progressive": 0,
                                                  "controlled": 0, "other": 0})
+            first = self.named_by.get(key)
+            if first is None or _natural(patient) < first:  # whatever order patients come in
+                self.named_by[key] = _natural(patient)
+                group["name"], group["exon"] = mine["name"], mine["exon"]
             group["patients"][patient] = part["row"]["file"]
             for bucket in ("progressive", "controlled", "other"):
                 group[bucket] += mine[bucket]
@@ -991,6 +998,20 @@ def _codons(calls: pd.DataFrame) -> dict[tuple[str, str], int]:
             zip(known["patient_id"], known["variant_key"], known["codon"], strict=True)}
 
 
+def _at_least_one(parts: Iterable[ReportPart]) -> Iterator[ReportPart]:
+    """``parts``, or one empty part when there is none (an empty cohort still gets its tables'
+    headers and the graph's status nodes)."""
+    empty = True
+    for part in parts:
+        empty = False
+        yield part
+    if empty:
+        from ..calls import empty_calls_table
+        from ..compare import _empty_origins
+
+        yield ReportPart(None, empty_calls_table(), _empty_origins())
+
+
 def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
            stats: dict | None, options: dict, progress, outcomes=None) -> None:
     """Write the report from ``parts`` (batches of patients, in the plain sorted order of
@@ -1001,7 +1022,8 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     from ..stats import clustering_from_tables, lesion_table, patient_patterns
 
     min_depth = int(options.get("min_depth") or DEFAULT_MIN_DEPTH)
-    focal_max = int(options.get("focal_max") or 1)
+    focal_max = int(options["focal_max"]) if options.get("focal_max") is not None else (
+        DEFAULT_FOCAL_MAX)
     given = {str(p["patient_id"]): p for p in stats.get("patients", [])} if stats else None
     files = safe_names(patients)
     sources = _knowledge_sources()
@@ -1025,10 +1047,13 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     n_patients = 0
     with (folder / "calls.tsv").open("w", encoding="utf-8", newline="\n") as calls_out, \
             (folder / "origins.tsv").open("w", encoding="utf-8", newline="\n") as origins_out:
-        for number, part in enumerate(parts):
+        for number, part in enumerate(_at_least_one(parts)):
             calls, origins = part.calls, part.origins
-            if given is not None:
-                found = given
+            if given is not None:  # the given stats' patterns of this part's patients
+                ids = {str(p) for p in calls["patient_id"]} | {
+                    str(p) for p in origins["patient_id"]} | (
+                    set() if part.sheet is None else {str(p) for p in part.sheet["patient_id"]})
+                found = {p: pattern for p, pattern in given.items() if p in ids}
             else:
                 table = lesion_table(origins, calls, part.sheet)
                 part_patterns = patient_patterns(table, origins, calls, focal_max)
