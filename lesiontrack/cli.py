@@ -7,6 +7,7 @@ Exit codes: 0 success, 2 bad input or options (one line on stderr), 1 a bug (tra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -350,21 +351,28 @@ class _Terminated(BaseException):
     folders and half-built reports are removed on the way out."""
 
 
+def _terminated(signum, frame):
+    raise _Terminated
+
+
+def _default_sigterm_in_child() -> None:
+    """After a fork: a worker process dies on SIGTERM at once, as by default (worker pools
+    stop their workers with SIGTERM, and a Python-level handler could not run while a worker
+    waits inside a C call: the pool would wait for it for ever)."""
+    with contextlib.suppress(ValueError, OSError):  # not the main thread of the child
+        if signal.getsignal(signal.SIGTERM) is _terminated:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+os.register_at_fork(after_in_child=_default_sigterm_in_child)
+
+
 def _on_terminate():
     """Turn SIGTERM in this process into :class:`_Terminated`; returns the handler it replaced
     (None when signals cannot be set here: not the main thread)."""
     if threading.current_thread() is not threading.main_thread():
         return None
-    pid = os.getpid()
-
-    def terminated(signum, frame):
-        if os.getpid() != pid:  # a forked worker: die as it would have
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
-        raise _Terminated
-
-    return signal.signal(signal.SIGTERM, terminated)
+    return signal.signal(signal.SIGTERM, _terminated)
 
 
 if __name__ == "__main__":

@@ -218,3 +218,28 @@ def test_sigterm_leaves_no_temporary_files(tmp_path):
     assert err.strip() == "lesiontrack: terminated"
     assert list(scratch.iterdir()) == []
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_forked_workers_keep_the_default_sigterm(tmp_path):
+    """Worker pools stop their workers with SIGTERM: a worker must die at once, not wait to
+    run the command's Python-level handler (a worker blocked in a C call never would, and the
+    pool would wait for it for ever)."""
+    from lesiontrack import cli
+
+    previous = cli._on_terminate()
+    try:
+        assert signal.getsignal(signal.SIGTERM) is cli._terminated
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            os._exit(0 if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for jobs in ("2", "2"):  # the report's worker pool ends and the command returns
+        process = subprocess.run([sys.executable, "-m", "lesiontrack.cli", "-q", "report",
+                                  str(SHEET), "-o", str(tmp_path / f"r{jobs}"), "--force",
+                                  "--jobs", jobs, "--permutations", "100"], cwd=ROOT,
+                                 timeout=300, capture_output=True, text=True)
+        assert process.returncode == 0, process.stderr
