@@ -724,3 +724,25 @@ def test_a_p_name_is_never_borrowed_from_another_patient(tmp_path):
     assert calls.loc["P", "hgvsp"] == "p.D816V"
     assert calls.loc["Q", "hgvsp"] == ""
     assert calls.loc["Q", "variant_key"] == calls.loc["P", "variant_key"]
+
+
+@pytest.mark.parametrize("compress", ["plain", "indexed"])
+def test_a_record_with_a_non_utf8_ref_is_one_error_line(capfd, tmp_path, compress):
+    """Found by the fuzz test: a byte that is not UTF-8 in the REF of a record in the genes'
+    windows (read by pysam, the text path declines it) used to escape as UnicodeDecodeError."""
+    body = (VCF_HEAD + KIT_RECORDS[0] + "chr4\t54728092\t.\tT\x80\tC\t.\tPASS\t.\tAD\t100,20\n"
+            + D816V).encode("utf-8", "surrogateescape")
+    body = body.replace("\x80".encode(), b"\x80")
+    path = tmp_path / "t.vcf"
+    path.write_bytes(body)
+    if compress == "indexed":
+        pysam.tabix_compress(str(path), str(path) + ".gz", force=True)
+        pysam.tabix_index(str(path) + ".gz", preset="vcf", force=True)
+        path = Path(str(path) + ".gz")
+    (tmp_path / "sheet.tsv").write_text(HEADER + f"P\tL\tT1\tPD\t{path.name}\n")
+    code, _, err = run(capfd, "calls", tmp_path / "sheet.tsv", "-o", tmp_path / "out.tsv")
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "not UTF-8" in err and path.name in err
+    if compress == "plain":
+        assert f"{path.name}:6:" in err  # the record's line
+    assert not (tmp_path / "out.tsv").exists()

@@ -810,6 +810,7 @@ class _VcfReader(_Calls):
         self.n_read += 1
         try:
             self.last = f"{rec.chrom}:{rec.pos}"
+            rec.ref, rec.alts  # noqa: B018 - decoded here: the window test reads REF
         except UnicodeDecodeError as exc:
             raise self.record_error("the record is not UTF-8 text") from exc
         return rec
