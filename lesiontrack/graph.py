@@ -8,6 +8,7 @@ patient. Every attribute is a string, int, float or bool, so GraphML opens in Cy
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 from pathlib import Path
@@ -255,8 +256,6 @@ class GraphmlSpool:
 
     def _merged(self, runs: list[Path]):
         """The entries of ``runs`` in order, their files open only while they are read."""
-        import heapq
-
         files = [run.open(encoding="utf-8") for run in runs]
         try:
             yield from heapq.merge(*(map(json.loads, f) for f in files), key=lambda e: e[:3])
@@ -266,8 +265,6 @@ class GraphmlSpool:
 
     def write(self, handle) -> None:
         """Write the GraphML of every part spooled, then remove the runs."""
-        import heapq
-
         runs = list(self.runs)
         try:
             while len(runs) > self.FAN_IN:  # merge groups of runs into longer runs first

@@ -1049,11 +1049,9 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
             (folder / "origins.tsv").open("w", encoding="utf-8", newline="\n") as origins_out:
         for number, part in enumerate(_at_least_one(parts)):
             calls, origins = part.calls, part.origins
+            roster = _roster(part.sheet, calls)
             if given is not None:  # the given stats' patterns of this part's patients
-                ids = {str(p) for p in calls["patient_id"]} | {
-                    str(p) for p in origins["patient_id"]} | (
-                    set() if part.sheet is None else {str(p) for p in part.sheet["patient_id"]})
-                found = {p: pattern for p, pattern in given.items() if p in ids}
+                found = {p: given[p] for p in _part_patients(part, roster, {}) if p in given}
             else:
                 table = lesion_table(origins, calls, part.sheet)
                 part_patterns = patient_patterns(table, origins, calls, focal_max)
@@ -1061,7 +1059,6 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                 patterns.extend(part_patterns)
                 n_patients += int(calls["patient_id"].nunique())
                 found = {str(p["patient_id"]): p for p in part_patterns}
-            roster = _roster(part.sheet, calls)
             graph = build_graph(calls, origins, part.sheet)
             spool.add(graph)
             calls_out.write(frame_to_tsv(calls, header=number == 0))
