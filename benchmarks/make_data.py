@@ -31,16 +31,6 @@ from pathlib import Path
 import pysam
 
 SEED = 20240607
-#: GRCh38 primary contigs, in the order GATK's Homo_sapiens_assembly38 dictionary lists them.
-GRCH38 = [
-    ("chr1", 248956422), ("chr2", 242193529), ("chr3", 198295559), ("chr4", 190214555),
-    ("chr5", 181538259), ("chr6", 170805979), ("chr7", 159345973), ("chr8", 145138636),
-    ("chr9", 138394717), ("chr10", 133797422), ("chr11", 135086622), ("chr12", 133275309),
-    ("chr13", 114364328), ("chr14", 107043718), ("chr15", 101991189), ("chr16", 90338345),
-    ("chr17", 83257441), ("chr18", 80373285), ("chr19", 58617616), ("chr20", 64444167),
-    ("chr21", 46709983), ("chr22", 50818468), ("chrX", 156040895), ("chrY", 57227415),
-    ("chrM", 16569),
-]
 #: GRCh38 KIT / PDGFRA read windows (lesiontrack.genome.gene_regions, margin 1000).
 KIT = (54656928, 54741715)
 PDGFRA = (54228097, 54299245)
@@ -54,10 +44,13 @@ KIT_SITES = [
 ]
 PDGFRA_SITES = [(54285926, "A", "T")]  # D842V
 
-# FilterMutectCalls' FILTER declarations: the same list the demo fixtures declare.
+# FilterMutectCalls' FILTER declarations and GATK's GRCh38 contig dictionary: the same lists
+# the demo fixtures declare.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from make_fixtures import CONTIGS, MUTECT2_INFO  # noqa: E402
 from make_fixtures import MUTECT2_FILTERS as FILTERS  # noqa: E402
-from make_fixtures import MUTECT2_INFO  # noqa: E402
+
+GRCH38 = CONTIGS["GRCh38"]
 
 FORMATS = [
     ("AD", "R", "Integer", "Allelic depths for the ref and alt alleles in the order listed"),
