@@ -56,12 +56,23 @@ def test_permutation_is_deterministic_for_a_seed_and_counts_ties_as_extreme():
 
 
 def test_permutation_scales_to_large_cohorts():
-    rng = np.random.default_rng(0)
-    n = 10_000
-    table_ = lesions([(f"P{i // 5}", f"L{i % 5}", "progressive" if rng.random() < .3
-                       else "controlled", bool(rng.random() < .2)) for i in range(n)])
-    result = permutation_test(table_, 10_000, seed=1)
-    assert 0 <= result["p_value"] <= 1 and result["n_permutations"] == 10_000
+    # 2,000 patients x 5 lesions, one progressive and one with a secondary mutation each: a
+    # patient's T is Bernoulli(1/5) under shuffling, so the cohort's T is Binomial(2000, 1/5).
+    from scipy import stats as sps
+
+    rows = []
+    hits = 430  # observed: 430 patients whose progressive lesion carries the secondary (mean 400)
+    for i in range(2_000):
+        carrier = 0 if i < hits else 1  # the secondary sits in the progressive lesion L0 or not
+        rows += [(f"P{i}", f"L{j}", "progressive" if j == 0 else "controlled", j == carrier)
+                 for j in range(5)]
+    result = permutation_test(lesions(rows), 10_000, seed=1)
+    assert result["observed"] == hits and result["n_permutations"] == 10_000
+    assert result["expected"] == pytest.approx(400.0)
+    exact = float(sps.binom.sf(hits - 1, 2_000, 0.2))  # P(T >= 430)
+    assert result["exact_p_value"] == pytest.approx(exact, rel=1e-6)
+    # the Monte Carlo p-value of 10,000 draws is within 4 standard errors of the exact one
+    assert abs(result["p_value"] - exact) < 4 * math.sqrt(exact * (1 - exact) / 10_000) + 1e-4
 
 
 def test_mantel_haenszel_pooled_odds_ratio():

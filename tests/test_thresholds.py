@@ -1,0 +1,74 @@
+"""Detection thresholds: every boundary is pinned (a value equal to a threshold passes it)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lesiontrack import Thresholds
+from lesiontrack.errors import OptionError
+
+
+def detect(alt, depth, vaf=None, **thresholds) -> object:
+    """``Thresholds(**thresholds).detect`` on one call; returns True, False or None (unknown)."""
+    if vaf is None and alt is not None and depth:
+        vaf = alt / depth
+    out = Thresholds(**thresholds).detect(
+        pd.Series([alt], dtype="float"), pd.Series([depth], dtype="float"),
+        pd.Series([vaf], dtype="float"))
+    value = out.iloc[0]
+    return None if pd.isna(value) else bool(value)
+
+
+def test_depth_equal_to_min_depth_is_read_and_one_below_is_not():
+    # 3/20 = 15%: passes min_alt and min_vaf; only depth decides
+    assert detect(3, 20, min_depth=20) is True
+    assert detect(3, 19, min_depth=20) is None
+    # below the ALT threshold, the site still counts as read at depth == min_depth
+    assert detect(0, 20, min_depth=20) is False
+    assert detect(0, 19, min_depth=20) is None
+
+
+def test_alt_equal_to_min_alt_is_detected_and_one_below_is_not():
+    assert detect(3, 100, min_alt=3) is True
+    assert detect(2, 100, min_alt=3) is False
+    assert detect(5, 100, min_alt=5) is True
+    assert detect(4, 100, min_alt=5) is False
+
+
+def test_vaf_equal_to_min_vaf_is_detected_and_just_below_is_not():
+    # 4/200 = 0.02 exactly (binary floating point: 0.02 == 4 / 200)
+    assert detect(4, 200, min_vaf=0.02) is True
+    assert detect(4, 201, min_vaf=0.02) is False
+    assert detect(10, 100, vaf=0.1, min_vaf=0.1) is True
+    assert detect(10, 100, vaf=0.0999, min_vaf=0.1) is False
+
+
+def test_missing_alt_count_is_estimated_from_vaf_and_depth():
+    # round(0.03 * 100) = 3 reads >= min_alt 3
+    assert detect(None, 100, vaf=0.03) is True
+    # round(0.025 * 100) = 2 (banker's rounding of 2.5) < 3: read, but below
+    assert detect(None, 100, vaf=0.025) is False
+    assert detect(None, None, vaf=0.5) is None
+
+
+def test_zero_min_depth_reads_every_site_with_a_depth():
+    assert detect(0, 0, vaf=0.0, min_depth=0) is False
+    assert detect(3, 3, min_depth=0) is True
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("min_depth", -1), ("min_depth", 2.5), ("min_alt", 0), ("min_alt", 1.5),
+    ("min_vaf", -0.01), ("min_vaf", 1.01),
+])
+def test_impossible_thresholds_are_refused(field, value):
+    with pytest.raises(OptionError) as caught:
+        Thresholds(**{field: value})
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("min_depth", 0), ("min_alt", 1), ("min_vaf", 0.0), ("min_vaf", 1.0),
+])
+def test_threshold_limits_themselves_are_allowed(field, value):
+    assert getattr(Thresholds(**{field: value}), field) == value
