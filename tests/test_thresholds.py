@@ -72,3 +72,21 @@ def test_impossible_thresholds_are_refused(field, value):
 ])
 def test_threshold_limits_themselves_are_allowed(field, value):
     assert getattr(Thresholds(**{field: value}), field) == value
+
+
+def test_missing_vaf_is_computed_from_the_counts():
+    # 4/200 = 2% passes min_vaf 0.02, 3/200 = 1.5% does not, whatever the ALT threshold
+    assert detect(4, 200, vaf=float("nan"), min_alt=1) is True
+    assert detect(3, 200, vaf=float("nan"), min_alt=1) is False
+    # depth 1 is a depth: 1/1 = 100%
+    assert detect(1, 1, vaf=float("nan"), min_depth=0, min_alt=1, min_vaf=0.5) is True
+
+
+def test_result_keeps_the_index_and_is_a_nullable_boolean():
+    index = pd.Index([7, 3, 11])
+    out = Thresholds().detect(pd.Series([5, 0, None], index=index, dtype="Int64"),
+                              pd.Series([100, 100, None], index=index, dtype="Int64"),
+                              pd.Series([None, None, None], index=index, dtype="object"))
+    assert str(out.dtype) == "boolean"
+    assert list(out.index) == [7, 3, 11]
+    assert out.tolist() == [True, False, pd.NA]
