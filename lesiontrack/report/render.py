@@ -477,8 +477,8 @@ def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
     elif pattern["pattern"] == "unknown":
         n_seq = n_prog + len(ctrl)
         text = (f"Pattern unknown: only {n_seq} sequenced {_plural(n_seq, 'lesion')} with a "
-                "progressive or controlled status, and the patient table gives neither a "
-                "pattern nor radiology lesion counts.")
+                "progressive or controlled status, and no patient table gives its pattern or "
+                "radiology lesion counts.")
     else:
         text = f"No progressive lesion ({ctrl_text})."
     if source == "radiology":
