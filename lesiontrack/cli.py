@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "ratio and each patient's progression pattern.")
     _add_input_options(p)
     _add_stats_options(p)
+    p.add_argument("--patients", type=Path, metavar="FILE",
+                   help="patient table (TSV/CSV): patient_id and radiology_progressive + "
+                        "radiology_controlled (lesion counts on imaging) and/or pattern, which "
+                        "decide each patient's pattern (outcome columns are optional here)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="write to FILE instead of standard output")
@@ -152,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="patient table (TSV/CSV): patient_id, progression_date, salvage, "
                         "pfs_event_date or pfs_censor_date, death_date or last_followup_date "
                         "(ISO dates); or pfs_months, pfs_event, os_months, os_event; optional "
-                        "pattern")
+                        "pattern, radiology_progressive and radiology_controlled")
     p.add_argument("--by", choices=GROUPINGS, default="pattern",
                    help="group by progression pattern, by secondary mutations confined to "
                         "progressive lesions, or by any secondary mutation (default: pattern)")
@@ -244,11 +248,23 @@ def _stats_text(result: dict) -> str:
     for row in result["patients"]:
         confined = {True: "yes", False: "no", None: "no secondary"}[
             row["secondary_confined_to_progressive"]]
-        lines.append(f"  {row['patient_id']}: {row['pattern']} "
-                     f"({row['n_progressive']} progressive, {row['n_controlled']} controlled); "
+        lines.append(f"  {row['patient_id']}: {row['pattern']} ({_pattern_basis(row)}); "
                      f"secondary confined to progressive lesions: {confined}")
     lines.append("For research use only, not for clinical decisions.")
     return "\n".join(lines) + "\n"
+
+
+def _pattern_basis(row: dict) -> str:
+    """Where a patient's pattern comes from, in words, with the lesion counts."""
+    sequenced = (f"{row['n_progressive']} progressive, {row['n_controlled']} controlled "
+                 "sequenced")
+    source = row.get("pattern_source", "sequenced lesions")
+    if source == "radiology":
+        return (f"radiology: {row['radiology_progressive']} progressive, "
+                f"{row['radiology_controlled']} controlled on imaging; {sequenced}")
+    if source == "sequenced lesions":
+        return sequenced
+    return f"{source}; {sequenced}"
 
 
 def _run_outcomes(args: argparse.Namespace) -> int:
@@ -259,8 +275,9 @@ def _run_outcomes(args: argparse.Namespace) -> int:
     patients = read_patients(args.patients)  # before the calls files: fail fast
     sheet, calls, _ = _load(args)
     clustering = test_clustering(classify(calls, sheet), calls, samples=sheet,
-                                 focal_max=args.focal_max)
-    result, figures = analyse(patients, clustering["patients"], args.by)
+                                 focal_max=args.focal_max, patients=patients)
+    result, figures = analyse(patients, clustering["patients"], args.by,
+                              focal_max=args.focal_max)
     if args.outdir is not None:
         write_outcomes(args.outdir, result, figures)
     sys.stdout.write(outcomes_json(result) if args.json else outcomes_text(result))
@@ -286,6 +303,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from .compare import classify
 
+    patients_table = None
+    if args.command == "stats" and args.patients is not None:
+        from .outcomes import read_patients
+
+        patients_table = read_patients(args.patients, require_outcomes=False)  # fail fast
     sheet, calls, _ = _load(args)
     origins = classify(calls, sheet)
     if args.command == "classify":
@@ -301,7 +323,8 @@ def run(args: argparse.Namespace) -> int:
         from .stats import test_clustering
 
         result = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
-                                 seed=args.seed, focal_max=args.focal_max)
+                                 seed=args.seed, focal_max=args.focal_max,
+                                 patients=patients_table)
         text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (
             _stats_text(result))
         _emit(text, args.output)

@@ -59,11 +59,17 @@ class OptionError(LesionTrackError):
     """A command-line or API option has an impossible value."""
 
 
+class PatientTableError(LesionTrackError):
+    """The patient table (outcomes, radiology counts, pattern) is malformed or disagrees with
+    the sample sheet."""
+
+
 
 __all__ = [
     "CallsFileError",
     "LesionTrackError",
     "OptionError",
+    "PatientTableError",
     "ReferenceMismatchError",
     "SampleSheetError",
 ]

@@ -119,7 +119,8 @@ def draw_km(data: pd.DataFrame, names: list[str], endpoint: str, title: str) -> 
     ax.set_ylim(-0.02, 1.04)
     ax.set_xticks(ticks)
     ax.set_ylabel(f"{ENDPOINT_TITLES.get(endpoint, endpoint.upper())} (probability)")
-    ax.set_xlabel("Months since progression on imatinib (start of salvage therapy)")
+    ax.set_xlabel("Months since progression_date (progression on imatinib: start of salvage "
+                  "follow-up)")
     ax.grid(axis="y", color="#E0E0E0", linewidth=0.6)
     if names:
         ax.legend(loc="upper right", frameon=False, fontsize=8)

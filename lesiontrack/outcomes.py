@@ -11,12 +11,22 @@ imatinib (the start of salvage therapy) in one of two styles; one table uses one
 * months: ``pfs_months`` + ``pfs_event`` (0 = censored, 1 = event), ``os_months`` +
   ``os_event``.
 
-An endpoint (``pfs``, ``os``) is absent when none of its columns are present. An optional
-``pattern`` column (``focal``, ``generalized``, ``none``; empty = keep) overrides the pattern
-lesiontrack derives from the lesions.
+Time zero is ``progression_date``: the scan that showed progression on imatinib, the start of
+salvage follow-up (``pfs_months``/``os_months`` count from it too).
+
+An endpoint (``pfs``, ``os``) is absent when none of its columns are present. Optional columns
+decide the progression pattern (see :func:`lesiontrack.stats.decide_pattern`): ``pattern``
+(``focal``, ``generalized``, ``none``; empty = derive), else ``radiology_progressive`` and
+``radiology_controlled`` (lesion counts on imaging, whole numbers >= 0, both or neither).
+``read_patients(..., require_outcomes=False)`` reads a table with only these (``stats``).
 
 Rules, stated once:
 
+* PFS is progression **or death**, whichever comes first. Date style: the PFS event date is
+  the earlier of ``pfs_event_date`` and ``death_date``; a ``death_date`` on or before
+  ``pfs_censor_date`` is an event at the death (a row with a ``death_date`` and no PFS date
+  is an event at the death too); a death after ``pfs_censor_date`` leaves PFS censored there.
+  Month style: ``pfs_event`` stands as given (the user applied the definition).
 * censoring: a patient with an event date (or ``*_event = 1``) had the event at that time;
   otherwise the patient is right-censored at the censor / last follow-up date. Every
   patient needs exactly one of the two, and no date may precede ``progression_date``;
@@ -34,6 +44,8 @@ Rules, stated once:
   of the other group is still at risk: the estimate would be 0 or infinite); else ``null``
   with the reason in ``note``. The ratio is the hazard of the other group relative to
   ``reference_group`` (the first group in :data:`GROUP_ORDER`: focal, confined, none).
+* ``unknown`` (the pattern could not be told: fewer than two sequenced lesions with a status
+  and no radiology counts or pattern in the table) is a group of its own under ``by=pattern``.
 
 For research use only, not for clinical decisions.
 """
@@ -53,9 +65,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import LesionTrackError, OptionError
+from .defaults import DEFAULT_FOCAL_MAX
+from .errors import OptionError, PatientTableError
 from .io.output import atomic_write, write_table
 from .samplesheet import read_table_rows
+from .stats import (
+    PATTERN_SOURCES,
+    RADIOLOGY_COLUMNS,
+    TABLE_PATTERNS,
+    decide_pattern,
+    parse_count,
+    table_patterns,
+)
 
 log = logging.getLogger("lesiontrack")
 
@@ -66,11 +87,12 @@ AT_RISK_STEP = 6
 #: Landmarks of ``survival_6m`` and ``survival_12m``, in months.
 LANDMARKS = (6, 12)
 ENDPOINTS: tuple[str, ...] = ("pfs", "os")
-PATTERNS: tuple[str, ...] = ("focal", "generalized", "none")
+#: Patterns a patient table may state.
+PATTERNS: tuple[str, ...] = TABLE_PATTERNS
 GROUPINGS: tuple[str, ...] = ("pattern", "confined", "secondary")
 #: Display order of each grouping's groups; the first present group is the Cox reference.
 GROUP_ORDER: dict[str, tuple[str, ...]] = {
-    "pattern": ("focal", "generalized", "none"),
+    "pattern": ("focal", "generalized", "none", "unknown"),
     "confined": ("confined", "not confined", "no secondary"),
     "secondary": ("none", "secondary"),
 }
@@ -80,32 +102,45 @@ DATE_COLUMNS = {"pfs": ("pfs_event_date", "pfs_censor_date"),
                 "os": ("death_date", "last_followup_date")}
 MONTH_COLUMNS = {"pfs": ("pfs_months", "pfs_event"), "os": ("os_months", "os_event")}
 KNOWN_COLUMNS: tuple[str, ...] = (
-    "patient_id", "pattern", "salvage", "progression_date",
+    "patient_id", "pattern", *RADIOLOGY_COLUMNS, "salvage", "progression_date",
     *(c for pair in DATE_COLUMNS.values() for c in pair),
     *(c for pair in MONTH_COLUMNS.values() for c in pair),
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class PatientTableError(LesionTrackError):
-    """The patient (outcome) table is malformed or disagrees with the sample sheet."""
+#: Time zero of every endpoint, as said in ``outcomes.json`` (``time_zero``).
+TIME_ZERO = ("progression_date: the scan that showed progression on imatinib, the start of "
+             "salvage follow-up")
+#: What counts as an event, per endpoint and table style (``event_definition``).
+EVENT_DEFINITIONS = {
+    ("pfs", "dates"): "progression or death, whichever comes first (the earlier of "
+                      "pfs_event_date and death_date; a death on or before pfs_censor_date "
+                      "is an event)",
+    ("pfs", "months"): "pfs_event as given in the patient table (progression or death, "
+                       "whichever comes first, is the standard definition)",
+    ("os", "dates"): "death (death_date; censored at last_followup_date)",
+    ("os", "months"): "os_event as given in the patient table (death)",
+}
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def read_patients(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_patients(path: str | os.PathLike[str], *, require_outcomes: bool = True
+                  ) -> pd.DataFrame:
     """Read and validate a patient table; one row per patient.
 
-    Returns ``patient_id``, ``pattern`` (override or ``None``), ``salvage``, then for each
-    endpoint present ``<endpoint>_months`` (float) and ``<endpoint>_event`` (0/1), the date
-    columns as written (date style), and ``line`` (the row's line in the file). The file path
-    is kept in ``frame.attrs["path"]``.
+    Returns ``patient_id``, ``pattern`` (stated pattern or ``None``), ``radiology_progressive``
+    and ``radiology_controlled`` (Int64 lesion counts, NA when not given), ``salvage``, then
+    for each endpoint present ``<endpoint>_months`` (float) and ``<endpoint>_event`` (0/1),
+    the date columns as written (date style), and ``line`` (the row's line in the file). The
+    file path, style (``dates``/``months``/None) and endpoints are kept in ``frame.attrs``.
+    ``require_outcomes=False`` (``stats``): survival columns are optional, but the table must
+    give a pattern or radiology counts when it has none.
     Raises :class:`PatientTableError` naming the file, line and column of the first problem.
     """
     path = Path(path)
     header_line, header, rows = read_table_rows(path, PatientTableError, "patient table")
-    style, endpoints = _check_header(path, header_line, header)
+    style, endpoints = _check_header(path, header_line, header, require_outcomes)
     records: list[dict] = []
     seen: dict[str, int] = {}
     for number, row in rows:
@@ -119,7 +154,7 @@ def read_patients(path: str | os.PathLike[str]) -> pd.DataFrame:
     if not records:
         raise PatientTableError("the patient table has a header but no patients", file=path,
                                 where=header_line)
-    columns = ["patient_id", "pattern", "salvage"]
+    columns = ["patient_id", "pattern", *RADIOLOGY_COLUMNS, "salvage"]
     for endpoint in endpoints:
         columns += [f"{endpoint}_months", f"{endpoint}_event"]
     if style == "dates":
@@ -128,13 +163,18 @@ def read_patients(path: str | os.PathLike[str]) -> pd.DataFrame:
     for endpoint in endpoints:
         frame[f"{endpoint}_months"] = frame[f"{endpoint}_months"].astype(float)
         frame[f"{endpoint}_event"] = frame[f"{endpoint}_event"].astype(int)
+    for column in RADIOLOGY_COLUMNS:
+        frame[column] = pd.array(frame[column].tolist(), dtype="Int64")
     frame.attrs["path"] = str(path)
+    frame.attrs["style"] = style
     frame.attrs["endpoints"] = list(endpoints)
     return frame
 
 
-def _check_header(path: Path, line: int, header: list[str]) -> tuple[str, list[str]]:
-    """The table's style (``dates``/``months``) and its endpoints, or a header error."""
+def _check_header(path: Path, line: int, header: list[str], require_outcomes: bool = True
+                  ) -> tuple[str | None, list[str]]:
+    """The table's style (``dates``/``months``, None without outcome columns when they are not
+    required) and its endpoints, or a header error."""
     if "patient_id" not in header:
         raise PatientTableError("missing required column patient_id", file=path, where=line,
                                 field="patient_id",
@@ -152,6 +192,20 @@ def _check_header(path: Path, line: int, header: list[str]) -> tuple[str, list[s
             f"({', '.join(month_cols)})", file=path, where=line, field=month_cols[0],
             hint="one table uses one style: dates or months",
         )
+    radiology = [c for c in RADIOLOGY_COLUMNS if c in header]
+    if len(radiology) == 1:
+        missing = next(c for c in RADIOLOGY_COLUMNS if c not in radiology)
+        raise PatientTableError(f"column {radiology[0]} without {missing}", file=path,
+                                where=line, field=missing,
+                                hint="the two lesion counts on imaging go together")
+    if not date_cols and not month_cols and not require_outcomes:
+        if not radiology and "pattern" not in header:
+            raise PatientTableError(
+                "no pattern, radiology or outcome columns", file=path, where=line,
+                hint="give pattern, or radiology_progressive and radiology_controlled",
+            )
+        _warn_unknown(path, header)
+        return None, []
     if not date_cols and not month_cols:
         raise PatientTableError(
             "no outcome columns", file=path, where=line,
@@ -179,10 +233,14 @@ def _check_header(path: Path, line: int, header: list[str]) -> tuple[str, list[s
                                             field=column,
                                             hint=f"{' and '.join(MONTH_COLUMNS[endpoint])} "
                                                  "go together")
+    _warn_unknown(path, header)
+    return style, endpoints
+
+
+def _warn_unknown(path: Path, header: list[str]) -> None:
     unknown = [h for h in header if h and h not in KNOWN_COLUMNS]
     if unknown:
         log.warning("%s: ignoring column(s) %s of the patient table", path, ", ".join(unknown))
-    return style, endpoints
 
 
 def _parse_date(path: Path, line: int, column: str, value: str) -> dt.date:
@@ -195,7 +253,17 @@ def _parse_date(path: Path, line: int, column: str, value: str) -> dt.date:
                                 hint="write ISO dates, YYYY-MM-DD") from None
 
 
-def _parse_row(path: Path, line: int, row: dict[str, str], style: str,
+def _parse_count(path: Path, line: int, column: str, value: str) -> int | None:
+    try:
+        return parse_count(value)
+    except ValueError:
+        raise PatientTableError(
+            f"not a lesion count: {value!r}", file=path, where=line, field=column,
+            hint="the number of lesions on imaging, a whole number >= 0, or empty",
+        ) from None
+
+
+def _parse_row(path: Path, line: int, row: dict[str, str], style: str | None,
                endpoints: Iterable[str]) -> dict:
     pid = row["patient_id"]
     if not pid:
@@ -207,6 +275,13 @@ def _parse_row(path: Path, line: int, row: dict[str, str], style: str,
                                 hint=f"accepted: {', '.join(PATTERNS)}, or empty")
     record: dict = {"patient_id": pid, "pattern": pattern, "salvage": row.get("salvage", ""),
                     "line": line}
+    for column in RADIOLOGY_COLUMNS:
+        record[column] = _parse_count(path, line, column, row.get(column, ""))
+    given = [c for c in RADIOLOGY_COLUMNS if record[c] is not None]
+    if len(given) == 1:
+        missing = next(c for c in RADIOLOGY_COLUMNS if c not in given)
+        raise PatientTableError(f"{given[0]} without {missing}", file=path, where=line,
+                                field=missing, hint="give both lesion counts, or neither")
     ends: dict[str, tuple[str, float]] = {}  # endpoint -> (column, months) of the end of follow-up
     if style == "dates":
         start_text = row.get("progression_date", "")
@@ -215,6 +290,7 @@ def _parse_row(path: Path, line: int, row: dict[str, str], style: str,
             raise PatientTableError("empty progression date (the start of follow-up)",
                                     file=path, where=line, field="progression_date")
         start = _parse_date(path, line, "progression_date", start_text)
+        death_text = row.get("death_date", "")
         for endpoint in endpoints:
             event_col, censor_col = DATE_COLUMNS[endpoint]
             event_text, censor_text = row.get(event_col, ""), row.get(censor_col, "")
@@ -225,21 +301,38 @@ def _parse_row(path: Path, line: int, row: dict[str, str], style: str,
                     field=censor_col, hint=f"a patient with {event_col} is not censored: "
                                            f"leave {censor_col} empty",
                 )
-            if not event_text and not censor_text:
+            if not event_text and not censor_text and not (endpoint == "pfs" and death_text):
                 raise PatientTableError(
                     f"missing follow-up: neither {event_col} nor {censor_col} is given",
                     file=path, where=line, field=censor_col if not event_text else event_col,
                 )
-            column, text = (event_col, event_text) if event_text else (censor_col, censor_text)
-            end = _parse_date(path, line, column, text)
-            if end < start:
-                raise PatientTableError(
-                    f"{column} {text} is before progression_date {start_text}", file=path,
-                    where=line, field=column,
-                )
+            dates = {}
+            for column, text in ((event_col, event_text), (censor_col, censor_text)):
+                if text:
+                    dates[column] = _parse_date(path, line, column, text)
+                    if dates[column] < start:
+                        raise PatientTableError(
+                            f"{column} {text} is before progression_date {start_text}",
+                            file=path, where=line, field=column,
+                        )
+            column = event_col if event_text else censor_col
+            end, event = dates.get(column), bool(event_text)
+            if endpoint == "pfs" and death_text:  # progression or death, whichever first
+                death = _parse_date(path, line, "death_date", death_text)
+                if death < start:
+                    raise PatientTableError(
+                        f"death_date {death_text} is before progression_date {start_text}",
+                        file=path, where=line, field="death_date",
+                    )
+                if end is None or death <= end:
+                    if event_text and death < end:
+                        log.warning("%s:%s: pfs_event_date %s is after death_date %s: the "
+                                    "PFS event is the death", path, line, event_text,
+                                    death_text)
+                    column, end, event = "death_date", death, True
             months = (end - start).days / DAYS_PER_MONTH
             record[f"{endpoint}_months"] = months
-            record[f"{endpoint}_event"] = int(bool(event_text))
+            record[f"{endpoint}_event"] = int(event)
             ends[endpoint] = (column, months)
     else:
         for endpoint in endpoints:
@@ -287,14 +380,16 @@ def _parse_months(path: Path, line: int, column: str, value: str) -> float:
 
 def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
                       overrides: pd.DataFrame | Mapping[str, str | None] | None = None,
-                      ) -> pd.DataFrame:
+                      *, focal_max: int = DEFAULT_FOCAL_MAX) -> pd.DataFrame:
     """Each patient's group from ``test_clustering(...)["patients"]``.
 
-    ``by``: ``pattern`` (focal / generalized / none), ``confined`` (``confined`` when the
-    secondary mutations are confined to progressive lesions, ``not confined``, ``no
-    secondary``) or ``secondary`` (``secondary`` when any, else ``none``). ``overrides``
-    (the patient table, or a mapping patient -> pattern) replaces patterns for ``by="pattern"``;
-    empty values keep the lesion-derived pattern. Returns ``patient_id``, ``group`` with
+    ``by``: ``pattern`` (focal / generalized / none / unknown), ``confined`` (``confined``
+    when the secondary mutations are confined to progressive lesions, ``not confined``, ``no
+    secondary``) or ``secondary`` (``secondary`` when any, else ``none``). ``overrides`` (the
+    patient table, or a mapping patient -> pattern) decides the pattern for ``by="pattern"``
+    of patients whose pattern the statistics took from the sequenced lesions (its ``pattern``,
+    else its radiology counts with ``focal_max``; a warning names each change); patterns the
+    statistics already took from the table are kept. Returns ``patient_id``, ``group`` with
     ``attrs["by"]`` set.
     """
     if by not in GROUPINGS:
@@ -313,22 +408,29 @@ def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
     frame = pd.DataFrame(rows, columns=["patient_id", "group"])
     if by == "pattern" and overrides is not None:
         if isinstance(overrides, pd.DataFrame):
-            table = overrides if "pattern" in overrides else overrides.assign(pattern=None)
-            mapping = dict(zip(table["patient_id"], table["pattern"], strict=True))
+            given = table_patterns(overrides)
         else:
-            mapping = dict(overrides)
-        for i, (pid, derived) in enumerate(zip(frame["patient_id"], frame["group"],
-                                               strict=True)):
-            value = mapping.get(pid)
-            if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+            given = {}
+            for pid, value in dict(overrides).items():
+                if value is None or (isinstance(value, float) and math.isnan(value)):
+                    value = ""
+                value = str(value).strip().lower()
+                if value and value not in PATTERNS:
+                    raise OptionError(f"unknown pattern {value!r} for patient {pid!r}",
+                                      field="pattern", hint=f"accepted: {', '.join(PATTERNS)}")
+                given[str(pid)] = {"pattern": value or None}
+        for i, patient in enumerate(stats_patients):
+            if patient.get("pattern_source", PATTERN_SOURCES[-1]) != PATTERN_SOURCES[-1]:
+                continue  # the statistics already took it from the patient table
+            pid, derived = frame.loc[i, "patient_id"], frame.loc[i, "group"]
+            row = given.get(pid)
+            if not row or (row.get("pattern") is None
+                           and row.get("radiology_progressive") is None):
                 continue
-            value = str(value).lower()
-            if value not in PATTERNS:
-                raise OptionError(f"unknown pattern {value!r} for patient {pid!r}",
-                                  field="pattern", hint=f"accepted: {', '.join(PATTERNS)}")
+            value, source = decide_pattern(pid, [], [], row, focal_max)
             if value != derived:
-                log.warning("patient %s: pattern %r from the patient table replaces %r from "
-                            "the lesions", pid, value, derived)
+                log.warning("patient %s: pattern %r from the patient table (%s) replaces %r "
+                            "from the lesions", pid, value, source, derived)
             frame.loc[i, "group"] = value
     frame.attrs["by"] = by
     return frame
@@ -539,17 +641,21 @@ def outcomes(patients: pd.DataFrame, groups: pd.DataFrame, by: str = "pattern") 
     (:func:`groups_from_stats`). Returns ``{"pfs": E, "os": E}`` (JSON-safe: no NaN or
     infinity), E = ``{"by", "groups": {name: {"n", "events", "median", "median_ci",
     "survival_6m", "survival_12m", "at_risk"}}, "logrank_p", "hazard_ratio",
-    "hazard_ratio_ci", "reference_group", "time_unit", "note"}``.
+    "hazard_ratio_ci", "reference_group", "time_unit", "note", "time_zero",
+    "event_definition"}`` (time zero: ``progression_date``; the PFS event: progression or
+    death, whichever first, in date style; as given in month style).
     Raises :class:`PatientTableError` for a patient of the table not in the sample sheet.
     """
     endpoints = endpoints_of(patients)
     if not endpoints:
         raise OptionError("the patient table has no outcome columns",
                           file=patients.attrs.get("path"))
+    style = patients.attrs.get("style") or "months"
     result = {}
     for i, endpoint in enumerate(endpoints):
         data = endpoint_frame(patients, groups, endpoint, warn=i == 0)
-        result[endpoint] = endpoint_summary(data, by)
+        result[endpoint] = {**endpoint_summary(data, by), "time_zero": TIME_ZERO,
+                            "event_definition": EVENT_DEFINITIONS[(endpoint, style)]}
     return _json_safe(result)
 
 
@@ -621,7 +727,10 @@ def outcomes_text(result: dict) -> str:
     lines = []
     for endpoint, summary in result.items():
         lines.append(f"{ENDPOINT_NAMES.get(endpoint, endpoint)} by {summary['by']} "
-                     "(months since progression; Kaplan-Meier):")
+                     "(months since progression_date, the start of salvage follow-up; "
+                     "Kaplan-Meier):")
+        if summary.get("event_definition"):
+            lines.append(f"  event: {summary['event_definition']}")
         width = max([len(name) for name in summary["groups"]] + [5])
         for name, g in summary["groups"].items():
             lo, hi = g["median_ci"]
@@ -689,15 +798,16 @@ __all__ = [
 ]
 
 
-def analyse(patients: pd.DataFrame, stats_patients: list[dict], by: str = "pattern"
-            ) -> tuple[dict, dict[str, str]]:
+def analyse(patients: pd.DataFrame, stats_patients: list[dict], by: str = "pattern", *,
+            focal_max: int = DEFAULT_FOCAL_MAX) -> tuple[dict, dict[str, str]]:
     """Outcomes by group and their Kaplan-Meier figures: (result, {endpoint: SVG text}).
 
-    ``stats_patients`` is ``test_clustering(...)["patients"]``; ``patients`` the patient table
-    (:func:`read_patients`).
+    ``stats_patients`` is ``test_clustering(...)["patients"]`` (best computed with
+    ``patients=`` the same table, so that its patterns follow the table); ``patients`` the
+    patient table (:func:`read_patients`).
     """
     from .outcome_figures import km_figure
 
-    groups = groups_from_stats(stats_patients, by, patients)
+    groups = groups_from_stats(stats_patients, by, patients, focal_max=focal_max)
     result = outcomes(patients, groups, by)
     return result, {endpoint: km_figure(patients, groups, endpoint) for endpoint in result}

@@ -2,27 +2,39 @@
 
 Only lesions (``role == "lesion"``) whose status is ``progressive`` or ``controlled`` take part.
 A lesion *has a secondary* when at least one mutation classified ``secondary`` is detected in it.
+
+A patient's progression *pattern* describes the disease, not the sequenced subset: a patient
+table's ``pattern`` decides it, else its radiology lesion counts (``radiology_progressive``,
+``radiology_controlled``), else the sequenced lesions, ``unknown`` when fewer than two with a
+progressive or controlled status were sequenced (:func:`decide_pattern`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 import warnings
 
 import numpy as np
 import pandas as pd
 
 from .defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
+from .errors import PatientTableError
+
+log = logging.getLogger("lesiontrack")
 
 #: Above this many lesions the exact (conditional) odds-ratio interval, whose cost grows with
 #: the table, gives way to the sample odds ratio with a Woolf interval (equal for large tables).
 CONDITIONAL_CI_MAX_LESIONS = 2_000
 
 __all__ = [
-    "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED", "clustering_from_tables",
+    "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED", "PATTERN_SOURCES",
+    "RADIOLOGY_COLUMNS", "check_table_patients", "clustering_from_tables", "decide_pattern",
     "lesion_table",
-    "mantel_haenszel", "patient_patterns", "permutation_distribution", "permutation_test",
-    "shuffle_labels", "test_clustering",
+    "mantel_haenszel", "parse_count", "patient_patterns", "pattern_from_counts",
+    "permutation_distribution", "permutation_test", "shuffle_labels", "table_patterns",
+    "test_clustering",
 ]
 
 
@@ -188,10 +200,148 @@ def mantel_haenszel(table: pd.DataFrame) -> dict:
                     "test of OR = 1 with continuity correction"}
 
 
+#: Where a patient's pattern comes from, in order of precedence.
+PATTERN_SOURCES: tuple[str, ...] = ("patients table pattern", "radiology", "sequenced lesions")
+#: Patterns a patient table may state (``unknown`` is only ever derived).
+TABLE_PATTERNS: tuple[str, ...] = ("focal", "generalized", "none")
+#: The patient table's radiology columns: lesion counts on imaging at progression.
+RADIOLOGY_COLUMNS: tuple[str, str] = ("radiology_progressive", "radiology_controlled")
+_COUNT = re.compile(r"\d+")
+
+
+def pattern_from_counts(n_progressive: int, n_controlled: int,
+                        focal_max: int = DEFAULT_FOCAL_MAX) -> str:
+    """``none`` without a progressive lesion; ``focal`` with 1 to ``focal_max`` progressive
+    lesions and at least one controlled; else ``generalized``."""
+    if n_progressive == 0:
+        return "none"
+    if n_progressive <= focal_max and n_controlled >= 1:
+        return "focal"
+    return "generalized"
+
+
+def parse_count(value) -> int | None:
+    """A lesion count from a table cell: a non-negative integer, or None when empty.
+    Raises ValueError for anything else (``2.5``, ``-1``, ``many``)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(value)
+    if isinstance(value, int | np.integer):
+        if value < 0:
+            raise ValueError(value)
+        return int(value)
+    if isinstance(value, float | np.floating):
+        if value < 0 or not float(value).is_integer():
+            raise ValueError(value)
+        return int(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    if not _COUNT.fullmatch(text):
+        raise ValueError(value)
+    return int(text)
+
+
+def table_patterns(patients: pd.DataFrame | None) -> dict[str, dict]:
+    """Per patient of a patient table (:func:`lesiontrack.outcomes.read_patients`, or any frame
+    with ``patient_id`` and optional ``pattern``, ``radiology_progressive``,
+    ``radiology_controlled``, ``line``): ``{"pattern", "radiology_progressive",
+    "radiology_controlled", "line"}`` (None where not given). Raises
+    :class:`~lesiontrack.errors.PatientTableError` naming the file, row and field of a bad
+    value (a count that is not a non-negative integer, one count without the other, an unknown
+    pattern)."""
+    if patients is None:
+        return {}
+    source = patients.attrs.get("path", "patient table")
+    if "patient_id" not in patients:
+        raise PatientTableError("missing required column patient_id", file=source,
+                                field="patient_id")
+    lines = (list(patients["line"]) if "line" in patients
+             else [f"row {i + 1}" for i in range(len(patients))])
+    out: dict[str, dict] = {}
+    for i, pid in enumerate(patients["patient_id"]):
+        pid, line = str(pid), lines[i]
+        counts = {}
+        for column in RADIOLOGY_COLUMNS:
+            value = patients[column].iloc[i] if column in patients else None
+            try:
+                counts[column] = parse_count(value)
+            except ValueError:
+                raise PatientTableError(
+                    f"not a lesion count: {value!r}", file=source, where=line, field=column,
+                    hint="the number of lesions on imaging, a whole number >= 0, or empty",
+                ) from None
+        given = [c for c in RADIOLOGY_COLUMNS if counts[c] is not None]
+        if len(given) == 1:
+            missing = next(c for c in RADIOLOGY_COLUMNS if c not in given)
+            raise PatientTableError(f"{given[0]} without {missing}", file=source, where=line,
+                                    field=missing, hint="give both lesion counts, or neither")
+        pattern = patients["pattern"].iloc[i] if "pattern" in patients else None
+        if pattern is None or pattern is pd.NA or (isinstance(pattern, float)
+                                                   and math.isnan(pattern)):
+            pattern = None
+        else:
+            pattern = str(pattern).strip().lower() or None
+        if pattern is not None and pattern not in TABLE_PATTERNS:
+            raise PatientTableError(f"unknown pattern {pattern!r}", file=source, where=line,
+                                    field="pattern",
+                                    hint=f"accepted: {', '.join(TABLE_PATTERNS)}, or empty")
+        out[pid] = {"pattern": pattern, **counts, "line": line}
+    return out
+
+
+def check_table_patients(patients: pd.DataFrame | None, known) -> None:
+    """Raise :class:`~lesiontrack.errors.PatientTableError` (naming the row) for a patient of
+    the patient table that is not in the cohort (``known``: the cohort's patient ids)."""
+    if patients is None:
+        return
+    known = {str(p) for p in known}
+    source = patients.attrs.get("path", "patient table")
+    lines = (list(patients["line"]) if "line" in patients
+             else [f"row {i + 1}" for i in range(len(patients))])
+    for pid, line in zip(patients["patient_id"], lines, strict=True):
+        if str(pid) not in known:
+            raise PatientTableError(f"patient {pid!r} is not in the sample sheet", file=source,
+                                    where=line, field="patient_id",
+                                    hint="every patient of the table needs lesions in the "
+                                         "sample sheet")
+
+
+def decide_pattern(patient: str, progressive: list[str], controlled: list[str],
+                   given: dict | None, focal_max: int = DEFAULT_FOCAL_MAX) -> tuple[str, str]:
+    """(pattern, pattern_source) of one patient: the patient table's ``pattern``, else its
+    radiology counts, else the sequenced lesions (``unknown`` below two with a progressive or
+    controlled status). A stated pattern that disagrees with the radiology counts wins, with a
+    warning."""
+    given = given or {}
+    radiology = None
+    if given.get("radiology_progressive") is not None:
+        radiology = pattern_from_counts(given["radiology_progressive"],
+                                        given["radiology_controlled"], focal_max)
+    stated = given.get("pattern")
+    if stated is not None:
+        if radiology is not None and radiology != stated:
+            log.warning("patient %s: pattern %r of the patient table disagrees with its "
+                        "radiology counts (%d progressive, %d controlled: %r with --focal-max "
+                        "%d); the stated pattern is used", patient, stated,
+                        given["radiology_progressive"], given["radiology_controlled"],
+                        radiology, focal_max)
+        return stated, PATTERN_SOURCES[0]
+    if radiology is not None:
+        return radiology, PATTERN_SOURCES[1]
+    if len(progressive) + len(controlled) < 2:
+        return "unknown", PATTERN_SOURCES[2]
+    return pattern_from_counts(len(progressive), len(controlled), focal_max), PATTERN_SOURCES[2]
+
+
 def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataFrame,
-                     focal_max: int = DEFAULT_FOCAL_MAX) -> list[dict]:
-    """Per patient: progression pattern and whether secondary mutations stay in progressive
-    lesions."""
+                     focal_max: int = DEFAULT_FOCAL_MAX, *,
+                     patients: pd.DataFrame | None = None) -> list[dict]:
+    """Per patient: progression pattern (with its ``pattern_source``, see
+    :func:`decide_pattern`; ``patients`` is the optional patient table) and whether secondary
+    mutations stay in progressive lesions."""
+    given = table_patterns(patients)
     lesions: dict[str, dict[str, list[str]]] = {}
     status_of: dict[tuple[str, str], str] = {}
     for patient, lesion, status in zip(table["patient_id"], table["lesion_id"],
@@ -213,15 +363,14 @@ def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataF
     for patient in sorted(set(calls["patient_id"]) | set(table["patient_id"])):
         prog = sorted(lesions.get(patient, {}).get("progressive", []))
         ctrl = sorted(lesions.get(patient, {}).get("controlled", []))
-        if not prog:
-            pattern = "none"
-        elif len(prog) <= focal_max and ctrl:
-            pattern = "focal"
-        else:
-            pattern = "generalized"
+        row = given.get(str(patient), {})
+        pattern, source = decide_pattern(str(patient), prog, ctrl, row, focal_max)
         n_secondary = len(keys.get(patient, ()))
         confined = None if not n_secondary else "controlled" not in seen_in.get(patient, set())
-        out.append({"patient_id": patient, "pattern": pattern, "progressive_lesions": prog,
+        out.append({"patient_id": patient, "pattern": pattern, "pattern_source": source,
+                    "radiology_progressive": row.get("radiology_progressive"),
+                    "radiology_controlled": row.get("radiology_controlled"),
+                    "progressive_lesions": prog,
                     "controlled_lesions": ctrl, "n_progressive": len(prog),
                     "n_controlled": len(ctrl), "n_secondary": n_secondary,
                     "secondary_confined_to_progressive": confined})
@@ -236,11 +385,19 @@ def test_clustering(
     permutations: int = DEFAULT_PERMUTATIONS,
     seed: int = DEFAULT_SEED,
     focal_max: int = DEFAULT_FOCAL_MAX,
+    patients: pd.DataFrame | None = None,
 ) -> dict:
     """All clustering statistics as one JSON-ready dict (lesion_table, fisher, permutation,
-    mantel_haenszel, patients)."""
+    mantel_haenszel, patients). ``patients``: the optional patient table whose ``pattern`` or
+    radiology counts decide each patient's pattern (:func:`patient_patterns`); a patient of it
+    not in the cohort raises :class:`~lesiontrack.errors.PatientTableError`."""
     table = lesion_table(origins, calls, samples)
-    return clustering_from_tables(table, patient_patterns(table, origins, calls, focal_max),
+    cohort = set(calls["patient_id"]) | set(table["patient_id"])
+    if samples is not None:
+        cohort |= set(samples["patient_id"])
+    check_table_patients(patients, cohort)
+    found = patient_patterns(table, origins, calls, focal_max, patients=patients)
+    return clustering_from_tables(table, found,
                                   n_patients=int(calls["patient_id"].nunique()),
                                   permutations=permutations, seed=seed)
 

@@ -1488,20 +1488,21 @@ def readme(patients: list[Patient], files: dict[str, list[CallsFile]]) -> str:
 # outcomes section: focal progression does better, as in the study behind the project.
 OUTCOME_COMMENTS = [
     'lesiontrack demo cohort: outcome after salvage therapy (synthetic; no real patient data; research use only).',
-    'One row per patient who progressed on imatinib. progression_date = the scan that showed progression = start of salvage follow-up.',
-    'PFS: pfs_event_date (progression or death on salvage therapy) or pfs_censor_date; OS: death_date or last_followup_date. ISO dates; months = days / 30.4375.',
-    'pattern restates the lesion-derived pattern (lesiontrack stats) explicitly; an empty cell keeps the derived one.',
+    'One row per patient who progressed on imatinib. progression_date = the scan that showed progression = time zero, the start of salvage follow-up.',
+    'PFS: pfs_event_date (progression on salvage therapy) or pfs_censor_date; a death_date on or before it is a PFS event (progression or death, whichever first). OS: death_date or last_followup_date. ISO dates; months = days / 30.4375.',
+    'radiology_progressive / radiology_controlled: lesions on imaging at progression; they decide the pattern (the disease, not the sequenced subset): GIST02 had 2 lesions sequenced but 5 on imaging (1 progressing), GIST05 4 progressing of 5.',
+    'pattern states the pattern outright (it wins over the counts): GIST07 has no imaging counts here. An empty cell derives the pattern from the counts, else from the sequenced lesions.',
     'GIST06 is not listed: all its lesions are controlled (pattern none), so it has no progression and no salvage follow-up; lesiontrack warns and leaves it out.',
     'Modelled on the focal vs generalized progression story (focal: median PFS 11.3 vs 2.5 months; median OS not reached vs 22.8 months).',
 ]
 OUTCOME_ROWS = [
-    ['patient_id', 'pattern', 'salvage', 'progression_date', 'pfs_event_date', 'pfs_censor_date', 'death_date', 'last_followup_date'],
-    ['GIST01', 'focal', 'resection of the progressing liver metastasis + imatinib 400 mg', '2009-03-16', '2010-04-16', '', '', '2013-03-22'],
-    ['GIST02', 'focal', 'resection of the progressing liver metastasis + imatinib 400 mg', '2010-06-02', '', '2013-11-01', '', '2013-11-01'],
-    ['GIST03', 'generalized', 'sunitinib 50 mg (4 weeks on, 2 off)', '2008-11-24', '2009-07-07', '', '2011-03-11', ''],
-    ['GIST04', 'focal', 'radiofrequency ablation of the progressing liver metastasis + imatinib 400 mg', '2011-01-19', '2011-06-08', '', '2012-09-22', ''],
-    ['GIST05', 'generalized', 'sunitinib 50 mg (4 weeks on, 2 off)', '2010-09-07', '2010-11-22', '', '2012-08-01', ''],
-    ['GIST07', 'focal', 'imatinib 800 mg', '2011-08-29', '2012-08-07', '', '', '2014-09-07'],
+    ['patient_id', 'pattern', 'radiology_progressive', 'radiology_controlled', 'salvage', 'progression_date', 'pfs_event_date', 'pfs_censor_date', 'death_date', 'last_followup_date'],
+    ['GIST01', '', '1', '4', 'resection of the progressing liver metastasis + imatinib 400 mg', '2009-03-16', '2010-04-16', '', '', '2013-03-22'],
+    ['GIST02', '', '1', '4', 'resection of the progressing liver metastasis + imatinib 400 mg', '2010-06-02', '', '2013-11-01', '', '2013-11-01'],
+    ['GIST03', '', '6', '0', 'sunitinib 50 mg (4 weeks on, 2 off)', '2008-11-24', '2009-07-07', '', '2011-03-11', ''],
+    ['GIST04', '', '1', '2', 'radiofrequency ablation of the progressing liver metastasis + imatinib 400 mg', '2011-01-19', '2011-06-08', '', '2012-09-22', ''],
+    ['GIST05', '', '4', '1', 'sunitinib 50 mg (4 weeks on, 2 off)', '2010-09-07', '2010-11-22', '', '2012-08-01', ''],
+    ['GIST07', 'focal', '', '', 'imatinib 800 mg', '2011-08-29', '2012-08-07', '', '', '2014-09-07'],
 ]
 
 

@@ -439,3 +439,84 @@ def test_demo_patient_table_tells_the_focal_story(caplog):
     assert result["pfs"]["groups"]["focal"]["median"] == pytest.approx(11.3, abs=0.05)
     assert result["pfs"]["groups"]["generalized"]["median"] == pytest.approx(2.5, abs=0.05)
     assert result["os"]["groups"]["generalized"]["median"] == pytest.approx(22.8, abs=0.05)
+
+
+# --------------------------------------------------------------------------- PFS: progression or death
+
+
+def pfs_of(tmp_path, pfs_event="", pfs_censor="", death="", followup=""):
+    """(pfs_months, pfs_event) of one dated patient whose time zero is 2020-01-01."""
+    path = write(tmp_path, f"{DATES_HEADER}\n{P1}\t{pfs_event}\t{pfs_censor}\t{death}\t"
+                           f"{followup}\n")
+    frame = read_patients(path)
+    return frame.loc[0, "pfs_months"], frame.loc[0, "pfs_event"]
+
+
+def test_a_death_before_any_progression_is_a_pfs_event(tmp_path):
+    # censored for progression at the last scan, died before it was due: event at the death
+    months, event = pfs_of(tmp_path, pfs_censor="2020-12-01", death="2020-06-01")
+    assert event == 1 and months == pytest.approx(152 / DAYS_PER_MONTH)
+    # no PFS date at all, a death: event at the death
+    months, event = pfs_of(tmp_path, death="2020-03-01")
+    assert event == 1 and months == pytest.approx(60 / DAYS_PER_MONTH)
+
+
+def test_the_earlier_of_progression_and_death_is_the_pfs_event(tmp_path):
+    months, event = pfs_of(tmp_path, pfs_event="2020-04-10", death="2021-01-01")
+    assert event == 1 and months == pytest.approx(100 / DAYS_PER_MONTH)
+
+
+def test_a_death_after_the_pfs_censor_date_leaves_pfs_censored(tmp_path):
+    months, event = pfs_of(tmp_path, pfs_censor="2020-06-01", death="2020-06-02")
+    assert event == 0 and months == pytest.approx(152 / DAYS_PER_MONTH)
+
+
+def test_a_death_on_the_pfs_censor_day_is_an_event(tmp_path):
+    months, event = pfs_of(tmp_path, pfs_censor="2020-06-01", death="2020-06-01")
+    assert event == 1 and months == pytest.approx(152 / DAYS_PER_MONTH)
+
+
+def test_without_a_death_the_censoring_stands(tmp_path):
+    months, event = pfs_of(tmp_path, pfs_censor="2020-06-01", followup="2020-09-01")
+    assert event == 0 and months == pytest.approx(152 / DAYS_PER_MONTH)
+
+
+def test_month_style_keeps_the_users_pfs_event(tmp_path):
+    path = write(tmp_path, "patient_id\tpfs_months\tpfs_event\tos_months\tos_event\n"
+                           "P1\t4\t0\t4\t1\n")
+    frame = read_patients(path)
+    assert frame.loc[0, "pfs_event"] == 0  # a death at 4 months, but the user said censored
+    groups = pd.DataFrame({"patient_id": ["P1"], "group": ["focal"]})
+    result = outcomes(frame, groups, "pattern")
+    assert "as given" in result["pfs"]["event_definition"]
+
+
+def test_time_zero_is_said_in_the_json_text_and_figure(tmp_path):
+    path = write(tmp_path, f"{DATES_HEADER}\n{P1}\t2020-05-01\t\t\t2021-01-01\n")
+    patients = read_patients(path)
+    groups = pd.DataFrame({"patient_id": ["P1"], "group": ["focal"]})
+    result = outcomes(patients, groups, "pattern")
+    for endpoint in ("pfs", "os"):
+        assert result[endpoint]["time_zero"].startswith("progression_date")
+    assert result["pfs"]["event_definition"].startswith("progression or death")
+    assert json.loads(json.dumps(result))["os"]["time_zero"] == result["os"]["time_zero"]
+    assert "months since progression_date" in outcomes_text(result)
+    assert "Months since progression_date" in km_figure(patients, groups, "pfs")
+
+
+def test_unknown_is_a_group_of_outcomes_by_pattern():
+    patients, _ = months_table([("F1", "", 10, 1), ("F2", "", 20, 0), ("G1", "", 3, 1),
+                                ("U1", "", 6, 1), ("U2", "", 8, 0)])
+    stats = [stats_patient("F1", "focal"), stats_patient("F2", "focal"),
+             stats_patient("G1", "generalized"), stats_patient("U1", "unknown"),
+             stats_patient("U2", "unknown")]
+    result = outcomes(patients, groups_from_stats(stats, "pattern"), "pattern")
+    assert list(result["pfs"]["groups"]) == ["focal", "generalized", "unknown"]
+    assert result["pfs"]["groups"]["unknown"]["n"] == 2
+    assert result["pfs"]["hazard_ratio"] is None  # three groups: no two-group Cox model
+    assert "unknown" in set(outcomes_table(result)["group"])
+    from lesiontrack.report.render import _outcomes_view
+
+    view = _outcomes_view({"result": result, "figures": {}, "by": "pattern"})
+    assert [row["group"] for row in view["endpoints"][0]["rows"]] == [
+        "focal", "generalized", "unknown"]

@@ -103,7 +103,7 @@ def test_patterns_and_confinement():
     assert patients["FOCAL"]["pattern"] == "focal"
     assert patients["FOCAL"]["secondary_confined_to_progressive"] is True
     assert patients["GEN"]["pattern"] == "generalized"
-    assert patients["NONE"]["pattern"] == "none"
+    assert patients["NONE"]["pattern"] == "unknown"  # one sequenced lesion: cannot tell
     assert patients["NONE"]["secondary_confined_to_progressive"] is None
     assert patients["LEAK"]["secondary_confined_to_progressive"] is False
     assert patients["LEAK"]["progressive_lesions"] == ["L1"]

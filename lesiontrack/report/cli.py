@@ -41,8 +41,10 @@ def add_parsers(
     _add_output_options(p)
     group = p.add_argument_group("outcomes")
     group.add_argument("--patients", type=Path, metavar="FILE",
-                       help="patient table of outcomes after salvage therapy: adds an outcomes "
-                            "section to the cohort page (see 'lesiontrack outcomes --help')")
+                       help="patient table: its pattern or radiology_progressive + "
+                            "radiology_controlled decide each patient's pattern; with outcome "
+                            "columns it adds an outcomes section to the cohort page (see "
+                            "'lesiontrack outcomes --help')")
     group.add_argument("--by", choices=("pattern", "confined", "secondary"), default="pattern",
                        help="grouping of the outcomes section (default: pattern)")
     p.set_defaults(report_command="report")
@@ -176,21 +178,24 @@ def _report(args: argparse.Namespace) -> Path:
     if getattr(args, "patients", None) is not None:
         from ..outcomes import read_patients
 
-        patients_table = read_patients(args.patients)  # fail fast, before reading the calls
+        # fail fast, before reading the calls; outcome columns are optional here
+        patients_table = read_patients(args.patients, require_outcomes=False)
     sheet, thresholds = _load_sheet(args)
     patients, parts = _parts(args, sheet, thresholds)
 
     def outcomes(stats: dict) -> dict | None:
-        if patients_table is None:
+        if patients_table is None or not patients_table.attrs.get("endpoints"):
             return None
         from ..outcomes import analyse
 
-        result, figures = analyse(patients_table, stats["patients"], args.by)
+        result, figures = analyse(patients_table, stats["patients"], args.by,
+                                  focal_max=args.focal_max)
         return {"result": result, "figures": figures, "by": args.by}
 
     return write_report_parts(args.output, parts=parts, patients=patients, sheet=sheet,
                               sheet_path=args.samplesheet, options=_options(args),
-                              force=args.force, outcomes=outcomes)
+                              force=args.force, outcomes=outcomes,
+                              patient_table=patients_table)
 
 
 def run(args: argparse.Namespace) -> int:

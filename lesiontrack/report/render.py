@@ -444,23 +444,45 @@ def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
     if pattern is None:
         return {"name": "not assessed", "css": "unknown",
                 "text": "No progressive or controlled lesion with calls: the progression pattern "
-                        "was not assessed.", "confined": ""}
+                        "was not assessed.", "confined": "", "source": ""}
     prog, ctrl = pattern["progressive_lesions"], pattern["controlled_lesions"]
-    names = {"focal": "focal", "generalized": "generalized", "none": "none"}
+    names = {"focal": "focal", "generalized": "generalized", "none": "none",
+             "unknown": "unknown"}
+    source = pattern.get("pattern_source", "sequenced lesions")
     n_prog, n_ctrl = len(prog), len(ctrl)
     prog_text = f"{n_prog} progressive {_plural(n_prog, 'lesion')}"
     if prog:
         prog_text += f" ({', '.join(prog)})"
     ctrl_text = f"{n_ctrl} controlled {_plural(n_ctrl, 'lesion')}"
-    if pattern["pattern"] == "focal":
+    if source == "radiology":
+        r_prog, r_ctrl = pattern["radiology_progressive"], pattern["radiology_controlled"]
+        prog_text = f"{r_prog} progressive {_plural(r_prog, 'lesion')} on imaging"
+        n_ctrl = r_ctrl
+        ctrl_text = f"{r_ctrl} controlled {_plural(r_ctrl, 'lesion')}"
+    sequenced = (f"Sequenced: {n_prog} progressive and {len(ctrl)} controlled "
+                 f"{_plural(len(ctrl), 'lesion')}.")
+    if source == "patients table pattern":
+        text = f"{pattern['pattern'].capitalize()}, as stated in the patient table."
+        if pattern.get("radiology_progressive") is not None:
+            text += (f" Imaging: {pattern['radiology_progressive']} progressive, "
+                     f"{pattern['radiology_controlled']} controlled.")
+        text += f" {sequenced}"
+    elif pattern["pattern"] == "focal":
         text = (f"Focal progression: {prog_text} while {ctrl_text} "
                 f"{_plural(n_ctrl, 'stays', 'stay')} controlled (focal means at most "
                 f"{focal_max} progressive {_plural(focal_max, 'lesion')} with others controlled).")
     elif pattern["pattern"] == "generalized":
         text = (f"Generalized progression: {prog_text}"
                 + (f" and {ctrl_text}." if n_ctrl else ", no controlled lesion."))
+    elif pattern["pattern"] == "unknown":
+        n_seq = n_prog + len(ctrl)
+        text = (f"Pattern unknown: only {n_seq} sequenced {_plural(n_seq, 'lesion')} with a "
+                "progressive or controlled status, and no patient table gives its pattern or "
+                "radiology lesion counts.")
     else:
         text = f"No progressive lesion ({ctrl_text})."
+    if source == "radiology":
+        text += f" {sequenced}"
     confined = pattern.get("secondary_confined_to_progressive")
     if confined is True:
         confined_text = "Every secondary mutation is confined to progressive lesions."
@@ -469,7 +491,8 @@ def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
     else:
         confined_text = "No secondary mutation was found."
     return {"name": names.get(pattern["pattern"], str(pattern["pattern"])),
-            "css": pattern["pattern"], "text": text, "confined": confined_text}
+            "css": pattern["pattern"], "text": text, "confined": confined_text,
+            "source": f"from {source}"}
 
 
 @dataclass
@@ -1013,18 +1036,27 @@ def _at_least_one(parts: Iterable[ReportPart]) -> Iterator[ReportPart]:
 
 
 def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
-           stats: dict | None, options: dict, progress, outcomes=None) -> None:
+           stats: dict | None, options: dict, progress, outcomes=None,
+           patient_table: pd.DataFrame | None = None) -> None:
     """Write the report from ``parts`` (batches of patients, in the plain sorted order of
     their identifiers; one part holding everything is a batch too). Holds one part at a time:
     the calls and origins tables are appended part by part, the graph spooled to disk, and of
     each patient only what the cohort page shows is kept. ``stats`` None: computed from the
-    parts' lesion tables and patterns at the end (``outcomes``: a function of those stats)."""
-    from ..stats import clustering_from_tables, lesion_table, patient_patterns
+    parts' lesion tables and patterns at the end (``outcomes``: a function of those stats;
+    ``patient_table``: the patient table deciding the patterns)."""
+    from ..stats import (
+        check_table_patients,
+        clustering_from_tables,
+        lesion_table,
+        patient_patterns,
+    )
 
     min_depth = int(options.get("min_depth") or DEFAULT_MIN_DEPTH)
     focal_max = int(options["focal_max"]) if options.get("focal_max") is not None else (
         DEFAULT_FOCAL_MAX)
     given = {str(p["patient_id"]): p for p in stats.get("patients", [])} if stats else None
+    if given is None:
+        check_table_patients(patient_table, patients)
     files = safe_names(patients)
     sources = _knowledge_sources()
     env = _environment()
@@ -1054,7 +1086,8 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                 found = {p: given[p] for p in _part_patients(part, roster, {}) if p in given}
             else:
                 table = lesion_table(origins, calls, part.sheet)
-                part_patterns = patient_patterns(table, origins, calls, focal_max)
+                part_patterns = patient_patterns(table, origins, calls, focal_max,
+                                                 patients=patient_table)
                 tables.append(table)
                 patterns.extend(part_patterns)
                 n_patients += int(calls["patient_id"].nunique())
@@ -1148,12 +1181,14 @@ def write_report_parts(
     progress: bool | None = None,
     stats: dict | None = None,
     outcomes=None,
+    patient_table: pd.DataFrame | None = None,
 ) -> Path:
     """:func:`write_report` from batches of patients (:class:`ReportPart`, in the plain sorted
     order of the patient identifiers), read one at a time: memory follows the largest batch,
     not the cohort. ``patients``: every patient of the cohort (their page file names are
     settled first). ``stats`` None: :func:`~lesiontrack.test_clustering`'s result is computed
-    from the parts (with ``options``' permutations, seed and focal_max); ``outcomes`` may then
+    from the parts (with ``options``' permutations, seed and focal_max, and the patterns
+    decided by ``patient_table``, the patient table, when given); ``outcomes`` may then
     be a function of those stats returning the ``outcomes`` dict of :func:`write_report`.
     The report is the same for every way of cutting the cohort into parts."""
     outdir = Path(os.path.abspath(outdir))
@@ -1169,7 +1204,8 @@ def write_report_parts(
     built.mkdir()
     try:
         _build(built, parts=parts, patients=sorted(set(patients), key=_natural), stats=stats,
-               options=options, progress=progress, outcomes=outcomes)
+               options=options, progress=progress, outcomes=outcomes,
+               patient_table=patient_table)
         _write(built / "provenance.json", _provenance(sheet, sheet_path, options))
         check_outdir(outdir, force, [])  # nobody filled it meanwhile
         _swap_into_place(built, outdir)
