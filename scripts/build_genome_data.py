@@ -4,11 +4,15 @@ Usage: python scripts/build_genome_data.py [../shared/kit-reference/exons.tsv]
 
 The shared table is the source of the facts; the package ships its own copy in a stable,
 typed layout (one row per exon and build, integer columns, empty cells for non-coding exons).
+
+It also re-makes ``drugs.tsv`` and ``drug_sources.tsv`` from ``drugs.md`` in the same folder
+(:func:`build_drugs`, :func:`build_drug_sources`), byte for byte (a test checks this).
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +23,187 @@ COLUMNS = [
     "gene", "transcript", "assembly", "exon", "chrom", "start", "end", "strand",
     "c_first", "c_last", "cds_start", "cds_end", "codon_first", "codon_last",
 ]
+
+
+# --- drug activity (drugs.tsv, drug_sources.tsv from drugs.md) ---------------------------------
+
+DRUGS = ("imatinib", "sunitinib", "regorafenib", "ripretinib", "avapritinib")
+DRUG_COLUMNS = ["gene", "exon", "codon_first", "codon_last", "protein_change", "region", "class",
+                "drug", "activity", "grade", "in_vitro", "sources", "evidence"]
+DRUG_SOURCE_COLUMNS = ["id", "citation"]
+#: Words of drugs.md -> activity class; the first such word in a cell (or clause) decides.
+ACTIVITY_WORDS = (
+    ("not established", "unknown"),
+    ("sensitive", "sensitive"), ("active", "sensitive"), ("potent", "sensitive"),
+    ("inhibits", "sensitive"), ("approved", "sensitive"),
+    ("reduced", "reduced"), ("weak", "reduced"), ("higher dose", "reduced"),
+    ("inferior", "reduced"),
+    ("resistant", "resistant"),
+)
+_ACTIVITY_RE = re.compile(r"\b(" + "|".join(w for w, _ in ACTIVITY_WORDS) + r")\b", re.I)
+_GRADE_RE = re.compile(r"\(([AB])[):]")
+#: The sites of each row of drugs.md's table (matched by the start of its first cell):
+#: (gene, exon, site, region, clause) where site is ``"exon"`` (every codon of the exon),
+#: a codon number or a one-letter protein change; clause maps a drug to the index of the
+#: ``"; "``-separated clause of its cell that speaks of this site (default: the whole cell).
+_AL = {"regorafenib": 0, "avapritinib": 1}  # activation loop, not D816
+_AL_D816 = {"regorafenib": 1, "avapritinib": 1}
+DRUG_SITES: tuple[tuple[str, tuple[tuple[str, str, object, str, dict[str, int]], ...]], ...] = (
+    ("KIT exon 11 primary", (("KIT", "11", "exon", "juxtamembrane domain", {}),)),
+    ("KIT exon 9 primary", (("KIT", "9", "exon", "extracellular domain", {}),)),
+    ("KIT exon 13 K642E", (("KIT", "13", "K642E", "kinase domain", {}),)),
+    ("secondary ATP-binding pocket", (
+        ("KIT", "13", 654, "ATP-binding pocket", {}),
+        ("KIT", "14", 670, "ATP-binding pocket", {}),
+    )),
+    ("secondary activation loop", (
+        ("KIT", "17", 816, "activation loop", _AL_D816),
+        ("KIT", "17", "D816V", "activation loop", {"regorafenib": 1, "avapritinib": 0}),
+        ("KIT", "17", 820, "activation loop", _AL),
+        ("KIT", "17", 822, "activation loop", _AL),
+        ("KIT", "17", 823, "activation loop", _AL),
+        ("KIT", "18", "A829P", "activation loop", _AL),
+    )),
+    ("PDGFRA exon 18 D842V", (("PDGFRA", "18", "D842V", "activation loop", {}),)),
+    ("PDGFRA exon 12 V561D", (("PDGFRA", "12", "V561D", "juxtamembrane domain", {}),)),
+)
+#: Which source backs each call that is not ``unknown`` (ids of drug_sources.tsv, D1... in the
+#: order of drugs.md's source list; S1 is the knowledge table's sources.tsv): (class, drug) ->
+#: ids, and (class, drug, site) for a site with a source of its own.
+DRUG_CALL_SOURCES: dict[tuple, str] = {
+    ("KIT exon 11 primary", "imatinib"): "S1",
+    ("KIT exon 11 primary", "sunitinib"): "D1",
+    ("KIT exon 11 primary", "ripretinib"): "D8",
+    ("KIT exon 9 primary", "imatinib"): "S1",
+    ("KIT exon 9 primary", "sunitinib"): "D1",
+    ("KIT exon 13 K642E", "imatinib"): "D0",
+    ("secondary ATP-binding pocket", "imatinib"): "D1;D2",
+    ("secondary ATP-binding pocket", "sunitinib"): "D1;D4",
+    ("secondary ATP-binding pocket", "regorafenib"): "D3",
+    ("secondary ATP-binding pocket", "ripretinib"): "D4;D5",
+    ("secondary activation loop", "imatinib"): "D1;D2",
+    ("secondary activation loop", "sunitinib"): "D1;D4",
+    ("secondary activation loop", "sunitinib", 816): "D1;D4;D7",
+    ("secondary activation loop", "sunitinib", "D816V"): "D1;D4;D7",
+    ("secondary activation loop", "regorafenib"): "D3",
+    ("secondary activation loop", "ripretinib"): "D4;D5",
+    ("secondary activation loop", "avapritinib"): "D6",
+    ("PDGFRA exon 18 D842V", "imatinib"): "D6;D8",
+    ("PDGFRA exon 18 D842V", "sunitinib"): "D6",
+    ("PDGFRA exon 18 D842V", "regorafenib"): "D6",
+    ("PDGFRA exon 18 D842V", "ripretinib"): "D5",
+    ("PDGFRA exon 18 D842V", "avapritinib"): "D6;D8",
+    ("PDGFRA exon 12 V561D", "imatinib"): "S1",
+}
+#: Source ids -> a word their citation in drugs.md must contain (guards against a reordered list).
+DRUG_SOURCE_CHECK = {"D1": "Clin Oncol 2008", "D2": "Liegl", "D3": "Serrano", "D4": "INTRIGUE",
+                     "D5": "Smith", "D6": "Evans", "D7": "Gajiwala", "D8": "NAVIGATOR"}
+#: A call drugs.md grades without naming a publication cites the sheet itself.
+DRUG_SHEET_SOURCE = ("D0", "lesiontrack kit-reference fact sheet drugs.md: the call and grade as "
+                     "stated there; the sheet names no publication for it")
+
+
+def _markdown_section(text: str, heading: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == heading) + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return lines[start:end]
+
+
+def drug_table_rows(text: str) -> list[list[str]]:
+    """Cells of each row of the "Activity by class" table of drugs.md (header first)."""
+    rows = [line for line in _markdown_section(text, "## Activity by class")
+            if line.startswith("|")]
+    cells = [[c.strip() for c in line.strip().strip("|").split("|")] for line in rows]
+    return [row for row in cells if not set("".join(row)) <= set("-: ")]
+
+
+def activity_of(words: str) -> str:
+    """Activity class of a cell or clause of drugs.md: its first activity word decides."""
+    match = _ACTIVITY_RE.search(words)
+    if match is None:
+        raise SystemExit(f"drugs.md: no activity word in {words!r}")
+    return dict(ACTIVITY_WORDS)[match.group(1).lower()]
+
+
+def _exon_codons(folder: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    rows = [r for r in csv.DictReader((folder / "exons.tsv").open(newline=""), delimiter="\t")
+            if r["assembly"] == "GRCh38" and r["codon_first"].strip()]
+    return {(r["gene"], r["exon"]): (r["codon_first"].strip(), r["codon_last"].strip())
+            for r in rows}
+
+
+def build_drugs(folder: Path) -> str:
+    """Text of the package's drugs.tsv: one row per (site, drug) from drugs.md's table."""
+    table = drug_table_rows((folder / "drugs.md").read_text(encoding="utf-8"))
+    header, body = table[0], table[1:]
+    if [h.lower() for h in header[1:]] != list(DRUGS):
+        raise SystemExit(f"drugs.md: drug columns {header[1:]}, expected {list(DRUGS)}")
+    exons = _exon_codons(folder)
+    out = []
+    for label, sites in DRUG_SITES:
+        found = [row for row in body if row[0].startswith(label)]
+        if len(found) != 1:
+            raise SystemExit(f"drugs.md: {len(found)} table rows start with {label!r}")
+        cells = dict(zip(DRUGS, found[0][1:], strict=True))
+        for gene, exon, site, region, clauses in sites:
+            if site == "exon":
+                first, last = exons[(gene, exon)]
+                change = ""
+            elif isinstance(site, int):
+                first = last = str(site)
+                change = ""
+            else:
+                first = last = re.sub(r"\D", "", str(site))
+                change = f"p.{site}"
+            for drug in DRUGS:
+                cell = cells[drug].replace("**", "")
+                if drug in clauses:
+                    cell = cell.split("; ")[clauses[drug]]
+                activity = activity_of(cell)
+                grade = in_vitro = sources = ""
+                if activity != "unknown":
+                    grade_match = _GRADE_RE.search(cell)
+                    if grade_match is None:
+                        raise SystemExit(f"drugs.md: no grade in {cell!r}")
+                    grade = grade_match.group(1)
+                    if "in vitro" in cell:
+                        in_vitro = ("in vitro and clinical" if re.search(r"clinical|ORR", cell)
+                                    else "in vitro only")
+                    sources = DRUG_CALL_SOURCES.get((label, drug, site),
+                                                    DRUG_CALL_SOURCES.get((label, drug), ""))
+                    if not sources:
+                        raise SystemExit(f"no source for {label} / {drug}")
+                out.append({"gene": gene, "exon": exon, "codon_first": first, "codon_last": last,
+                            "protein_change": change, "region": region, "class": found[0][0],
+                            "drug": drug, "activity": activity, "grade": grade,
+                            "in_vitro": in_vitro, "sources": sources, "evidence": cell})
+    lines = ["\t".join(DRUG_COLUMNS)] + ["\t".join(r[c] for c in DRUG_COLUMNS) for r in out]
+    return "\n".join(lines) + "\n"
+
+
+def build_drug_sources(folder: Path) -> str:
+    """Text of the package's drug_sources.tsv: D0 (the sheet) and drugs.md's source list."""
+    lines = _markdown_section((folder / "drugs.md").read_text(encoding="utf-8"), "## Sources")
+    citations: list[str] = []
+    for line in lines:
+        if line.startswith("- "):
+            citations.append(line[2:].strip())
+        elif line.startswith("  ") and line.strip() and citations:  # a wrapped item
+            citations[-1] += " " + line.strip()
+    rows = [DRUG_SHEET_SOURCE] + [(f"D{i}", c) for i, c in enumerate(citations, start=1)]
+    for key, word in DRUG_SOURCE_CHECK.items():
+        if word not in dict(rows).get(key, ""):
+            raise SystemExit(f"drugs.md: source {key} should be the one citing {word!r}")
+    return "\n".join("\t".join(r) for r in [tuple(DRUG_SOURCE_COLUMNS), *rows]) + "\n"
+
+
+def write_drug_tables(folder: Path) -> None:
+    """Write drugs.tsv and drug_sources.tsv from ``folder``/drugs.md."""
+    for name, build in (("drugs.tsv", build_drugs), ("drug_sources.tsv", build_drug_sources)):
+        text = build(folder)
+        (TARGET.parent / name).write_text(text, encoding="utf-8", newline="")
+        print(f"wrote {text.count(chr(10)) - 1} rows to {TARGET.parent / name}")
 
 
 def main(argv: list[str]) -> int:
@@ -35,6 +220,7 @@ def main(argv: list[str]) -> int:
         for row in rows:
             writer.writerow([row[c].strip() for c in COLUMNS])
     print(f"wrote {len(rows)} exons to {TARGET}")
+    write_drug_tables(source.parent)
     return 0
 
 
