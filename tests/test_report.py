@@ -320,7 +320,11 @@ def test_patient_page_shows_graph_evidence_pattern_and_research_context(report):
     assert "decided by sharing across lesions" in text
     assert "absent from L3 (depth 120)" in text
     # drug-class context is research context, never advice
-    assert "In published series" in text and "reported sunitinib-resistant" in text
+    assert "In published series" in text and "Drug activity" in text
+    # drug activity comes from the sourced drug table, never from free text: at D816 regorafenib
+    # is not established, so nothing may call it active
+    assert "reported sunitinib-resistant" not in text
+    assert not re.search(r"regorafenib[^;.]*\b(active|sensitive)", text)
     assert "not a treatment recommendation" in text
     assert not re.search(r"\b(we recommend|should be treated|switch to)\b", text, re.I)
 

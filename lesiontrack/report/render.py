@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 from .. import __version__, genome
 from ..defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from ..errors import OptionError
+from ..genome import drugs
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
 from ..io.output import frame_to_tsv
 from ..thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
@@ -424,6 +425,7 @@ class Mutation:
     evidence: str
     knowledge: dict | None
     cells: list[Cell] = field(default_factory=list)
+    drugs: dict | None = None  # sourced drug activity of the change (genome.drugs)
 
 
 def _knowledge(gene: str, codon: int | None, sources: dict[str, str]) -> dict | None:
@@ -438,6 +440,32 @@ def _knowledge(gene: str, codon: int | None, sources: dict[str, str]) -> dict | 
 def _knowledge_sources() -> dict[str, str]:
     """Source ids of the knowledge table (S1, S2, ...) -> citation."""
     return genome.knowledge_sources()
+
+
+def _drug_view(gene: str, codon: int | None, hgvsp: str, consequence: object,
+               origin: str) -> dict | None:
+    """Drug activity of the change from the bundled drug table, with its sources, or why not."""
+    found = drugs.drug_activity(gene or None, codon, hgvsp,
+                                consequence if isinstance(consequence, str) else None)
+    if found is None:
+        if drugs.is_protein_altering(
+                consequence if isinstance(consequence, str) else None) is not None:
+            return None  # known consequence: no row, or not protein-altering
+        probe = drugs.drug_activity(gene or None, codon, hgvsp, "missense")
+        if probe is None:
+            return None
+        return {"site": probe.site, "region": probe.region, "calls": [],
+                "note": "not looked up: the consequence of this change is not known, and drug "
+                        "activity is shown for protein-altering changes only"}
+    cited = drugs.drug_sources()
+    calls = [{"drug": drug, "activity": call.activity, "grade": call.grade,
+              "in_vitro": call.in_vitro,
+              "sources": [{"id": s, "text": cited.get(s, "")} for s in call.sources]}
+             for drug, call in ((d, found.calls[d]) for d in drugs.DRUGS)]
+    role = {"primary": "here it is the primary mutation",
+            "secondary": "here it was acquired (secondary)"}.get(origin, "")
+    note = "Reported for the change, whatever its origin" + (f"; {role}" if role else "") + "."
+    return {"site": found.site, "region": found.region, "calls": calls, "note": note}
 
 
 def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
@@ -536,6 +564,8 @@ def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
             knowledge=_knowledge(gene, ctx.codons.get((patient, key)), ctx.sources),
             cells=cells,
         ))
+        out[-1].drugs = _drug_view(gene, ctx.codons.get((patient, key)), _text(row["hgvsp"]),
+                                   row.get("consequence"), origin)
     return out
 
 
@@ -588,7 +618,7 @@ def _patient_view(ctx: _Context, patient: str) -> dict:
         "counts": counts, "pattern": _pattern_words(ctx.patterns.get(patient), ctx.focal_max),
         "graph_svg": _graph_svg(ctx, patient, mutations),
         "any_flags": any(m.flags for m in mutations),
-        "has_knowledge": any(m.knowledge for m in mutations),
+        "has_knowledge": any(m.knowledge or m.drugs for m in mutations),
     }
 
 
