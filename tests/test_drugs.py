@@ -244,3 +244,28 @@ def test_local_protein_altering_set_matches_the_documented_one():
     assert drugs.is_protein_altering("synonymous") is False
     assert drugs.is_protein_altering("unknown") is None
     assert drugs.is_protein_altering(None) is None
+
+
+def test_the_readme_table_says_what_drugs_tsv_says():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Drug activity and heterogeneity", 1)[1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in section.splitlines() if line.startswith("| ")][1:]
+    examples = {  # README row -> a change it speaks of
+        "KIT exon 11": ("KIT", 559, "p.V559D"), "KIT exon 9": ("KIT", 502, "p.A502_Y503dup"),
+        "KIT p.K642E": ("KIT", 642, "p.K642E"), "KIT V654, T670": ("KIT", 670, "p.T670I"),
+        "KIT D816 (not V)": ("KIT", 816, "p.D816H"), "KIT p.D816V": ("KIT", 816, "p.D816V"),
+        "KIT D820, N822": ("KIT", 822, "p.N822K"), "PDGFRA p.D842V": ("PDGFRA", 842, "p.D842V"),
+        "PDGFRA p.V561D": ("PDGFRA", 561, "p.V561D"),
+    }
+    assert len(rows) == len(examples)
+    for row in rows:
+        key = next(k for k in examples if row[0].startswith(k))
+        found = _calls(*examples[key], "inframe_insertion" if "dup" in examples[key][2]
+                       else "missense")
+        for drug, cell in zip(DRUGS, row[2:], strict=True):
+            call = found.calls[drug]
+            words = cell.replace(",", " ").split()
+            assert words[0] == call.activity, (key, drug)
+            assert (call.grade or None) == (words[1] if len(words) > 1 else None), (key, drug)
+            assert (call.in_vitro == "in vitro only") == ("in vitro only" in cell), (key, drug)
