@@ -269,3 +269,23 @@ def test_the_readme_table_says_what_drugs_tsv_says():
             assert words[0] == call.activity, (key, drug)
             assert (call.grade or None) == (words[1] if len(words) > 1 else None), (key, drug)
             assert (call.in_vitro == "in vitro only") == ("in vitro only" in cell), (key, drug)
+
+
+def test_drug_columns_add_region_and_activity_string():
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "gene": ["KIT", "KIT", "KIT", None],
+        "codon": pd.array([654, 816, 816, None], dtype="Int64"),
+        "hgvsp": ["p.V654A", "p.D816=", "p.D816V", ""],
+        "consequence": ["missense", "synonymous", "missense", "intronic"],
+    })
+    out = drugs.drug_columns(frame)
+    assert list(out["region"]) == ["ATP-binding pocket", "", "activation loop", ""]
+    assert out["drug_activity"][0].startswith("imatinib=resistant;sunitinib=sensitive;")
+    assert list(out["drug_activity"][1:]) == [
+        "", "imatinib=resistant;sunitinib=resistant;regorafenib=unknown;ripretinib=sensitive;"
+            "avapritinib=sensitive", ""]
+    assert "region" not in frame.columns  # a copy
+    # without consequence (older tables): nothing is claimed
+    assert set(drugs.drug_columns(frame.drop(columns="consequence"))["drug_activity"]) == {""}

@@ -182,6 +182,31 @@ def activity_json(activity: DrugActivity | None) -> dict[str, dict] | None:
     }
 
 
+def drug_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` (calls or origins) with ``region`` and ``drug_activity`` columns.
+
+    Reads ``gene``, ``hgvsp``, ``consequence`` and, when present, ``codon`` (else the codon of the
+    p. name); ``drug_activity`` is :func:`activity_string`'s form, '' (and ``region`` '') where no
+    row applies.
+    """
+    out = frame.copy()
+    regions, strings = [], []
+    codons = out["codon"] if "codon" in out.columns else pd.Series(None, index=out.index)
+    consequences = (out["consequence"] if "consequence" in out.columns
+                    else pd.Series(None, index=out.index))
+    for gene, codon, hgvsp, consequence in zip(out["gene"], codons, out["hgvsp"], consequences,
+                                               strict=True):
+        found = drug_activity(gene if isinstance(gene, str) else None,
+                              None if codon is None or pd.isna(codon) else int(codon),
+                              hgvsp if isinstance(hgvsp, str) else None,
+                              consequence if isinstance(consequence, str) else None)
+        regions.append(found.region if found else "")
+        strings.append(activity_string(found))
+    out["region"] = regions
+    out["drug_activity"] = strings
+    return out
+
+
 __all__ = ["ACTIVITIES", "DRUGS", "PROTEIN_ALTERING", "DrugActivity", "DrugCall",
-           "activity_json", "activity_string", "drug_activity", "drug_sources", "drug_table",
-           "is_protein_altering", "parse_activity_string", "short_protein_change"]
+           "activity_json", "activity_string", "drug_activity", "drug_columns", "drug_sources",
+           "drug_table", "is_protein_altering", "parse_activity_string", "short_protein_change"]
