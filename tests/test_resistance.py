@@ -241,3 +241,29 @@ def test_bad_tables_raise_one_line_errors():
     bad.loc[0, "drug_activity"] = "imatinib=great"
     with pytest.raises(LesionTrackError, match="field 'drug_activity'"):
         patient_resistance(bad)
+
+
+# ---- the cohort figure (drawing only) ------------------------------------------------------------
+
+def test_heterogeneity_figure_marks_every_state_and_escapes_names():
+    import xml.etree.ElementTree as ET
+
+    from lesiontrack.report.resistance_figure import REGION_COLOURS, heterogeneity_svg
+
+    t, _ = liegl_cohort()
+    hostile = table(rows("<b>P</b>", {"L1": {"V654A": "+", "D816V": "?"},
+                                      "L2": {"V654A": "~", "D816V": "+"}}))
+    svg = str(heterogeneity_svg(pd.concat([t, hostile], ignore_index=True)))
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    marks = [c for c in root.iter(f"{ns}circle") if c.get("r") == "7"]
+    detected = pd.concat([t, hostile])
+    detected = detected[detected["state"] == "detected"]
+    assert len(marks) == len(detected)
+    assert {c.get("fill") for c in marks} == set(REGION_COLOURS.values())
+    assert len([c for c in root.iter(f"{ns}circle") if c.get("fill") == "none"]) == 1
+    assert "&lt;b&gt;P&lt;/b&gt;" in svg and "<b>" not in svg
+    assert svg == str(heterogeneity_svg(pd.concat([t, hostile], ignore_index=True)))
+    empty = str(heterogeneity_svg(pd.DataFrame(columns=list(RESISTANCE_COLUMNS))))
+    assert "No secondary mutation detected" in empty
+    ET.fromstring(empty)
