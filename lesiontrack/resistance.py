@@ -143,6 +143,47 @@ def _one_patient(rows: pd.DataFrame) -> dict:
     }
 
 
+def resistance_table(origins: pd.DataFrame, sheet: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The input table from an origins table (:func:`lesiontrack.classify`).
+
+    Rows: the ``secondary`` mutations (only those with ``counted`` True when the column exists),
+    one per lesion named in ``lesions_detected`` (``detected``), ``lesions_absent`` (``absent``)
+    and ``lesions_not_evaluable`` (``not_evaluable``; the origins table does not tell
+    ``low_level`` apart: feed the lesion states themselves to keep it). ``region`` and
+    ``drug_activity`` come from :func:`lesiontrack.genome.drugs.drug_columns` (protein-altering
+    changes only: without a ``consequence`` column both are empty). ``status`` is the lesion's
+    last status in ``sheet`` (``unknown`` without one).
+    """
+    from .genome.drugs import drug_columns
+
+    columns = [*RESISTANCE_COLUMNS, "drug_activity"]
+    chosen = origins[origins["origin"] == "secondary"]
+    if "counted" in chosen.columns:
+        chosen = chosen[chosen["counted"].fillna(False).astype(bool)]
+    if chosen.empty:
+        return pd.DataFrame(columns=columns)
+    chosen = drug_columns(chosen)
+    status: dict[tuple[str, str], str] = {}
+    if sheet is not None and {"patient_id", "lesion_id", "status"} <= set(sheet.columns):
+        for patient, lesion, value in zip(sheet["patient_id"], sheet["lesion_id"],
+                                          sheet["status"], strict=True):
+            status[(str(patient), str(lesion))] = _text(value) or "unknown"
+    out = []
+    for row in chosen.to_dict("records"):
+        gene, hgvsp = _text(row.get("gene")), _text(row.get("hgvsp"))
+        name = f"{gene} {hgvsp}".strip() if hgvsp else _text(row["variant_key"])
+        for column, state in (("lesions_detected", DETECTED), ("lesions_absent", ABSENT),
+                              ("lesions_not_evaluable", NOT_EVALUABLE)):
+            for lesion in (x for x in _text(row.get(column)).split(",") if x):
+                patient = _text(row["patient_id"])
+                out.append({"patient_id": patient, "lesion_id": lesion,
+                            "status": status.get((patient, lesion), "unknown"),
+                            "variant_key": _text(row["variant_key"]), "name": name,
+                            "gene": gene, "region": row["region"], "state": state,
+                            "drug_activity": row["drug_activity"]})
+    return pd.DataFrame(out, columns=columns)
+
+
 def patient_resistance(
     table: pd.DataFrame, patients: Iterable[str] | None = None
 ) -> dict[str, dict]:
@@ -234,4 +275,4 @@ def coverage_grid(resistance: dict) -> pd.DataFrame:
 
 __all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "OTHER_REGION",
            "RESISTANCE_COLUMNS", "STATES", "coverage_grid", "heterogeneity",
-           "heterogeneity_words", "patient_resistance", "polyclonal_pairs"]
+           "heterogeneity_words", "patient_resistance", "polyclonal_pairs", "resistance_table"]

@@ -267,3 +267,32 @@ def test_heterogeneity_figure_marks_every_state_and_escapes_names():
     empty = str(heterogeneity_svg(pd.DataFrame(columns=list(RESISTANCE_COLUMNS))))
     assert "No secondary mutation detected" in empty
     ET.fromstring(empty)
+
+
+def test_resistance_table_from_an_origins_table():
+    from lesiontrack.resistance import resistance_table
+
+    def origin_row(key, hgvsp, origin, detected, absent, not_evaluable, counted=True):
+        return {"patient_id": "P1", "variant_key": key, "gene": "KIT", "hgvsp": hgvsp,
+                "consequence": "missense", "origin": origin, "counted": counted,
+                "lesions_detected": detected, "lesions_absent": absent,
+                "lesions_not_evaluable": not_evaluable}
+
+    origins = pd.DataFrame([
+        origin_row("k1", "p.V654A", "secondary", "L1", "L2", ""),
+        origin_row("k2", "p.D816V", "secondary", "L2", "L1", "L3"),
+        origin_row("k3", "p.W557R", "primary", "L1,L2,L3", "", ""),
+        origin_row("k4", "p.N822K", "secondary", "L3", "", "", counted=False),
+    ])
+    sheet = pd.DataFrame({"patient_id": ["P1"] * 3, "lesion_id": ["L1", "L2", "L3"],
+                          "status": ["progressive", "progressive", "controlled"]})
+    t = resistance_table(origins, sheet)
+    assert list(t.columns) == [*RESISTANCE_COLUMNS, "drug_activity"]
+    assert sorted(zip(t["name"], t["lesion_id"], t["state"], strict=True)) == [
+        ("KIT p.D816V", "L1", "absent"), ("KIT p.D816V", "L2", "detected"),
+        ("KIT p.D816V", "L3", "not_evaluable"),
+        ("KIT p.V654A", "L1", "detected"), ("KIT p.V654A", "L2", "absent")]
+    assert set(t["region"]) == {"ATP-binding pocket", "activation loop"}
+    assert heterogeneity(t)["n_patients_polyclonal_across_lesions"] == 1
+    assert patient_resistance(t)["P1"]["drugs_covering_all_secondary_lesions"] == []
+    assert resistance_table(origins[origins["origin"] == "primary"]).empty
