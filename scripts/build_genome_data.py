@@ -127,8 +127,9 @@ def activity_of(words: str) -> str:
 
 
 def _exon_codons(folder: Path) -> dict[tuple[str, str], tuple[str, str]]:
-    rows = [r for r in csv.DictReader((folder / "exons.tsv").open(newline=""), delimiter="\t")
-            if r["assembly"] == "GRCh38" and r["codon_first"].strip()]
+    with (folder / "exons.tsv").open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle, delimiter="\t")
+                if r["assembly"] == "GRCh38" and r["codon_first"].strip()]
     return {(r["gene"], r["exon"]): (r["codon_first"].strip(), r["codon_last"].strip())
             for r in rows}
 

@@ -289,3 +289,26 @@ def test_drug_columns_add_region_and_activity_string():
     assert "region" not in frame.columns  # a copy
     # without consequence (older tables): nothing is claimed
     assert set(drugs.drug_columns(frame.drop(columns="consequence"))["drug_activity"]) == {""}
+
+
+@needs_shared
+def test_the_script_refuses_a_sheet_it_cannot_map(tmp_path):
+    script = _script()
+    text = (SHARED / "drugs.md").read_text(encoding="utf-8")
+    (tmp_path / "exons.tsv").write_bytes((SHARED / "exons.tsv").read_bytes())
+    # a class row gone
+    lines = [line for line in text.splitlines() if not line.startswith("| PDGFRA exon 12 V561D")]
+    (tmp_path / "drugs.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="0 table rows start with 'PDGFRA exon 12 V561D'"):
+        script.build_drugs(tmp_path)
+    # sources reordered: the ids would cite the wrong papers
+    first = next(line for line in text.splitlines() if line.startswith("- Heinrich MC"))
+    moved = text.replace(first + "\n", "") + first + "\n"
+    (tmp_path / "drugs.md").write_text(moved, encoding="utf-8")
+    with pytest.raises(SystemExit, match="source D1"):
+        script.build_drug_sources(tmp_path)
+    # a cell without any word of the mapping
+    (tmp_path / "drugs.md").write_text(text.replace("| sensitive (B) |", "| fine (B) |"),
+                                       encoding="utf-8")
+    with pytest.raises(SystemExit, match="no activity word in 'fine \\(B\\)'"):
+        script.build_drugs(tmp_path)
