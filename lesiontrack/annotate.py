@@ -474,14 +474,16 @@ def annotate_variant(
         out["consequence"] = out["consequence"] or "unknown"
         return out
     transcript = genome.transcripts(assembly)[location.gene]
-    out["exon"] = str(location.exon) if location.exon is not None else ""
-    codon = location.codon
-    if codon is None and ref != "-":  # first coding base of a multi-base variant
+    exon, codon = location.exon, location.codon
+    if ref != "-":  # a deletion from an intron into an exon: its first exonic / coding base
         for offset in range(1, len(ref)):
-            inner = transcript.locate(pos + offset)
-            if inner and inner.codon:
-                codon = inner.codon
+            if exon is not None and codon is not None:
                 break
+            inner = transcript.locate(pos + offset)
+            if inner is not None:
+                exon = inner.exon if exon is None else exon
+                codon = inner.codon if codon is None else codon
+    out["exon"] = str(exon) if exon is not None else ""
     out["codon"] = codon
     # sequences to compute names and consequence from, in order: the reference, the bundled windows
     sequences: list[tuple[SequenceSource, str]] = []
@@ -489,7 +491,13 @@ def annotate_variant(
         sequences.append((reference, "reference"))
     bundled = bundled_sequence(assembly)
     if _covers(bundled, transcript.chrom, pos, ref):
-        sequences.append((bundled, "bundled"))
+        bases = bundled.fetch(transcript.chrom, pos, pos + len(ref) - 1) if ref != "-" else "-"
+        if bases in ("-", ref):
+            sequences.append((bundled, "bundled"))
+        else:
+            log.warning("REF %s at %s:%d is %s in the bundled %s sequence of %s exon %s: no "
+                        "protein change or consequence is computed from it (another build?)",
+                        ref, chrom, pos, bases, assembly, location.gene, out["exon"])
     computed = hgvsc_name(transcript, pos, ref, alt, sequences[0][0] if sequences else None)
     if computed:
         out["hgvsc"] = computed
@@ -509,8 +517,8 @@ def annotate_variant(
     if not consequence:
         for sequence, source in sequences:
             consequence = consequence_from_position(transcript, pos, ref, alt, sequence)
-            if consequence:
-                out["consequence_source"] = source
+            if consequence:  # a non-coding change is told by the model alone
+                out["consequence_source"] = source if codon is not None else "model"
                 break
     if not consequence and hotspot is not None and hotspot[0] == location.gene:
         consequence = consequence_from_hgvsp(hotspot[1], ref, alt)
