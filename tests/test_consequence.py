@@ -8,8 +8,10 @@ import re
 import pandas as pd
 import pytest
 from Bio.Seq import Seq
-
 from conftest import synthetic_cds
+from test_io_tabular import VCF2MAF_COLUMNS, vcf2maf_row, write_maf
+from test_io_vcf import FMT, write_vcf
+
 from lesiontrack import genome, read_calls, read_calls_table
 from lesiontrack.annotate import (
     annotate_variant,
@@ -20,8 +22,6 @@ from lesiontrack.annotate import (
 from lesiontrack.io import read_calls_file
 from lesiontrack.reference import Reference
 from lesiontrack.variants import minimal
-from test_io_tabular import VCF2MAF_COLUMNS, vcf2maf_row, write_maf
-from test_io_vcf import FMT, write_vcf
 
 CHR4_GRCH38 = "##contig=<ID=4,length=190214555>"
 VOCABULARY = {"missense", "nonsense", "frameshift", "inframe_deletion", "inframe_insertion",
@@ -46,8 +46,8 @@ def consequence(assembly: str, pos: int, ref: str, alt: str, **kwargs) -> tuple[
 
 def test_the_vocabulary_and_what_alters_the_protein():
     assert set(genome.CONSEQUENCES) == VOCABULARY and len(genome.CONSEQUENCES) == 15
-    assert genome.PROTEIN_ALTERING == VOCABULARY - {"splice_region", "synonymous", "intronic",
-                                                    "UTR", "unknown"}
+    not_altering = {"splice_region", "synonymous", "intronic", "UTR", "unknown"}
+    assert set(genome.PROTEIN_ALTERING) == VOCABULARY - not_altering
     assert genome.is_protein_altering("missense") is True
     assert genome.is_protein_altering("splice_acceptor") is True
     assert genome.is_protein_altering("synonymous") is False
