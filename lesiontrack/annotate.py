@@ -495,9 +495,9 @@ def annotate_variant(
         if bases in ("-", ref):
             sequences.append((bundled, "bundled"))
         else:
-            log.warning("REF %s at %s:%d is %s in the bundled %s sequence of %s exon %s: no "
-                        "protein change or consequence is computed from it (another build?)",
-                        ref, chrom, pos, bases, assembly, location.gene, out["exon"])
+            log.info("REF %s at %s:%d is %s in the bundled %s sequence of %s exon %s: no "
+                     "protein change or consequence is computed from it (another build?)",
+                     ref, chrom, pos, bases, assembly, location.gene, out["exon"])
     computed = hgvsc_name(transcript, pos, ref, alt, sequences[0][0] if sequences else None)
     if computed:
         out["hgvsc"] = computed
