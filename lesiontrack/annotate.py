@@ -340,10 +340,17 @@ def _splice_maps(gene: str, assembly: str) -> tuple[dict[int, str], dict[int, in
     return sites, region
 
 
-def _touched(pos: int, ref: str) -> list[int]:
-    """Genomic bases a minimal variant changes; an insertion: its two flanking bases."""
-    first, last = span(pos, ref)
-    return list(range(first, last + 1))
+def _key_bases(transcript: genome.Transcript, first: int, last: int) -> list[int]:
+    """Bases of ``first..last`` that tell every region it touches: all of a short span; of a
+    long one its ends and the bases either side of each exon and coding boundary inside it."""
+    if last - first < 64:
+        return list(range(first, last + 1))
+    points = {first, last}
+    for _, start, end in transcript.exons:
+        points |= {start - 1, start, end, end + 1}
+    for start, end in transcript.cds_intervals():
+        points |= {start - 1, start, end, end + 1}
+    return sorted(p for p in points if first <= p <= last)
 
 
 def consequence_from_position(
@@ -356,20 +363,21 @@ def consequence_from_position(
     the amino-acid effect of a coding change needs ``sequence`` (a reference, or the bundled
     windows): without it a coding substitution is ``""``.
     """
-    bases = _touched(pos, ref)
+    first, last = span(pos, ref)  # an insertion: its two flanking bases
     kind = variant_type(ref, alt)
     sites, region = _splice_sites(transcript)
+    hit = [site for base, site in sites.items() if first <= base <= last]
     if kind == "INS":  # an insertion disrupts a site only between its two bases
-        hit = [sites[b] for b in bases if b in sites]
         site = hit[0] if len(hit) == 2 and hit[0] == hit[1] else ""
     else:
-        hit = [sites[b] for b in bases if b in sites]
         site = min(hit, key=_SEVERITY.__getitem__) if hit else ""
     if site:
         return site
-    near_splice = any(b in region for b in bases) if kind != "INS" else all(
-        b in region for b in bases)
-    locations = [transcript.locate(b) for b in bases]
+    if kind == "INS":
+        near_splice = first in region and last in region
+    else:
+        near_splice = any(first <= base <= last for base in region)
+    locations = [transcript.locate(b) for b in _key_bases(transcript, first, last)]
     if any(loc is None for loc in locations):
         return ""
     coding = [loc.c_pos for loc in locations if loc.region == "cds"]
@@ -476,10 +484,10 @@ def annotate_variant(
     transcript = genome.transcripts(assembly)[location.gene]
     exon, codon = location.exon, location.codon
     if ref != "-":  # a deletion from an intron into an exon: its first exonic / coding base
-        for offset in range(1, len(ref)):
+        for base in _key_bases(transcript, pos + 1, pos + len(ref) - 1):
             if exon is not None and codon is not None:
                 break
-            inner = transcript.locate(pos + offset)
+            inner = transcript.locate(base)
             if inner is not None:
                 exon = inner.exon if exon is None else exon
                 codon = inner.codon if codon is None else codon
