@@ -110,11 +110,23 @@ def _mutate_cds(
     return cds[:i] + ("" if alt == "-" else alt) + cds[j + 1 :]
 
 
-def _translate(seq: str) -> str:
-    """Protein of a coding sequence (Biopython, imported only when a reference is used)."""
-    from Bio.Seq import Seq
+@functools.cache
+def _codon_table() -> dict[str, str]:
+    """Codon -> one-letter amino acid (``*`` for a stop): Biopython's standard table, imported
+    only when a protein is translated."""
+    from Bio.Data import CodonTable
 
-    return str(Seq(seq).translate())
+    table = CodonTable.unambiguous_dna_by_id[1]
+    return {**table.forward_table, **dict.fromkeys(table.stop_codons, "*")}
+
+
+@functools.lru_cache(maxsize=64)
+def _translate(seq: str) -> str:
+    """Protein of a coding sequence (standard code); a codon with another base than A, C, G, T
+    (the ``N`` of the parts a partial sequence does not hold) is ``X``; a last partial codon is
+    dropped."""
+    table = _codon_table()
+    return "".join(table.get(seq[i:i + 3], "X") for i in range(0, len(seq) - 2, 3))
 
 
 def _aa_range(protein: str, first: int, last: int) -> str:
@@ -174,6 +186,7 @@ def protein_change(ref_cds: str, alt_cds: str) -> str:
     return f"p.{_aa_range(ref_p, first, last)}delins{inserted}"
 
 
+@functools.lru_cache(maxsize=4096)
 def hgvsp_from_reference(
     reference: SequenceSource, assembly: str, gene: str, pos: int, ref: str, alt: str
 ) -> str:
