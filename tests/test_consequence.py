@@ -192,6 +192,19 @@ def test_missense_synonymous_and_frameshift_from_a_reference(grch38_reference):
     assert annotate_variant("GRCh38", "4", pos, bases[0], missense)["consequence"] == "unknown"
 
 
+def test_stop_and_start_codons_from_a_reference(grch38_reference):
+    reference = Reference(grch38_reference)
+    kit = genome.transcripts("GRCh38")["KIT"]
+    last = kit.cds_intervals()[-1][1]  # c.2931, the A of the TGA stop codon
+    out = annotate_variant("GRCh38", "4", last, "A", "G", reference=reference)  # TGA -> TGG
+    assert (out["hgvsp"], out["consequence"]) == ("p.*977Wext*?", "stop_lost")
+    assert out["consequence_source"] == "reference"
+    out = annotate_variant("GRCh38", "4", last - 1, "G", "A", reference=reference)  # TGA -> TAA
+    assert (out["hgvsp"], out["consequence"]) == ("p.*977=", "synonymous")
+    out = annotate_variant("GRCh38", "4", 54658016, "T", "C", reference=reference)  # ATG -> ACG
+    assert out["consequence"] == "start_lost"
+
+
 # ---- the input's own annotation --------------------------------------------------------------
 
 @pytest.mark.parametrize(("terms", "expected"), [
