@@ -309,7 +309,7 @@ def consequence_from_hgvsp(hgvsp: str, ref: str = "", alt: str = "") -> str:
         return "synonymous" if body == "=" else ""
     if body.endswith("="):
         return "synonymous"
-    if body.startswith("M1") and (body.endswith("?") or body == "M1" or "ext" in body):
+    if re.match(r"M1(?!\d)", body):  # any change of the initiator methionine
         return "start_lost"
     if "ext" in body:
         return "stop_lost"

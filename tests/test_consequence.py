@@ -246,7 +246,8 @@ def test_annotation_terms_map_to_the_vocabulary(terms, expected):
     ("p.D816V", "missense"), ("p.D816=", "synonymous"), ("p.(=)", "synonymous"),
     ("p.W557*", "nonsense"), ("p.K558Nfs*5", "frameshift"), ("p.W557_K558del", "inframe_deletion"),
     ("p.A502_Y503dup", "inframe_insertion"), ("p.V560delinsGA", "delins"),
-    ("p.M1?", "start_lost"), ("p.*977Lext*5", "stop_lost"), ("", ""), ("c.2447A>T", ""),
+    ("p.M1?", "start_lost"), ("p.M1V", "start_lost"), ("p.M10V", "missense"),
+    ("p.*977Lext*5", "stop_lost"), ("", ""), ("c.2447A>T", ""), ("p.?", ""),
 ])
 def test_p_names_imply_a_consequence(hgvsp, expected):
     assert consequence_from_hgvsp(hgvsp) == expected
