@@ -239,11 +239,13 @@ def test_formats_for_tsv_graphml_and_json():
         parse_activity_string("imatinib=works")
 
 
-def test_local_protein_altering_set_matches_the_documented_one():
-    assert drugs.is_protein_altering("missense") is True
-    assert drugs.is_protein_altering("synonymous") is False
-    assert drugs.is_protein_altering("unknown") is None
-    assert drugs.is_protein_altering(None) is None
+def test_activity_follows_the_packages_protein_altering_set():
+    from lesiontrack import genome
+
+    for consequence in (*sorted(genome.CONSEQUENCES), "", None):
+        found = drug_activity("KIT", 816, "p.D816V", consequence)
+        assert (found is not None) == (genome.is_protein_altering(consequence) is True), (
+            consequence)
 
 
 def test_the_readme_table_says_what_drugs_tsv_says():

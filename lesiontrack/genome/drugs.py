@@ -19,16 +19,10 @@ from importlib import resources
 import pandas as pd
 from Bio.SeqUtils import seq1
 
-from . import knowledge_sources
+from . import is_protein_altering, knowledge_sources
 
 DRUGS: tuple[str, ...] = ("imatinib", "sunitinib", "regorafenib", "ripretinib", "avapritinib")
 ACTIVITIES: tuple[str, ...] = ("sensitive", "reduced", "resistant", "unknown")
-#: Consequences that change the protein (the documented protein-altering set of the
-#: ``consequence`` column). Used only while ``genome.is_protein_altering`` does not exist.
-PROTEIN_ALTERING: frozenset[str] = frozenset({
-    "missense", "nonsense", "frameshift", "inframe_deletion", "inframe_insertion", "delins",
-    "splice_donor", "splice_acceptor", "start_lost", "stop_lost",
-})
 
 
 @dataclass(frozen=True)
@@ -104,22 +98,6 @@ def short_protein_change(hgvsp: str | None) -> str:
     return f"p.{text}"
 
 
-def is_protein_altering(consequence: str | None) -> bool | None:
-    """True/False for a known consequence; ``None`` for ``unknown``, empty or missing.
-
-    Defers to ``genome.is_protein_altering`` when the package has it, else checks
-    :data:`PROTEIN_ALTERING` (the same documented set).
-    """
-    from lesiontrack import genome
-
-    shared = getattr(genome, "is_protein_altering", None)
-    if shared is not None:
-        return shared(consequence)
-    if not isinstance(consequence, str) or consequence in ("", "unknown"):
-        return None
-    return consequence in PROTEIN_ALTERING
-
-
 def drug_activity(
     gene: str | None, codon: int | None, hgvsp: str | None, consequence: str | None
 ) -> DrugActivity | None:
@@ -127,7 +105,8 @@ def drug_activity(
 
     A row naming the protein change (``p.D816V``) wins over a codon row (``codon 816``), which
     wins over a wider codon range (``codons 550-592``). ``None`` when nothing matches, and for
-    any change not known to alter the protein (synonymous, intronic, UTR, ``unknown``).
+    any change not known to alter the protein (:func:`lesiontrack.genome.is_protein_altering`
+    not True: synonymous, intronic, UTR, splice region, ``unknown``).
     """
     if not gene or is_protein_altering(consequence) is not True:
         return None
@@ -207,6 +186,6 @@ def drug_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["ACTIVITIES", "DRUGS", "PROTEIN_ALTERING", "DrugActivity", "DrugCall",
+__all__ = ["ACTIVITIES", "DRUGS", "DrugActivity", "DrugCall",
            "activity_json", "activity_string", "drug_activity", "drug_columns", "drug_sources",
-           "drug_table", "is_protein_altering", "parse_activity_string", "short_protein_change"]
+           "drug_table", "parse_activity_string", "short_protein_change"]

@@ -448,7 +448,7 @@ def _drug_view(gene: str, codon: int | None, hgvsp: str, consequence: object,
     found = drugs.drug_activity(gene or None, codon, hgvsp,
                                 consequence if isinstance(consequence, str) else None)
     if found is None:
-        if drugs.is_protein_altering(
+        if genome.is_protein_altering(
                 consequence if isinstance(consequence, str) else None) is not None:
             return None  # known consequence: no row, or not protein-altering
         probe = drugs.drug_activity(gene or None, codon, hgvsp, "missense")
