@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
+from .order import natural_sorted
 
 #: Above this many lesions the exact (conditional) odds-ratio interval, whose cost grows with
 #: the table, gives way to the sample odds ratio with a Woolf interval (equal for large tables).
@@ -211,8 +212,8 @@ def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataF
             seen_in.setdefault(patient, set()).add(status_of.get((patient, lesion)))
     out = []
     for patient in sorted(set(calls["patient_id"]) | set(table["patient_id"])):
-        prog = sorted(lesions.get(patient, {}).get("progressive", []))
-        ctrl = sorted(lesions.get(patient, {}).get("controlled", []))
+        prog = natural_sorted(lesions.get(patient, {}).get("progressive", []))
+        ctrl = natural_sorted(lesions.get(patient, {}).get("controlled", []))
         if not prog:
             pattern = "none"
         elif len(prog) <= focal_max and ctrl:

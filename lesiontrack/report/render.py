@@ -32,6 +32,7 @@ from ..defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from ..errors import OptionError
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
 from ..io.output import frame_to_tsv
+from ..order import natural_key as _natural
 from ..thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
 from . import figures
 
@@ -62,14 +63,6 @@ _MAX_NAME = 64
 # ----------------------------------------------------------------------------------------------
 # small helpers
 # ----------------------------------------------------------------------------------------------
-
-def _natural(text) -> tuple:
-    """Sort key that puts L2 before L10 (and, of ids that differ only in zeros, P01 before P1:
-    the text itself breaks ties, so the order never depends on the order items come in)."""
-    text = str(text)
-    return (*((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text)),
-            (2, 0, text))
-
 
 def _missing(value) -> bool:
     if value is None or value is pd.NA:
