@@ -222,35 +222,6 @@ def _emit(text: str, output: Path | None) -> None:
         atomic_write(output, text)
 
 
-def _stats_text(result: dict) -> str:
-    t = result["lesion_table"]
-    f, p, mh = result["fisher"], result["permutation"], result["mantel_haenszel"]
-    lines = [
-        f"lesions tested: {result['n_lesions_tested']} in {result['n_patients']} patient(s)",
-        "                      with secondary  without",
-        f"  progressive lesions {t['progressive_with_secondary']:>14}  "
-        f"{t['progressive_without']:>7}",
-        f"  controlled lesions  {t['controlled_with_secondary']:>14}  "
-        f"{t['controlled_without']:>7}",
-        f"Fisher exact (one-sided, greater): odds ratio {f['odds_ratio']}, p = {f['p_value']}, "
-        f"95% CI {f['ci_low']} to {f['ci_high']}",
-        f"permutation within patients: T = {p['observed']} (expected {p['expected']:.2f}), "
-        f"p = {p['p_value']:.4g} ({p['n_permutations']} permutations, seed {p['seed']}; "
-        f"exact p = {p['exact_p_value']:.4g})",
-        f"Mantel-Haenszel odds ratio: {mh['odds_ratio']}, p = {mh['p_value']} "
-        f"({mh['n_strata']} informative patient(s))",
-        "patients:",
-    ]
-    for row in result["patients"]:
-        confined = {True: "yes", False: "no", None: "no secondary"}[
-            row["secondary_confined_to_progressive"]]
-        lines.append(f"  {row['patient_id']}: {row['pattern']} "
-                     f"({row['n_progressive']} progressive, {row['n_controlled']} controlled); "
-                     f"secondary confined to progressive lesions: {confined}")
-    lines.append("For research use only, not for clinical decisions.")
-    return "\n".join(lines) + "\n"
-
-
 def _run_outcomes(args: argparse.Namespace) -> int:
     from .compare import classify
     from .outcomes import analyse, outcomes_json, outcomes_text, read_patients, write_outcomes
@@ -302,8 +273,10 @@ def run(args: argparse.Namespace) -> int:
 
         result = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
                                  seed=args.seed, focal_max=args.focal_max)
+        from .text import stats_text
+
         text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (
-            _stats_text(result))
+            stats_text(result))
         _emit(text, args.output)
     return 0
 

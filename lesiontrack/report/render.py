@@ -33,6 +33,19 @@ from ..errors import OptionError
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
 from ..io.output import frame_to_tsv
 from ..order import natural_key as _natural
+from ..text import (
+    clustering_lines,
+    format_ci,
+    format_count,
+    format_months,
+    format_ratio,
+    format_share,
+    p_phrase,
+    plural,
+    undefined_because,
+)
+from ..text import format_percent as _percent
+from ..text import is_missing as _missing
 from ..thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
 from . import figures
 
@@ -63,15 +76,6 @@ _MAX_NAME = 64
 # ----------------------------------------------------------------------------------------------
 # small helpers
 # ----------------------------------------------------------------------------------------------
-
-def _missing(value) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
 
 def _text(value) -> str:
     return "" if _missing(value) else str(value)
@@ -112,45 +116,6 @@ def dumps(value) -> str:
     """Deterministic JSON text (sorted keys, 2-space indent, no NaN), ending in a newline."""
     return json.dumps(jsonable(value), indent=2, sort_keys=True, allow_nan=False,
                       ensure_ascii=False) + "\n"
-
-
-def format_p(p) -> str:
-    """``0.0031`` -> ``"0.0031"``, tiny values -> ``"< 0.001"``, two significant digits."""
-    if _missing(p):
-        return "undefined"
-    p = float(p)
-    if p < 0.001:
-        return "< 0.001"
-    text = f"{p:.2g}"
-    if "e" in text:  # pragma: no cover - p >= 0.001 never needs it
-        text = f"{p:.4f}"
-    return text
-
-
-def _p_phrase(p) -> str:
-    text = format_p(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
-
-
-def _ratio(value) -> str:
-    if value is None:
-        return "undefined"
-    if value == "inf":
-        return "infinite"
-    if value == "-inf":
-        return "0"
-    return f"{float(value):.3g}"
-
-
-def _percent(vaf: float | None) -> str:
-    if vaf is None:
-        return ""
-    percent = vaf * 100
-    return f"{percent:.1f}%" if percent < 10 else f"{percent:.0f}%"
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return one if n == 1 else (many or one + "s")
 
 
 def mutation_name(gene, hgvsp, variant_key, hgvsc="", exon="") -> str:
@@ -441,14 +406,14 @@ def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
     prog, ctrl = pattern["progressive_lesions"], pattern["controlled_lesions"]
     names = {"focal": "focal", "generalized": "generalized", "none": "none"}
     n_prog, n_ctrl = len(prog), len(ctrl)
-    prog_text = f"{n_prog} progressive {_plural(n_prog, 'lesion')}"
+    prog_text = f"{n_prog} progressive {plural(n_prog, 'lesion')}"
     if prog:
         prog_text += f" ({', '.join(prog)})"
-    ctrl_text = f"{n_ctrl} controlled {_plural(n_ctrl, 'lesion')}"
+    ctrl_text = f"{n_ctrl} controlled {plural(n_ctrl, 'lesion')}"
     if pattern["pattern"] == "focal":
         text = (f"Focal progression: {prog_text} while {ctrl_text} "
-                f"{_plural(n_ctrl, 'stays', 'stay')} controlled (focal means at most "
-                f"{focal_max} progressive {_plural(focal_max, 'lesion')} with others controlled).")
+                f"{plural(n_ctrl, 'stays', 'stay')} controlled (focal means at most "
+                f"{focal_max} progressive {plural(focal_max, 'lesion')} with others controlled).")
     elif pattern["pattern"] == "generalized":
         text = (f"Generalized progression: {prog_text}"
                 + (f" and {ctrl_text}." if n_ctrl else ", no controlled lesion."))
@@ -542,14 +507,14 @@ def _patient_view(ctx: _Context, patient: str) -> dict:
     lesions = ctx.roster.get(patient, [])
     counts = {o: sum(m.origin == o for m in mutations) for o in ORIGIN_ORDER}
     roles = {role: sum(x.role == role for x in lesions) for role in ("lesion", "baseline", "plasma")}
-    parts = [f"{roles['lesion']} {_plural(roles['lesion'], 'lesion')}"]
+    parts = [f"{roles['lesion']} {plural(roles['lesion'], 'lesion')}"]
     if roles["baseline"]:
         parts.append(f"{roles['baseline']} pre-treatment (baseline) "
-                     f"{_plural(roles['baseline'], 'biopsy', 'biopsies')}")
+                     f"{plural(roles['baseline'], 'biopsy', 'biopsies')}")
     if roles["plasma"]:
-        parts.append(f"{roles['plasma']} plasma {_plural(roles['plasma'], 'sample')}")
+        parts.append(f"{roles['plasma']} plasma {plural(roles['plasma'], 'sample')}")
     total = len(mutations)
-    summary = (", ".join(parts) + f"; {total} {_plural(total, 'mutation')}: "
+    summary = (", ".join(parts) + f"; {total} {plural(total, 'mutation')}: "
                f"{counts['primary']} primary, {counts['secondary']} secondary, "
                f"{counts['undetermined']} undetermined.")
     return {
@@ -583,48 +548,21 @@ def _stats_view(stats: dict) -> dict:
     d = int(table.get("controlled_without", 0))
     fisher = stats.get("fisher", {})
     perm = stats.get("permutation", {})
-    mh = stats.get("mantel_haenszel", {})
-    parts = [f"{a} of {a + b} progressive {_plural(a + b, 'lesion')} "
-             f"{_plural(a, 'carries', 'carry')} a secondary mutation, against {c} of {c + d} "
-             f"controlled {_plural(c + d, 'lesion')}"]
-    if fisher.get("p_value") is None:
-        parts.append("the one-sided Fisher exact test is undefined (a row or column of the "
-                     "table is empty)")
+    parts = [f"{a} of {a + b} progressive {plural(a + b, 'lesion')} "
+             f"{plural(a, 'carries', 'carry')} a secondary mutation, against {c} of {c + d} "
+             f"controlled {plural(c + d, 'lesion')}"]
+    if _float(fisher.get("p_value")) is None:
+        why = undefined_because(fisher.get("note")) or "the table cannot be tested"
+        parts.append(f"the one-sided Fisher exact test is undefined ({why})")
     else:
-        parts.append(f"one-sided Fisher exact {_p_phrase(fisher['p_value'])}")
+        parts.append(f"one-sided Fisher exact {p_phrase(fisher['p_value'])}")
     if perm:
         n_perm = int(perm.get("n_permutations", 0))
         parts.append(f"shuffling progression labels within each patient, "
-                     f"{_p_phrase(perm.get('p_value'))} ({n_perm:,} {_plural(n_perm, 'permutation')})")
+                     f"{p_phrase(perm.get('p_value'))} ({format_count(n_perm)} "
+                     f"{plural(n_perm, 'permutation')})")
     sentence = "; ".join(parts) + "."
-    details = []
-    if fisher.get("p_value") is not None:
-        details.append(f"Fisher exact test (one-sided, more secondary mutations in progressive "
-                       f"lesions): odds ratio {_ratio(fisher.get('odds_ratio'))}, 95% confidence "
-                       f"interval {_ratio(fisher.get('ci_low'))} to {_ratio(fisher.get('ci_high'))}"
-                       f", p = {_float(fisher.get('p_value')):.4g}.")
-    if perm:
-        details.append(
-            f"Permutation test (status labels shuffled among each patient's lesions, seed "
-            f"{perm.get('seed')}): {perm.get('observed')} progressive "
-            f"{_plural(int(perm.get('observed', 0)), 'lesion')} with a secondary mutation "
-            f"observed against {float(perm.get('expected', 0.0)):.2f} expected; p = "
-            f"{float(perm.get('p_value', 1.0)):.4g} (exact p = "
-            f"{float(perm.get('exact_p_value', 1.0)):.4g}); "
-            f"{perm.get('informative_patients', 0)} informative "
-            f"{_plural(int(perm.get('informative_patients', 0)), 'patient')}.")
-    if mh:
-        if mh.get("odds_ratio") is None:
-            details.append("Mantel-Haenszel odds ratio: undefined (no patient has both "
-                           "statuses and both kinds of lesion).")
-        else:
-            ci = ""
-            if mh.get("ci_low") is not None:
-                ci = f", 95% CI {_ratio(mh['ci_low'])} to {_ratio(mh['ci_high'])}"
-            details.append(f"Mantel-Haenszel odds ratio across patients: "
-                           f"{_ratio(mh.get('odds_ratio'))}{ci}, {_p_phrase(mh.get('p_value'))} "
-                           f"({mh.get('n_strata', 0)} informative "
-                           f"{_plural(int(mh.get('n_strata', 0)), 'patient')}).")
+    details = clustering_lines(stats)
     return {"a": a, "b": b, "c": c, "d": d, "sentence": sentence, "details": details,
             "n_tested": int(stats.get("n_lesions_tested", a + b + c + d))}
 
@@ -943,10 +881,10 @@ def _outcomes_view(outcomes: dict | None) -> dict | None:
     names = {"pfs": "Progression-free survival", "os": "Overall survival"}
 
     def months(value) -> str:
-        return "not reached" if value is None or _missing(value) else f"{float(value):.1f}"
+        return format_months(value)
 
     def share(value) -> str:
-        return "" if value is None or _missing(value) else f"{100 * float(value):.0f}%"
+        return format_share(value, missing="")
 
     endpoints = []
     for endpoint, summary in outcomes["result"].items():
@@ -958,12 +896,15 @@ def _outcomes_view(outcomes: dict | None) -> dict | None:
                          "median (months)": months(row.get("median_months")),
                          "95% CI": ci, "at 6 months": share(row.get("survival_6m")),
                          "at 12 months": share(row.get("survival_12m"))})
+        hazard = ""
+        if not _missing(summary.get("hazard_ratio")):
+            low, high = summary.get("hazard_ratio_ci") or (None, None)
+            ci = format_ci(low, high)
+            hazard = format_ratio(summary["hazard_ratio"]) + (f" ({ci})" if ci else "")
         endpoints.append({"name": names.get(endpoint, endpoint), "key": endpoint,
                           "svg": Markup(outcomes["figures"].get(endpoint, "")),
-                          "rows": rows, "logrank_p": format_p(summary.get("logrank_p")),
-                          "hazard_ratio": summary.get("hazard_ratio"),
-                          "hazard_ratio_ci": summary.get("hazard_ratio_ci"),
-                          "reference_group": summary.get("reference_group"),
+                          "rows": rows, "logrank": p_phrase(summary.get("logrank_p")),
+                          "hazard_ratio": hazard, "reference_group": summary.get("reference_group"),
                           "note": summary.get("note", "")})
     return {"by": outcomes.get("by", "pattern"), "endpoints": endpoints}
 
