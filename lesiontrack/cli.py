@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from . import __version__
+from . import __version__, progress
 from .defaults import (
     DEFAULT_FOCAL_MAX,
     DEFAULT_MIN_ALT,
@@ -26,6 +26,8 @@ from .defaults import (
     DEFAULT_SEED,
 )
 from .errors import LesionTrackError, OptionError
+from .progress import wrote
+from .text import plural
 
 GROUPINGS = ("pattern", "confined", "secondary")  # outcomes --by; checked against outcomes.py
 
@@ -233,8 +235,11 @@ def _run_outcomes(args: argparse.Namespace) -> int:
                                  focal_max=args.focal_max)
     result, figures = analyse(patients, clustering["patients"], args.by)
     if args.outdir is not None:
-        write_outcomes(args.outdir, result, figures)
+        written = write_outcomes(args.outdir, result, figures)
     sys.stdout.write(outcomes_json(result) if args.json else outcomes_text(result))
+    if args.outdir is not None:
+        wrote(f"wrote {', '.join(p.name for p in written)} into {args.outdir}",
+              quiet=args.quiet)
     return 0
 
 
@@ -254,6 +259,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(frame_to_tsv(calls))
         else:
             write_table(calls, args.output)
+            wrote(f"wrote {len(calls):,} {plural(len(calls), 'row')} (calls) to {args.output}",
+                  quiet=args.quiet)
         return 0
     from .compare import classify
 
@@ -264,10 +271,15 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(frame_to_tsv(origins))
         else:
             write_table(origins, args.output)
+            wrote(f"wrote {len(origins):,} {plural(len(origins), 'row')} (origins of "
+                  f"mutations) to {args.output}", quiet=args.quiet)
     elif args.command == "graph":
         from .graph import build_graph, write_graph
 
-        write_graph(build_graph(calls, origins, sheet), args.output)
+        graph = build_graph(calls, origins, sheet)
+        write_graph(graph, args.output)
+        wrote(f"wrote the cohort graph ({graph.number_of_nodes():,} nodes, "
+              f"{graph.number_of_edges():,} edges) to {args.output}", quiet=args.quiet)
     elif args.command == "stats":
         from .stats import test_clustering
 
@@ -278,6 +290,9 @@ def run(args: argparse.Namespace) -> int:
         text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (
             stats_text(result))
         _emit(text, args.output)
+        if args.output is not None:
+            wrote(f"wrote the statistics ({'JSON' if args.json else 'text'}) to {args.output}",
+                  quiet=args.quiet)
     return 0
 
 
@@ -293,11 +308,14 @@ def main(argv: list[str] | None = None) -> int:
     log.propagate = False
     previous = _on_terminate()
     try:
-        return run(args)
+        with progress.enabled(not args.quiet):
+            return run(args)
     except _Terminated:
+        progress.close_all()
         print("lesiontrack: terminated", file=sys.stderr)
         return 143
     except LesionTrackError as exc:
+        progress.close_all()
         print(f"lesiontrack: error: {exc.one_line()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

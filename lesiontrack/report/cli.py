@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import OptionError
+from ..progress import wrote
+from ..text import plural
 
 #: Namespace keys that are plumbing, not options (left out of provenance.json).
 _PLUMBING = {"func", "handler"}
@@ -167,7 +169,8 @@ def _parts(args: argparse.Namespace, sheet, thresholds):
     return patients, parts()
 
 
-def _report(args: argparse.Namespace) -> Path:
+def _report(args: argparse.Namespace) -> tuple[Path, int]:
+    """Write the report of ``args``: (its index.html, the number of patients)."""
     from ..cli import _load_sheet
     from .render import check_outdir, write_report_parts
 
@@ -188,9 +191,11 @@ def _report(args: argparse.Namespace) -> Path:
         result, figures = analyse(patients_table, stats["patients"], args.by)
         return {"result": result, "figures": figures, "by": args.by}
 
-    return write_report_parts(args.output, parts=parts, patients=patients, sheet=sheet,
-                              sheet_path=args.samplesheet, options=_options(args),
-                              force=args.force, outcomes=outcomes)
+    index = write_report_parts(args.output, parts=parts, patients=patients, sheet=sheet,
+                               sheet_path=args.samplesheet, options=_options(args),
+                               force=args.force, outcomes=outcomes,
+                               progress=False if getattr(args, "quiet", False) else None)
+    return index, len(patients)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -203,10 +208,14 @@ def run(args: argparse.Namespace) -> int:
             args.patients = patients if patients.is_file() else None
             args.by = "pattern"
             logging.getLogger("lesiontrack").setLevel(logging.ERROR)  # the demo's known gaps
-            index = _report(args)
+            index, n_patients = _report(args)
         sys.stdout.write(f"{index}\n")
+        wrote(f"wrote the demo report ({n_patients} patients) into {index.parent}: open "
+              "index.html", quiet=getattr(args, "quiet", False))
         return 0
     if command == "report":
-        _report(args)
+        index, n_patients = _report(args)
+        wrote(f"wrote the report of {n_patients} {plural(n_patients, 'patient')}: {index}",
+              quiet=getattr(args, "quiet", False))
         return 0
     raise OptionError(f"unknown report command {command!r}")

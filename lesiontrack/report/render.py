@@ -28,6 +28,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from .. import __version__, genome
+from .. import progress as progress_bars
 from ..defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from ..errors import OptionError
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
@@ -798,9 +799,8 @@ def _progress_bar(enabled: bool | None, total: int):
         enabled = sys.stderr is not None and sys.stderr.isatty()
     if not enabled:
         return None
-    from tqdm import tqdm
-
-    return tqdm(desc="report", unit="patient", total=total, file=sys.stderr, leave=False)
+    with progress_bars.enabled(True):
+        return progress_bars.bar(total, "report", "patient")
 
 
 def _write(path: Path, text: str) -> None:
