@@ -64,7 +64,16 @@ RULE_WORDS = {
     "knowledge": "decided by the curated KIT/PDGFRA table only (the lesions could not decide)",
     "none": "no rule could decide",
 }
-#: Options not worth showing on the pages (they do not change the science).
+#: Beyond this many rows, a cohort figure or table shows the rows with the most lesions or
+#: patients and says how many more there are (``--genes all`` on an exome cohort).
+MAX_ROWS = 30
+#: A patient with more mutations than this gets the detailed matrix for KIT/PDGFRA and counted
+#: secondary mutations (up to this many rows) and a compact heatmap for the rest.
+MAX_MATRIX_ROWS = 40
+#: Mutation names listed per patient in the cohort page's patients table.
+MAX_NAMES = 8
+#: Genes always shown in detail on a patient page.
+KEY_GENES = ("KIT", "PDGFRA")
 #: Options that do not change the results (how, not what): not shown on the pages.
 _HIDDEN_OPTIONS = {"output", "force", "debug", "quiet", "command", "report_command", "jobs"}
 #: Options that name files: pages show only their names (provenance.json has the details).
@@ -383,6 +392,11 @@ class Mutation:
     evidence: str
     knowledge: dict | None
     cells: list[Cell] = field(default_factory=list)
+    counted: bool = True  # counts in the clustering statistics (origins' ``counted``)
+
+    def pattern(self) -> str:
+        """The lesion states in one word: ``+`` detected, ``-`` absent, ``.`` not evaluable."""
+        return "".join({DETECTED: "+", ABSENT: "-"}.get(c.state, ".") for c in self.cells)
 
 
 def _knowledge(gene: str, codon: int | None, sources: dict[str, str]) -> dict | None:
@@ -471,6 +485,8 @@ def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
             evidence=_text(row["evidence"]),
             knowledge=_knowledge(gene, ctx.codons.get((patient, key)), ctx.sources),
             cells=cells,
+            counted=bool(row["counted"]) if "counted" in rows and not _missing(row["counted"])
+            else True,
         ))
     return out
 
@@ -503,6 +519,35 @@ def _graph_svg(ctx: _Context, patient: str, mutations: list[Mutation]) -> Markup
     return figures.lesion_graph_svg(nodes, muts, edges)
 
 
+def split_matrix(mutations: list[Mutation], limit: int = MAX_MATRIX_ROWS
+                 ) -> tuple[list[Mutation], list[Mutation]]:
+    """(the mutations shown in the detailed matrix, the rest): all of them when there are at
+    most ``limit``; else KIT/PDGFRA mutations, then counted secondary mutations (those detected
+    in the most lesions first) up to ``limit`` rows. Both lists keep the page's order."""
+    if len(mutations) <= limit:
+        return list(mutations), []
+    key = [m for m in mutations if m.gene in KEY_GENES]
+    secondary = sorted((m for m in mutations
+                        if m.gene not in KEY_GENES and m.origin == "secondary" and m.counted),
+                       key=lambda m: (-m.pattern().count("+"), _natural(m.variant_key)))
+    chosen = {m.anchor for m in key + secondary[:max(0, limit - len(key))]}
+    return ([m for m in mutations if m.anchor in chosen],
+            [m for m in mutations if m.anchor not in chosen])
+
+
+def _heatmap(lesions: list[Lesion], rest: list[Mutation]) -> Markup | None:
+    """The compact view of ``rest``: one thin row per mutation, sorted by origin, then by the
+    lesions that carry it."""
+    if not rest:
+        return None
+    ordered = sorted(rest, key=lambda m: (ORIGIN_ORDER.get(m.origin, 3),
+                                          m.pattern().replace("+", "0").replace("-", "1")
+                                          .replace(".", "2"), _natural(m.variant_key)))
+    return figures.mutation_heatmap_svg(
+        [figures.HeatLesion(x.lesion_id, x.status) for x in lesions],
+        [(m.origin, m.pattern()) for m in ordered])
+
+
 def _patient_view(ctx: _Context, patient: str) -> dict:
     mutations = _mutations(ctx, patient)
     lesions = ctx.roster.get(patient, [])
@@ -515,16 +560,19 @@ def _patient_view(ctx: _Context, patient: str) -> dict:
     if roles["plasma"]:
         parts.append(f"{roles['plasma']} plasma {plural(roles['plasma'], 'sample')}")
     total = len(mutations)
+    detailed, rest = split_matrix(mutations)
     summary = (", ".join(parts) + f"; {total} {plural(total, 'mutation')}: "
                f"{counts['primary']} primary, {counts['secondary']} secondary, "
                f"{counts['undetermined']} undetermined.")
     return {
         "summary": summary,
         "id": patient, "file": ctx.files[patient], "lesions": lesions, "mutations": mutations,
+        "detailed": detailed, "rest": rest, "heatmap": _heatmap(lesions, rest),
+        "rest_counts": {o: sum(m.origin == o for m in rest) for o in ORIGIN_ORDER},
         "counts": counts, "pattern": _pattern_words(ctx.patterns.get(patient), ctx.focal_max),
-        "graph_svg": _graph_svg(ctx, patient, mutations),
+        "graph_svg": _graph_svg(ctx, patient, detailed),
         "any_flags": any(m.flags for m in mutations),
-        "has_knowledge": any(m.knowledge for m in mutations),
+        "has_knowledge": any(m.knowledge for m in detailed),
     }
 
 
@@ -599,9 +647,8 @@ def _cohort_part(view: dict, pattern: dict | None) -> dict:
         "n_progressive": pattern.get("n_progressive", 0),
         "n_controlled": pattern.get("n_controlled", 0),
         "has_baseline": any(x.role == "baseline" for x in view["lesions"]),
-        "primary": [m.name for m in mutations if m.origin == "primary"],
-        "secondary": [m.name for m in mutations if m.origin == "secondary"],
-        "undetermined": [m.name for m in mutations if m.origin == "undetermined"],
+        **_names(mutations, "primary"), **_names(mutations, "secondary"),
+        **_names(mutations, "undetermined"),
         "confined": {True: "yes", False: "no", None: "—"}[confined],
         "flags": sum(bool(m.flags) for m in mutations),
     }
@@ -610,6 +657,23 @@ def _cohort_part(view: dict, pattern: dict | None) -> dict:
         counts[m.origin] += 1
     return {"row": row, "exon_hits": sorted(exon_hits), "recurrent": recurrent,
             "counts": dict(counts)}
+
+
+def _names(mutations: list[Mutation], origin: str, limit: int = MAX_NAMES) -> dict:
+    """``{origin: the first names (KIT/PDGFRA first), origin_more: how many more}``."""
+    names = [m.name for m in mutations if m.origin == origin and m.gene in KEY_GENES]
+    names += [m.name for m in mutations if m.origin == origin and m.gene not in KEY_GENES]
+    return {origin: names[:limit], f"{origin}_more": max(0, len(names) - limit)}
+
+
+def top_rows(rows: list[dict], limit: int = MAX_ROWS) -> tuple[list[dict], int]:
+    """(at most ``limit`` exon rows: all in their order when they fit, else those with the
+    most lesions, most first; how many more there are)."""
+    if len(rows) <= limit:
+        return rows, 0
+    ranked = sorted(range(len(rows)), key=lambda i: (
+        -(rows[i]["progressive"] + rows[i]["controlled"]), -rows[i]["progressive"], i))
+    return [rows[i] for i in ranked[:limit]], len(rows) - limit
 
 
 class _CohortSummary:
@@ -646,6 +710,7 @@ class _CohortSummary:
     def view(self, stats: dict) -> dict:
         exon_rows = [{"label": exon_label(gene, exon), **self.exons[(gene, exon)]}
                      for gene, exon in sorted(self.exons, key=lambda k: (k[0], _natural(k[1])))]
+        exon_rows, exons_more = top_rows(exon_rows)
         recurrent = []
         for key in sorted(self.groups, key=lambda k: (-len(self.groups[k]["patients"]), k)):
             group = dict(self.groups[key])
@@ -654,11 +719,13 @@ class _CohortSummary:
                                      sorted(group["patients"].items(),
                                             key=lambda x: _natural(x[0]))]
                 recurrent.append(group)
+        recurrent_more = max(0, len(recurrent) - MAX_ROWS)
+        recurrent = recurrent[:MAX_ROWS]
         return {
             "patients": sorted(self.rows, key=lambda r: _natural(r["id"])),
-            "stats": _stats_view(stats), "exon_rows": exon_rows,
+            "stats": _stats_view(stats), "exon_rows": exon_rows, "exons_more": exons_more,
             "exon_svg": figures.secondary_by_exon_svg(exon_rows) if exon_rows else None,
-            "recurrent": recurrent, "counts": self.counts, "n_lesions": self.n_lesions,
+            "recurrent": recurrent, "recurrent_more": recurrent_more, "counts": self.counts, "n_lesions": self.n_lesions,
         }
 
 
