@@ -635,7 +635,9 @@ def _cohort_part(view: dict, pattern: dict | None) -> dict:
             if cell.state != DETECTED or lesion.role != "lesion":
                 continue
             if lesion.status in ("progressive", "controlled"):
-                exon_hits.add((mutation.gene, mutation.exon, lesion.status, lesion.lesion_id))
+                if mutation.counted:  # the figure shows what the statistics count
+                    exon_hits.add((mutation.gene, mutation.exon, lesion.status,
+                                   lesion.lesion_id))
                 group[lesion.status] += 1
             else:
                 group["other"] += 1
