@@ -211,3 +211,37 @@ def test_progress_bars_on_a_terminal_only(monkeypatch, tmp_path, capsys):
     assert main(["--quiet", "report", str(SHEET), "-o", str(tmp_path / "rep2"),
                  "--permutations", "50"]) == 0
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_progress_bars_on_a_real_pseudo_terminal(tmp_path):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    main_fd, child_fd = pty.openpty()
+    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    done = subprocess.Popen(
+        [sys.executable, "-m", "lesiontrack.cli", "report", str(SHEET), "-o",
+         str(tmp_path / "rep"), "--permutations", "50"],
+        stdin=child_fd, stderr=child_fd, stdout=subprocess.PIPE, close_fds=True)
+    os.close(child_fd)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out = done.stdout.read()
+    assert done.wait(timeout=300) == 0
+    os.close(main_fd)
+    text = shown.decode("utf-8", "replace")
+    assert "reading calls files" in text and "patient/s" in text
+    assert text.split("\r")[-2].lstrip(" ").startswith("lesiontrack: wrote the report of 7")
+    assert out == b""  # stdout stays for data
