@@ -27,7 +27,7 @@ from .defaults import (
 )
 from .errors import LesionTrackError, OptionError
 from .progress import wrote
-from .text import plural
+from .text import plural, stats_text
 
 GROUPINGS = ("pattern", "confined", "secondary")  # outcomes --by; checked against outcomes.py
 
@@ -285,8 +285,6 @@ def run(args: argparse.Namespace) -> int:
 
         result = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
                                  seed=args.seed, focal_max=args.focal_max)
-        from .text import stats_text
-
         text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (
             stats_text(result))
         _emit(text, args.output)
