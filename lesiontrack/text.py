@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 
 __all__ = [
-    "P_FLOOR", "format_ci", "format_count", "format_months", "format_number", "format_p", "format_percent",
-    "format_ratio", "format_share", "is_missing", "p_phrase", "plural", "undefined_because",
+    "P_FLOOR", "clustering_lines", "format_ci", "format_count", "format_months", "format_number",
+    "format_p", "format_percent", "format_ratio", "format_share", "is_missing", "p_phrase",
+    "plural", "stats_text", "undefined_because",
 ]
 
 #: p-values below this are shown as ``< 0.001``.
