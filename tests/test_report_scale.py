@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import SHARED
 from scenarios import W557, call, table
+from test_report import check_page
 
 from lesiontrack import classify, test_clustering
 from lesiontrack.report import write_report
@@ -53,6 +54,11 @@ def many(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("many") / "report"
     write_report(out, **many_genes_cohort(), progress=False)
     return out
+
+
+def test_the_pages_of_a_large_report_are_valid_html(many):
+    for page in sorted(many.rglob("*.html")):
+        check_page(page)
 
 
 def test_the_exon_figure_shows_the_top_exons_and_says_how_many_more(many):
@@ -125,9 +131,11 @@ def render_meskit(folder: Path, out: Path) -> None:
     assert index.stat().st_size < 300_000  # was 1.9 MB
     assert exon_figure_height(text) < 1000  # was 48,000 pt
     assert "more exons are not" in text
+    check_page(index)
     pages = sorted((out / "patients").glob("*.html"))
     assert len(pages) == 6
     for page in pages:
+        check_page(page)
         assert page.stat().st_size < 500_000, page.name
         html = page.read_text(encoding="utf-8")
         assert len(matrix_rows(html)) <= MAX_MATRIX_ROWS
