@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from . import genome
+from . import genome, progress
 from .annotate import annotate_variant, consequence_from_hgvsp
 from .errors import (
     CallsFileError,
@@ -265,7 +265,10 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
     source: list[str] = []
     offset = 0
     files = iter(paths)
+    shown = progress.bar(len(paths), "reading calls files", "file") if len(paths) > 1 else None
     for frame, reads in _read_all(paths, windows, include_filtered, jobs, assume_sorted):
+        if shown is not None:
+            shown.update(len(reads))
         all_samples = frame["file_sample"].to_numpy() if frame is not None else None
         start = offset  # this file's first row in the concatenation
         # ``reads`` first: zip stops at its end without taking the next path from ``files``
@@ -301,6 +304,8 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
         if frame is not None:
             frames.append(frame)
             offset += len(frame)
+    if shown is not None:
+        shown.close()
     if not takes:
         return pd.DataFrame()
     calls = pd.concat(frames, ignore_index=True).take(np.concatenate(takes))

@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from . import __version__
+from . import __version__, progress
 from .defaults import (
     DEFAULT_FOCAL_MAX,
     DEFAULT_MIN_ALT,
@@ -26,6 +26,8 @@ from .defaults import (
     DEFAULT_SEED,
 )
 from .errors import LesionTrackError, OptionError
+from .progress import wrote
+from .text import plural, stats_text
 
 GROUPINGS = ("pattern", "confined", "secondary")  # outcomes --by; checked against outcomes.py
 
@@ -226,47 +228,6 @@ def _emit(text: str, output: Path | None) -> None:
         atomic_write(output, text)
 
 
-def _stats_text(result: dict) -> str:
-    t = result["lesion_table"]
-    f, p, mh = result["fisher"], result["permutation"], result["mantel_haenszel"]
-    lines = [
-        f"lesions tested: {result['n_lesions_tested']} in {result['n_patients']} patient(s)",
-        "                      with secondary  without",
-        f"  progressive lesions {t['progressive_with_secondary']:>14}  "
-        f"{t['progressive_without']:>7}",
-        f"  controlled lesions  {t['controlled_with_secondary']:>14}  "
-        f"{t['controlled_without']:>7}",
-        f"Fisher exact (one-sided, greater): odds ratio {f['odds_ratio']}, p = {f['p_value']}, "
-        f"95% CI {f['ci_low']} to {f['ci_high']}",
-        f"permutation within patients: T = {p['observed']} (expected {p['expected']:.2f}), "
-        f"p = {p['p_value']:.4g} ({p['n_permutations']} permutations, seed {p['seed']}; "
-        f"exact p = {p['exact_p_value']:.4g})",
-        f"Mantel-Haenszel odds ratio: {mh['odds_ratio']}, p = {mh['p_value']} "
-        f"({mh['n_strata']} informative patient(s))",
-        "patients:",
-    ]
-    for row in result["patients"]:
-        confined = {True: "yes", False: "no", None: "no secondary"}[
-            row["secondary_confined_to_progressive"]]
-        lines.append(f"  {row['patient_id']}: {row['pattern']} ({_pattern_basis(row)}); "
-                     f"secondary confined to progressive lesions: {confined}")
-    lines.append("For research use only, not for clinical decisions.")
-    return "\n".join(lines) + "\n"
-
-
-def _pattern_basis(row: dict) -> str:
-    """Where a patient's pattern comes from, in words, with the lesion counts."""
-    sequenced = (f"{row['n_progressive']} progressive, {row['n_controlled']} controlled "
-                 "sequenced")
-    source = row.get("pattern_source", "sequenced lesions")
-    if source == "radiology":
-        return (f"radiology: {row['radiology_progressive']} progressive, "
-                f"{row['radiology_controlled']} controlled on imaging; {sequenced}")
-    if source == "sequenced lesions":
-        return sequenced
-    return f"{source}; {sequenced}"
-
-
 def _run_outcomes(args: argparse.Namespace) -> int:
     from .compare import classify
     from .outcomes import analyse, outcomes_json, outcomes_text, read_patients, write_outcomes
@@ -279,8 +240,11 @@ def _run_outcomes(args: argparse.Namespace) -> int:
     result, figures = analyse(patients, clustering["patients"], args.by,
                               focal_max=args.focal_max)
     if args.outdir is not None:
-        write_outcomes(args.outdir, result, figures)
+        written = write_outcomes(args.outdir, result, figures)
     sys.stdout.write(outcomes_json(result) if args.json else outcomes_text(result))
+    if args.outdir is not None:
+        wrote(f"wrote {', '.join(p.name for p in written)} into {args.outdir}",
+              quiet=args.quiet)
     return 0
 
 
@@ -300,6 +264,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(frame_to_tsv(calls))
         else:
             write_table(calls, args.output)
+            wrote(f"wrote {len(calls):,} {plural(len(calls), 'row')} (calls) to {args.output}",
+                  quiet=args.quiet)
         return 0
     from .compare import classify
 
@@ -315,10 +281,15 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(frame_to_tsv(origins))
         else:
             write_table(origins, args.output)
+            wrote(f"wrote {len(origins):,} {plural(len(origins), 'row')} (origins of "
+                  f"mutations) to {args.output}", quiet=args.quiet)
     elif args.command == "graph":
         from .graph import build_graph, write_graph
 
-        write_graph(build_graph(calls, origins, sheet), args.output)
+        graph = build_graph(calls, origins, sheet)
+        write_graph(graph, args.output)
+        wrote(f"wrote the cohort graph ({graph.number_of_nodes():,} nodes, "
+              f"{graph.number_of_edges():,} edges) to {args.output}", quiet=args.quiet)
     elif args.command == "stats":
         from .stats import test_clustering
 
@@ -326,8 +297,11 @@ def run(args: argparse.Namespace) -> int:
                                  seed=args.seed, focal_max=args.focal_max,
                                  patients=patients_table)
         text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (
-            _stats_text(result))
+            stats_text(result))
         _emit(text, args.output)
+        if args.output is not None:
+            wrote(f"wrote the statistics ({'JSON' if args.json else 'text'}) to {args.output}",
+                  quiet=args.quiet)
     return 0
 
 
@@ -343,11 +317,14 @@ def main(argv: list[str] | None = None) -> int:
     log.propagate = False
     previous = _on_terminate()
     try:
-        return run(args)
+        with progress.enabled(not args.quiet):
+            return run(args)
     except _Terminated:
+        progress.close_all()
         print("lesiontrack: terminated", file=sys.stderr)
         return 143
     except LesionTrackError as exc:
+        progress.close_all()
         print(f"lesiontrack: error: {exc.one_line()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -17,12 +17,12 @@ least one sample was read at the site (depth >= min_depth); otherwise it is *not
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from . import genome
+from .order import natural_key as _natural
 from .thresholds import Thresholds
 
 DETECTED, ABSENT, NOT_EVALUABLE = "detected", "absent", "not_evaluable"
@@ -225,7 +225,3 @@ def _empty_origins() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="int64" if c == "pos" else "object")
                          for c in ORIGIN_COLUMNS})
 
-
-def _natural(text: str) -> tuple:
-    """Sort key that puts L2 before L10 and chromosome 4 before 10."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text)))

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .errors import OptionError
 from .io.output import atomic_path, atomic_write
+from .order import natural_sorted
 
 STATUSES = ("progressive", "controlled", "baseline", "unknown")
 
@@ -73,7 +74,7 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
         lnode = lesion_node(patient, lesion)
         graph.add_node(lnode, kind="lesion", patient_id=patient, lesion_id=lesion,
                        role=first["role"], status=first["status"], site=_clean(first["site"]),
-                       samples=",".join(sorted(rows["sample_id"].unique())),
+                       samples=",".join(natural_sorted(rows["sample_id"].unique())),
                        label=f"{patient} {lesion}")
         graph.add_edge(pnode, lnode, relation="has_lesion")
         graph.add_edge(lnode, status_node(first["status"]), relation="has_status")

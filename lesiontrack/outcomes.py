@@ -77,6 +77,7 @@ from .stats import (
     parse_count,
     table_patterns,
 )
+from .text import format_ci, format_months, format_ratio, format_share, p_phrase
 
 log = logging.getLogger("lesiontrack")
 
@@ -90,11 +91,13 @@ ENDPOINTS: tuple[str, ...] = ("pfs", "os")
 #: Patterns a patient table may state.
 PATTERNS: tuple[str, ...] = TABLE_PATTERNS
 GROUPINGS: tuple[str, ...] = ("pattern", "confined", "secondary")
+#: The group of patients without a secondary mutation, under ``--by confined`` and ``secondary``.
+NO_SECONDARY = "no secondary"
 #: Display order of each grouping's groups; the first present group is the Cox reference.
 GROUP_ORDER: dict[str, tuple[str, ...]] = {
     "pattern": ("focal", "generalized", "none", "unknown"),
-    "confined": ("confined", "not confined", "no secondary"),
-    "secondary": ("none", "secondary"),
+    "confined": ("confined", "not confined", NO_SECONDARY),
+    "secondary": (NO_SECONDARY, "secondary"),
 }
 
 #: Per endpoint: (event date, censor date) of the date style, (months, event) of the month style.
@@ -385,11 +388,12 @@ def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
 
     ``by``: ``pattern`` (focal / generalized / none / unknown), ``confined`` (``confined``
     when the secondary mutations are confined to progressive lesions, ``not confined``, ``no
-    secondary``) or ``secondary`` (``secondary`` when any, else ``none``). ``overrides`` (the
-    patient table, or a mapping patient -> pattern) decides the pattern for ``by="pattern"``
-    of patients whose pattern the statistics took from the sequenced lesions (its ``pattern``,
-    else its radiology counts with ``focal_max``; a warning names each change); patterns the
-    statistics already took from the table are kept. Returns ``patient_id``, ``group`` with
+    secondary``) or ``secondary`` (``secondary`` when any, else ``no secondary``).
+    ``overrides`` (the patient table, or a mapping patient -> pattern) decides the pattern for
+    ``by="pattern"`` of patients whose pattern the statistics took from the sequenced lesions
+    (its ``pattern``, else its radiology counts with ``focal_max``; a warning names each
+    change); patterns the statistics already took from the table are kept. Returns
+    ``patient_id``, ``group`` with
     ``attrs["by"]`` set.
     """
     if by not in GROUPINGS:
@@ -400,10 +404,10 @@ def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
         if by == "pattern":
             group = patient["pattern"]
         elif by == "confined":
-            group = {True: "confined", False: "not confined", None: "no secondary"}[
+            group = {True: "confined", False: "not confined", None: NO_SECONDARY}[
                 patient["secondary_confined_to_progressive"]]
         else:
-            group = "secondary" if patient["n_secondary"] > 0 else "none"
+            group = "secondary" if patient["n_secondary"] > 0 else NO_SECONDARY
         rows.append((str(patient["patient_id"]), group))
     frame = pd.DataFrame(rows, columns=["patient_id", "group"])
     if by == "pattern" and overrides is not None:
@@ -714,14 +718,6 @@ def outcomes_table(result: dict) -> pd.DataFrame:
 ENDPOINT_NAMES = {"pfs": "Progression-free survival", "os": "Overall survival"}
 
 
-def _fmt_months(value: float | None) -> str:
-    return "not reached" if value is None else f"{value:.1f}"
-
-
-def _fmt_share(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.0f}%"
-
-
 def outcomes_text(result: dict) -> str:
     """A short plain-text summary of :func:`outcomes` (the command's default output)."""
     lines = []
@@ -734,19 +730,22 @@ def outcomes_text(result: dict) -> str:
         width = max([len(name) for name in summary["groups"]] + [5])
         for name, g in summary["groups"].items():
             lo, hi = g["median_ci"]
-            ci = f"95% CI {_fmt_months(lo)} to {_fmt_months(hi)}"
+            ci = f"95% CI {format_months(lo)} to {format_months(hi)}"
             lines.append(f"  {name:<{width}}  n={g['n']:<3} events={g['events']:<3} "
-                         f"median {_fmt_months(g['median'])} ({ci}); "
-                         f"6 months {_fmt_share(g['survival_6m'])}, "
-                         f"12 months {_fmt_share(g['survival_12m'])}")
-        p_value = summary["logrank_p"]
-        text = f"  log-rank p = {p_value:.3g}" if p_value is not None else "  log-rank p: n/a"
+                         f"median {format_months(g['median'])} ({ci}); "
+                         f"6 months {format_share(g['survival_6m'])}, "
+                         f"12 months {format_share(g['survival_12m'])}")
+        if summary["logrank_p"] is None:
+            text = "  log-rank test: undefined (fewer than two groups, or no event)"
+        else:
+            text = f"  log-rank {p_phrase(summary['logrank_p'])}"
         if summary["hazard_ratio"] is not None:
             other = next(n for n in summary["groups"] if n != summary["reference_group"])
-            lo, hi = summary["hazard_ratio_ci"]
+            lo, hi = summary["hazard_ratio_ci"] or (None, None)
+            ci = format_ci(lo, hi)
             text += (f"; hazard ratio {other} vs {summary['reference_group']} "
-                     f"{summary['hazard_ratio']:.2f} (95% CI {lo:.2f} to {hi:.2f})")
-        else:
+                     f"{format_ratio(summary['hazard_ratio'])}" + (f" ({ci})" if ci else ""))
+        elif summary.get("note"):
             text += f"; {summary['note']}"
         lines.append(text)
     lines.append("For research use only, not for clinical decisions.")

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from .errors import PatientTableError
+from .order import natural_sorted
 
 log = logging.getLogger("lesiontrack")
 
@@ -361,8 +362,8 @@ def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataF
             seen_in.setdefault(patient, set()).add(status_of.get((patient, lesion)))
     out = []
     for patient in sorted(set(calls["patient_id"]) | set(table["patient_id"])):
-        prog = sorted(lesions.get(patient, {}).get("progressive", []))
-        ctrl = sorted(lesions.get(patient, {}).get("controlled", []))
+        prog = natural_sorted(lesions.get(patient, {}).get("progressive", []))
+        ctrl = natural_sorted(lesions.get(patient, {}).get("controlled", []))
         row = given.get(str(patient), {})
         pattern, source = decide_pattern(str(patient), prog, ctrl, row, focal_max)
         n_secondary = len(keys.get(patient, ()))

@@ -592,7 +592,8 @@ def test_warnings_once_on_stderr_of_the_command(capfd, tmp_path, jobs):
         gzip.compress(gzip.decompress(body).replace(b"\tT1\n", b"\tT2\n")))
     code, _, err = run(capfd, "calls", sheet, "--jobs", jobs, "-o", tmp_path / "out.tsv")
     assert code == 0, err
-    lines = err.splitlines()
+    *lines, closing = err.splitlines()
+    assert closing.startswith("lesiontrack: wrote ")  # what the command wrote, last
     assert len(lines) == 2, lines
     assert all(line.startswith("lesiontrack: warning: ") and "plain gzip" in line
                for line in lines)

@@ -303,8 +303,8 @@ def test_groups_by_pattern_confined_and_secondary():
                                   "P4": "none"}
     assert grouped("confined") == {"P1": "confined", "P2": "not confined",
                                    "P3": "no secondary", "P4": "no secondary"}
-    assert grouped("secondary") == {"P1": "secondary", "P2": "secondary", "P3": "none",
-                                    "P4": "none"}
+    assert grouped("secondary") == {"P1": "secondary", "P2": "secondary", "P3": "no secondary",
+                                    "P4": "no secondary"}
     # the patient table's pattern column overrides the lesions for "pattern" only
     table = pd.DataFrame({"patient_id": ["P2", "P3"], "pattern": ["generalized", None]})
     assert grouped("pattern", table)["P2"] == "generalized"

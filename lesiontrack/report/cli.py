@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import OptionError
+from ..progress import wrote
+from ..text import plural
 
 #: Namespace keys that are plumbing, not options (left out of provenance.json).
 _PLUMBING = {"func", "handler"}
@@ -169,7 +171,8 @@ def _parts(args: argparse.Namespace, sheet, thresholds):
     return patients, parts()
 
 
-def _report(args: argparse.Namespace) -> Path:
+def _report(args: argparse.Namespace) -> tuple[Path, int]:
+    """Write the report of ``args``: (its index.html, the number of patients)."""
     from ..cli import _load_sheet
     from .render import check_outdir, write_report_parts
 
@@ -192,10 +195,12 @@ def _report(args: argparse.Namespace) -> Path:
                                   focal_max=args.focal_max)
         return {"result": result, "figures": figures, "by": args.by}
 
-    return write_report_parts(args.output, parts=parts, patients=patients, sheet=sheet,
-                              sheet_path=args.samplesheet, options=_options(args),
-                              force=args.force, outcomes=outcomes,
-                              patient_table=patients_table)
+    index = write_report_parts(args.output, parts=parts, patients=patients, sheet=sheet,
+                               sheet_path=args.samplesheet, options=_options(args),
+                               force=args.force, outcomes=outcomes,
+                               patient_table=patients_table,
+                               progress=False if getattr(args, "quiet", False) else None)
+    return index, len(patients)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -208,10 +213,14 @@ def run(args: argparse.Namespace) -> int:
             args.patients = patients if patients.is_file() else None
             args.by = "pattern"
             logging.getLogger("lesiontrack").setLevel(logging.ERROR)  # the demo's known gaps
-            index = _report(args)
+            index, n_patients = _report(args)
         sys.stdout.write(f"{index}\n")
+        wrote(f"wrote the demo report ({n_patients} patients) into {index.parent}: open "
+              "index.html", quiet=getattr(args, "quiet", False))
         return 0
     if command == "report":
-        _report(args)
+        index, n_patients = _report(args)
+        wrote(f"wrote the report of {n_patients} {plural(n_patients, 'patient')}: {index}",
+              quiet=getattr(args, "quiet", False))
         return 0
     raise OptionError(f"unknown report command {command!r}")

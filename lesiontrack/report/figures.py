@@ -65,7 +65,7 @@ def secondary_by_exon_svg(rows: Sequence[dict]) -> Markup:
     }
     n = len(rows)
     with matplotlib.rc_context(style):
-        figure = Figure(figsize=(7.2, 1.0 + 0.62 * n), layout="constrained")
+        figure = Figure(figsize=(7.2, 1.0 + (0.62 if n <= 12 else 0.4) * n), layout="constrained")
         FigureCanvasSVG(figure)
         axes = figure.add_subplot()
         height = 0.36
@@ -228,3 +228,89 @@ def _node(x: float, y: float, w: float, h: float, colour: str, label: str, detai
         + (f'<tspan class="g-detail" dx="8">{extra}</tspan>' if extra else "")
         + "</text></g>"
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# The compact view of a patient's many mutations (patient page, --genes all): hand-built SVG
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HeatLesion:
+    """A column of the heatmap: a lesion and its status."""
+
+    key: str
+    status: str
+
+
+#: Fill of a heatmap cell that is not detected: absent (read, not seen) or not evaluable.
+HEAT_ABSENT = "#FFFFFF"
+HEAT_NOT_EVALUABLE = "#D0D7DE"
+#: Most pixels the rows of the heatmap take together (rows get thinner beyond).
+HEAT_MAX_HEIGHT = 600
+
+
+def mutation_heatmap_svg(lesions: Sequence[HeatLesion],
+                         rows: Sequence[tuple[str, str]]) -> Markup:
+    """One thin row per mutation, one column per lesion: detected cells coloured by origin,
+    absent cells white, not-evaluable cells grey. ``rows``: (origin, states) in display order,
+    states one character per lesion (``+`` detected, ``-`` absent, ``.`` not evaluable).
+    Neighbouring rows with the same origin and states are drawn as one band (its tooltip says
+    how many mutations), so the size follows the number of distinct patterns, not of rows."""
+    n = len(rows)
+    row_h = min(4.0, max(HEAT_MAX_HEIGHT / max(n, 1), 0.25))
+    label_w, col_w, head_h, pad = 170, 46, 46, 8
+    width = label_w + col_w * max(len(lesions), 1) + pad
+    height = head_h + row_h * n + pad
+    out = [f'<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" role="img" '
+           f'viewBox="0 0 {width} {height:.0f}" width="{width}" height="{height:.0f}" '
+           f'aria-labelledby="heatmap-title">',
+           f'<title id="heatmap-title">{n} further {"mutation" if n == 1 else "mutations"}, one '
+           'thin row each (coloured: detected, by origin; white: absent; grey: not '
+           'evaluable)</title>']
+    for i, lesion in enumerate(lesions):
+        x = label_w + i * col_w
+        colour = STATUS_COLOURS.get(lesion.status, STATUS_COLOURS["unknown"])
+        out.append(f'<g><title>{escape(lesion.key)}: {escape(lesion.status)}</title>'
+                   f'<rect x="{x + 2}" y="{head_h - 10}" width="{col_w - 4}" height="6" '
+                   f'fill="{colour}"/><text x="{x + col_w / 2}" y="{head_h - 16}" '
+                   f'text-anchor="middle" class="g-detail">{escape(_clip(lesion.key, 7))}'
+                   '</text></g>')
+    bands: list[tuple[str, str, int, int]] = []  # origin, states, first row, rows
+    for index, (origin, states) in enumerate(rows):
+        if bands and bands[-1][:2] == (origin, states):
+            bands[-1] = (origin, states, bands[-1][2], bands[-1][3] + 1)
+        else:
+            bands.append((origin, states, index, 1))
+    words = {"+": "detected", "-": "absent", ".": "not evaluable"}
+    first_of: dict[str, int] = {}
+    for origin, states, first, count in bands:
+        first_of.setdefault(origin, first)
+        y = head_h + first * row_h
+        h = count * row_h
+        parts = []
+        for state in "+-.":
+            names = [lesions[i].key for i, s in enumerate(states) if s == state and i < len(lesions)]
+            if names:
+                parts.append(f"{words[state]} in {', '.join(names)}")
+        title = (f"{count} {origin} {'mutation' if count == 1 else 'mutations'}: "
+                 + ("; ".join(parts) or "no lesion"))
+        cells = []
+        for i, state in enumerate(states[:len(lesions)]):
+            fill = (ORIGIN_COLOURS.get(origin, ORIGIN_COLOURS["undetermined"]) if state == "+"
+                    else HEAT_ABSENT if state == "-" else HEAT_NOT_EVALUABLE)
+            cells.append(f'<rect x="{label_w + i * col_w + 2}" y="{y:.2f}" '
+                         f'width="{col_w - 4}" height="{h:.2f}" fill="{fill}"/>')
+        out.append(f"<g><title>{escape(title)}</title>{''.join(cells)}</g>")
+    totals: dict[str, int] = {}
+    for origin, _ in rows:
+        totals[origin] = totals.get(origin, 0) + 1
+    for origin, first in first_of.items():
+        y = head_h + first * row_h
+        out.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y:.2f}" y2="{y:.2f}" '
+                   f'stroke="{MUTED}" stroke-width="0.6"/>'
+                   f'<text x="{pad}" y="{y + 12:.2f}" class="g-head">'
+                   f'{escape(origin)}: {totals[origin]:,}</text>')
+    out.append(f'<rect x="{label_w}" y="{head_h}" width="{col_w * len(lesions)}" '
+               f'height="{row_h * n:.2f}" fill="none" stroke="{MUTED}" stroke-width="0.6"/>')
+    out.append("</svg>")
+    return Markup("\n".join(out))

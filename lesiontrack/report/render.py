@@ -28,11 +28,26 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from .. import __version__, genome
+from .. import progress as progress_bars
 from ..defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from ..errors import OptionError
 from ..genome import drugs
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
 from ..io.output import frame_to_tsv
+from ..order import natural_key as _natural
+from ..text import (
+    clustering_lines,
+    format_ci,
+    format_count,
+    format_months,
+    format_ratio,
+    format_share,
+    p_phrase,
+    plural,
+    undefined_because,
+)
+from ..text import format_percent as _percent
+from ..text import is_missing as _missing
 from ..thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
 from . import figures
 
@@ -50,7 +65,16 @@ RULE_WORDS = {
     "knowledge": "decided by the curated KIT/PDGFRA table only (the lesions could not decide)",
     "none": "no rule could decide",
 }
-#: Options not worth showing on the pages (they do not change the science).
+#: Beyond this many rows, a cohort figure or table shows the rows with the most lesions or
+#: patients and says how many more there are (``--genes all`` on an exome cohort).
+MAX_ROWS = 30
+#: A patient with more mutations than this gets the detailed matrix for KIT/PDGFRA and counted
+#: secondary mutations (up to this many rows) and a compact heatmap for the rest.
+MAX_MATRIX_ROWS = 40
+#: Mutation names listed per patient in the cohort page's patients table.
+MAX_NAMES = 8
+#: Genes always shown in detail on a patient page.
+KEY_GENES = ("KIT", "PDGFRA")
 #: Options that do not change the results (how, not what): not shown on the pages.
 _HIDDEN_OPTIONS = {"output", "force", "debug", "quiet", "command", "report_command", "jobs"}
 #: Options that name files: pages show only their names (provenance.json has the details).
@@ -63,23 +87,6 @@ _MAX_NAME = 64
 # ----------------------------------------------------------------------------------------------
 # small helpers
 # ----------------------------------------------------------------------------------------------
-
-def _natural(text) -> tuple:
-    """Sort key that puts L2 before L10 (and, of ids that differ only in zeros, P01 before P1:
-    the text itself breaks ties, so the order never depends on the order items come in)."""
-    text = str(text)
-    return (*((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text)),
-            (2, 0, text))
-
-
-def _missing(value) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
 
 def _text(value) -> str:
     return "" if _missing(value) else str(value)
@@ -120,45 +127,6 @@ def dumps(value) -> str:
     """Deterministic JSON text (sorted keys, 2-space indent, no NaN), ending in a newline."""
     return json.dumps(jsonable(value), indent=2, sort_keys=True, allow_nan=False,
                       ensure_ascii=False) + "\n"
-
-
-def format_p(p) -> str:
-    """``0.0031`` -> ``"0.0031"``, tiny values -> ``"< 0.001"``, two significant digits."""
-    if _missing(p):
-        return "undefined"
-    p = float(p)
-    if p < 0.001:
-        return "< 0.001"
-    text = f"{p:.2g}"
-    if "e" in text:  # pragma: no cover - p >= 0.001 never needs it
-        text = f"{p:.4f}"
-    return text
-
-
-def _p_phrase(p) -> str:
-    text = format_p(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
-
-
-def _ratio(value) -> str:
-    if value is None:
-        return "undefined"
-    if value == "inf":
-        return "infinite"
-    if value == "-inf":
-        return "0"
-    return f"{float(value):.3g}"
-
-
-def _percent(vaf: float | None) -> str:
-    if vaf is None:
-        return ""
-    percent = vaf * 100
-    return f"{percent:.1f}%" if percent < 10 else f"{percent:.0f}%"
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return one if n == 1 else (many or one + "s")
 
 
 def mutation_name(gene, hgvsp, variant_key, hgvsc="", exon="") -> str:
@@ -426,6 +394,11 @@ class Mutation:
     knowledge: dict | None
     cells: list[Cell] = field(default_factory=list)
     drugs: dict | None = None  # sourced drug activity of the change (genome.drugs)
+    counted: bool = True  # counts in the clustering statistics (origins' ``counted``)
+
+    def pattern(self) -> str:
+        """The lesion states in one word: ``+`` detected, ``-`` absent, ``.`` not evaluable."""
+        return "".join({DETECTED: "+", ABSENT: "-"}.get(c.state, ".") for c in self.cells)
 
 
 def _knowledge(gene: str, codon: int | None, sources: dict[str, str]) -> dict | None:
@@ -478,17 +451,17 @@ def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
              "unknown": "unknown"}
     source = pattern.get("pattern_source", "sequenced lesions")
     n_prog, n_ctrl = len(prog), len(ctrl)
-    prog_text = f"{n_prog} progressive {_plural(n_prog, 'lesion')}"
+    prog_text = f"{n_prog} progressive {plural(n_prog, 'lesion')}"
     if prog:
         prog_text += f" ({', '.join(prog)})"
-    ctrl_text = f"{n_ctrl} controlled {_plural(n_ctrl, 'lesion')}"
+    ctrl_text = f"{n_ctrl} controlled {plural(n_ctrl, 'lesion')}"
     if source == "radiology":
         r_prog, r_ctrl = pattern["radiology_progressive"], pattern["radiology_controlled"]
-        prog_text = f"{r_prog} progressive {_plural(r_prog, 'lesion')} on imaging"
+        prog_text = f"{r_prog} progressive {plural(r_prog, 'lesion')} on imaging"
         n_ctrl = r_ctrl
-        ctrl_text = f"{r_ctrl} controlled {_plural(r_ctrl, 'lesion')}"
+        ctrl_text = f"{r_ctrl} controlled {plural(r_ctrl, 'lesion')}"
     sequenced = (f"Sequenced: {n_prog} progressive and {len(ctrl)} controlled "
-                 f"{_plural(len(ctrl), 'lesion')}.")
+                 f"{plural(len(ctrl), 'lesion')}.")
     if source == "patients table pattern":
         text = f"{pattern['pattern'].capitalize()}, as stated in the patient table."
         if pattern.get("radiology_progressive") is not None:
@@ -497,14 +470,14 @@ def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
         text += f" {sequenced}"
     elif pattern["pattern"] == "focal":
         text = (f"Focal progression: {prog_text} while {ctrl_text} "
-                f"{_plural(n_ctrl, 'stays', 'stay')} controlled (focal means at most "
-                f"{focal_max} progressive {_plural(focal_max, 'lesion')} with others controlled).")
+                f"{plural(n_ctrl, 'stays', 'stay')} controlled (focal means at most "
+                f"{focal_max} progressive {plural(focal_max, 'lesion')} with others controlled).")
     elif pattern["pattern"] == "generalized":
         text = (f"Generalized progression: {prog_text}"
                 + (f" and {ctrl_text}." if n_ctrl else ", no controlled lesion."))
     elif pattern["pattern"] == "unknown":
         n_seq = n_prog + len(ctrl)
-        text = (f"Pattern unknown: only {n_seq} sequenced {_plural(n_seq, 'lesion')} with a "
+        text = (f"Pattern unknown: only {n_seq} sequenced {plural(n_seq, 'lesion')} with a "
                 "progressive or controlled status, and no patient table gives its pattern or "
                 "radiology lesion counts.")
     else:
@@ -563,6 +536,8 @@ def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
             evidence=_text(row["evidence"]),
             knowledge=_knowledge(gene, ctx.codons.get((patient, key)), ctx.sources),
             cells=cells,
+            counted=bool(row["counted"]) if "counted" in rows and not _missing(row["counted"])
+            else True,
         ))
         out[-1].drugs = _drug_view(gene, ctx.codons.get((patient, key)), _text(row["hgvsp"]),
                                    row.get("consequence"), origin)
@@ -597,28 +572,60 @@ def _graph_svg(ctx: _Context, patient: str, mutations: list[Mutation]) -> Markup
     return figures.lesion_graph_svg(nodes, muts, edges)
 
 
+def split_matrix(mutations: list[Mutation], limit: int = MAX_MATRIX_ROWS
+                 ) -> tuple[list[Mutation], list[Mutation]]:
+    """(the mutations shown in the detailed matrix, the rest): all of them when there are at
+    most ``limit``; else KIT/PDGFRA mutations, then counted secondary mutations (those detected
+    in the most lesions first) up to ``limit`` rows. Both lists keep the page's order."""
+    if len(mutations) <= limit:
+        return list(mutations), []
+    key = [m for m in mutations if m.gene in KEY_GENES]
+    secondary = sorted((m for m in mutations
+                        if m.gene not in KEY_GENES and m.origin == "secondary" and m.counted),
+                       key=lambda m: (-m.pattern().count("+"), _natural(m.variant_key)))
+    chosen = {m.anchor for m in key + secondary[:max(0, limit - len(key))]}
+    return ([m for m in mutations if m.anchor in chosen],
+            [m for m in mutations if m.anchor not in chosen])
+
+
+def _heatmap(lesions: list[Lesion], rest: list[Mutation]) -> Markup | None:
+    """The compact view of ``rest``: one thin row per mutation, sorted by origin, then by the
+    lesions that carry it."""
+    if not rest:
+        return None
+    ordered = sorted(rest, key=lambda m: (ORIGIN_ORDER.get(m.origin, 3),
+                                          m.pattern().replace("+", "0").replace("-", "1")
+                                          .replace(".", "2"), _natural(m.variant_key)))
+    return figures.mutation_heatmap_svg(
+        [figures.HeatLesion(x.lesion_id, x.status) for x in lesions],
+        [(m.origin, m.pattern()) for m in ordered])
+
+
 def _patient_view(ctx: _Context, patient: str) -> dict:
     mutations = _mutations(ctx, patient)
     lesions = ctx.roster.get(patient, [])
     counts = {o: sum(m.origin == o for m in mutations) for o in ORIGIN_ORDER}
     roles = {role: sum(x.role == role for x in lesions) for role in ("lesion", "baseline", "plasma")}
-    parts = [f"{roles['lesion']} {_plural(roles['lesion'], 'lesion')}"]
+    parts = [f"{roles['lesion']} {plural(roles['lesion'], 'lesion')}"]
     if roles["baseline"]:
         parts.append(f"{roles['baseline']} pre-treatment (baseline) "
-                     f"{_plural(roles['baseline'], 'biopsy', 'biopsies')}")
+                     f"{plural(roles['baseline'], 'biopsy', 'biopsies')}")
     if roles["plasma"]:
-        parts.append(f"{roles['plasma']} plasma {_plural(roles['plasma'], 'sample')}")
+        parts.append(f"{roles['plasma']} plasma {plural(roles['plasma'], 'sample')}")
     total = len(mutations)
-    summary = (", ".join(parts) + f"; {total} {_plural(total, 'mutation')}: "
+    detailed, rest = split_matrix(mutations)
+    summary = (", ".join(parts) + f"; {total} {plural(total, 'mutation')}: "
                f"{counts['primary']} primary, {counts['secondary']} secondary, "
                f"{counts['undetermined']} undetermined.")
     return {
         "summary": summary,
         "id": patient, "file": ctx.files[patient], "lesions": lesions, "mutations": mutations,
+        "detailed": detailed, "rest": rest, "heatmap": _heatmap(lesions, rest),
+        "rest_counts": {o: sum(m.origin == o for m in rest) for o in ORIGIN_ORDER},
         "counts": counts, "pattern": _pattern_words(ctx.patterns.get(patient), ctx.focal_max),
-        "graph_svg": _graph_svg(ctx, patient, mutations),
+        "graph_svg": _graph_svg(ctx, patient, detailed),
         "any_flags": any(m.flags for m in mutations),
-        "has_knowledge": any(m.knowledge or m.drugs for m in mutations),
+        "has_knowledge": any(m.knowledge or m.drugs for m in detailed),
     }
 
 
@@ -643,48 +650,21 @@ def _stats_view(stats: dict) -> dict:
     d = int(table.get("controlled_without", 0))
     fisher = stats.get("fisher", {})
     perm = stats.get("permutation", {})
-    mh = stats.get("mantel_haenszel", {})
-    parts = [f"{a} of {a + b} progressive {_plural(a + b, 'lesion')} "
-             f"{_plural(a, 'carries', 'carry')} a secondary mutation, against {c} of {c + d} "
-             f"controlled {_plural(c + d, 'lesion')}"]
-    if fisher.get("p_value") is None:
-        parts.append("the one-sided Fisher exact test is undefined (a row or column of the "
-                     "table is empty)")
+    parts = [f"{a} of {a + b} progressive {plural(a + b, 'lesion')} "
+             f"{plural(a, 'carries', 'carry')} a secondary mutation, against {c} of {c + d} "
+             f"controlled {plural(c + d, 'lesion')}"]
+    if _float(fisher.get("p_value")) is None:
+        why = undefined_because(fisher.get("note")) or "the table cannot be tested"
+        parts.append(f"the one-sided Fisher exact test is undefined ({why})")
     else:
-        parts.append(f"one-sided Fisher exact {_p_phrase(fisher['p_value'])}")
+        parts.append(f"one-sided Fisher exact {p_phrase(fisher['p_value'])}")
     if perm:
         n_perm = int(perm.get("n_permutations", 0))
         parts.append(f"shuffling progression labels within each patient, "
-                     f"{_p_phrase(perm.get('p_value'))} ({n_perm:,} {_plural(n_perm, 'permutation')})")
+                     f"{p_phrase(perm.get('p_value'))} ({format_count(n_perm)} "
+                     f"{plural(n_perm, 'permutation')})")
     sentence = "; ".join(parts) + "."
-    details = []
-    if fisher.get("p_value") is not None:
-        details.append(f"Fisher exact test (one-sided, more secondary mutations in progressive "
-                       f"lesions): odds ratio {_ratio(fisher.get('odds_ratio'))}, 95% confidence "
-                       f"interval {_ratio(fisher.get('ci_low'))} to {_ratio(fisher.get('ci_high'))}"
-                       f", p = {_float(fisher.get('p_value')):.4g}.")
-    if perm:
-        details.append(
-            f"Permutation test (status labels shuffled among each patient's lesions, seed "
-            f"{perm.get('seed')}): {perm.get('observed')} progressive "
-            f"{_plural(int(perm.get('observed', 0)), 'lesion')} with a secondary mutation "
-            f"observed against {float(perm.get('expected', 0.0)):.2f} expected; p = "
-            f"{float(perm.get('p_value', 1.0)):.4g} (exact p = "
-            f"{float(perm.get('exact_p_value', 1.0)):.4g}); "
-            f"{perm.get('informative_patients', 0)} informative "
-            f"{_plural(int(perm.get('informative_patients', 0)), 'patient')}.")
-    if mh:
-        if mh.get("odds_ratio") is None:
-            details.append("Mantel-Haenszel odds ratio: undefined (no patient has both "
-                           "statuses and both kinds of lesion).")
-        else:
-            ci = ""
-            if mh.get("ci_low") is not None:
-                ci = f", 95% CI {_ratio(mh['ci_low'])} to {_ratio(mh['ci_high'])}"
-            details.append(f"Mantel-Haenszel odds ratio across patients: "
-                           f"{_ratio(mh.get('odds_ratio'))}{ci}, {_p_phrase(mh.get('p_value'))} "
-                           f"({mh.get('n_strata', 0)} informative "
-                           f"{_plural(int(mh.get('n_strata', 0)), 'patient')}).")
+    details = clustering_lines(stats)
     return {"a": a, "b": b, "c": c, "d": d, "sentence": sentence, "details": details,
             "n_tested": int(stats.get("n_lesions_tested", a + b + c + d))}
 
@@ -708,7 +688,9 @@ def _cohort_part(view: dict, pattern: dict | None) -> dict:
             if cell.state != DETECTED or lesion.role != "lesion":
                 continue
             if lesion.status in ("progressive", "controlled"):
-                exon_hits.add((mutation.gene, mutation.exon, lesion.status, lesion.lesion_id))
+                if mutation.counted:  # the figure shows what the statistics count
+                    exon_hits.add((mutation.gene, mutation.exon, lesion.status,
+                                   lesion.lesion_id))
                 group[lesion.status] += 1
             else:
                 group["other"] += 1
@@ -720,9 +702,8 @@ def _cohort_part(view: dict, pattern: dict | None) -> dict:
         "n_progressive": pattern.get("n_progressive", 0),
         "n_controlled": pattern.get("n_controlled", 0),
         "has_baseline": any(x.role == "baseline" for x in view["lesions"]),
-        "primary": [m.name for m in mutations if m.origin == "primary"],
-        "secondary": [m.name for m in mutations if m.origin == "secondary"],
-        "undetermined": [m.name for m in mutations if m.origin == "undetermined"],
+        **_names(mutations, "primary"), **_names(mutations, "secondary"),
+        **_names(mutations, "undetermined"),
         "confined": {True: "yes", False: "no", None: "—"}[confined],
         "flags": sum(bool(m.flags) for m in mutations),
     }
@@ -731,6 +712,23 @@ def _cohort_part(view: dict, pattern: dict | None) -> dict:
         counts[m.origin] += 1
     return {"row": row, "exon_hits": sorted(exon_hits), "recurrent": recurrent,
             "counts": dict(counts)}
+
+
+def _names(mutations: list[Mutation], origin: str, limit: int = MAX_NAMES) -> dict:
+    """``{origin: the first names (KIT/PDGFRA first), origin_more: how many more}``."""
+    names = [m.name for m in mutations if m.origin == origin and m.gene in KEY_GENES]
+    names += [m.name for m in mutations if m.origin == origin and m.gene not in KEY_GENES]
+    return {origin: names[:limit], f"{origin}_more": max(0, len(names) - limit)}
+
+
+def top_rows(rows: list[dict], limit: int = MAX_ROWS) -> tuple[list[dict], int]:
+    """(at most ``limit`` exon rows: all in their order when they fit, else those with the
+    most lesions, most first; how many more there are)."""
+    if len(rows) <= limit:
+        return rows, 0
+    ranked = sorted(range(len(rows)), key=lambda i: (
+        -(rows[i]["progressive"] + rows[i]["controlled"]), -rows[i]["progressive"], i))
+    return [rows[i] for i in ranked[:limit]], len(rows) - limit
 
 
 class _CohortSummary:
@@ -767,6 +765,7 @@ class _CohortSummary:
     def view(self, stats: dict) -> dict:
         exon_rows = [{"label": exon_label(gene, exon), **self.exons[(gene, exon)]}
                      for gene, exon in sorted(self.exons, key=lambda k: (k[0], _natural(k[1])))]
+        exon_rows, exons_more = top_rows(exon_rows)
         recurrent = []
         for key in sorted(self.groups, key=lambda k: (-len(self.groups[k]["patients"]), k)):
             group = dict(self.groups[key])
@@ -775,11 +774,13 @@ class _CohortSummary:
                                      sorted(group["patients"].items(),
                                             key=lambda x: _natural(x[0]))]
                 recurrent.append(group)
+        recurrent_more = max(0, len(recurrent) - MAX_ROWS)
+        recurrent = recurrent[:MAX_ROWS]
         return {
             "patients": sorted(self.rows, key=lambda r: _natural(r["id"])),
-            "stats": _stats_view(stats), "exon_rows": exon_rows,
+            "stats": _stats_view(stats), "exon_rows": exon_rows, "exons_more": exons_more,
             "exon_svg": figures.secondary_by_exon_svg(exon_rows) if exon_rows else None,
-            "recurrent": recurrent, "counts": self.counts, "n_lesions": self.n_lesions,
+            "recurrent": recurrent, "recurrent_more": recurrent_more, "counts": self.counts, "n_lesions": self.n_lesions,
         }
 
 
@@ -920,9 +921,8 @@ def _progress_bar(enabled: bool | None, total: int):
         enabled = sys.stderr is not None and sys.stderr.isatty()
     if not enabled:
         return None
-    from tqdm import tqdm
-
-    return tqdm(desc="report", unit="patient", total=total, file=sys.stderr, leave=False)
+    with progress_bars.enabled(True):
+        return progress_bars.bar(total, "report", "patient")
 
 
 def _write(path: Path, text: str) -> None:
@@ -1003,10 +1003,10 @@ def _outcomes_view(outcomes: dict | None) -> dict | None:
     names = {"pfs": "Progression-free survival", "os": "Overall survival"}
 
     def months(value) -> str:
-        return "not reached" if value is None or _missing(value) else f"{float(value):.1f}"
+        return format_months(value)
 
     def share(value) -> str:
-        return "" if value is None or _missing(value) else f"{100 * float(value):.0f}%"
+        return format_share(value, missing="")
 
     endpoints = []
     for endpoint, summary in outcomes["result"].items():
@@ -1018,12 +1018,15 @@ def _outcomes_view(outcomes: dict | None) -> dict | None:
                          "median (months)": months(row.get("median_months")),
                          "95% CI": ci, "at 6 months": share(row.get("survival_6m")),
                          "at 12 months": share(row.get("survival_12m"))})
+        hazard = ""
+        if not _missing(summary.get("hazard_ratio")):
+            low, high = summary.get("hazard_ratio_ci") or (None, None)
+            ci = format_ci(low, high)
+            hazard = format_ratio(summary["hazard_ratio"]) + (f" ({ci})" if ci else "")
         endpoints.append({"name": names.get(endpoint, endpoint), "key": endpoint,
                           "svg": Markup(outcomes["figures"].get(endpoint, "")),
-                          "rows": rows, "logrank_p": format_p(summary.get("logrank_p")),
-                          "hazard_ratio": summary.get("hazard_ratio"),
-                          "hazard_ratio_ci": summary.get("hazard_ratio_ci"),
-                          "reference_group": summary.get("reference_group"),
+                          "rows": rows, "logrank": p_phrase(summary.get("logrank_p")),
+                          "hazard_ratio": hazard, "reference_group": summary.get("reference_group"),
                           "note": summary.get("note", "")})
     return {"by": outcomes.get("by", "pattern"), "endpoints": endpoints}
 

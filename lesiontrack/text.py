@@ -1,0 +1,231 @@
+"""Numbers and words for people: the one formatting home of the text output and the HTML report.
+
+Never ``None``, ``nan`` or a 16-digit float: p-values to two significant digits (``< 0.001``
+below), odds ratios and confidence intervals to two decimals, ``infinite`` for an unbounded
+value, and ``undefined`` (with the reason, where one is known) for a test that cannot be done.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = [
+    "P_FLOOR", "clustering_lines", "format_ci", "format_count", "format_months", "format_number",
+    "format_p", "format_percent", "format_ratio", "format_share", "is_missing", "p_phrase",
+    "plural", "stats_text", "undefined_because",
+]
+
+#: p-values below this are shown as ``< 0.001``.
+P_FLOOR = 0.001
+
+
+def is_missing(value) -> bool:
+    """None, pandas NA/NaT or a float NaN (a string is never missing)."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return False
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _number(value) -> float | None:
+    """``value`` as a float; ``"inf"``/``"-inf"`` (the JSON spelling) included; None if missing."""
+    if is_missing(value):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _significant(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits in plain decimal notation (no exponent)."""
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{value:,.{decimals}f}"
+
+
+def format_p(p) -> str:
+    """A p-value: ``"0.010"`` (two significant digits), ``"< 0.001"``, ``"undefined"``."""
+    number = _number(p)
+    if number is None:
+        return "undefined"
+    if number < P_FLOOR:
+        return f"< {P_FLOOR:g}"
+    return _significant(min(number, 1.0), 2)
+
+
+def p_phrase(p) -> str:
+    """``"p = 0.010"``, ``"p < 0.001"`` or ``"p undefined"``."""
+    text = format_p(p)
+    if text == "undefined":
+        return "p undefined"
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def format_ratio(value) -> str:
+    """An odds or hazard ratio, or a bound of its interval: two decimals (``"4.00"``),
+    ``"infinite"``, ``"< 0.01"`` for a positive value that rounds to zero, ``"undefined"``."""
+    number = _number(value)
+    if number is None:
+        return "undefined"
+    if math.isinf(number):
+        return "infinite" if number > 0 else "minus infinite"
+    if 0 < abs(number) < 0.005:
+        return "< 0.01" if number > 0 else "> -0.01"
+    return f"{number:,.2f}"
+
+
+def format_ci(low, high, level: int = 95) -> str:
+    """``"95% CI 1.43 to infinite"``; ``""`` when both bounds are missing."""
+    if _number(low) is None and _number(high) is None:
+        return ""
+    return f"{level}% CI {format_ratio(low)} to {format_ratio(high)}"
+
+
+def format_number(value, digits: int = 3) -> str:
+    """Any other measured number: ``digits`` significant digits, no exponent, ``"infinite"``,
+    ``"undefined"``."""
+    number = _number(value)
+    if number is None:
+        return "undefined"
+    if math.isinf(number):
+        return "infinite" if number > 0 else "minus infinite"
+    if abs(number) >= 10 ** digits:
+        return f"{number:,.0f}"
+    return _significant(number, digits)
+
+
+def format_count(value) -> str:
+    """A count with thousands separators (``"10,000"``); ``"unknown"`` when missing."""
+    number = _number(value)
+    return "unknown" if number is None else f"{int(number):,}"
+
+
+def format_percent(fraction) -> str:
+    """An allele fraction as a percentage: ``"4.2%"`` below 10%, else ``"42%"``; ``""`` when
+    missing."""
+    number = _number(fraction)
+    if number is None or math.isinf(number):
+        return ""
+    percent = number * 100
+    return f"{percent:.1f}%" if percent < 10 else f"{percent:.0f}%"
+
+
+def format_months(value) -> str:
+    """A median survival time in months (``"7.5"``), ``"not reached"`` when missing."""
+    number = _number(value)
+    return "not reached" if number is None or math.isinf(number) else f"{number:.1f}"
+
+
+def format_share(value, missing: str = "n/a") -> str:
+    """A proportion as a whole percentage (``"67%"``); ``missing`` when there is none."""
+    number = _number(value)
+    return missing if number is None or math.isinf(number) else f"{100 * number:.0f}%"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``one`` when ``n`` is 1, else ``many`` (default ``one + "s"``)."""
+    return one if n == 1 else (many or one + "s")
+
+
+def undefined_because(note) -> str:
+    """The reason a result says why it is undefined (``"undefined: a row ... is empty"`` ->
+    ``"a row ... is empty"``); ``""`` when there is none."""
+    if is_missing(note) or not str(note).strip():
+        return ""
+    text = str(note).strip()
+    return text.split(":", 1)[1].strip() if text.startswith("undefined:") else text
+
+
+def clustering_lines(result: dict) -> list[str]:
+    """The tests of :func:`~lesiontrack.test_clustering`'s ``result`` in words, one line per
+    test (Fisher, permutation, Mantel-Haenszel), each saying why when it is undefined. Shared by
+    ``lesiontrack stats`` and the report's cohort page."""
+    lines = []
+    fisher = result.get("fisher") or {}
+    if fisher:
+        head = ("Fisher exact test (one-sided: more secondary mutations in progressive "
+                "lesions): ")
+        if _number(fisher.get("p_value")) is None:
+            why = undefined_because(fisher.get("note")) or "the table cannot be tested"
+            lines.append(f"{head}undefined ({why}).")
+        else:
+            ci = format_ci(fisher.get("ci_low"), fisher.get("ci_high"))
+            lines.append(f"{head}odds ratio {format_ratio(fisher.get('odds_ratio'))}"
+                         + (f", {ci}" if ci else "") + f", {p_phrase(fisher.get('p_value'))}.")
+    perm = result.get("permutation") or {}
+    if perm:
+        observed = int(perm.get("observed") or 0)
+        n_perm = int(perm.get("n_permutations") or 0)
+        informative = int(perm.get("informative_patients") or 0)
+        seed = perm.get("seed")
+        lines.append(
+            "Permutation test (status labels shuffled among each patient's lesions"
+            + (f", seed {seed}" if not is_missing(seed) else "") + f"): {observed} progressive "
+            f"{plural(observed, 'lesion')} with a secondary mutation observed against "
+            f"{format_number(perm.get('expected'))} expected; {p_phrase(perm.get('p_value'))} "
+            f"({format_count(n_perm)} {plural(n_perm, 'permutation')}; exact "
+            f"{p_phrase(perm.get('exact_p_value'))}); {informative} informative "
+            f"{plural(informative, 'patient')}.")
+    mh = result.get("mantel_haenszel") or {}
+    if mh:
+        head = "Mantel-Haenszel odds ratio across patients: "
+        strata = int(mh.get("n_strata") or 0)
+        if _number(mh.get("odds_ratio")) is None:
+            why = undefined_because(mh.get("note")) or "no patient can be pooled"
+            lines.append(f"{head}undefined ({why}).")
+        else:
+            ci = format_ci(mh.get("ci_low"), mh.get("ci_high"))
+            if not ci:
+                ci = "no confidence interval (a pooled cell is empty)"
+            lines.append(f"{head}{format_ratio(mh.get('odds_ratio'))}, {ci}, "
+                         f"{p_phrase(mh.get('p_value'))} ({strata} informative "
+                         f"{plural(strata, 'patient')}).")
+    return lines
+
+
+def pattern_basis(row: dict) -> str:
+    """Where a patient's pattern comes from, in words, with the lesion counts."""
+    sequenced = (f"{row['n_progressive']} progressive, {row['n_controlled']} controlled "
+                 "sequenced")
+    source = row.get("pattern_source", "sequenced lesions")
+    if source == "radiology":
+        return (f"radiology: {row['radiology_progressive']} progressive, "
+                f"{row['radiology_controlled']} controlled on imaging; {sequenced}")
+    if source == "sequenced lesions":
+        return sequenced
+    return f"{source}; {sequenced}"
+
+
+def stats_text(result: dict) -> str:
+    """The text summary of ``lesiontrack stats``: the lesion 2x2 table, the tests in words
+    (:func:`clustering_lines`) and each patient's pattern."""
+    t = result.get("lesion_table") or {}
+    n_patients = int(result.get("n_patients") or 0)
+    lines = [
+        f"lesions tested: {format_count(result.get('n_lesions_tested'))} in "
+        f"{format_count(n_patients)} {plural(n_patients, 'patient')}",
+        "                      with secondary  without",
+        f"  progressive lesions {format_count(t.get('progressive_with_secondary')):>14}  "
+        f"{format_count(t.get('progressive_without')):>7}",
+        f"  controlled lesions  {format_count(t.get('controlled_with_secondary')):>14}  "
+        f"{format_count(t.get('controlled_without')):>7}",
+        *clustering_lines(result),
+        "patients:",
+    ]
+    for row in result.get("patients") or []:
+        confined = {True: "yes", False: "no"}.get(row.get("secondary_confined_to_progressive"),
+                                                  "no secondary mutation")
+        lines.append(f"  {row['patient_id']}: {row['pattern']} ({pattern_basis(row)}); "
+                     f"secondary confined to progressive lesions: {confined}")
+    lines.append("For research use only, not for clinical decisions.")
+    return "\n".join(lines) + "\n"
