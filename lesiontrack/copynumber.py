@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_MIN_PROBES",
     "DEFAULT_MIN_PURITY",
     "DEFAULT_PLOIDY",
+    "LESION_COPY_NUMBER_COLUMNS",
     "MECHANISM_COLUMNS",
     "MECHANISM_GENES",
     "STATE_COLUMNS",
@@ -61,6 +62,7 @@ __all__ = [
     "copy_number_table",
     "gene_copy_number",
     "gene_spans",
+    "lesion_copy_number",
     "mechanism_by_patient",
     "mechanism_counts",
     "progression_mechanism",
@@ -319,6 +321,37 @@ def copy_number_table(
 # Lesions: the road each progressive lesion took
 
 
+#: Columns of :func:`lesion_copy_number`, in order.
+LESION_COPY_NUMBER_COLUMNS: list[str] = [
+    "patient_id", "lesion_id", "gene", "copy_number", "call", "sample_id", "samples", "reason",
+]
+
+
+def lesion_copy_number(copy_number: pd.DataFrame) -> pd.DataFrame:
+    """One row per (patient, lesion, gene) from the per-sample table: the evaluable sample with
+    the highest copy number speaks for the lesion (an amplification in any region is the
+    lesion's); ``samples`` lists every sample with its call (``S1:amplification,S2:gain``).
+    A lesion with no evaluable sample is ``not_evaluable`` with the first sample's reason.
+    The patient page's copy-number track and the graph's ``lesion -> gene`` edges
+    (``call == 'amplification'``) read this table."""
+    rows = []
+    keys = ["patient_id", "lesion_id", "gene"]
+    for (patient, lesion, gene), group in copy_number.groupby(keys, sort=True):
+        listed = ",".join(f"{s}:{c}" for s, c in zip(group["sample_id"], group["call"],
+                                                       strict=True))
+        evaluable = group[group["call"] != "not_evaluable"]
+        if evaluable.empty:
+            first = group.iloc[0]
+            rows.append((patient, lesion, gene, math.nan, "not_evaluable", first["sample_id"],
+                         listed, first["reason"]))
+            continue
+        best = evaluable.sort_values(["copy_number", "sample_id"], ascending=[False, True],
+                                     kind="stable").iloc[0]
+        rows.append((patient, lesion, gene, best["copy_number"], best["call"], best["sample_id"],
+                     listed, best["reason"]))
+    return pd.DataFrame(rows, columns=LESION_COPY_NUMBER_COLUMNS)
+
+
 def _lesions(lesions: pd.DataFrame) -> pd.DataFrame:
     frame = lesions
     if "role" in frame.columns:
@@ -384,8 +417,9 @@ def progression_mechanism(
     table = _lesions(lesions)
     patients_with_secondary = set(states["patient_id"])
     state_groups = {k: g for k, g in states.groupby(["patient_id", "lesion_id"], sort=False)}
-    cn_groups = ({k: g for k, g in copy_number.groupby(["patient_id", "lesion_id"], sort=False)}
-                 if len(copy_number) else {})
+    per_lesion = lesion_copy_number(copy_number) if len(copy_number) else None
+    cn_groups = ({k: g for k, g in per_lesion.groupby(["patient_id", "lesion_id"], sort=False)}
+                 if per_lesion is not None else {})
     empty_states = states.iloc[0:0]
     rows = []
     for lesion in table.itertuples(index=False):
@@ -404,9 +438,10 @@ def progression_mechanism(
             if rows_gene is None or rows_gene.empty:
                 unevaluable.append(gene)
                 continue
-            if (rows_gene["call"] == "amplification").any():
+            call = rows_gene["call"].iloc[0]
+            if call == "amplification":
                 amplified.append(gene)
-            elif (rows_gene["call"] == "not_evaluable").all():
+            elif call == "not_evaluable":
                 unevaluable.append(gene)
         copy_word = "+".join(amplified) if amplified else (
             "not_evaluable" if unevaluable else "none")

@@ -20,6 +20,7 @@ from lesiontrack.copynumber import (
     copy_number_table,
     gene_copy_number,
     gene_spans,
+    lesion_copy_number,
     mechanism_by_patient,
     mechanism_counts,
     progression_mechanism,
@@ -378,7 +379,9 @@ def test_mechanism_table_on_a_small_cohort(cohort):
 
 def test_low_level_secondary_neither_explains_nor_leaves_unexplained():
     cn = pd.DataFrame({"patient_id": ["P1", "P1"], "lesion_id": ["L1", "L1"],
-                       "gene": ["KIT", "PDGFRA"], "call": ["neutral", "neutral"]})
+                       "sample_id": ["S1", "S1"], "gene": ["KIT", "PDGFRA"],
+                       "copy_number": [2.0, 2.0], "call": ["neutral", "neutral"],
+                       "reason": ["", ""]})
     states = pd.DataFrame({"patient_id": ["P1"], "lesion_id": ["L1"], "status": ["progressive"],
                            "variant_key": ["k"], "state": ["low_level"]})
     lesions = pd.DataFrame({"patient_id": ["P1"], "lesion_id": ["L1"], "status": ["progressive"]})
@@ -386,6 +389,18 @@ def test_low_level_secondary_neither_explains_nor_leaves_unexplained():
     assert (row.progression_mechanism, row.secondary) == ("not_evaluable", "low_level")
     with pytest.raises(OptionError, match="unknown lesion state"):
         progression_mechanism(cn, states.assign(state="seen"), lesions)
+
+
+def test_lesion_copy_number_takes_the_highest_evaluable_region():
+    cn = pd.DataFrame({
+        "patient_id": ["P1"] * 3, "lesion_id": ["L1"] * 3, "sample_id": ["R1", "R2", "R3"],
+        "gene": ["KIT"] * 3, "copy_number": [2.0, 7.5, math.nan],
+        "call": ["neutral", "amplification", "not_evaluable"], "reason": ["a", "b", "c"]})
+    row = lesion_copy_number(cn).iloc[0]
+    assert (row.copy_number, row.call, row.sample_id) == (7.5, "amplification", "R2")
+    assert row.samples == "R1:neutral,R2:amplification,R3:not_evaluable"
+    none = lesion_copy_number(cn[cn["sample_id"] == "R3"]).iloc[0]
+    assert (none.call, none.reason) == ("not_evaluable", "c")
 
 
 def test_controlled_lesion_with_kit_amplification_is_flagged(cohort):
