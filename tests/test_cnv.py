@@ -188,6 +188,18 @@ def test_ascat_multi_sample_file_and_sample_choice(tmp_path):
         select_sample(seg, "P9")
 
 
+def test_r_write_table_defaults_quotes_and_row_names(tmp_path):
+    # write.table(segments, sep = "\t") with R's defaults: quote = TRUE, row.names = TRUE
+    lines = ascat_segments().splitlines()
+    quoted = ["\t".join(f'"{c}"' for c in lines[0].split("\t"))]
+    for number, line in enumerate(lines[1:], start=1):
+        sample, *rest = line.split("\t")
+        quoted.append("\t".join([f'"{number}"', f'"{sample}"', *rest]))
+    seg = read_segments(write(tmp_path, "ascat.txt", "\n".join(quoted) + "\n"))
+    assert seg.samples == ["P1-L1", "P1-L2"]
+    assert list(select_sample(seg, "P1-L1")["cn"]) == [2, 7, 2]
+
+
 @pytest.mark.parametrize(("header", "kind"), [
     ("chrom\tstart\tend\tlog2", "log2"),
     ("chromosome\tstart\tend\tcopy_number", "absolute"),

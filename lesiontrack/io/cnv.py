@@ -19,7 +19,8 @@ format         header (columns used)                                           c
                ``probes``)
 =============  ==============================================================  ===========  ========
 
-Every reader returns :class:`Segments`: one row per segment with 1-based inclusive ``start`` and
+Tables written by R's ``write.table`` are read as written: quoted cells, and the row names of
+``row.names = TRUE`` (one more cell per row than the header). Every reader returns :class:`Segments`: one row per segment with 1-based inclusive ``start`` and
 ``end`` (CNVkit's 0-based starts get +1), ``chrom`` without ``chr``, ``log2`` (NaN when the
 format has none), ``cn`` (absolute total copy number, NaN for log2-only files), ``probes`` (NaN
 when the format gives no count) and ``line`` (the physical line in the file). A CNVkit
@@ -201,7 +202,7 @@ def _layout(path: Path, header: list[str], where: int) -> _Layout:
         end = _first(names, "end", "loc.end")
         need("FACETS", "chrom", start or "start", end or "end", "tcn.em")
         return _Layout("facets", "absolute", names["chrom"], start, end, cn=(names["tcn.em"],),
-                       probes=names.get("num.mark"), sample=_first(names, "id", "sample"))
+                       probes=names.get("num.mark"), sample=_first(names, "id", "sid", "sample"))
     if "nmajor" in names or "startpos" in names:
         need("ASCAT", "sample", "chr", "startpos", "endpos", "nMajor", "nMinor")
         return _Layout("ascat", "absolute", names["chr"], names["startpos"], names["endpos"],
@@ -260,11 +261,17 @@ def read_segments(path: str | os.PathLike[str]) -> Segments:
             header = [c.strip() for c in cells]
             layout = _layout(path, header, number)
             index = {name: i for i, name in enumerate(header)}
+            row_names: bool | None = None
             continue
         if cells[0].startswith(("@", "#")):
             continue
-        if len(cells) < len(header):
-            missing = header[len(cells)]
+        if row_names is None:
+            # R's write.table(row.names = TRUE) writes one more cell per row than the header
+            row_names = len(cells) == len(header) + 1
+            if row_names:
+                index = {name: i + 1 for i, name in enumerate(header)}
+        if len(cells) < len(header) + row_names:
+            missing = header[max(len(cells) - row_names, 0)]
             raise CopyNumberFileError(
                 f"{len(cells)} cells where the header has {len(header)}", file=path,
                 where=number, field=missing, hint="a truncated line or a wrong delimiter (tabs)",
