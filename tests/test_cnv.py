@@ -516,3 +516,7 @@ def test_read_copy_number_checks_the_build(tmp_path):
                                    SHEET_HEAD + "P1\tL1\tS1\tPD\ta.vcf\tL1.cns\tGRCh38\n"))
     with pytest.raises(ReferenceMismatchError, match="beyond chr4 of GRCh38"):
         read_copy_number(sheet)
+    # the build of the calls (per sample) overrides the sheet's
+    assert len(read_copy_number(sheet, assembly={"S1": "GRCh37"})) == 1
+    with pytest.raises(ReferenceMismatchError, match="the calls of sample S1"):
+        read_copy_number(sheet.assign(assembly=""), assembly="GRCh38")

@@ -38,7 +38,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -418,13 +418,15 @@ COPY_NUMBER_SEGMENT_COLUMNS: list[str] = [
 ]
 
 
-def read_copy_number(sheet: pd.DataFrame, *, assembly: str | None = None) -> pd.DataFrame:
+def read_copy_number(sheet: pd.DataFrame, *,
+                     assembly: str | Mapping[str, str] | None = None) -> pd.DataFrame:
     """The segments of every sample's ``cnv`` file: :data:`COPY_NUMBER_SEGMENT_COLUMNS`.
 
     ``sheet`` is :func:`lesiontrack.read_samplesheet` (``cnv_path`` absolute; samples without a
     ``cnv`` file give no rows). A multi-sample file gives the rows of the sample named like the
-    ``sample_id`` (or ``vcf_sample``). When ``assembly`` (else the sheet's ``assembly`` of the
-    sample) is known, :func:`check_build` runs. Raises :class:`CopyNumberFileError`,
+    ``sample_id`` (or ``vcf_sample``). When the build of the sample's calls is known
+    (``assembly``: one build or a mapping by sample_id, e.g. from the calls table; else the
+    sheet's ``assembly``), :func:`check_build` runs. Raises :class:`CopyNumberFileError`,
     :class:`~lesiontrack.errors.ReferenceMismatchError` or
     :class:`~lesiontrack.errors.SampleSheetError` (two different cnv files for one sample).
     """
@@ -450,7 +452,8 @@ def read_copy_number(sheet: pd.DataFrame, *, assembly: str | None = None) -> pd.
         seen[sid] = path
         segments = cache.get(path) or read_segments(path)
         cache[path] = segments
-        build = assembly or (getattr(row, "assembly", "") or None)
+        build = assembly.get(sid) if isinstance(assembly, Mapping) else assembly
+        build = build or (getattr(row, "assembly", "") or None)
         if build:
             check_build(segments, str(build), what=f"the calls of sample {sid}")
         names = segments.samples
