@@ -26,6 +26,7 @@ _NEWLINES = re.compile(rb"(\r\n|\r|\n)")
 REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id", "sample_id", "status", "calls")
 OPTIONAL_COLUMNS: tuple[str, ...] = (
     "role", "site", "timepoint", "vcf_sample", "bam", "assembly",
+    "cnv",  # copy-number segment file (lesiontrack.io.cnv), relative to the sheet like calls
 )
 ROLES: tuple[str, ...] = ("baseline", "lesion", "plasma")
 
@@ -45,6 +46,7 @@ STATUS_WORDS: dict[str, str] = {
 SAMPLESHEET_COLUMNS: list[str] = [
     "patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site", "timepoint",
     "vcf_sample", "calls", "calls_path", "bam", "bam_path", "assembly", "line",
+    "cnv", "cnv_path",
 ]
 
 
@@ -253,6 +255,11 @@ def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) ->
             raise SampleSheetError(f"BAM/CRAM file not found: {bam}", file=path, where=number,
                                    field="bam")
         bam_path = str(resolved)
+    cnv = row.get("cnv", "")
+    cnv_path = str(_resolve(folder, cnv)) if cnv else ""
+    if cnv and not _is_file(path, number, "cnv", Path(cnv_path)):
+        raise SampleSheetError(f"copy-number file not found: {cnv}", file=path, where=number,
+                               field="cnv", hint="paths are relative to the sample sheet")
     assembly_raw = row.get("assembly", "")
     assembly = normalize_assembly(assembly_raw) if assembly_raw else None
     if assembly_raw and assembly is None:
@@ -264,7 +271,7 @@ def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) ->
         "status_raw": status_raw, "site": row.get("site", ""),
         "timepoint": row.get("timepoint", ""), "vcf_sample": row.get("vcf_sample", ""),
         "calls": row["calls"], "calls_path": str(calls_path), "bam": bam, "bam_path": bam_path,
-        "assembly": assembly or "", "line": number,
+        "assembly": assembly or "", "line": number, "cnv": cnv, "cnv_path": cnv_path,
     }
 
 
