@@ -1,0 +1,918 @@
+"""Lesion phylogeny: how a patient's lesions are related, from their mutations' evidence states.
+
+The model
+---------
+Each patient gives a binary character matrix: one row per mutation detected in at least one of
+its lesions, one column per lesion (the leaves: a lesion's regions merged; the baseline is a leaf
+like the others; plasma and normal samples are not leaves). An entry is *present* (detected),
+*absent* (the lesion was evaluable at the site and the mutation was not there) or *missing*
+(low level, not evaluable): missing is never read as absent.
+
+The tree is rooted at the germline (every mutation absent) and explains the matrix by
+Camin-Sokal parsimony under infinite sites: a mutation is *gained* on a branch and then present in
+every lesion below it, never lost. A mutation whose pattern fits the tree is gained once; one
+that does not (a false negative, a false positive, a recurrent hotspot) needs more gains. The
+cost of a tree is the total number of gains; a missing entry costs nothing (it takes whichever
+state is cheaper). For one mutation with present set ``P`` and absent set ``A`` the minimum
+number of gains on a tree is the number of *maximal clean clades* (clades with no absent lesion
+whose parent clade has one) that contain a present lesion; so the cost is a sum over the tree's
+edges of a term that depends only on the edge's clade and its parent clade.
+
+The search
+----------
+Identical patterns are collapsed (with their counts); mutations whose cost is the same on every
+tree (present in one lesion, or absent nowhere) are counted once, aside. Patterns are scored as
+bit sets (Python ints, one bit per distinct informative pattern; counts as bit planes).
+
+- **exact** (up to :data:`EXACT_MAX_LESIONS` lesions): because the cost is a sum over edges of a
+  function of (clade, parent clade), the best of all (2n-3)!! rooted binary trees is found by
+  dynamic programming over leaf subsets in O(3^n) steps (``best(S) = min over splits S = X|Y of
+  best(X) + best(Y) + edge(X, S) + edge(Y, S)``). :func:`rooted_topologies` enumerates every tree
+  (945 for 6 lesions, 135,135 for 8) and the tests check that both give the same optimum.
+- **heuristic** (above): stepwise addition in several seeded orders, each followed by
+  subtree-prune-and-regraft (SPR, which contains NNI) hill climbing; the best tree is kept.
+
+Ties between equally parsimonious trees are broken deterministically (the same input and seed
+always give the same tree). An internal branch of length 0 carries no mutation: read it as
+unresolved.
+
+Placement and classes
+---------------------
+Each mutation is placed on the branch whose clade contradicts the fewest observations (absent
+lesions inside the clade + detected lesions outside it); ties go to the smaller clade, so a
+mutation that fits the tree sits above the most recent common ancestor of the lesions where it is
+detected. ``branch`` is ``trunk`` (the branch from the germline to the tumour's common ancestor),
+``shared`` (an internal branch) or ``private`` (a lesion's own branch). ``presence`` is MesKit's
+count-based class: ``public`` (detected in every lesion), ``shared`` (in several, not all),
+``private`` (in one); it differs from ``branch`` when data are missing. ``gains`` is the number of
+gains the mutation needs on the tree (1 when it fits). ``convergent`` marks mutations of one gene
+region (the knowledge table's functional region, e.g. ``KIT activation loop``; else gene and exon)
+hit on two separate branches (neither below the other), and a mutation at a known site whose own
+pattern needs two or more gains (the same hotspot acquired twice).
+
+Heterogeneity
+-------------
+``jaccard`` (per pair of lesions): mutations detected in both / detected in either, among the
+mutations evaluable (detected or absent) in both. ``private_fraction`` (per lesion): of the
+mutations detected in the lesion and decidable, the fraction absent from every other lesion
+(decidable: detected in another lesion, or absent from all others; a mutation not detected
+elsewhere but missing somewhere is left out).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import random
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .defaults import DEFAULT_SEED
+from .errors import OptionError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from Bio.Phylo.BaseTree import Tree
+
+#: Largest number of lesions searched exactly (measured: 0.05 s at 10 lesions, 0.5 s at 12,
+#: for 300 mutations; see benchmarks/README.md "Phylogeny"); above, the heuristic.
+EXACT_MAX_LESIONS = 12
+#: Stepwise-addition orders tried by the heuristic search (the first is the lesions' order).
+DEFAULT_REPLICATES = 10
+
+#: Columns of the mutations table, in order.
+MUTATION_COLUMNS: list[str] = [
+    "patient_id", "variant_key", "branch", "lesions", "presence", "gains", "convergent",
+    "region", "gene", "origin", "detected_in", "absent_in", "not_evaluable_in",
+]
+#: Columns of the pairwise Jaccard table.
+JACCARD_COLUMNS: list[str] = ["patient_id", "lesion_a", "lesion_b", "jaccard", "n_evaluable"]
+
+ROOT_NAME = "germline"
+_LEAF_ROLES = ("baseline", "lesion")
+
+Topology = int | tuple  # a leaf index, or a pair of topologies
+
+
+# ----------------------------------------------------------------------------------------------
+# The character matrix
+
+
+@dataclass(frozen=True)
+class CharacterMatrix:
+    """One patient's lesions x mutations matrix as bit masks over the lesions.
+
+    ``present[i]`` / ``absent[i]`` are the lesions (bit ``j`` = ``lesions[j]``) where mutation
+    ``mutations[i]`` is detected / absent; every other lesion is missing for it.
+    """
+
+    lesions: tuple[str, ...]
+    mutations: tuple[str, ...]
+    present: tuple[int, ...]
+    absent: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not len(self.mutations) == len(self.present) == len(self.absent):
+            raise OptionError("mutations, present and absent differ in length", field="present")
+        if len(set(self.lesions)) != len(self.lesions):
+            raise OptionError("a lesion is named twice", field="lesions")
+        full = (1 << len(self.lesions)) - 1
+        for key, p, a in zip(self.mutations, self.present, self.absent, strict=True):
+            if p & a or (p | a) & ~full or p < 0 or a < 0:
+                raise OptionError(f"mutation {key!r}: present and absent overlap or name an "
+                                  "unknown lesion", field="present")
+
+    @classmethod
+    def from_strings(cls, lesions: Sequence[str], rows: Mapping[str, str]) -> CharacterMatrix:
+        """A matrix from one string per mutation: ``1`` present, ``0`` absent, ``?`` missing.
+
+        ``CharacterMatrix.from_strings(["L1", "L2", "L3"], {"m1": "110", "m2": "1?0"})``.
+        """
+        present, absent = [], []
+        for key, text in rows.items():
+            if len(text) != len(lesions) or set(text) - set("10?"):
+                raise OptionError(f"mutation {key!r}: {text!r} is not one of 1/0/? per lesion",
+                                  field=str(key))
+            present.append(sum(1 << j for j, c in enumerate(text) if c == "1"))
+            absent.append(sum(1 << j for j, c in enumerate(text) if c == "0"))
+        return cls(tuple(lesions), tuple(rows), tuple(present), tuple(absent))
+
+    def row(self, index: int) -> str:
+        """The mutation's states as a ``1``/``0``/``?`` string in lesion order."""
+        p, a = self.present[index], self.absent[index]
+        return "".join("1" if p >> j & 1 else "0" if a >> j & 1 else "?"
+                       for j in range(len(self.lesions)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Scoring
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    """The informative patterns of a matrix, collapsed, as bit sets over patterns."""
+
+    n: int  # leaves
+    clean_leaf: tuple[int, ...]  # per leaf: patterns where the leaf is not absent
+    hit_leaf: tuple[int, ...]  # per leaf: patterns where the leaf is present
+    planes: tuple[int, ...]  # bit b of every pattern's count
+    all_patterns: int
+    constant: int  # gains of the mutations whose cost does not depend on the tree
+
+
+def _collapse(matrix: CharacterMatrix) -> _Patterns:
+    n = len(matrix.lesions)
+    counts: dict[tuple[int, int], int] = {}
+    constant = 0
+    for p, a in zip(matrix.present, matrix.absent, strict=True):
+        if not p:
+            continue
+        if a == 0 or p & (p - 1) == 0:  # absent nowhere, or present in one lesion: 1 gain
+            constant += 1
+            continue
+        counts[(p, a)] = counts.get((p, a), 0) + 1
+    patterns = sorted(counts)
+    clean = [0] * n
+    hit = [0] * n
+    planes = [0] * max(1, max(counts.values(), default=1).bit_length())
+    for k, (p, a) in enumerate(patterns):
+        bit = 1 << k
+        for j in range(n):
+            if not a >> j & 1:
+                clean[j] |= bit
+            if p >> j & 1:
+                hit[j] |= bit
+        weight = counts[(p, a)]
+        for b in range(len(planes)):
+            if weight >> b & 1:
+                planes[b] |= bit
+    return _Patterns(n, tuple(clean), tuple(hit), tuple(planes), (1 << len(patterns)) - 1,
+                     constant)
+
+
+def _weigher(planes: tuple[int, ...]):
+    """A function giving the total count of the patterns in a bit set."""
+    if len(planes) == 1:
+        only = planes[0]
+        return lambda bits: (bits & only).bit_count()
+    pairs = tuple(enumerate(planes))
+    return lambda bits: sum((bits & plane).bit_count() << b for b, plane in pairs)
+
+
+class _Scorer:
+    """Camin-Sokal gains of rooted topologies over one matrix's collapsed patterns."""
+
+    def __init__(self, patterns: _Patterns) -> None:
+        self.p = patterns
+        self.weigh = _weigher(patterns.planes)
+        self._clean: dict[int, int] = {}
+        self._hit: dict[int, int] = {}
+        self._edge: dict[tuple[int, int], int] = {}
+
+    def _masks(self, mask: int) -> tuple[int, int]:
+        clean = self._clean.get(mask)
+        if clean is None:
+            clean, hit, rest = self.p.all_patterns, 0, mask
+            while rest:
+                low = rest & -rest
+                j = low.bit_length() - 1
+                clean &= self.p.clean_leaf[j]
+                hit |= self.p.hit_leaf[j]
+                rest ^= low
+            self._clean[mask], self._hit[mask] = clean, hit
+        return clean, self._hit[mask]
+
+    def edge(self, child: int, parent: int) -> int:
+        """Gains on the branch above ``child`` (a clade) below ``parent``."""
+        key = (child, parent)
+        cost = self._edge.get(key)
+        if cost is None:
+            clean, hit = self._masks(child)
+            cost = self.weigh(clean & hit & ~self._masks(parent)[0])
+            self._edge[key] = cost
+        return cost
+
+    def score(self, topology: Topology) -> int:
+        """Total gains of every mutation of the matrix on this topology."""
+        total = 0
+
+        def walk(node: Topology) -> int:
+            nonlocal total
+            if isinstance(node, int):
+                return 1 << node
+            left, right = walk(node[0]), walk(node[1])
+            mask = left | right
+            total += self.edge(left, mask) + self.edge(right, mask)
+            return mask
+
+        walk(topology)
+        return total + self.p.constant
+
+
+def tree_gains(matrix: CharacterMatrix, topology: Topology) -> int:
+    """Camin-Sokal gains (missing entries free) of ``matrix`` on a topology of leaf indices."""
+    return _Scorer(_collapse(matrix)).score(topology)
+
+
+# ----------------------------------------------------------------------------------------------
+# Topologies
+
+
+def _leaf_mask(node: Topology) -> int:
+    if isinstance(node, int):
+        return 1 << node
+    return _leaf_mask(node[0]) | _leaf_mask(node[1])
+
+
+def _min_leaf(node: Topology) -> int:
+    while not isinstance(node, int):
+        node = node[0]
+    return node
+
+
+def canonical(node: Topology) -> Topology:
+    """The same topology with each pair ordered by its smallest leaf (a unique form)."""
+    if isinstance(node, int):
+        return node
+    left, right = canonical(node[0]), canonical(node[1])
+    return (left, right) if _min_leaf(left) < _min_leaf(right) else (right, left)
+
+
+def _insertions(tree: Topology, new: Topology) -> Iterator[Topology]:
+    """Every tree made by attaching ``new`` on a branch of ``tree`` (above the root included)."""
+    yield (tree, new)
+    if not isinstance(tree, int):
+        left, right = tree
+        for t in _insertions(left, new):
+            yield (t, right)
+        for t in _insertions(right, new):
+            yield (left, t)
+
+
+def rooted_topologies(n: int) -> Iterator[Topology]:
+    """Every rooted binary topology on leaves ``0..n-1``: (2n-3)!! of them (945 for n = 6)."""
+    if n < 1:
+        return
+    if n == 1:
+        yield 0
+        return
+
+    def grow(tree: Topology, k: int) -> Iterator[Topology]:
+        if k == n:
+            yield tree
+            return
+        for bigger in _insertions(tree, k):
+            yield from grow(bigger, k + 1)
+
+    yield from grow((0, 1), 2)
+
+
+def _rebuild(split: list[int], mask: int) -> Topology:
+    if mask & (mask - 1) == 0:
+        return mask.bit_length() - 1
+    left = split[mask]
+    return (_rebuild(split, left), _rebuild(split, mask ^ left))
+
+
+def _exact(patterns: _Patterns) -> tuple[Topology, int]:
+    """The most parsimonious topology by dynamic programming over leaf subsets (O(3^n))."""
+    n = patterns.n
+    size = 1 << n
+    weigh = _weigher(patterns.planes)
+    clean = [patterns.all_patterns] * size
+    clean_hit = [0] * size
+    hit = [0] * size
+    for mask in range(1, size):
+        low = mask & -mask
+        j = low.bit_length() - 1
+        rest = mask ^ low
+        clean[mask] = clean[rest] & patterns.clean_leaf[j]
+        hit[mask] = hit[rest] | patterns.hit_leaf[j]
+        clean_hit[mask] = clean[mask] & hit[mask]
+    best = [0] * size
+    split = [0] * size
+    for mask in range(1, size):
+        if mask & (mask - 1) == 0:
+            continue
+        low = mask & -mask
+        rest = mask ^ low
+        dirty = ~clean[mask]
+        best_cost = -1
+        best_split = 0
+        sub = rest
+        while sub:  # X = low | part of rest; Y = the other part (never empty: sub != rest below)
+            sub = (sub - 1) & rest
+            x = low | sub
+            y = mask ^ x
+            cost = best[x] + best[y] + weigh(clean_hit[x] & dirty) + weigh(clean_hit[y] & dirty)
+            if best_cost < 0 or cost < best_cost:
+                best_cost, best_split = cost, x
+        best[mask], split[mask] = best_cost, best_split
+    return canonical(_rebuild(split, size - 1)), best[size - 1] + patterns.constant
+
+
+def _spr_neighbours(tree: Topology) -> Iterator[Topology]:
+    """Every tree one subtree-prune-and-regraft away (NNI moves included)."""
+
+    def subtrees(node: Topology) -> Iterator[Topology]:
+        if not isinstance(node, int):
+            for child in node:
+                yield child
+                yield from subtrees(child)
+
+    def prune(node: Topology, target: int) -> Topology:
+        left, right = node
+        if _leaf_mask(left) == target:
+            return right
+        if _leaf_mask(right) == target:
+            return left
+        if _leaf_mask(left) & target:
+            return (prune(left, target), right)
+        return (left, prune(right, target))
+
+    for sub in subtrees(tree):
+        rest = prune(tree, _leaf_mask(sub))
+        yield from _insertions(rest, sub)
+
+
+def _heuristic(patterns: _Patterns, seed: int, replicates: int) -> tuple[Topology, int]:
+    """Stepwise addition (seeded orders) + SPR hill climbing; the best of ``replicates`` runs."""
+    n = patterns.n
+    scorer = _Scorer(patterns)
+    rng = random.Random(seed)
+    best: tuple[int, Topology] | None = None
+    for replicate in range(max(1, replicates)):
+        order = list(range(n))
+        if replicate:
+            rng.shuffle(order)
+        tree: Topology = (order[0], order[1])
+        for leaf in order[2:]:
+            tree = min(_insertions(tree, leaf), key=scorer.score)
+        cost = scorer.score(tree)
+        while True:
+            candidate = min(_spr_neighbours(tree), key=scorer.score)
+            candidate_cost = scorer.score(candidate)
+            if candidate_cost >= cost:
+                break
+            tree, cost = candidate, candidate_cost
+        tree = canonical(tree)
+        if best is None or cost < best[0] or (cost == best[0] and repr(tree) < repr(best[1])):
+            best = (cost, tree)
+    assert best is not None
+    return best[1], best[0]
+
+
+def search(
+    matrix: CharacterMatrix,
+    *,
+    exact_max_lesions: int = EXACT_MAX_LESIONS,
+    seed: int = DEFAULT_SEED,
+    replicates: int = DEFAULT_REPLICATES,
+) -> tuple[Topology, int, str]:
+    """The most parsimonious rooted topology found: (topology, gains, ``exact``/``heuristic``).
+
+    The topology is nested pairs of lesion indices (``((0, 1), 2)``); raises
+    :class:`OptionError` for fewer than two lesions.
+    """
+    n = len(matrix.lesions)
+    if n < 2:
+        raise OptionError("a lesion tree needs at least two lesions", field="lesions")
+    patterns = _collapse(matrix)
+    if n <= exact_max_lesions:
+        topology, gains = _exact(patterns)
+        return topology, gains, "exact"
+    topology, gains = _heuristic(patterns, seed, replicates)
+    return topology, gains, "heuristic"
+
+
+def exhaustive_search(matrix: CharacterMatrix) -> tuple[Topology, int]:
+    """The best topology by scoring every rooted binary tree (slow: for checks and benchmarks)."""
+    scorer = _Scorer(_collapse(matrix))
+    best = min(rooted_topologies(len(matrix.lesions)), key=scorer.score)
+    return canonical(best), scorer.score(best)
+
+
+# ----------------------------------------------------------------------------------------------
+# Placement, classes, convergence, heterogeneity
+
+
+def _clades(topology: Topology) -> list[tuple[int, int]]:
+    """(clade, parent clade) of every node, root first with parent 0, in pre-order."""
+    out: list[tuple[int, int]] = []
+
+    def walk(node: Topology, parent: int) -> None:
+        mask = _leaf_mask(node)
+        out.append((mask, parent))
+        if not isinstance(node, int):
+            walk(node[0], mask)
+            walk(node[1], mask)
+
+    walk(topology, 0)
+    return out
+
+
+def place(present: int, absent: int, clades: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """(clade, gains) of one mutation: the clade contradicting the fewest observations (ties:
+    the smaller, then the earlier in pre-order) and the gains it needs on the tree."""
+    best_key: tuple[int, int, int] | None = None
+    best_clade = 0
+    gains = 0
+    for index, (clade, parent) in enumerate(clades):
+        if clade & present and not clade & absent and (parent == 0 or parent & absent):
+            gains += 1
+        key = ((absent & clade).bit_count() + (present & ~clade).bit_count(),
+               clade.bit_count(), index)
+        if best_key is None or key < best_key:
+            best_key, best_clade = key, clade
+    return best_clade, gains
+
+
+def branch_kind(clade: int, n: int) -> str:
+    """``trunk`` (every lesion), ``private`` (one lesion) or ``shared``."""
+    if clade == (1 << n) - 1:
+        return "trunk"
+    return "private" if clade & (clade - 1) == 0 else "shared"
+
+
+def presence_class(n_detected: int, n_lesions: int) -> str:
+    """MesKit's class: ``public`` (detected in all), ``private`` (in one), ``shared`` (some)."""
+    if n_detected >= n_lesions:
+        return "public"
+    return "private" if n_detected == 1 else "shared"
+
+
+def jaccard(matrix: CharacterMatrix) -> list[tuple[str, str, float | None, int]]:
+    """(lesion_a, lesion_b, Jaccard, n_evaluable) per pair, over mutations evaluable in both."""
+    out = []
+    lesions = matrix.lesions
+    for i in range(len(lesions)):
+        for j in range(i + 1, len(lesions)):
+            pair = 1 << i | 1 << j
+            both = either = evaluable = 0
+            for p, a in zip(matrix.present, matrix.absent, strict=True):
+                if (p | a) & pair != pair:
+                    continue
+                evaluable += 1
+                if p & pair == pair:
+                    both += 1
+                if p & pair:
+                    either += 1
+            out.append((lesions[i], lesions[j], both / either if either else None, evaluable))
+    return out
+
+
+def private_fraction(matrix: CharacterMatrix) -> dict[str, float | None]:
+    """Per lesion: detected mutations absent from every other lesion / decidable ones."""
+    full = (1 << len(matrix.lesions)) - 1
+    out: dict[str, float | None] = {}
+    for j, lesion in enumerate(matrix.lesions):
+        me = 1 << j
+        others = full ^ me
+        private = decided = 0
+        for p, a in zip(matrix.present, matrix.absent, strict=True):
+            if not p & me:
+                continue
+            if p & others:
+                decided += 1
+            elif a & others == others:
+                decided += 1
+                private += 1
+        out[lesion] = private / decided if decided else None
+    return out
+
+
+def _domain(region: str) -> str:
+    """``KIT exon 17, activation loop (D816)`` -> ``activation loop``;
+    ``PDGFRA exon 14 (kinase domain, e.g. N659K)`` -> ``kinase domain``."""
+    head, _, tail = region.partition(",")
+    if tail and "(" not in head:  # "KIT exon 13, ATP-binding pocket (V654)"
+        return re.sub(r"\s*\(.*\)\s*$", "", tail).strip()
+    inner = re.search(r"\(([^)]*)\)", region)
+    if inner:  # "KIT exon 11 (juxtamembrane domain)"
+        return re.split(r",\s*e\.g\.", inner.group(1))[0].strip()
+    return region.strip()
+
+
+@functools.lru_cache(maxsize=4096)
+def region_of(gene: str | None, exon: Any, codon: Any) -> tuple[str | None, bool]:
+    """(region, known site) of a mutation: the knowledge table's functional region
+    (``KIT activation loop``) when its codon is in the table, else ``GENE exon N``, else None."""
+    from . import genome
+
+    if not isinstance(gene, str) or not gene:
+        return None, False
+    codon_number = _as_int(codon)
+    row = genome.knowledge_for(gene, codon_number) if codon_number is not None else None
+    if row is not None:
+        return f"{gene} {_domain(row.region)}", True
+    exon_number = _as_int(exon)
+    if exon_number is not None:
+        return f"{gene} exon {exon_number}", False
+    return None, False
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+            return None
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _convergent(clades: list[int], regions: list[tuple[str | None, bool]],
+                gains: list[int]) -> list[bool]:
+    flags = [known and g >= 2 for (_, known), g in zip(regions, gains, strict=True)]
+    by_region: dict[str, list[int]] = {}
+    for i, (region, _) in enumerate(regions):
+        if region is not None:
+            by_region.setdefault(region, []).append(i)
+    for members in by_region.values():
+        for x in members:
+            if any(not clades[x] & clades[y] for y in members if y != x):
+                flags[x] = True
+    return flags
+
+
+# ----------------------------------------------------------------------------------------------
+# One patient's tree
+
+
+@dataclass
+class PatientTree:
+    """One patient's lesion tree and the placement of its mutations."""
+
+    patient_id: str
+    lesions: tuple[str, ...]
+    topology: Topology
+    method: str  # "exact" or "heuristic"
+    gains: int  # total Camin-Sokal gains; equals n_mutations when every mutation fits
+    n_mutations: int
+    rows: list[tuple] = field(repr=False)  # MUTATION_COLUMNS rows
+    branch_lengths: dict[int, int] = field(repr=False)  # clade mask -> mutations placed
+    jaccard: list[tuple[str, str, float | None, int]] = field(repr=False)
+    private_fraction: dict[str, float | None] = field(repr=False)
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def tree(self) -> Tree:
+        """The tree as a :class:`Bio.Phylo.BaseTree.Tree`: root ``germline``, one child (the
+        tumour's common ancestor, on the trunk branch), leaves named by lesion; branch lengths
+        are the numbers of mutations placed on each branch."""
+        from Bio.Phylo.BaseTree import Clade, Tree
+
+        def build(node: Topology) -> Clade:
+            mask = _leaf_mask(node)
+            length = self.branch_lengths.get(mask, 0)
+            if isinstance(node, int):
+                return Clade(branch_length=length, name=self.lesions[node])
+            return Clade(branch_length=length, clades=[build(node[0]), build(node[1])])
+
+        return Tree(root=Clade(name=ROOT_NAME, clades=[build(self.topology)]), rooted=True)
+
+    def newick(self) -> str:
+        """The tree in Newick (one line, ending in ``;``)."""
+        import io
+
+        from Bio import Phylo
+
+        handle = io.StringIO()
+        Phylo.write(self.tree, handle, "newick")
+        return handle.getvalue().strip()
+
+    def mutations(self) -> pd.DataFrame:
+        """The :data:`MUTATION_COLUMNS` table of this patient."""
+        import pandas as pd
+
+        return pd.DataFrame.from_records(self.rows, columns=MUTATION_COLUMNS)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (tree in Newick, counts, heterogeneity)."""
+        branch = {"trunk": 0, "shared": 0, "private": 0}
+        presence = {"public": 0, "shared": 0, "private": 0}
+        convergent = []
+        for row in self.rows:
+            branch[row[2]] += 1
+            presence[row[4]] += 1
+            if row[6]:
+                convergent.append({"variant_key": row[1], "region": row[7], "lesions": row[3]})
+        return {
+            "patient_id": self.patient_id, "lesions": list(self.lesions), "method": self.method,
+            "gains": self.gains, "n_mutations": self.n_mutations,
+            "extra_gains": self.gains - self.n_mutations, "newick": self.newick(),
+            "branch": branch, "presence": presence, "convergent": convergent,
+            "jaccard": [{"lesion_a": a, "lesion_b": b, "jaccard": _round(j), "n_evaluable": e}
+                        for a, b, j, e in self.jaccard],
+            "private_fraction": {k: _round(v) for k, v in self.private_fraction.items()},
+            "excluded": dict(self.excluded),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def infer_tree(
+    matrix: CharacterMatrix,
+    *,
+    patient_id: str = "",
+    regions: Mapping[str, tuple[str | None, bool]] | None = None,
+    genes: Mapping[str, str] | None = None,
+    origins: Mapping[str, str] | None = None,
+    exact_max_lesions: int = EXACT_MAX_LESIONS,
+    seed: int = DEFAULT_SEED,
+    replicates: int = DEFAULT_REPLICATES,
+) -> PatientTree:
+    """Tree, placement, classes and heterogeneity of one patient's matrix.
+
+    ``regions`` maps a variant key to (region, known site) (see :func:`region_of`); ``genes``
+    and ``origins`` only fill the table's columns. Mutations detected in no lesion are left out.
+    """
+    regions = regions or {}
+    genes = genes or {}
+    origins = origins or {}
+    keep = [i for i, p in enumerate(matrix.present) if p]
+    if len(keep) < len(matrix.mutations):
+        matrix = CharacterMatrix(matrix.lesions, tuple(matrix.mutations[i] for i in keep),
+                                 tuple(matrix.present[i] for i in keep),
+                                 tuple(matrix.absent[i] for i in keep))
+    topology, gains, method = search(matrix, exact_max_lesions=exact_max_lesions, seed=seed,
+                                     replicates=replicates)
+    n = len(matrix.lesions)
+    clades = _clades(topology)
+    names = {mask: ",".join(matrix.lesions[j] for j in range(n) if mask >> j & 1)
+             for mask, _ in clades}
+    placed: list[int] = []
+    each_gains: list[int] = []
+    for p, a in zip(matrix.present, matrix.absent, strict=True):
+        clade, g = place(p, a, clades)
+        placed.append(clade)
+        each_gains.append(g)
+    mutation_regions = [regions.get(k, (None, False)) for k in matrix.mutations]
+    flags = _convergent(placed, mutation_regions, each_gains)
+    lengths: dict[int, int] = {}
+    rows = []
+    full = (1 << n) - 1
+
+    def named(mask: int) -> str:
+        return ",".join(matrix.lesions[j] for j in range(n) if mask >> j & 1)
+
+    for i, key in enumerate(matrix.mutations):
+        p, a = matrix.present[i], matrix.absent[i]
+        clade = placed[i]
+        lengths[clade] = lengths.get(clade, 0) + 1
+        rows.append((
+            patient_id, key, branch_kind(clade, n), names[clade],
+            presence_class(p.bit_count(), n), each_gains[i], flags[i], mutation_regions[i][0],
+            genes.get(key), origins.get(key), named(p), named(a), named(full & ~(p | a)),
+        ))
+    return PatientTree(
+        patient_id=patient_id, lesions=matrix.lesions, topology=topology, method=method,
+        gains=gains, n_mutations=len(matrix.mutations), rows=rows, branch_lengths=lengths,
+        jaccard=jaccard(matrix), private_fraction=private_fraction(matrix),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# From the calls table
+
+
+def matrices_from_states(
+    states: pd.DataFrame, leaves: Mapping[str, Sequence[str]]
+) -> dict[str, CharacterMatrix]:
+    """Per patient, the matrix of a lesion-states table (the one adapter from compare's states).
+
+    ``states`` has columns ``patient_id``, ``variant_key``, ``lesion_id``, ``state``:
+    ``detected`` is present, ``absent`` is absent, anything else (``low_level``,
+    ``not_evaluable``) is missing, as is a (lesion, mutation) without a row. ``leaves`` gives
+    each patient's lesions in order; rows of other lesions (plasma, normal) are ignored. Only
+    mutations detected in at least one leaf are kept, in first-seen order.
+    """
+    index = {p: {lesion: j for j, lesion in enumerate(ls)} for p, ls in leaves.items()}
+    present: dict[str, dict[str, int]] = {p: {} for p in leaves}
+    absent: dict[str, dict[str, int]] = {p: {} for p in leaves}
+    for patient, key, lesion, state in zip(states["patient_id"], states["variant_key"],
+                                           states["lesion_id"], states["state"], strict=True):
+        leaf = index.get(patient, {}).get(lesion)
+        if leaf is None:
+            continue
+        if state == "detected":
+            mine = present[patient]
+            mine[key] = mine.get(key, 0) | 1 << leaf
+            absent[patient].setdefault(key, 0)
+        elif state == "absent":
+            mine = absent[patient]
+            mine[key] = mine.get(key, 0) | 1 << leaf
+    out = {}
+    for patient, lesions in leaves.items():
+        keys = tuple(present[patient])
+        gone = absent[patient]
+        out[patient] = CharacterMatrix(tuple(lesions), keys,
+                                       tuple(present[patient][k] for k in keys),
+                                       tuple(gone.get(k, 0) for k in keys))
+    return out
+
+
+def _natural_key(text: Any) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text)))
+
+
+def _leaf_roster(calls: pd.DataFrame, sheet: pd.DataFrame | None) -> dict[str, list[str]]:
+    import pandas as pd
+
+    parts = [calls[["patient_id", "lesion_id", "role"]]]
+    if sheet is not None:
+        parts.append(sheet[["patient_id", "lesion_id", "role"]])
+    roster = pd.concat(parts)
+    roster = roster[roster["role"].isin(_LEAF_ROLES)].drop_duplicates(["patient_id", "lesion_id"])
+    out: dict[str, list[str]] = {}
+    for patient, lesion in zip(roster["patient_id"], roster["lesion_id"], strict=True):
+        out.setdefault(str(patient), []).append(str(lesion))
+    return {p: sorted(ls, key=_natural_key) for p, ls in sorted(out.items(),
+                                                                 key=lambda x: _natural_key(x[0]))}
+
+
+def _latest_samples(calls: pd.DataFrame) -> pd.DataFrame:
+    """Only each lesion's latest-date samples, when the calls table has a ``date`` column."""
+    if "date" not in calls.columns:
+        return calls
+    dates = calls["date"].astype("string").fillna("").str.strip()
+    if not (dates != "").any():
+        return calls
+    latest = dates.groupby([calls["patient_id"], calls["lesion_id"]]).transform("max")
+    return calls[(dates == latest).to_numpy()]
+
+
+@dataclass
+class Phylogeny:
+    """Per-patient lesion trees of a cohort."""
+
+    patients: dict[str, PatientTree]
+    skipped: dict[str, str]  # patient -> reason
+
+    def mutations(self) -> pd.DataFrame:
+        """Every patient's :data:`MUTATION_COLUMNS` rows, in patient order."""
+        import pandas as pd
+
+        rows = [row for tree in self.patients.values() for row in tree.rows]
+        return pd.DataFrame.from_records(rows, columns=MUTATION_COLUMNS)
+
+    def jaccard(self) -> pd.DataFrame:
+        """Every patient's pairwise Jaccard rows (:data:`JACCARD_COLUMNS`)."""
+        import pandas as pd
+
+        rows = [(p, *row) for p, tree in self.patients.items() for row in tree.jaccard]
+        return pd.DataFrame.from_records(rows, columns=JACCARD_COLUMNS)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: the model, one entry per patient, the patients skipped."""
+        return {
+            "model": "Camin-Sokal parsimony from a germline root (gained once, never lost; "
+                     "missing entries cost nothing)",
+            "patients": {p: tree.to_dict() for p, tree in self.patients.items()},
+            "skipped": dict(self.skipped),
+        }
+
+
+def phylogeny(
+    calls: pd.DataFrame,
+    origins: pd.DataFrame | None = None,
+    sheet: pd.DataFrame | None = None,
+    *,
+    states: pd.DataFrame | None = None,
+    latest_only: bool = True,
+    exact_max_lesions: int = EXACT_MAX_LESIONS,
+    seed: int = DEFAULT_SEED,
+    replicates: int = DEFAULT_REPLICATES,
+) -> Phylogeny:
+    """A rooted lesion tree per patient with two or more lesions.
+
+    Leaves are the ``baseline`` and ``lesion`` lesions of ``calls`` and ``sheet`` (a lesion's
+    samples merged; with ``latest_only`` and a ``date`` column, only its latest-date samples);
+    plasma and normal samples are not leaves. The lesion states come from ``states`` (columns
+    ``patient_id``, ``variant_key``, ``lesion_id``, ``state``) or are derived from ``calls``.
+    Mutations whose ``origin`` in ``origins`` is ``germline`` are left out; ``origins`` also
+    fills the ``origin`` column.
+    """
+    leaves = _leaf_roster(calls, sheet)
+    if states is None:
+        from .compare import _lesion_states
+
+        states = _lesion_states(_latest_samples(calls) if latest_only else calls)
+    germline: set[tuple[str, str]] = set()
+    origin_of: dict[tuple[str, str], str] = {}
+    if origins is not None and len(origins):
+        for patient, key, origin in zip(origins["patient_id"], origins["variant_key"],
+                                        origins["origin"], strict=True):
+            origin_of[(patient, key)] = origin
+            if origin == "germline":
+                germline.add((patient, key))
+    info = calls.drop_duplicates(["patient_id", "variant_key"])
+    gene_of: dict[tuple[str, str], Any] = {}
+    region_by: dict[tuple[str, str], tuple[str | None, bool]] = {}
+    for patient, key, gene, exon, codon in zip(
+            info["patient_id"], info["variant_key"], info["gene"], info["exon"],
+            info["codon"] if "codon" in info.columns else [None] * len(info), strict=True):
+        gene_of[(patient, key)] = gene if isinstance(gene, str) and gene else None
+        region_by[(patient, key)] = region_of(gene_of[(patient, key)], exon, codon)
+    detected_leaves = {p: ls for p, ls in leaves.items() if len(ls) >= 2}
+    matrices = matrices_from_states(states, detected_leaves)
+    patients: dict[str, PatientTree] = {}
+    skipped = {p: f"{len(ls)} lesion (a tree needs two)" for p, ls in leaves.items()
+               if len(ls) < 2}
+    for patient, matrix in matrices.items():
+        excluded = {}
+        if germline:
+            keep = [i for i, k in enumerate(matrix.mutations) if (patient, k) not in germline]
+            if len(keep) < len(matrix.mutations):
+                excluded["germline"] = len(matrix.mutations) - len(keep)
+                matrix = CharacterMatrix(
+                    matrix.lesions, tuple(matrix.mutations[i] for i in keep),
+                    tuple(matrix.present[i] for i in keep), tuple(matrix.absent[i] for i in keep))
+        tree = infer_tree(
+            matrix, patient_id=patient,
+            regions={k: region_by.get((patient, k), (None, False)) for k in matrix.mutations},
+            genes={k: gene_of.get((patient, k)) for k in matrix.mutations},
+            origins={k: origin_of.get((patient, k)) for k in matrix.mutations},
+            exact_max_lesions=exact_max_lesions, seed=seed, replicates=replicates,
+        )
+        tree.excluded = excluded
+        patients[patient] = tree
+    return Phylogeny(patients=patients, skipped=skipped)
+
+
+# ----------------------------------------------------------------------------------------------
+# Outputs
+
+
+def write_phylogeny(result: Phylogeny, outdir: str | os.PathLike[str]) -> list[Path]:
+    """Write ``trees/<patient>.nwk`` (safe file names), ``mutations.tsv`` and
+    ``phylogeny.json`` into ``outdir`` (created if needed), each file atomically."""
+    from .io.output import atomic_write, write_table
+    from .report.render import safe_names
+
+    outdir = Path(outdir)
+    trees = outdir / "trees"
+    trees.mkdir(parents=True, exist_ok=True)
+    names = safe_names(result.patients)
+    written = []
+    for patient, tree in result.patients.items():
+        path = trees / f"{names[patient]}.nwk"
+        atomic_write(path, tree.newick() + "\n")
+        written.append(path)
+    path = outdir / "mutations.tsv"
+    write_table(result.mutations(), path)
+    written.append(path)
+    payload = result.to_dict()
+    for patient, entry in payload["patients"].items():
+        entry["newick_file"] = f"trees/{names[patient]}.nwk"
+    path = outdir / "phylogeny.json"
+    atomic_write(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    written.append(path)
+    return written
+
