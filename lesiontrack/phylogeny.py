@@ -8,47 +8,51 @@ like the others; plasma and normal samples are not leaves). An entry is *present
 *absent* (the lesion was evaluable at the site and the mutation was not there) or *missing*
 (low level, not evaluable): missing is never read as absent.
 
-The tree is rooted at the germline (every mutation absent) and explains the matrix by
-Camin-Sokal parsimony under infinite sites: a mutation is *gained* on a branch and then present in
-every lesion below it, never lost. A mutation whose pattern fits the tree is gained once; one
-that does not (a false negative, a false positive, a recurrent hotspot) needs more gains. The
-cost of a tree is the total number of gains; a missing entry costs nothing (it takes whichever
-state is cheaper). For one mutation with present set ``P`` and absent set ``A`` the minimum
-number of gains on a tree is the number of *maximal clean clades* (clades with no absent lesion
-whose parent clade has one) that contain a present lesion; so the cost is a sum over the tree's
-edges of a term that depends only on the edge's clade and its parent clade.
+The tree is rooted at the germline (every mutation absent). The model is Camin-Sokal-like
+(irreversible) under infinite sites: each mutation is *gained once*, on one branch, and is then
+present in every lesion below that branch and in no other: *never lost*, never gained twice.
+Observations that contradict a mutation's branch are errors of the data: an *absent* lesion
+below the branch (a false negative, or a loss the model does not allow) or a *detected* lesion
+outside it (a false positive, or a second gain), each costing :data:`FALSE_NEGATIVE_COST` /
+:data:`FALSE_POSITIVE_COST` (1 and 1). A missing entry costs nothing and is never read as
+absent. A mutation sits on the branch where it contradicts the fewest observations; the tree is
+the one with the fewest contradictions in total (a perfect phylogeny scores 0).
+
+(Counting *gains* instead, as strict Camin-Sokal parsimony does, lets a truncal mutation missed
+in one lesion vote for a clade of the others: on the simulated patients of
+``benchmarks/phylogeny.py`` it recovered 0.73-0.78 of the true clades, against 0.90 for this
+score; see benchmarks/README.md "Phylogeny".)
 
 The search
 ----------
-Identical patterns are collapsed (with their counts); mutations whose cost is the same on every
-tree (present in one lesion, or absent nowhere) are counted once, aside. Patterns are scored as
-bit sets (Python ints, one bit per distinct informative pattern; counts as bit planes).
+Identical patterns are collapsed (with their counts); a mutation detected in one lesion, or
+absent from none, fits every tree and is left out of the search. The contradictions of every
+distinct pattern on every possible clade (leaf subset, as a bit mask) are tabulated once.
 
-- **exact** (up to :data:`EXACT_MAX_LESIONS` lesions): because the cost is a sum over edges of a
-  function of (clade, parent clade), the best of all (2n-3)!! rooted binary trees is found by
-  dynamic programming over leaf subsets in O(3^n) steps (``best(S) = min over splits S = X|Y of
-  best(X) + best(Y) + edge(X, S) + edge(Y, S)``). :func:`rooted_topologies` enumerates every tree
-  (945 for 6 lesions, 135,135 for 8) and the tests check that both give the same optimum.
+- **exact** (up to :data:`EXACT_MAX_LESIONS` lesions): every rooted binary topology
+  ((2n-3)!!: 945 for 6 lesions, 10,395 for 7) is scored from that table in blocks. The
+  cut-off was chosen by measurement (benchmarks/README.md "Phylogeny"): at 7 lesions ~0.05 s a
+  patient; at 8 (135,135 trees) ~1 s a patient after 10 s to list the trees, while the heuristic
+  found the same optimum on every simulated 8-lesion patient in ~0.1 s.
 - **heuristic** (above): stepwise addition in several seeded orders, each followed by
   subtree-prune-and-regraft (SPR, which contains NNI) hill climbing; the best tree is kept.
 
-Ties between equally parsimonious trees are broken deterministically (the same input and seed
-always give the same tree). An internal branch of length 0 carries no mutation: read it as
-unresolved.
+Ties between equally good trees are broken deterministically (enumeration order; the same input
+and seed always give the same tree). An internal branch of length 0 carries no mutation: read it
+as unresolved.
 
 Placement and classes
 ---------------------
-Each mutation is placed on the branch whose clade contradicts the fewest observations (absent
-lesions inside the clade + detected lesions outside it); ties go to the smaller clade, so a
-mutation that fits the tree sits above the most recent common ancestor of the lesions where it is
-detected. ``branch`` is ``trunk`` (the branch from the germline to the tumour's common ancestor),
+Each mutation is placed on the branch whose clade contradicts the fewest observations (ties
+go to the smaller clade, so a mutation that fits the tree sits above the most recent common
+ancestor of the lesions where it is detected); ``contradictions`` says how many entries disagree.
+``branch`` is ``trunk`` (the branch from the germline to the tumour's common ancestor),
 ``shared`` (an internal branch) or ``private`` (a lesion's own branch). ``presence`` is MesKit's
 count-based class: ``public`` (detected in every lesion), ``shared`` (in several, not all),
-``private`` (in one); it differs from ``branch`` when data are missing. ``gains`` is the number of
-gains the mutation needs on the tree (1 when it fits). ``convergent`` marks mutations of one gene
-region (the knowledge table's functional region, e.g. ``KIT activation loop``; else gene and exon)
-hit on two separate branches (neither below the other), and a mutation at a known site whose own
-pattern needs two or more gains (the same hotspot acquired twice).
+``private`` (in one); it differs from ``branch`` when data are missing. ``convergent`` marks
+mutations of one gene region (the knowledge table's functional region, e.g. ``KIT activation
+loop``; else gene and exon) hit on two separate branches (neither below the other), and a mutation at a known site detected
+in lesions that no single clean clade of the tree holds (the same hotspot acquired twice).
 
 Heterogeneity
 -------------
@@ -79,15 +83,19 @@ if TYPE_CHECKING:
     import pandas as pd
     from Bio.Phylo.BaseTree import Tree
 
-#: Largest number of lesions searched exactly (measured: 0.05 s at 10 lesions, 0.5 s at 12,
-#: for 300 mutations; see benchmarks/README.md "Phylogeny"); above, the heuristic.
-EXACT_MAX_LESIONS = 12
+#: Largest number of lesions searched exactly (every topology scored; measured in
+#: benchmarks/README.md "Phylogeny"); above, the heuristic.
+EXACT_MAX_LESIONS = 7
+#: Cost of an absent lesion below a mutation's branch (a false negative).
+FALSE_NEGATIVE_COST = 1
+#: Cost of a detected lesion outside a mutation's branch (a false positive).
+FALSE_POSITIVE_COST = 1
 #: Stepwise-addition orders tried by the heuristic search (the first is the lesions' order).
 DEFAULT_REPLICATES = 10
 
 #: Columns of the mutations table, in order.
 MUTATION_COLUMNS: list[str] = [
-    "patient_id", "variant_key", "branch", "lesions", "presence", "gains", "convergent",
+    "patient_id", "variant_key", "branch", "lesions", "presence", "contradictions", "convergent",
     "region", "gene", "origin", "detected_in", "absent_in", "not_evaluable_in",
 ]
 #: Columns of the pairwise Jaccard table.
@@ -155,107 +163,69 @@ class CharacterMatrix:
 
 @dataclass(frozen=True)
 class _Patterns:
-    """The informative patterns of a matrix, collapsed, as bit sets over patterns."""
+    """The informative patterns of a matrix, collapsed, with their counts."""
 
     n: int  # leaves
-    clean_leaf: tuple[int, ...]  # per leaf: patterns where the leaf is not absent
-    hit_leaf: tuple[int, ...]  # per leaf: patterns where the leaf is present
-    planes: tuple[int, ...]  # bit b of every pattern's count
-    all_patterns: int
-    constant: int  # gains of the mutations whose cost does not depend on the tree
+    present: Any  # numpy int64 bit masks, one per distinct informative pattern
+    absent: Any
+    weights: Any  # numpy int64 counts
 
 
 def _collapse(matrix: CharacterMatrix) -> _Patterns:
-    n = len(matrix.lesions)
+    """Distinct informative patterns: a mutation detected in one lesion, or absent from none,
+    fits every tree without contradiction and is left out of the search."""
+    import numpy as np
+
     counts: dict[tuple[int, int], int] = {}
-    constant = 0
     for p, a in zip(matrix.present, matrix.absent, strict=True):
-        if not p:
-            continue
-        if a == 0 or p & (p - 1) == 0:  # absent nowhere, or present in one lesion: 1 gain
-            constant += 1
-            continue
-        counts[(p, a)] = counts.get((p, a), 0) + 1
-    patterns = sorted(counts)
-    clean = [0] * n
-    hit = [0] * n
-    planes = [0] * max(1, max(counts.values(), default=1).bit_length())
-    for k, (p, a) in enumerate(patterns):
-        bit = 1 << k
-        for j in range(n):
-            if not a >> j & 1:
-                clean[j] |= bit
-            if p >> j & 1:
-                hit[j] |= bit
-        weight = counts[(p, a)]
-        for b in range(len(planes)):
-            if weight >> b & 1:
-                planes[b] |= bit
-    return _Patterns(n, tuple(clean), tuple(hit), tuple(planes), (1 << len(patterns)) - 1,
-                     constant)
+        if p & (p - 1) and a:
+            counts[(p, a)] = counts.get((p, a), 0) + 1
+    keys = sorted(counts)
+    return _Patterns(len(matrix.lesions),
+                     np.array([k[0] for k in keys], dtype=np.int64),
+                     np.array([k[1] for k in keys], dtype=np.int64),
+                     np.array([counts[k] for k in keys], dtype=np.int64))
 
 
-def _weigher(planes: tuple[int, ...]):
-    """A function giving the total count of the patterns in a bit set."""
-    if len(planes) == 1:
-        only = planes[0]
-        return lambda bits: (bits & only).bit_count()
-    pairs = tuple(enumerate(planes))
-    return lambda bits: sum((bits & plane).bit_count() << b for b, plane in pairs)
+def _contradictions(patterns: _Patterns, masks: Any) -> Any:
+    """Contradictions of each pattern if gained on each clade of ``masks``: a K x len(masks)
+    array of (absent lesions inside the clade) + (detected lesions outside it)."""
+    import numpy as np
+
+    masks = np.asarray(masks, dtype=np.int64)
+    inside = np.bitwise_count(patterns.absent[:, None] & masks[None, :])
+    outside = np.bitwise_count(patterns.present[:, None] & ~masks[None, :])
+    return (FALSE_NEGATIVE_COST * inside + FALSE_POSITIVE_COST * outside).astype(np.int32)
 
 
 class _Scorer:
-    """Camin-Sokal gains of rooted topologies over one matrix's collapsed patterns."""
+    """Contradictions of rooted topologies over one matrix's collapsed patterns."""
 
     def __init__(self, patterns: _Patterns) -> None:
+        import numpy as np
+
         self.p = patterns
-        self.weigh = _weigher(patterns.planes)
-        self._clean: dict[int, int] = {}
-        self._hit: dict[int, int] = {}
-        self._edge: dict[tuple[int, int], int] = {}
+        self._columns: dict[int, Any] = {}
+        self._np = np
 
-    def _masks(self, mask: int) -> tuple[int, int]:
-        clean = self._clean.get(mask)
-        if clean is None:
-            clean, hit, rest = self.p.all_patterns, 0, mask
-            while rest:
-                low = rest & -rest
-                j = low.bit_length() - 1
-                clean &= self.p.clean_leaf[j]
-                hit |= self.p.hit_leaf[j]
-                rest ^= low
-            self._clean[mask], self._hit[mask] = clean, hit
-        return clean, self._hit[mask]
-
-    def edge(self, child: int, parent: int) -> int:
-        """Gains on the branch above ``child`` (a clade) below ``parent``."""
-        key = (child, parent)
-        cost = self._edge.get(key)
-        if cost is None:
-            clean, hit = self._masks(child)
-            cost = self.weigh(clean & hit & ~self._masks(parent)[0])
-            self._edge[key] = cost
-        return cost
+    def _column(self, mask: int) -> Any:
+        column = self._columns.get(mask)
+        if column is None:
+            column = _contradictions(self.p, [mask])[:, 0]
+            self._columns[mask] = column
+        return column
 
     def score(self, topology: Topology) -> int:
-        """Total gains of every mutation of the matrix on this topology."""
-        total = 0
-
-        def walk(node: Topology) -> int:
-            nonlocal total
-            if isinstance(node, int):
-                return 1 << node
-            left, right = walk(node[0]), walk(node[1])
-            mask = left | right
-            total += self.edge(left, mask) + self.edge(right, mask)
-            return mask
-
-        walk(topology)
-        return total + self.p.constant
+        """Total contradictions of the matrix on this topology (each mutation on its best clade)."""
+        if not len(self.p.weights):
+            return 0
+        columns = [self._column(mask) for mask, _ in _clades(topology)]
+        best = self._np.minimum.reduce(columns)
+        return int(best @ self.p.weights)
 
 
-def tree_gains(matrix: CharacterMatrix, topology: Topology) -> int:
-    """Camin-Sokal gains (missing entries free) of ``matrix`` on a topology of leaf indices."""
+def tree_cost(matrix: CharacterMatrix, topology: Topology) -> int:
+    """Contradictions (missing entries free) of ``matrix`` on a topology of leaf indices."""
     return _Scorer(_collapse(matrix)).score(topology)
 
 
@@ -312,48 +282,34 @@ def rooted_topologies(n: int) -> Iterator[Topology]:
     yield from grow((0, 1), 2)
 
 
-def _rebuild(split: list[int], mask: int) -> Topology:
-    if mask & (mask - 1) == 0:
-        return mask.bit_length() - 1
-    left = split[mask]
-    return (_rebuild(split, left), _rebuild(split, mask ^ left))
+@functools.lru_cache(maxsize=16)
+def _all_trees(n: int) -> tuple[list[Topology], Any]:
+    """Every topology on n leaves (canonical) and a (trees x clades) array of their clades."""
+    import numpy as np
+
+    trees = [canonical(t) for t in rooted_topologies(n)]
+    clades = np.array([[mask for mask, _ in _clades(t)] for t in trees], dtype=np.int64)
+    return trees, clades
 
 
 def _exact(patterns: _Patterns) -> tuple[Topology, int]:
-    """The most parsimonious topology by dynamic programming over leaf subsets (O(3^n))."""
-    n = patterns.n
-    size = 1 << n
-    weigh = _weigher(patterns.planes)
-    clean = [patterns.all_patterns] * size
-    clean_hit = [0] * size
-    hit = [0] * size
-    for mask in range(1, size):
-        low = mask & -mask
-        j = low.bit_length() - 1
-        rest = mask ^ low
-        clean[mask] = clean[rest] & patterns.clean_leaf[j]
-        hit[mask] = hit[rest] | patterns.hit_leaf[j]
-        clean_hit[mask] = clean[mask] & hit[mask]
-    best = [0] * size
-    split = [0] * size
-    for mask in range(1, size):
-        if mask & (mask - 1) == 0:
-            continue
-        low = mask & -mask
-        rest = mask ^ low
-        dirty = ~clean[mask]
-        best_cost = -1
-        best_split = 0
-        sub = rest
-        while sub:  # X = low | part of rest; Y = the other part (never empty: sub != rest below)
-            sub = (sub - 1) & rest
-            x = low | sub
-            y = mask ^ x
-            cost = best[x] + best[y] + weigh(clean_hit[x] & dirty) + weigh(clean_hit[y] & dirty)
-            if best_cost < 0 or cost < best_cost:
-                best_cost, best_split = cost, x
-        best[mask], split[mask] = best_cost, best_split
-    return canonical(_rebuild(split, size - 1)), best[size - 1] + patterns.constant
+    """The best of every rooted binary topology, scored in blocks (ties: enumeration order)."""
+    import numpy as np
+
+    trees, clades = _all_trees(patterns.n)
+    if not len(patterns.weights):
+        return trees[0], 0
+    table = _contradictions(patterns, np.arange(1 << patterns.n))  # K x 2^n
+    weights = patterns.weights.astype(np.int64)
+    block = max(256, 4_000_000 // max(1, len(weights) * clades.shape[1]))
+    best_cost, best_index = -1, 0
+    for start in range(0, len(trees), block):
+        chunk = table[:, clades[start:start + block]].min(axis=2)  # K x trees
+        costs = weights @ chunk
+        i = int(np.argmin(costs))
+        if best_cost < 0 or costs[i] < best_cost:
+            best_cost, best_index = int(costs[i]), start + i
+    return trees[best_index], best_cost
 
 
 def _spr_neighbours(tree: Topology) -> Iterator[Topology]:
@@ -414,7 +370,7 @@ def search(
     seed: int = DEFAULT_SEED,
     replicates: int = DEFAULT_REPLICATES,
 ) -> tuple[Topology, int, str]:
-    """The most parsimonious rooted topology found: (topology, gains, ``exact``/``heuristic``).
+    """The best rooted topology found: (topology, contradictions, ``exact``/``heuristic``).
 
     The topology is nested pairs of lesion indices (``((0, 1), 2)``); raises
     :class:`OptionError` for fewer than two lesions.
@@ -424,14 +380,14 @@ def search(
         raise OptionError("a lesion tree needs at least two lesions", field="lesions")
     patterns = _collapse(matrix)
     if n <= exact_max_lesions:
-        topology, gains = _exact(patterns)
-        return topology, gains, "exact"
-    topology, gains = _heuristic(patterns, seed, replicates)
-    return topology, gains, "heuristic"
+        topology, cost = _exact(patterns)
+        return topology, cost, "exact"
+    topology, cost = _heuristic(patterns, seed, replicates)
+    return topology, cost, "heuristic"
 
 
 def exhaustive_search(matrix: CharacterMatrix) -> tuple[Topology, int]:
-    """The best topology by scoring every rooted binary tree (slow: for checks and benchmarks)."""
+    """The best topology by scoring every rooted binary tree one by one (for checks only)."""
     scorer = _Scorer(_collapse(matrix))
     best = min(rooted_topologies(len(matrix.lesions)), key=scorer.score)
     return canonical(best), scorer.score(best)
@@ -456,20 +412,24 @@ def _clades(topology: Topology) -> list[tuple[int, int]]:
     return out
 
 
-def place(present: int, absent: int, clades: Sequence[tuple[int, int]]) -> tuple[int, int]:
-    """(clade, gains) of one mutation: the clade contradicting the fewest observations (ties:
-    the smaller, then the earlier in pre-order) and the gains it needs on the tree."""
+def place(present: int, absent: int,
+          clades: Sequence[tuple[int, int]]) -> tuple[int, int, int]:
+    """(clade, contradictions, gains) of one mutation: the clade contradicting the fewest
+    observations (ties: the smaller, then the earlier in pre-order), how many it contradicts,
+    and how many separate gains the mutation would need on the tree to contradict none."""
     best_key: tuple[int, int, int] | None = None
     best_clade = 0
     gains = 0
     for index, (clade, parent) in enumerate(clades):
         if clade & present and not clade & absent and (parent == 0 or parent & absent):
             gains += 1
-        key = ((absent & clade).bit_count() + (present & ~clade).bit_count(),
+        key = (FALSE_NEGATIVE_COST * (absent & clade).bit_count()
+               + FALSE_POSITIVE_COST * (present & ~clade).bit_count(),
                clade.bit_count(), index)
         if best_key is None or key < best_key:
             best_key, best_clade = key, clade
-    return best_clade, gains
+    assert best_key is not None
+    return best_clade, best_key[0], gains
 
 
 def branch_kind(clade: int, n: int) -> str:
@@ -591,7 +551,7 @@ class PatientTree:
     lesions: tuple[str, ...]
     topology: Topology
     method: str  # "exact" or "heuristic"
-    gains: int  # total Camin-Sokal gains; equals n_mutations when every mutation fits
+    contradictions: int  # total entries contradicting the placements (0: a perfect fit)
     n_mutations: int
     rows: list[tuple] = field(repr=False)  # MUTATION_COLUMNS rows
     branch_lengths: dict[int, int] = field(repr=False)  # clade mask -> mutations placed
@@ -643,8 +603,8 @@ class PatientTree:
                 convergent.append({"variant_key": row[1], "region": row[7], "lesions": row[3]})
         return {
             "patient_id": self.patient_id, "lesions": list(self.lesions), "method": self.method,
-            "gains": self.gains, "n_mutations": self.n_mutations,
-            "extra_gains": self.gains - self.n_mutations, "newick": self.newick(),
+            "contradictions": self.contradictions, "n_mutations": self.n_mutations,
+            "newick": self.newick(),
             "branch": branch, "presence": presence, "convergent": convergent,
             "jaccard": [{"lesion_a": a, "lesion_b": b, "jaccard": _round(j), "n_evaluable": e}
                         for a, b, j, e in self.jaccard],
@@ -681,7 +641,7 @@ def infer_tree(
         matrix = CharacterMatrix(matrix.lesions, tuple(matrix.mutations[i] for i in keep),
                                  tuple(matrix.present[i] for i in keep),
                                  tuple(matrix.absent[i] for i in keep))
-    topology, gains, method = search(matrix, exact_max_lesions=exact_max_lesions, seed=seed,
+    topology, cost, method = search(matrix, exact_max_lesions=exact_max_lesions, seed=seed,
                                      replicates=replicates)
     n = len(matrix.lesions)
     clades = _clades(topology)
@@ -689,9 +649,11 @@ def infer_tree(
              for mask, _ in clades}
     placed: list[int] = []
     each_gains: list[int] = []
+    each_cost: list[int] = []
     for p, a in zip(matrix.present, matrix.absent, strict=True):
-        clade, g = place(p, a, clades)
+        clade, c, g = place(p, a, clades)
         placed.append(clade)
+        each_cost.append(c)
         each_gains.append(g)
     mutation_regions = [regions.get(k, (None, False)) for k in matrix.mutations]
     flags = _convergent(placed, mutation_regions, each_gains)
@@ -708,12 +670,12 @@ def infer_tree(
         lengths[clade] = lengths.get(clade, 0) + 1
         rows.append((
             patient_id, key, branch_kind(clade, n), names[clade],
-            presence_class(p.bit_count(), n), each_gains[i], flags[i], mutation_regions[i][0],
+            presence_class(p.bit_count(), n), each_cost[i], flags[i], mutation_regions[i][0],
             genes.get(key), origins.get(key), named(p), named(a), named(full & ~(p | a)),
         ))
     return PatientTree(
         patient_id=patient_id, lesions=matrix.lesions, topology=topology, method=method,
-        gains=gains, n_mutations=len(matrix.mutations), rows=rows, branch_lengths=lengths,
+        contradictions=cost, n_mutations=len(matrix.mutations), rows=rows, branch_lengths=lengths,
         jaccard=jaccard(matrix), private_fraction=private_fraction(matrix),
     )
 
