@@ -239,10 +239,11 @@ def _meskit_classes(maf: pd.DataFrame, level: str) -> pd.Series:
     unit = "Tumor_Sample_Barcode" if level == "sample" else "Tumor_ID"
     totals = maf.groupby("Patient_ID")[unit].nunique()
     counts = present.groupby(["Patient_ID", "key"])[unit].nunique()
+    counts.index = counts.index.set_names(["patient_id", "variant_key"])
     total = totals.reindex(counts.index.get_level_values(0)).to_numpy()
     out = np.where(counts.to_numpy() == total, "public",
                    np.where(counts.to_numpy() == 1, "private", "shared"))
-    return pd.Series(out, index=counts.index)
+    return pd.DataFrame({"meskit": out, "meskit_n": counts.to_numpy()}, index=counts.index)
 
 
 def external(args) -> None:
@@ -256,11 +257,12 @@ def external(args) -> None:
     info = pd.read_csv(meskit / "CRC_HZ.clin.txt", sep="\t")
     maf = maf.merge(info[["Tumor_Sample_Barcode", "Tumor_ID", "Patient_ID"]],
                     on="Tumor_Sample_Barcode")
-    maf["key"] = maf["Chromosome"] + ":" + maf["Start_Position"].astype(str)
+    maf["key"] = (maf["Chromosome"] + ":" + maf["Start_Position"].astype(str) + ":"
+                  + maf["Reference_Allele"] + ">" + maf["Tumor_Seq_Allele2"])
     print("### MesKit CRC_HZ: presence classes\n")
     print("| leaves | thresholds | mutations (MesKit) | same class | agreement | "
-          "not detected by lesiontrack | other differences |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+          "not detected by lesiontrack | detected in fewer units | other differences |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for level in ("sample", "lesion"):
         sheet = clin.copy()
         if level == "sample":
@@ -278,15 +280,17 @@ def external(args) -> None:
             frame["detected"] = thresholds.detect(frame["alt_count"], frame["depth"],
                                                   frame["vaf"])
             result = ph.phylogeny(frame, None, sheet)
-            mine = result.mutations()
-            mine["key"] = mine["variant_key"].str.split(":").str[:2].str.join(":")
-            mine = mine.drop_duplicates(["patient_id", "key"]).set_index(
-                ["patient_id", "key"])["presence"]
-            joined = reference.to_frame("meskit").join(mine.rename("lesiontrack"))
+            mine = result.mutations().set_index(["patient_id", "variant_key"])
+            mine = pd.DataFrame({"lesiontrack": mine["presence"],
+                                 "n": mine["detected_in"].str.count(",") + 1})
+            joined = reference.join(mine)
             same = int((joined["meskit"] == joined["lesiontrack"]).sum())
             absent = int(joined["lesiontrack"].isna().sum())
+            differ = joined[(joined["meskit"] != joined["lesiontrack"])
+                            & joined["lesiontrack"].notna()]
+            fewer = int((differ["n"] < differ["meskit_n"]).sum())
             print(f"| {level}s | {label} | {len(joined)} | {same} | {same / len(joined):.4f} "
-                  f"| {absent} | {len(joined) - same - absent} |")
+                  f"| {absent} | {fewer} | {len(differ) - fewer} |")
     print()
     _treeomics()
 

@@ -446,22 +446,30 @@ def presence_class(n_detected: int, n_lesions: int) -> str:
     return "private" if n_detected == 1 else "shared"
 
 
+def _pattern_counts(matrix: CharacterMatrix) -> list[tuple[int, int, int]]:
+    counts: dict[tuple[int, int], int] = {}
+    for p, a in zip(matrix.present, matrix.absent, strict=True):
+        counts[(p, a)] = counts.get((p, a), 0) + 1
+    return [(p, a, w) for (p, a), w in counts.items()]
+
+
 def jaccard(matrix: CharacterMatrix) -> list[tuple[str, str, float | None, int]]:
     """(lesion_a, lesion_b, Jaccard, n_evaluable) per pair, over mutations evaluable in both."""
     out = []
     lesions = matrix.lesions
+    patterns = _pattern_counts(matrix)
     for i in range(len(lesions)):
         for j in range(i + 1, len(lesions)):
             pair = 1 << i | 1 << j
             both = either = evaluable = 0
-            for p, a in zip(matrix.present, matrix.absent, strict=True):
+            for p, a, w in patterns:
                 if (p | a) & pair != pair:
                     continue
-                evaluable += 1
+                evaluable += w
                 if p & pair == pair:
-                    both += 1
+                    both += w
                 if p & pair:
-                    either += 1
+                    either += w
             out.append((lesions[i], lesions[j], both / either if either else None, evaluable))
     return out
 
@@ -469,19 +477,20 @@ def jaccard(matrix: CharacterMatrix) -> list[tuple[str, str, float | None, int]]
 def private_fraction(matrix: CharacterMatrix) -> dict[str, float | None]:
     """Per lesion: detected mutations absent from every other lesion / decidable ones."""
     full = (1 << len(matrix.lesions)) - 1
+    patterns = _pattern_counts(matrix)
     out: dict[str, float | None] = {}
     for j, lesion in enumerate(matrix.lesions):
         me = 1 << j
         others = full ^ me
         private = decided = 0
-        for p, a in zip(matrix.present, matrix.absent, strict=True):
+        for p, a, w in patterns:
             if not p & me:
                 continue
             if p & others:
-                decided += 1
+                decided += w
             elif a & others == others:
-                decided += 1
-                private += 1
+                decided += w
+                private += w
         out[lesion] = private / decided if decided else None
     return out
 
@@ -645,34 +654,38 @@ def infer_tree(
                                      replicates=replicates)
     n = len(matrix.lesions)
     clades = _clades(topology)
-    names = {mask: ",".join(matrix.lesions[j] for j in range(n) if mask >> j & 1)
-             for mask, _ in clades}
+    full = (1 << n) - 1
+    names: dict[int, str] = {}
+
+    def named(mask: int) -> str:
+        text = names.get(mask)
+        if text is None:
+            text = names[mask] = ",".join(matrix.lesions[j] for j in range(n) if mask >> j & 1)
+        return text
+
+    by_pattern: dict[tuple[int, int], tuple] = {}  # identical patterns are placed once
     placed: list[int] = []
     each_gains: list[int] = []
-    each_cost: list[int] = []
+    columns: list[tuple] = []
     for p, a in zip(matrix.present, matrix.absent, strict=True):
-        clade, c, g = place(p, a, clades)
-        placed.append(clade)
-        each_cost.append(c)
-        each_gains.append(g)
+        known = by_pattern.get((p, a))
+        if known is None:
+            clade, c, g = place(p, a, clades)
+            known = by_pattern[(p, a)] = (
+                clade, g, (branch_kind(clade, n), named(clade), presence_class(p.bit_count(), n),
+                           c), (named(p), named(a), named(full & ~(p | a))))
+        placed.append(known[0])
+        each_gains.append(known[1])
+        columns.append(known)
     mutation_regions = [regions.get(k, (None, False)) for k in matrix.mutations]
     flags = _convergent(placed, mutation_regions, each_gains)
     lengths: dict[int, int] = {}
     rows = []
-    full = (1 << n) - 1
-
-    def named(mask: int) -> str:
-        return ",".join(matrix.lesions[j] for j in range(n) if mask >> j & 1)
-
     for i, key in enumerate(matrix.mutations):
-        p, a = matrix.present[i], matrix.absent[i]
-        clade = placed[i]
+        clade, _, head, tail = columns[i]
         lengths[clade] = lengths.get(clade, 0) + 1
-        rows.append((
-            patient_id, key, branch_kind(clade, n), names[clade],
-            presence_class(p.bit_count(), n), each_cost[i], flags[i], mutation_regions[i][0],
-            genes.get(key), origins.get(key), named(p), named(a), named(full & ~(p | a)),
-        ))
+        rows.append((patient_id, key, *head, flags[i], mutation_regions[i][0], genes.get(key),
+                     origins.get(key), *tail))
     return PatientTree(
         patient_id=patient_id, lesions=matrix.lesions, topology=topology, method=method,
         contradictions=cost, n_mutations=len(matrix.mutations), rows=rows, branch_lengths=lengths,
@@ -692,31 +705,39 @@ def matrices_from_states(
     ``states`` has columns ``patient_id``, ``variant_key``, ``lesion_id``, ``state``:
     ``detected`` is present, ``absent`` is absent, anything else (``low_level``,
     ``not_evaluable``) is missing, as is a (lesion, mutation) without a row. ``leaves`` gives
-    each patient's lesions in order; rows of other lesions (plasma, normal) are ignored. Only
-    mutations detected in at least one leaf are kept, in first-seen order.
+    each patient's lesions in order; rows of other lesions (plasma, normal) are ignored. A lesion
+    both detected and absent in repeated rows is detected. Only mutations detected in at least
+    one leaf are kept, in first-seen order.
     """
-    index = {p: {lesion: j for j, lesion in enumerate(ls)} for p, ls in leaves.items()}
-    present: dict[str, dict[str, int]] = {p: {} for p in leaves}
-    absent: dict[str, dict[str, int]] = {p: {} for p in leaves}
-    for patient, key, lesion, state in zip(states["patient_id"], states["variant_key"],
-                                           states["lesion_id"], states["state"], strict=True):
-        leaf = index.get(patient, {}).get(lesion)
-        if leaf is None:
-            continue
-        if state == "detected":
-            mine = present[patient]
-            mine[key] = mine.get(key, 0) | 1 << leaf
-            absent[patient].setdefault(key, 0)
-        elif state == "absent":
-            mine = absent[patient]
-            mine[key] = mine.get(key, 0) | 1 << leaf
+    import numpy as np
+    import pandas as pd
+
+    roster = pd.DataFrame(
+        [(p, lesion, j) for p, ls in leaves.items() for j, lesion in enumerate(ls)],
+        columns=["patient_id", "lesion_id", "_leaf"])
+    frame = states[["patient_id", "variant_key", "lesion_id", "state"]].merge(
+        roster, on=["patient_id", "lesion_id"], how="inner", sort=False)
+    frame = frame[frame["state"].isin(["detected", "absent"]).to_numpy()].drop_duplicates(
+        ["patient_id", "variant_key", "lesion_id", "state"])
+    wide = max((len(ls) for ls in leaves.values()), default=0) > 62
+    leaf = frame["_leaf"].to_numpy()
+    bit = (np.array([1 << int(j) for j in leaf], dtype=object) if wide
+           else np.left_shift(np.int64(1), leaf.astype(np.int64)))
+    is_present = (frame["state"] == "detected").to_numpy()
+    frame = frame.assign(_p=np.where(is_present, bit, 0), _a=np.where(is_present, 0, bit))
+    masks = frame.groupby(["patient_id", "variant_key"], sort=False)[["_p", "_a"]].sum()
+    masks = masks[masks["_p"].to_numpy() != 0]
     out = {}
+    groups = {p: g for p, g in masks.groupby(level=0, sort=False)}
     for patient, lesions in leaves.items():
-        keys = tuple(present[patient])
-        gone = absent[patient]
-        out[patient] = CharacterMatrix(tuple(lesions), keys,
-                                       tuple(present[patient][k] for k in keys),
-                                       tuple(gone.get(k, 0) for k in keys))
+        group = groups.get(patient)
+        if group is None:
+            out[patient] = CharacterMatrix(tuple(lesions), (), (), ())
+            continue
+        out[patient] = CharacterMatrix(
+            tuple(lesions), tuple(group.index.get_level_values(1)),
+            tuple(int(x) for x in group["_p"]),
+            tuple(int(a) & ~int(p) for p, a in zip(group["_p"], group["_a"], strict=True)))
     return out
 
 

@@ -134,6 +134,13 @@ def test_adapter_reads_low_level_and_not_evaluable_as_missing():
     assert matrix.row(1) == "1?1?"
 
 
+def test_adapter_repeated_rows_detected_wins():
+    states = pd.DataFrame({"patient_id": ["P"] * 4, "variant_key": ["v"] * 4,
+                           "lesion_id": ["L1", "L1", "L1", "L2"],
+                           "state": ["absent", "detected", "detected", "absent"]})
+    assert ph.matrices_from_states(states, {"P": ["L1", "L2"]})["P"].row(0) == "10"
+
+
 def test_adapter_drops_mutations_detected_in_no_leaf():
     states = pd.DataFrame({"patient_id": ["P", "P", "P"], "variant_key": ["v", "v", "w"],
                            "lesion_id": ["plasma", "L1", "L1"],
