@@ -827,41 +827,42 @@ def phylogeny(
         from .compare import _lesion_states
 
         states = _lesion_states(_latest_samples(calls) if latest_only else calls)
-    germline: set[tuple[str, str]] = set()
-    origin_of: dict[tuple[str, str], str] = {}
+    germline: dict[str, set[str]] = {}
+    origin_of: dict[str, dict[str, str]] = {}
     if origins is not None and len(origins):
         for patient, key, origin in zip(origins["patient_id"], origins["variant_key"],
                                         origins["origin"], strict=True):
-            origin_of[(patient, key)] = origin
+            origin_of.setdefault(patient, {})[key] = origin
             if origin == "germline":
-                germline.add((patient, key))
+                germline.setdefault(patient, set()).add(key)
     info = calls.drop_duplicates(["patient_id", "variant_key"])
-    gene_of: dict[tuple[str, str], Any] = {}
-    region_by: dict[tuple[str, str], tuple[str | None, bool]] = {}
+    gene_of: dict[str, dict[str, Any]] = {}
+    region_by: dict[str, dict[str, tuple[str | None, bool]]] = {}
+    codons = info["codon"] if "codon" in info.columns else [None] * len(info)
     for patient, key, gene, exon, codon in zip(
-            info["patient_id"], info["variant_key"], info["gene"], info["exon"],
-            info["codon"] if "codon" in info.columns else [None] * len(info), strict=True):
-        gene_of[(patient, key)] = gene if isinstance(gene, str) and gene else None
-        region_by[(patient, key)] = region_of(gene_of[(patient, key)], exon, codon)
-    detected_leaves = {p: ls for p, ls in leaves.items() if len(ls) >= 2}
-    matrices = matrices_from_states(states, detected_leaves)
+            info["patient_id"], info["variant_key"], info["gene"], info["exon"], codons,
+            strict=True):
+        gene = gene if isinstance(gene, str) and gene else None
+        gene_of.setdefault(patient, {})[key] = gene
+        region_by.setdefault(patient, {})[key] = region_of(gene, exon, codon)
+    tree_leaves = {p: ls for p, ls in leaves.items() if len(ls) >= 2}
+    matrices = matrices_from_states(states, tree_leaves)
     patients: dict[str, PatientTree] = {}
     skipped = {p: f"{len(ls)} lesion (a tree needs two)" for p, ls in leaves.items()
                if len(ls) < 2}
     for patient, matrix in matrices.items():
         excluded = {}
-        if germline:
-            keep = [i for i, k in enumerate(matrix.mutations) if (patient, k) not in germline]
+        drop = germline.get(patient)
+        if drop:
+            keep = [i for i, k in enumerate(matrix.mutations) if k not in drop]
             if len(keep) < len(matrix.mutations):
                 excluded["germline"] = len(matrix.mutations) - len(keep)
                 matrix = CharacterMatrix(
                     matrix.lesions, tuple(matrix.mutations[i] for i in keep),
                     tuple(matrix.present[i] for i in keep), tuple(matrix.absent[i] for i in keep))
         tree = infer_tree(
-            matrix, patient_id=patient,
-            regions={k: region_by.get((patient, k), (None, False)) for k in matrix.mutations},
-            genes={k: gene_of.get((patient, k)) for k in matrix.mutations},
-            origins={k: origin_of.get((patient, k)) for k in matrix.mutations},
+            matrix, patient_id=patient, regions=region_by.get(patient),
+            genes=gene_of.get(patient), origins=origin_of.get(patient),
             exact_max_lesions=exact_max_lesions, seed=seed, replicates=replicates,
         )
         tree.excluded = excluded
