@@ -397,32 +397,38 @@ def make_cohort(patients: int, lesions: int, mutations: int, seed: int) -> pd.Da
     return calls
 
 
+def _clock(function):
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = function()
+    return value, time.perf_counter() - wall, time.process_time() - cpu
+
+
 def timing(args) -> None:
+    import os
+
+    from lesiontrack.compare import _lesion_states
+
     t0 = time.perf_counter()
     calls = make_cohort(args.patients, args.lesions, args.mutations, args.seed)
     made = time.perf_counter() - t0
-    times = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        result = ph.phylogeny(calls)
-        times.append(time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    from lesiontrack.compare import _lesion_states
-
-    states = _lesion_states(calls)
-    states_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ph.phylogeny(calls, states=states)
-    trees_s = time.perf_counter() - t0
+    runs = [_clock(lambda: ph.phylogeny(calls)) for _ in range(args.repeats)]
+    result = runs[0][0]
+    states, states_wall, states_cpu = _clock(lambda: _lesion_states(calls))
+    _, trees_wall, trees_cpu = _clock(lambda: ph.phylogeny(calls, states=states))
     methods = {t.method for t in result.patients.values()}
+    load = os.getloadavg()[0]
     print(f"{args.patients} patients x {args.lesions} lesions x {args.mutations} mutations "
-          f"({len(calls):,} calls rows, made in {made:.1f} s), one process:\n")
-    print("| step | seconds |")
-    print("|---|---:|")
-    print(f"| `phylogeny(calls)`, median of {args.repeats} | {statistics.median(times):.1f} |")
-    print(f"| of which lesion states (`compare._lesion_states`) | {states_s:.1f} |")
+          f"({len(calls):,} calls rows, made in {made:.1f} s), one process, load average "
+          f"{load:.1f} on {os.cpu_count()} CPUs:\n")
+    print("| step | wall seconds | CPU seconds |")
+    print("|---|---:|---:|")
+    print(f"| `phylogeny(calls)`, median of {args.repeats} "
+          f"| {statistics.median(r[1] for r in runs):.1f} "
+          f"| {statistics.median(r[2] for r in runs):.1f} |")
+    print(f"| of which lesion states (`compare._lesion_states`) | {states_wall:.1f} "
+          f"| {states_cpu:.1f} |")
     print(f"| of which matrices, trees ({', '.join(sorted(methods))}), placement, heterogeneity "
-          f"| {trees_s:.1f} |")
+          f"| {trees_wall:.1f} | {trees_cpu:.1f} |")
     print(f"\n{len(result.mutations()):,} mutation rows; {len(result.patients)} trees.")
 
 
