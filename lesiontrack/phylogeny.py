@@ -90,6 +90,8 @@ EXACT_MAX_LESIONS = 7
 FALSE_NEGATIVE_COST = 1
 #: Cost of a detected lesion outside a mutation's branch (a false positive).
 FALSE_POSITIVE_COST = 1
+#: Most lesions in one tree (clades are 64-bit masks in the search).
+MAX_LESIONS = 62
 #: Stepwise-addition orders tried by the heuristic search (the first is the lesions' order).
 DEFAULT_REPLICATES = 10
 
@@ -378,6 +380,9 @@ def search(
     n = len(matrix.lesions)
     if n < 2:
         raise OptionError("a lesion tree needs at least two lesions", field="lesions")
+    if n > MAX_LESIONS:
+        raise OptionError(f"a lesion tree takes at most {MAX_LESIONS} lesions, not {n}",
+                          field="lesions", hint="merge regions or samples into fewer lesions")
     patterns = _collapse(matrix)
     if n <= exact_max_lesions:
         topology, cost = _exact(patterns)
@@ -719,7 +724,7 @@ def matrices_from_states(
         roster, on=["patient_id", "lesion_id"], how="inner", sort=False)
     frame = frame[frame["state"].isin(["detected", "absent"]).to_numpy()].drop_duplicates(
         ["patient_id", "variant_key", "lesion_id", "state"])
-    wide = max((len(ls) for ls in leaves.values()), default=0) > 62
+    wide = max((len(ls) for ls in leaves.values()), default=0) > MAX_LESIONS
     leaf = frame["_leaf"].to_numpy()
     bit = (np.array([1 << int(j) for j in leaf], dtype=object) if wide
            else np.left_shift(np.int64(1), leaf.astype(np.int64)))

@@ -205,6 +205,12 @@ def test_one_lesion_is_refused():
         ph.search(M(["A"], {"m": "1"}))
 
 
+def test_more_lesions_than_the_search_takes_are_refused():
+    lesions = [f"L{j}" for j in range(ph.MAX_LESIONS + 1)]
+    with pytest.raises(OptionError, match="at most 62 lesions"):
+        ph.search(M(lesions, {"m": "1" * len(lesions)}))
+
+
 def test_a_malformed_row_is_refused():
     with pytest.raises(OptionError, match="1/0/\\?"):
         M(["A", "B"], {"m": "1x"})
