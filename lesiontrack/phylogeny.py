@@ -20,7 +20,7 @@ the one with the fewest contradictions in total (a perfect phylogeny scores 0).
 
 (Counting *gains* instead, as strict Camin-Sokal parsimony does, lets a truncal mutation missed
 in one lesion vote for a clade of the others: on the simulated patients of
-``benchmarks/phylogeny.py`` it recovered 0.73-0.78 of the true clades, against 0.90 for this
+``benchmarks/phylogeny.py`` it recovered 0.856 of the true clades, against 0.906 for this
 score; see benchmarks/README.md "Phylogeny".)
 
 The search
