@@ -83,6 +83,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from Bio.Phylo.BaseTree import Tree
 
+    from .thresholds import Thresholds
+
 #: Largest number of lesions searched exactly (every topology scored; measured in
 #: benchmarks/README.md "Phylogeny"); above, the heuristic.
 EXACT_MAX_LESIONS = 7
@@ -717,6 +719,7 @@ def matrices_from_states(
     import numpy as np
     import pandas as pd
 
+    _require(states, "states", ("patient_id", "variant_key", "lesion_id", "state"))
     roster = pd.DataFrame(
         [(p, lesion, j) for p, ls in leaves.items() for j, lesion in enumerate(ls)],
         columns=["patient_id", "lesion_id", "_leaf"])
@@ -744,6 +747,17 @@ def matrices_from_states(
             tuple(int(x) for x in group["_p"]),
             tuple(int(a) & ~int(p) for p, a in zip(group["_p"], group["_a"], strict=True)))
     return out
+
+
+_CALLS_NEEDED = ("patient_id", "lesion_id", "sample_id", "role", "variant_key", "gene", "exon",
+                 "alt_count", "depth", "detected")
+
+
+def _require(table: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise OptionError(f"the {name} table has no column {', '.join(missing)}",
+                          field=missing[0], hint=f"{name} needs {', '.join(columns)}")
 
 
 def _natural_key(text: Any) -> tuple:
@@ -817,6 +831,7 @@ def phylogeny(
     exact_max_lesions: int = EXACT_MAX_LESIONS,
     seed: int = DEFAULT_SEED,
     replicates: int = DEFAULT_REPLICATES,
+    thresholds: Thresholds | None = None,
 ) -> Phylogeny:
     """A rooted lesion tree per patient with two or more lesions.
 
@@ -825,8 +840,20 @@ def phylogeny(
     plasma and normal samples are not leaves. The lesion states come from ``states`` (columns
     ``patient_id``, ``variant_key``, ``lesion_id``, ``state``) or are derived from ``calls``.
     Mutations whose ``origin`` in ``origins`` is ``germline`` are left out; ``origins`` also
-    fills the ``origin`` column.
+    fills the ``origin`` column. With ``thresholds``, ``detected`` is recomputed from the counts
+    (as :func:`lesiontrack.classify` does). Raises :class:`OptionError` for a table without a
+    column it needs.
     """
+    _require(calls, "calls", _CALLS_NEEDED)
+    if sheet is not None:
+        _require(sheet, "sample sheet", ("patient_id", "lesion_id", "role"))
+    if origins is not None:
+        _require(origins, "origins", ("patient_id", "variant_key", "origin"))
+    if states is not None:
+        _require(states, "states", ("patient_id", "variant_key", "lesion_id", "state"))
+    if thresholds is not None:
+        calls = calls.copy()
+        calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
     leaves = _leaf_roster(calls, sheet)
     if states is None:
         from .compare import _lesion_states

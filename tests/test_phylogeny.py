@@ -390,6 +390,34 @@ def test_latest_date_samples_only():
     assert "L2" in merged.loc["1:300:C>T", "detected_in"]
 
 
+def test_thresholds_recompute_detection():
+    calls = _calls()
+    calls.loc[calls["variant_key"] == "1:300:C>T", "alt_count"] = (
+        calls.loc[calls["variant_key"] == "1:300:C>T", "alt_count"].clip(upper=4))
+    calls["vaf"] = calls["alt_count"] / calls["depth"]
+    from lesiontrack.thresholds import Thresholds
+
+    # 4/200 reads: 2% VAF detected at min_vaf 0.02, not at 0.025
+    kept = ph.phylogeny(calls, thresholds=Thresholds(min_vaf=0.02)).mutations()
+    assert "1:300:C>T" in set(kept["variant_key"])
+    gone = ph.phylogeny(calls, thresholds=Thresholds(min_vaf=0.025)).mutations()
+    assert "1:300:C>T" not in set(gone["variant_key"])
+
+
+@pytest.mark.parametrize(("table", "column"), [("calls", "variant_key"), ("states", "state"),
+                                                ("origins", "origin")])
+def test_a_table_without_a_needed_column_is_refused(table, column):
+    calls = _calls()
+    tables = {"calls": calls,
+              "states": pd.DataFrame({"patient_id": [], "variant_key": [], "lesion_id": [],
+                                      "state": []}),
+              "origins": pd.DataFrame({"patient_id": [], "variant_key": [], "origin": []})}
+    tables[table] = tables[table].drop(columns=column)
+    with pytest.raises(OptionError, match=f"the {table} table has no column {column}") as caught:
+        ph.phylogeny(tables["calls"], tables["origins"], states=tables["states"])
+    assert caught.value.field == column
+
+
 def test_writers(tmp_path):
     result = ph.phylogeny(_calls())
     written = ph.write_phylogeny(result, tmp_path / "out")
