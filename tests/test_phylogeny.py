@@ -464,3 +464,33 @@ def test_treeomics_example_tree_and_classes():
     assert {frozenset({"Met1", "Met3"}), frozenset({"Met4", "Met5"})} <= clades_of(tree)
     branch = tree.mutations()["branch"].value_counts()
     assert branch["trunk"] == 63
+
+
+MESKIT = SHARED / "external-data" / "meskit_crc_hz"
+
+
+@pytest.mark.skipif(not (MESKIT / "CRC_HZ.maf").exists(), reason="shared MesKit data not available")
+def test_meskit_presence_classes_match_at_meskits_threshold():
+    from lesiontrack import build_calls
+    from lesiontrack.io.tabular import read_meskit_clinical
+    from lesiontrack.thresholds import Thresholds
+
+    sheet = read_meskit_clinical(MESKIT / "CRC_HZ.clin.txt")
+    sheet = sheet.assign(role="lesion", status_raw="unknown", site="", timepoint="",
+                         vcf_sample="", calls="CRC_HZ.maf", calls_path=str(MESKIT / "CRC_HZ.maf"),
+                         bam="", bam_path="", assembly="GRCh37", line=range(2, len(sheet) + 2))
+    calls = build_calls(sheet, sheet_path=MESKIT / "CRC_HZ.clin.txt", genes="all")
+    # MesKit: present = a MAF row with VAF > 0; classes per tumour (classByTumor)
+    result = ph.phylogeny(calls, None, sheet, thresholds=Thresholds(0, 1, 0.0))
+    maf = pd.read_csv(MESKIT / "CRC_HZ.maf", sep="\t", dtype={"Chromosome": str})
+    maf = maf.merge(sheet[["sample_id", "patient_id", "lesion_id"]],
+                    left_on="Tumor_Sample_Barcode", right_on="sample_id")
+    maf["variant_key"] = (maf["Chromosome"] + ":" + maf["Start_Position"].astype(str) + ":"
+                          + maf["Reference_Allele"] + ">" + maf["Tumor_Seq_Allele2"])
+    tumours = maf.groupby("patient_id")["lesion_id"].nunique()
+    seen = maf[maf["VAF"] > 0].groupby(["patient_id", "variant_key"])["lesion_id"].nunique()
+    expected = {key: "public" if n == tumours[key[0]] else "private" if n == 1 else "shared"
+                for key, n in seen.items()}
+    mine = result.mutations().set_index(["patient_id", "variant_key"])["presence"].to_dict()
+    assert len(expected) == 3990
+    assert mine == expected
