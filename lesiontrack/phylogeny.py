@@ -814,8 +814,10 @@ class Phylogeny:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the model, one entry per patient, the patients skipped."""
         return {
-            "model": "Camin-Sokal parsimony from a germline root (gained once, never lost; "
-                     "missing entries cost nothing)",
+            "model": "rooted at the germline; each mutation gained once on one branch, never "
+                     "lost (Camin-Sokal-like, infinite sites); the tree has the fewest "
+                     "contradictions (absent below a mutation's branch or detected outside it, "
+                     "1 each); missing entries cost nothing",
             "patients": {p: tree.to_dict() for p, tree in self.patients.items()},
             "skipped": dict(self.skipped),
         }
