@@ -105,19 +105,21 @@ def test_missing_entries_cost_nothing_where_absent_ones_do():
     assert ph.place(0b0111, 0b1000, four)[1] == 1
 
 
-def test_missing_data_does_not_pull_a_lesion_out_of_its_clade():
-    rows = {"abc1": "111?", "abc2": "111?", "abc3": "111?", "ab": "1100", "ab2": "1100",
+def test_missing_data_is_not_read_as_absence():
+    # A and C carry three mutations that B was not evaluable for; A and B share two
+    rows = {"ac1": "1?10", "ac2": "1?10", "ac3": "1?10", "ab1": "1100", "ab2": "1100",
             "t": "1111", "d": "0001"}
-    with_missing = ph.infer_tree(M(list("ABCD"), rows))
-    assert frozenset("ABC") in clades_of(with_missing)
-    # read as absent, the same entries make D the outgroup of (A, B, C) just as well, but a
-    # lesion missing at a site is never counted against a clade
+    tree = ph.infer_tree(M(list("ABCD"), rows))
+    assert clades_of(tree) == {frozenset("AB"), frozenset("ABC")}  # B may carry them: 0 cost
+    assert tree.contradictions == 0
+    placed = tree.mutations().set_index("variant_key")
+    assert placed.loc["ac1", "lesions"] == "A,B,C"
+    assert placed.loc["ac1", "not_evaluable_in"] == "B"
+    assert placed.loc["ac1", "presence"] == "shared"  # count-based class ignores the tree
+    # read as absent, the same entries would pair A with C
     as_absent = ph.infer_tree(M(list("ABCD"), {k: v.replace("?", "0") for k, v in rows.items()}))
-    assert with_missing.contradictions == 0 and as_absent.contradictions == 0
-    placed = with_missing.mutations().set_index("variant_key")
-    assert placed.loc["abc1", "not_evaluable_in"] == "D"
-    assert placed.loc["abc1", "presence"] == "shared"  # count-based class ignores the tree
-    assert placed.loc["abc1", "branch"] == "shared"
+    assert frozenset("AC") in clades_of(as_absent)
+    assert as_absent.contradictions == 2
 
 
 def test_adapter_reads_low_level_and_not_evaluable_as_missing():
