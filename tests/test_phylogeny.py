@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from Bio import Phylo
 from conftest import SHARED
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lesiontrack import OptionError
 from lesiontrack import phylogeny as ph
@@ -496,3 +498,20 @@ def test_meskit_presence_classes_match_at_meskits_threshold():
     mine = result.mutations().set_index(["patient_id", "variant_key"])["presence"].to_dict()
     assert len(expected) == 3990
     assert mine == expected
+
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(3, 6).flatmap(lambda n: st.lists(
+    st.text(alphabet="10?", min_size=n, max_size=n).filter(lambda t: "1" in t),
+    min_size=1, max_size=25)), st.integers(0, 2**32 - 1))
+def test_filling_a_missing_entry_never_lowers_the_score(rows, seed):
+    n = len(rows[0])
+    matrix = M([f"L{j}" for j in range(n)], {f"m{i}": r for i, r in enumerate(rows)})
+    rng = random.Random(seed)
+    filled = M(list(matrix.lesions), {k: "".join(rng.choice("10") if c == "?" else c for c in r)
+                                      for k, r in zip(matrix.mutations, rows, strict=True)})
+    topology, cost, _ = ph.search(matrix)
+    assert ph.tree_cost(filled, topology) >= cost  # a missing entry is free, a filled one not
+    assert ph.search(filled)[1] >= cost
+    assert cost == ph.exhaustive_search(matrix)[1]
