@@ -18,9 +18,11 @@ from pathlib import Path
 
 from . import __version__
 from .defaults import (
+    DEFAULT_ERROR_RATE,
     DEFAULT_FOCAL_MAX,
     DEFAULT_MIN_ALT,
     DEFAULT_MIN_DEPTH,
+    DEFAULT_MIN_POWER,
     DEFAULT_MIN_VAF,
     DEFAULT_PERMUTATIONS,
     DEFAULT_SEED,
@@ -44,7 +46,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"lesiontrack: error: {message} (see '{self.prog} --help')\n")
 
 
-def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True) -> None:
+def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True,
+                       classifies: bool = True) -> None:
     if precomputed:
         parser.add_argument("samplesheet", type=Path, nargs="?",
                             help="sample sheet (TSV or CSV); optional with --calls")
@@ -73,6 +76,20 @@ def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True
                        help=f"ALT reads needed for a detection (default {DEFAULT_MIN_ALT})")
     group.add_argument("--min-vaf", type=float, default=DEFAULT_MIN_VAF, metavar="F",
                        help=f"allele fraction needed for a detection (default {DEFAULT_MIN_VAF})")
+    if classifies:
+        evidence = parser.add_argument_group("evidence of absence and counting")
+        evidence.add_argument(
+            "--error-rate", type=float, default=DEFAULT_ERROR_RATE, metavar="F",
+            help="sequencing error rate: ALT reads above it (one-sided binomial test, alpha "
+                 f"0.05) are low-level, never absent (default {DEFAULT_ERROR_RATE})")
+        evidence.add_argument(
+            "--min-power", type=float, default=DEFAULT_MIN_POWER, metavar="P",
+            help="probability of detection at the expected allele fraction an absence needs "
+                 f"(default {DEFAULT_MIN_POWER})")
+        evidence.add_argument(
+            "--count-all", action="store_true",
+            help="count germline, synonymous, intronic and UTR changes in the clustering "
+                 "statistics too (default: only protein-altering, non-germline ones)")
     group.add_argument("--include-filtered", action="store_true",
                        help="keep records whose FILTER is not PASS or '.'")
     group.add_argument("--assume-sorted", action="store_true",
@@ -111,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calls", help="read every lesion's calls into one annotated table",
                        description="Read every lesion's calls named by the sample sheet into "
                                    "one table: one row per (sample, variant).")
-    _add_input_options(p, precomputed=False)
+    _add_input_options(p, precomputed=False, classifies=False)
     p.add_argument("--patient", nargs="+", metavar="ID", dest="only_patients",
                    help="read only these patients' rows of the sample sheet (to scatter a "
                         "cohort per patient)")
@@ -174,7 +191,9 @@ def _load_sheet(args: argparse.Namespace):
     from .samplesheet import read_samplesheet
     from .thresholds import Thresholds
 
-    thresholds = Thresholds(args.min_depth, args.min_alt, args.min_vaf)
+    thresholds = Thresholds(args.min_depth, args.min_alt, args.min_vaf,
+                            getattr(args, "error_rate", DEFAULT_ERROR_RATE),
+                            getattr(args, "min_power", DEFAULT_MIN_POWER))
     tables = getattr(args, "calls_tables", None)
     if args.samplesheet is None and not tables:
         raise OptionError("give a sample sheet, or precomputed calls tables with --calls",
@@ -226,40 +245,52 @@ def _stats_text(result: dict) -> str:
     t = result["lesion_table"]
     f, p, mh = result["fisher"], result["permutation"], result["mantel_haenszel"]
     lines = [
-        f"lesions tested: {result['n_lesions_tested']} in {result['n_patients']} patient(s)",
+        f"permutation within patients (headline): T = {p['observed']} (expected "
+        f"{p['expected']:.2f}), p = {p['p_value']:.4g} ({p['n_permutations']} permutations, seed "
+        f"{p['seed']}; exact p = {p['exact_p_value']:.4g}; {p['informative_patients']} "
+        f"informative patient(s))",
+        f"Mantel-Haenszel odds ratio: {mh['odds_ratio']}, p = {mh['p_value']} "
+        f"({mh['n_strata']} informative patient(s))",
+        f"lesions tested: {result['n_lesions_tested']} in {result['n_patients']} patient(s); "
+        f"not evaluable (left out): {t.get('progressive_not_evaluable', 0)} progressive, "
+        f"{t.get('controlled_not_evaluable', 0)} controlled",
         "                      with secondary  without",
         f"  progressive lesions {t['progressive_with_secondary']:>14}  "
         f"{t['progressive_without']:>7}",
         f"  controlled lesions  {t['controlled_with_secondary']:>14}  "
         f"{t['controlled_without']:>7}",
-        f"Fisher exact (one-sided, greater): odds ratio {f['odds_ratio']}, p = {f['p_value']}, "
-        f"95% CI {f['ci_low']} to {f['ci_high']}",
-        f"permutation within patients: T = {p['observed']} (expected {p['expected']:.2f}), "
-        f"p = {p['p_value']:.4g} ({p['n_permutations']} permutations, seed {p['seed']}; "
-        f"exact p = {p['exact_p_value']:.4g})",
-        f"Mantel-Haenszel odds ratio: {mh['odds_ratio']}, p = {mh['p_value']} "
-        f"({mh['n_strata']} informative patient(s))",
+        f"Fisher exact, pooled lesions (descriptive: lesions of one patient are not "
+        f"independent; one-sided, greater): odds ratio {f['odds_ratio']}"
+        + (f" ({f['estimator']})" if f.get("estimator") else "")
+        + f", p = {f['p_value']}, 95% CI {f['ci_low']} to {f['ci_high']}",
         "patients:",
     ]
+    words = {"confined": "yes", "not_confined": "no", "no_secondary": "no secondary",
+             "not_assessable": "not assessable"}
     for row in result["patients"]:
-        confined = {True: "yes", False: "no", None: "no secondary"}[
+        confinement = row.get("confinement") or {True: "confined", False: "not_confined",
+                                                 None: "no_secondary"}[
             row["secondary_confined_to_progressive"]]
         lines.append(f"  {row['patient_id']}: {row['pattern']} "
                      f"({row['n_progressive']} progressive, {row['n_controlled']} controlled); "
-                     f"secondary confined to progressive lesions: {confined}")
+                     f"secondary confined to progressive lesions: "
+                     f"{words.get(confinement, confinement)}")
     lines.append("For research use only, not for clinical decisions.")
     return "\n".join(lines) + "\n"
 
 
 def _run_outcomes(args: argparse.Namespace) -> int:
-    from .compare import classify
+    from .compare import classify, lesion_states
     from .outcomes import analyse, outcomes_json, outcomes_text, read_patients, write_outcomes
     from .stats import test_clustering
 
     patients = read_patients(args.patients)  # before the calls files: fail fast
-    sheet, calls, _ = _load(args)
-    clustering = test_clustering(classify(calls, sheet), calls, samples=sheet,
-                                 focal_max=args.focal_max)
+    sheet, calls, thresholds = _load(args)
+    states = lesion_states(calls, sheet, thresholds=thresholds)
+    origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
+                       states=states)
+    clustering = test_clustering(origins, calls, samples=sheet, focal_max=args.focal_max,
+                                 thresholds=thresholds, states=states)
     result, figures = analyse(patients, clustering["patients"], args.by)
     if args.outdir is not None:
         write_outcomes(args.outdir, result, figures)
@@ -284,10 +315,12 @@ def run(args: argparse.Namespace) -> int:
         else:
             write_table(calls, args.output)
         return 0
-    from .compare import classify
+    from .compare import classify, lesion_states
 
-    sheet, calls, _ = _load(args)
-    origins = classify(calls, sheet)
+    sheet, calls, thresholds = _load(args)
+    states = lesion_states(calls, sheet, thresholds=thresholds)
+    origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
+                       states=states)
     if args.command == "classify":
         if args.output is None:
             sys.stdout.write(frame_to_tsv(origins))
@@ -296,12 +329,13 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "graph":
         from .graph import build_graph, write_graph
 
-        write_graph(build_graph(calls, origins, sheet), args.output)
+        write_graph(build_graph(calls, origins, sheet, states=states), args.output)
     elif args.command == "stats":
         from .stats import test_clustering
 
         result = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
-                                 seed=args.seed, focal_max=args.focal_max)
+                                 seed=args.seed, focal_max=args.focal_max,
+                                 thresholds=thresholds, states=states)
         text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (
             _stats_text(result))
         _emit(text, args.output)

@@ -184,7 +184,7 @@ def _roster(calls: pd.DataFrame, samples: pd.DataFrame | None) -> pd.DataFrame:
         for column in ("sample_id", "status"):
             if column not in sheet:
                 sheet[column] = sheet["lesion_id"] if column == "sample_id" else "unknown"
-        purity = sheet["purity"] if "purity" in sheet else np.nan
+        purity = sheet.get("purity", np.nan)
         parts.insert(0, sheet[columns].assign(purity=pd.to_numeric(purity, errors="coerce")))
     roster = pd.concat(parts, ignore_index=True)
     roster = roster.sort_values("purity", na_position="last", kind="stable")
