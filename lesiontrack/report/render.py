@@ -28,6 +28,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from .. import __version__, genome
+from ..compare import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE  # the one home of states
 from ..defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from ..errors import OptionError
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
@@ -40,7 +41,6 @@ NOTICE = ("For research use only, not for clinical decisions. This report has no
           "validated for diagnosis or treatment; drug-class notes summarise published research "
           "series and are not treatment advice.")
 
-DETECTED, ABSENT, NOT_EVALUABLE = "detected", "absent", "not_evaluable"
 STATUS_ORDER = {"baseline": 0, "progressive": 1, "controlled": 2, "unknown": 3}
 ORIGIN_ORDER = {"primary": 0, "secondary": 1, "undetermined": 2}
 RULE_WORDS = {
@@ -330,7 +330,7 @@ class Cell:
     """One lesion x mutation cell of the matrix."""
 
     lesion_id: str
-    state: str  # detected / absent / not_evaluable
+    state: str  # detected / low_level / absent / not_evaluable (from compare.lesion_states)
     css: str
     main: str
     sub: str
@@ -342,12 +342,13 @@ class Cell:
     samples_detected: int = 0
     samples: int = 0
     from_reads: bool = False
+    reason: str = ""
 
     def record(self, variant_key: str) -> dict:
         return {"variant_key": variant_key, "lesion_id": self.lesion_id, "state": self.state,
                 "alt_count": self.alt, "depth": self.depth, "vaf": self.vaf,
                 "best_sample": self.sample_id, "samples_detected": self.samples_detected,
-                "samples": self.samples, "from_reads": self.from_reads}
+                "samples": self.samples, "from_reads": self.from_reads, "reason": self.reason}
 
 
 def _reads(alt: int | None, depth: int | None) -> str:
@@ -356,10 +357,24 @@ def _reads(alt: int | None, depth: int | None) -> str:
     return f"{alt}/{depth}" if alt is not None else f"depth {depth}"
 
 
-def _cell(lesion: Lesion, origin: str, rows: list[_SampleCall], min_depth: int) -> Cell:
+def _states_of(states: pd.DataFrame | None) -> dict[tuple[str, str, str], dict]:
+    """(patient, variant_key, lesion) -> its row of :func:`~lesiontrack.compare.lesion_states`."""
+    if states is None or states.empty:
+        return {}
+    columns = ["state", "reason", "expected_vaf", "power"]
+    return {(str(p), str(k), str(lesion)): dict(zip(columns, values, strict=True))
+            for p, k, lesion, *values in zip(states["patient_id"], states["variant_key"],
+                                             states["lesion_id"],
+                                             *(states[c] for c in columns), strict=True)}
+
+
+def _cell(lesion: Lesion, origin: str, rows: list[_SampleCall], state: dict | None) -> Cell:
+    """One matrix cell: the state decided by :func:`~lesiontrack.compare.lesion_states`
+    (never re-derived here), shown with the lesion's best sample's reads."""
     n_samples = max(len(lesion.samples), len({r.sample_id for r in rows}))
-    hits = [r for r in rows if r.detected is True]
-    misses = [r for r in rows if r.detected is False]
+    state = state or {"state": NOT_EVALUABLE, "reason": "the site was not read in this "
+                                                         "lesion's files"}
+    kind, reason = state["state"], str(state.get("reason") or "")
 
     def best(items: list[_SampleCall]) -> _SampleCall:
         return max(items, key=lambda r: (r.alt if r.alt is not None else -1,
@@ -367,7 +382,8 @@ def _cell(lesion: Lesion, origin: str, rows: list[_SampleCall], min_depth: int) 
                                          tuple(-ord(c) for c in r.sample_id)))
 
     name = lesion.lesion_id
-    if hits:
+    hits = [r for r in rows if r.detected is True]
+    if kind == DETECTED and hits:
         top = best(hits)
         reads = _reads(top.alt, top.depth)
         sub = reads
@@ -379,27 +395,28 @@ def _cell(lesion: Lesion, origin: str, rows: list[_SampleCall], min_depth: int) 
             sub, title = f"{sub} · reads".strip(" ·"), title + " (counted from the reads)"
         return Cell(name, DETECTED, f"cell-det origin-{origin}", _percent(top.vaf) or "detected",
                     sub, title, top.alt, top.depth, top.vaf, top.sample_id, len(hits), n_samples,
-                    top.from_reads)
-    if misses:
-        top = best(misses)
-        reads = _reads(top.alt, top.depth)
-        below = top.alt is not None and top.alt > 0
-        title = (f"{name}: not detected (evaluable); {reads} reads"
-                 + (" — ALT reads below the detection thresholds" if below else ""))
-        sub = "below threshold" if below else "not detected"
-        if top.from_reads:
-            sub, title = f"{sub} · reads", title + " (counted from the reads)"
-        return Cell(name, ABSENT, "cell-abs" + (" cell-below" if below else ""), reads or "0",
-                    sub, title, top.alt, top.depth, top.vaf, top.sample_id, 0, n_samples,
-                    top.from_reads)
-    depths = [r.depth for r in rows if r.depth is not None]
-    if depths:
-        depth = max(depths)
-        sub, why = f"depth {depth}", f"depth {depth} < {min_depth} at the site"
-    else:
-        depth, sub, why = None, "", "the site was not read in this lesion's files"
+                    top.from_reads, reason)
+    read = [r for r in rows if r.depth is not None]
+    top = best(read) if read else None
+    reads = _reads(top.alt, top.depth) if top else ""
+    alt, depth, vaf, sample = ((top.alt, top.depth, top.vaf, top.sample_id) if top
+                               else (None, None, None, ""))
+    from_reads = bool(top and top.from_reads)
+    suffix = " (counted from the reads)" if from_reads else ""
+    if kind == LOW_LEVEL:
+        return Cell(name, LOW_LEVEL, "cell-low cell-below", reads or "low", "low-level",
+                    f"{name}: low-level, not absent: {reason}{suffix}", alt, depth, vaf, sample,
+                    0, n_samples, from_reads, reason)
+    if kind == ABSENT:
+        return Cell(name, ABSENT, "cell-abs", reads or "0", "absent",
+                    f"{name}: absent: {reason}{suffix}", alt, depth, vaf, sample, 0, n_samples,
+                    from_reads, reason)
+    sub = f"depth {depth}" if reason.startswith("depth") and depth is not None else (
+        "underpowered" if reason.startswith("underpowered") else
+        "low tumour content" if "tumour content" in reason else "")
     return Cell(name, NOT_EVALUABLE, "cell-ne", "n.e.", sub,
-                f"{name}: not evaluable ({why})", None, depth, None, "", 0, n_samples)
+                f"{name}: not evaluable ({reason}){suffix}", alt, depth, vaf, sample, 0,
+                n_samples, from_reads, reason)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -440,6 +457,18 @@ def _knowledge_sources() -> dict[str, str]:
     return genome.knowledge_sources()
 
 
+#: What each confinement means, in words.
+CONFINEMENT_WORDS = {
+    "confined": "Every counted secondary mutation is confined to progressive lesions (evaluable "
+                "controlled lesions lack them).",
+    "not_confined": "At least one counted secondary mutation is also detected in a controlled "
+                    "lesion.",
+    "no_secondary": "No counted secondary mutation was found.",
+    "not_assessable": "Confinement is not assessable: no evaluable controlled lesion, or the "
+                      "secondary mutations were seen only outside the lesions (e.g. plasma).",
+}
+
+
 def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
     if pattern is None:
         return {"name": "not assessed", "css": "unknown",
@@ -461,13 +490,10 @@ def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
                 + (f" and {ctrl_text}." if n_ctrl else ", no controlled lesion."))
     else:
         text = f"No progressive lesion ({ctrl_text})."
-    confined = pattern.get("secondary_confined_to_progressive")
-    if confined is True:
-        confined_text = "Every secondary mutation is confined to progressive lesions."
-    elif confined is False:
-        confined_text = "At least one secondary mutation is also detected in a controlled lesion."
-    else:
-        confined_text = "No secondary mutation was found."
+    confinement = pattern.get("confinement") or {
+        True: "confined", False: "not_confined", None: "no_secondary"}[
+        pattern.get("secondary_confined_to_progressive")]
+    confined_text = CONFINEMENT_WORDS.get(confinement, confinement)
     return {"name": names.get(pattern["pattern"], str(pattern["pattern"])),
             "css": pattern["pattern"], "text": text, "confined": confined_text}
 
@@ -485,6 +511,7 @@ class _Context:
     patterns: dict[str, dict]
     files: dict[str, str]
     graph: object
+    states: dict[tuple[str, str, str], dict]
     min_depth: int
     focal_max: int
     sources: dict[str, str]
@@ -501,7 +528,7 @@ def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
         key, origin = str(row["variant_key"]), str(row["origin"])
         gene = _text(row["gene"])
         cells = [_cell(lesion, origin, ctx.cells.get((patient, key, lesion.lesion_id), []),
-                       ctx.min_depth) for lesion in lesions]
+                       ctx.states.get((patient, key, lesion.lesion_id))) for lesion in lesions]
         rule = _text(row["rule"])
         out.append(Mutation(
             anchor=f"m{number}", variant_key=key, name=mutation_name(gene, row["hgvsp"], key, row["hgvsc"], row["exon"]),
@@ -591,35 +618,50 @@ def _stats_view(stats: dict) -> dict:
     fisher = stats.get("fisher", {})
     perm = stats.get("permutation", {})
     mh = stats.get("mantel_haenszel", {})
-    parts = [f"{a} of {a + b} progressive {_plural(a + b, 'lesion')} "
-             f"{_plural(a, 'carries', 'carry')} a secondary mutation, against {c} of {c + d} "
-             f"controlled {_plural(c + d, 'lesion')}"]
-    if fisher.get("p_value") is None:
-        parts.append("the one-sided Fisher exact test is undefined (a row or column of the "
-                     "table is empty)")
-    else:
-        parts.append(f"one-sided Fisher exact {_p_phrase(fisher['p_value'])}")
+    parts = []
     if perm:
         n_perm = int(perm.get("n_permutations", 0))
-        parts.append(f"shuffling progression labels within each patient, "
-                     f"{_p_phrase(perm.get('p_value'))} ({n_perm:,} {_plural(n_perm, 'permutation')})")
+        parts.append(f"Shuffling progression labels within each patient (the headline test: "
+                     f"lesions of one patient are not independent), "
+                     f"{_p_phrase(perm.get('p_value'))} ({n_perm:,} "
+                     f"{_plural(n_perm, 'permutation')}; "
+                     f"{perm.get('informative_patients', 0)} informative "
+                     f"{_plural(int(perm.get('informative_patients', 0)), 'patient')})")
+    parts.append(f"{a} of {a + b} evaluable progressive {_plural(a + b, 'lesion')} "
+                 f"{_plural(a, 'carries', 'carry')} a secondary mutation, against {c} of {c + d} "
+                 f"evaluable controlled {_plural(c + d, 'lesion')}")
+    n_prog_ne = int(table.get("progressive_not_evaluable", 0))
+    n_ctrl_ne = int(table.get("controlled_not_evaluable", 0))
+    if n_prog_ne or n_ctrl_ne:
+        parts.append(f"left out as not evaluable: {n_prog_ne} progressive and {n_ctrl_ne} "
+                     f"controlled {_plural(n_prog_ne + n_ctrl_ne, 'lesion')}")
+    if fisher.get("p_value") is None:
+        parts.append("the pooled Fisher exact test (descriptive) is undefined (a row or column "
+                     "of the table is empty)")
+    else:
+        parts.append(f"pooled one-sided Fisher exact (descriptive only) "
+                     f"{_p_phrase(fisher['p_value'])}")
     sentence = "; ".join(parts) + "."
     details = []
-    if fisher.get("p_value") is not None:
-        details.append(f"Fisher exact test (one-sided, more secondary mutations in progressive "
-                       f"lesions): odds ratio {_ratio(fisher.get('odds_ratio'))}, 95% confidence "
-                       f"interval {_ratio(fisher.get('ci_low'))} to {_ratio(fisher.get('ci_high'))}"
-                       f", p = {_float(fisher.get('p_value')):.4g}.")
     if perm:
         details.append(
-            f"Permutation test (status labels shuffled among each patient's lesions, seed "
-            f"{perm.get('seed')}): {perm.get('observed')} progressive "
+            f"Permutation test, the headline (status labels shuffled among each patient's "
+            f"lesions, seed {perm.get('seed')}): {perm.get('observed')} progressive "
             f"{_plural(int(perm.get('observed', 0)), 'lesion')} with a secondary mutation "
             f"observed against {float(perm.get('expected', 0.0)):.2f} expected; p = "
             f"{float(perm.get('p_value', 1.0)):.4g} (exact p = "
             f"{float(perm.get('exact_p_value', 1.0)):.4g}); "
             f"{perm.get('informative_patients', 0)} informative "
-            f"{_plural(int(perm.get('informative_patients', 0)), 'patient')}.")
+            f"{_plural(int(perm.get('informative_patients', 0)), 'patient')} (lesions of both "
+            f"statuses, with and without a secondary mutation).")
+    if fisher.get("p_value") is not None:
+        estimator = f" ({fisher['estimator']})" if fisher.get("estimator") else ""
+        details.append(f"Fisher exact test on pooled lesions, descriptive only (lesions of one "
+                       f"patient are not independent; one-sided, more secondary mutations in "
+                       f"progressive lesions): odds ratio {_ratio(fisher.get('odds_ratio'))}"
+                       f"{estimator}, 95% confidence "
+                       f"interval {_ratio(fisher.get('ci_low'))} to {_ratio(fisher.get('ci_high'))}"
+                       f", p = {_float(fisher.get('p_value')):.4g}.")
     if mh:
         if mh.get("odds_ratio") is None:
             details.append("Mantel-Haenszel odds ratio: undefined (no patient has both "
@@ -633,7 +675,8 @@ def _stats_view(stats: dict) -> dict:
                            f"({mh.get('n_strata', 0)} informative "
                            f"{_plural(int(mh.get('n_strata', 0)), 'patient')}).")
     return {"a": a, "b": b, "c": c, "d": d, "sentence": sentence, "details": details,
-            "n_tested": int(stats.get("n_lesions_tested", a + b + c + d))}
+            "n_tested": int(stats.get("n_lesions_tested", a + b + c + d)),
+            "progressive_not_evaluable": n_prog_ne, "controlled_not_evaluable": n_ctrl_ne}
 
 
 def _cohort_part(view: dict, pattern: dict | None) -> dict:
@@ -670,7 +713,9 @@ def _cohort_part(view: dict, pattern: dict | None) -> dict:
         "primary": [m.name for m in mutations if m.origin == "primary"],
         "secondary": [m.name for m in mutations if m.origin == "secondary"],
         "undetermined": [m.name for m in mutations if m.origin == "undetermined"],
-        "confined": {True: "yes", False: "no", None: "—"}[confined],
+        "confined": {True: "yes", False: "no"}.get(
+            confined, "not assessable" if pattern.get("confinement") == "not_assessable"
+            else "—"),
         "flags": sum(bool(m.flags) for m in mutations),
     }
     counts: dict[str, int] = defaultdict(int)
@@ -983,6 +1028,7 @@ class ReportPart:
     sheet: pd.DataFrame | None
     calls: pd.DataFrame
     origins: pd.DataFrame
+    states: pd.DataFrame | None = None  # compare.lesion_states of the part (computed if None)
 
 
 def _part_patients(part: ReportPart, roster: dict, patterns: dict) -> list[str]:
@@ -1012,6 +1058,15 @@ def _at_least_one(parts: Iterable[ReportPart]) -> Iterator[ReportPart]:
         yield ReportPart(None, empty_calls_table(), _empty_origins())
 
 
+def _thresholds(options: dict):
+    """The run's :class:`~lesiontrack.Thresholds` from its recorded options."""
+    from ..thresholds import Thresholds
+
+    values = {k: options[k] for k in ("min_depth", "min_alt", "min_vaf", "error_rate",
+                                      "min_power") if options.get(k) is not None}
+    return Thresholds(**values)
+
+
 def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
            stats: dict | None, options: dict, progress, outcomes=None) -> None:
     """Write the report from ``parts`` (batches of patients, in the plain sorted order of
@@ -1019,9 +1074,11 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     the calls and origins tables are appended part by part, the graph spooled to disk, and of
     each patient only what the cohort page shows is kept. ``stats`` None: computed from the
     parts' lesion tables and patterns at the end (``outcomes``: a function of those stats)."""
+    from ..compare import lesion_states
     from ..stats import clustering_from_tables, lesion_table, patient_patterns
 
     min_depth = int(options.get("min_depth") or DEFAULT_MIN_DEPTH)
+    thresholds = _thresholds(options)
     focal_max = int(options["focal_max"]) if options.get("focal_max") is not None else (
         DEFAULT_FOCAL_MAX)
     given = {str(p["patient_id"]): p for p in stats.get("patients", [])} if stats else None
@@ -1032,7 +1089,8 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
         "options": _options_shown(options), "focal_max": focal_max,
         "thresholds": {"min_depth": options.get("min_depth", DEFAULT_MIN_DEPTH),
                        "min_alt": options.get("min_alt", DEFAULT_MIN_ALT),
-                       "min_vaf": options.get("min_vaf", DEFAULT_MIN_VAF)},
+                       "min_vaf": options.get("min_vaf", DEFAULT_MIN_VAF),
+                       "error_rate": thresholds.error_rate, "min_power": thresholds.min_power},
     }
     patient_dir = folder / "patients"
     patient_dir.mkdir()
@@ -1049,30 +1107,34 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
             (folder / "origins.tsv").open("w", encoding="utf-8", newline="\n") as origins_out:
         for number, part in enumerate(_at_least_one(parts)):
             calls, origins = part.calls, part.origins
+            states = part.states if part.states is not None else lesion_states(
+                calls, part.sheet, thresholds=thresholds)
             roster = _roster(part.sheet, calls)
             if given is not None:  # the given stats' patterns of this part's patients
                 found = {p: given[p] for p in _part_patients(part, roster, {}) if p in given}
             else:
-                table = lesion_table(origins, calls, part.sheet)
+                table = lesion_table(origins, calls, part.sheet, states=states,
+                                     thresholds=thresholds)
                 part_patterns = patient_patterns(table, origins, calls, focal_max)
                 tables.append(table)
                 patterns.extend(part_patterns)
                 n_patients += int(calls["patient_id"].nunique())
                 found = {str(p["patient_id"]): p for p in part_patterns}
-            graph = build_graph(calls, origins, part.sheet)
+            graph = build_graph(calls, origins, part.sheet, states=states)
             spool.add(graph)
             calls_out.write(frame_to_tsv(calls, header=number == 0))
             origins_out.write(frame_to_tsv(origins, header=number == 0))
             ctx = _Context(
                 calls=calls, origins=origins, stats={}, roster=roster,
                 cells=_sample_calls(calls), codons=_codons(calls), patterns=found, files=files,
-                graph=graph, min_depth=min_depth, focal_max=focal_max, sources=sources,
+                graph=graph, states=_states_of(states), min_depth=min_depth,
+                focal_max=focal_max, sources=sources,
             )
             done = _render_patients(patient_dir, _part_patients(part, roster, found), ctx, page,
                                     jobs, bar)
             for patient, cohort_part in done.items():
                 summary.add(patient, cohort_part)
-            del ctx, graph, roster, calls, origins, part, done  # before the next part is read
+            del ctx, graph, roster, calls, origins, states, part, done  # before the next part
     if bar is not None:
         bar.close()
     if stats is None:
