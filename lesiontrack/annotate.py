@@ -1,24 +1,34 @@
-"""Annotation of calls: gene, exon, codon, c. and p. names, and the knowledge-table hint.
+"""Annotation of calls: gene, exon, codon, c. and p. names, consequence and the knowledge hint.
 
 Names come from the bundled KIT/PDGFRA transcript models. The protein change (``hgvsp``, one-letter
 short form such as ``p.D816V``) comes from the input's own annotation when it has one (VEP CSQ,
-SnpEff ANN, MAF HGVSp_Short), else is computed from a reference FASTA. Without either it is left
-empty: a protein change is never guessed.
+SnpEff ANN, MAF HGVSp_Short), else is computed from a reference FASTA, else from the bundled
+hotspot-exon sequences (KIT exons 8, 9, 11, 13, 17, 18; PDGFRA 12, 14, 18) or an exact match in
+the bundled hotspot allele table. Without any of them it is left empty: a protein change is never
+guessed.
+
+The ``consequence`` (one of :data:`lesiontrack.genome.CONSEQUENCES`) comes, in order, from the
+input's annotation (VEP ``Consequence``, SnpEff ``Annotation``, MAF ``Variant_Classification``,
+else the shape of its p. name), the reference FASTA, the bundled sequences and hotspot table, and
+last the transcript model alone (intronic, UTR, splice sites, indel frame); ``unknown`` otherwise.
+``consequence_source`` says which: ``annotation``, ``reference``, ``bundled``, ``model`` or ``""``.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 
 from . import genome
-from .reference import Reference
-from .variants import variant_type
+from .reference import Excerpts, Reference, SequenceSource
+from .variants import minimal, span, variant_type
 
 log = logging.getLogger("lesiontrack")
 
 #: Columns added by :func:`annotate_variant`.
-ANNOTATION_COLUMNS = ("gene", "exon", "codon", "hgvsc", "hgvsp", "hgvsp_source", "role_hint")
+ANNOTATION_COLUMNS = ("gene", "exon", "codon", "hgvsc", "hgvsp", "hgvsp_source", "consequence",
+                      "consequence_source", "role_hint")
 
 
 def _c_range(transcript: genome.Transcript, first: int, last: int) -> str:
@@ -30,7 +40,8 @@ def _c_range(transcript: genome.Transcript, first: int, last: int) -> str:
 
 
 def hgvsc_name(
-    transcript: genome.Transcript, pos: int, ref: str, alt: str, reference: Reference | None
+    transcript: genome.Transcript, pos: int, ref: str, alt: str,
+    reference: SequenceSource | None,
 ) -> str:
     """c. name of a minimal variant (no transcript prefix); indels need the reference."""
     kind = variant_type(ref, alt)
@@ -58,15 +69,21 @@ def hgvsc_name(
 
 
 @functools.lru_cache(maxsize=16)
-def _coding_sequence(reference: Reference, assembly: str, gene: str) -> str | None:
+def _coding_sequence(reference: SequenceSource, assembly: str, gene: str) -> str | None:
+    """The gene's coding sequence; from a partial sequence (the bundled windows) the exons it
+    does not hold are ``N`` (they translate to ``X``)."""
     transcript = genome.transcripts(assembly)[gene]
     parts = []
     for start, end in transcript.cds_intervals():
         seq = reference.fetch(transcript.chrom, start, end)
         if seq is None:
-            return None
+            if not reference.partial:
+                return None
+            seq = "N" * (end - start + 1)
         parts.append(seq)
     cds = "".join(parts)
+    if reference.partial:
+        return cds if cds.strip("N") else None
     protein = _translate(cds)
     if "N" in cds or not protein.startswith("M") or protein.find("*") != len(protein) - 1:
         log.warning(
@@ -125,6 +142,9 @@ def protein_change(ref_cds: str, alt_cds: str) -> str:
             return f"p.{ref_p[prefix]}{prefix + 1}*"
         aa = alt_p[prefix] if prefix < len(alt_p) else ""
         stop = alt_full.find("*", prefix)
+        unread = alt_full.find("X", prefix)  # bases not known: the new stop cannot be counted
+        if unread >= 0 and (stop < 0 or unread < stop):
+            stop = -1
         tail = f"fs*{stop - prefix + 1}" if stop >= 0 else "fs"
         return f"p.{ref_p[prefix]}{prefix + 1}{aa}{tail}"
     # in frame: compare whole translations so a new stop reads as a change, not a deletion
@@ -155,9 +175,10 @@ def protein_change(ref_cds: str, alt_cds: str) -> str:
 
 
 def hgvsp_from_reference(
-    reference: Reference, assembly: str, gene: str, pos: int, ref: str, alt: str
+    reference: SequenceSource, assembly: str, gene: str, pos: int, ref: str, alt: str
 ) -> str:
-    """One-letter p. name computed from the reference, or "" when it cannot be computed."""
+    """One-letter p. name computed from the reference (or the bundled windows), or "" when it
+    cannot be computed. A synonymous substitution is named by its codon (``p.D816=``)."""
     transcript = genome.transcripts(assembly).get(gene)
     if transcript is None:
         return ""
@@ -173,7 +194,249 @@ def hgvsp_from_reference(
             mutated = _mutate_cds(transcript, cds, pos, ref, alt)
     if mutated is None:
         return ""
-    return protein_change(cds, mutated)
+    name = protein_change(cds, mutated)
+    if "X" in name:  # touches a codon the partial sequence does not hold
+        return ""
+    if name == "p.(=)" and len(ref) == len(alt) == 1 and ref != "-":
+        first = transcript.cds_index(pos)
+        if first is not None:
+            codon = first // 3
+            return f"p.{_translate(cds[codon * 3:codon * 3 + 3])}{codon + 1}="
+    return name
+
+
+# --- consequence ------------------------------------------------------------------------------
+
+#: Sequence Ontology terms (Ensembl VEP ``Consequence``, SnpEff ``Annotation``) -> consequence.
+#: Terms not listed (``coding_sequence_variant``, ``upstream_gene_variant``...) say nothing here.
+SO_TERMS: dict[str, str] = {
+    "splice_acceptor_variant": "splice_acceptor",
+    "splice_donor_variant": "splice_donor",
+    "stop_gained": "nonsense",
+    "frameshift_variant": "frameshift",
+    "stop_lost": "stop_lost",
+    "start_lost": "start_lost",
+    "inframe_insertion": "inframe_insertion",
+    "conservative_inframe_insertion": "inframe_insertion",
+    "disruptive_inframe_insertion": "inframe_insertion",
+    "inframe_deletion": "inframe_deletion",
+    "conservative_inframe_deletion": "inframe_deletion",
+    "disruptive_inframe_deletion": "inframe_deletion",
+    "protein_altering_variant": "delins",
+    "missense_variant": "missense",
+    "splice_region_variant": "splice_region",
+    "splice_donor_5th_base_variant": "splice_region",
+    "splice_donor_region_variant": "splice_region",
+    "splice_polypyrimidine_tract_variant": "splice_region",
+    "synonymous_variant": "synonymous",
+    "stop_retained_variant": "synonymous",
+    "start_retained_variant": "synonymous",
+    "5_prime_UTR_variant": "UTR",
+    "3_prime_UTR_variant": "UTR",
+    "5_prime_UTR_premature_start_codon_gain_variant": "UTR",
+    "intron_variant": "intronic",
+}
+
+#: MAF ``Variant_Classification`` -> consequence. ``Splice_Site`` is donor or acceptor by
+#: position (the transcript model); classes not listed (flanks, IGR, RNA) say nothing here.
+MAF_CLASSES: dict[str, str] = {
+    "Missense_Mutation": "missense",
+    "Nonsense_Mutation": "nonsense",
+    "Frame_Shift_Del": "frameshift",
+    "Frame_Shift_Ins": "frameshift",
+    "In_Frame_Del": "inframe_deletion",
+    "In_Frame_Ins": "inframe_insertion",
+    "Splice_Region": "splice_region",
+    "Silent": "synonymous",
+    "Intron": "intronic",
+    "3'UTR": "UTR",
+    "5'UTR": "UTR",
+    "De_novo_Start_InFrame": "UTR",
+    "De_novo_Start_OutOfFrame": "UTR",
+    "Translation_Start_Site": "start_lost",
+    "Nonstop_Mutation": "stop_lost",
+}
+
+_SEVERITY = {name: rank for rank, name in enumerate(genome.CONSEQUENCES)}
+_SUBSTITUTION = re.compile(r"^p\.\(?[A-Z]\d+[A-Z]\)?$")
+
+
+def consequence_from_terms(terms: str) -> str:
+    """The most severe consequence named by an annotation's terms (VEP/SnpEff ``&``- or
+    ``,``-separated Sequence Ontology terms, or a MAF ``Variant_Classification``), else ``""``.
+    A MAF ``Splice_Site`` gives ``splice_site``, resolved by position in :func:`annotate_variant`."""
+    if not isinstance(terms, str):
+        return ""
+    found = []
+    for term in re.split(r"[&,]", terms):
+        term = term.strip()
+        if term == "Splice_Site":
+            found.append("splice_site")
+        elif term in MAF_CLASSES or term in SO_TERMS:
+            found.append(MAF_CLASSES.get(term) or SO_TERMS[term])
+    if not found:
+        return ""
+    return min(found, key=lambda c: _SEVERITY.get(c, -1))
+
+
+def consequence_from_hgvsp(hgvsp: str, ref: str = "", alt: str = "") -> str:
+    """The consequence a one-letter p. name implies (``p.D816V`` -> ``missense``), else ``""``.
+
+    With the alleles, an indel whose length is not a multiple of 3 is a ``frameshift`` whatever
+    the name says."""
+    name = hgvsp.strip() if isinstance(hgvsp, str) else ""
+    if not name.startswith("p."):
+        return ""
+    if ref and alt and variant_type(ref, alt) in ("DEL", "INS", "DELINS"):
+        change = len(alt.strip("-")) - len(ref.strip("-"))
+        if change % 3:
+            return "frameshift"
+    body = name[2:].strip("()")
+    if body in ("=", "?", "0", ""):
+        return "synonymous" if body == "=" else ""
+    if body.endswith("="):
+        return "synonymous"
+    if body.startswith("M1") and (body.endswith("?") or body == "M1" or "ext" in body):
+        return "start_lost"
+    if "ext" in body:
+        return "stop_lost"
+    if "fs" in body:
+        return "frameshift"
+    if "delins" in body:
+        return "delins"
+    if body.endswith("*") or body.endswith("Ter"):
+        return "nonsense"
+    if body.endswith("dup") or "ins" in body:
+        return "inframe_insertion"
+    if body.endswith("del"):
+        return "inframe_deletion"
+    if _SUBSTITUTION.match(name):
+        return "missense"
+    return ""
+
+
+def _splice_sites(transcript: genome.Transcript) -> tuple[dict[int, str], dict[int, int]]:
+    """(canonical site base -> 'splice_acceptor'/'splice_donor', splice-region base -> 1) of a
+    transcript: the +/-1-2 intronic bases; intronic +/-3-8 and the exonic 3 bases at each
+    internal exon boundary."""
+    return _splice_maps(transcript.gene, transcript.assembly)
+
+
+@functools.cache
+def _splice_maps(gene: str, assembly: str) -> tuple[dict[int, str], dict[int, int]]:
+    transcript = genome.transcripts(assembly)[gene]
+    sites: dict[int, str] = {}
+    region: dict[int, int] = {}
+    exons = transcript.exons
+    for index, (_, start, end) in enumerate(exons):
+        if index > 0:  # acceptor before the exon
+            sites.update({start - 2: "splice_acceptor", start - 1: "splice_acceptor"})
+            region.update({p: 1 for p in range(start - 8, start - 2)})
+            region.update({p: 1 for p in range(start, min(start + 3, end + 1))})
+        if index < len(exons) - 1:  # donor after the exon
+            sites.update({end + 1: "splice_donor", end + 2: "splice_donor"})
+            region.update({p: 1 for p in range(end + 3, end + 9)})
+            region.update({p: 1 for p in range(max(end - 2, start), end + 1)})
+    return sites, region
+
+
+def _touched(pos: int, ref: str) -> list[int]:
+    """Genomic bases a minimal variant changes; an insertion: its two flanking bases."""
+    first, last = span(pos, ref)
+    return list(range(first, last + 1))
+
+
+def consequence_from_position(
+    transcript: genome.Transcript, pos: int, ref: str, alt: str,
+    sequence: SequenceSource | None = None,
+) -> str:
+    """Consequence of a minimal variant in a transcript, ``""`` when it cannot be told.
+
+    Splice sites, introns, UTRs and the frame of coding indels come from the transcript model;
+    the amino-acid effect of a coding change needs ``sequence`` (a reference, or the bundled
+    windows): without it a coding substitution is ``""``.
+    """
+    bases = _touched(pos, ref)
+    kind = variant_type(ref, alt)
+    sites, region = _splice_sites(transcript)
+    if kind == "INS":  # an insertion disrupts a site only between its two bases
+        hit = [sites[b] for b in bases if b in sites]
+        site = hit[0] if len(hit) == 2 and hit[0] == hit[1] else ""
+    else:
+        hit = [sites[b] for b in bases if b in sites]
+        site = min(hit, key=_SEVERITY.__getitem__) if hit else ""
+    if site:
+        return site
+    near_splice = any(b in region for b in bases) if kind != "INS" else all(
+        b in region for b in bases)
+    locations = [transcript.locate(b) for b in bases]
+    if any(loc is None for loc in locations):
+        return ""
+    coding = [loc.c_pos for loc in locations if loc.region == "cds"]
+    if not coding:
+        if near_splice:
+            return "splice_region"
+        regions = {loc.region for loc in locations}
+        if regions <= {"utr5", "utr3"}:
+            return "UTR"
+        if regions == {"intron"}:
+            return "intronic"
+        return "UTR"  # UTR and intron without reaching a splice site
+    stop_codon = transcript.cds_length - 2
+    if (min(coding) <= 3) if kind != "INS" else (len(coding) == 2 and max(coding) <= 3):
+        return "start_lost"
+    name = ""
+    if sequence is not None:
+        name = hgvsp_from_reference(sequence, transcript.assembly, transcript.gene, pos, ref,
+                                    alt)
+    if name:
+        found = consequence_from_hgvsp(name, ref, alt)
+        if found == "synonymous" and near_splice:
+            return "splice_region"
+        if found:
+            return found
+    if max(coding) >= stop_codon and kind != "INS":
+        return "" if kind in ("SNV", "MNV") else "stop_lost"
+    if kind in ("DEL", "INS", "DELINS"):
+        change = len(alt.strip("-")) - len(ref.strip("-"))
+        if change % 3:
+            return "frameshift"
+        if kind == "DEL":
+            return "inframe_deletion"
+        return "inframe_insertion" if kind == "INS" else "delins"
+    return ""
+
+
+@functools.cache
+def bundled_sequence(assembly: str) -> Excerpts:
+    """The bundled hotspot-exon windows of one build, usable like a reference excerpt."""
+    table = genome.exon_windows()
+    table = table[table["assembly"] == assembly]
+    return Excerpts(f"bundled {assembly} hotspot-exon sequences",
+                    [(str(r.chrom), int(r.start), str(r.sequence))
+                     for r in table.itertuples(index=False)])
+
+
+@functools.cache
+def _hotspot_index() -> dict[tuple[str, str, int, str, str], tuple[str, str]]:
+    out = {}
+    for r in genome.hotspot_table().itertuples(index=False):
+        pos, ref, alt = minimal(int(r.pos), str(r.ref), str(r.alt))
+        out[(str(r.assembly), genome.normalize_chrom(str(r.chrom)), pos, ref, alt)] = (
+            str(r.gene), f"p.{r.protein_change}")
+    return out
+
+
+def hotspot_allele(assembly: str, chrom: str, pos: int, ref: str, alt: str
+                   ) -> tuple[str, str] | None:
+    """(gene, one-letter p. name) of a bundled hotspot allele (minimal alleles), else None."""
+    return _hotspot_index().get((assembly, genome.normalize_chrom(chrom), pos, ref, alt))
+
+
+def _covers(sequence: SequenceSource, chrom: str, pos: int, ref: str) -> bool:
+    """True when the sequence holds the variant's bases and one base either side."""
+    first, last = span(pos, ref)
+    return sequence.fetch(chrom, first - 1, last + 1) is not None
 
 
 def annotate_variant(
@@ -186,39 +449,86 @@ def annotate_variant(
     ann_gene: str = "",
     ann_hgvsc: str = "",
     ann_hgvsp: str = "",
+    ann_consequence: str = "",
     reference: Reference | None = None,
 ) -> dict[str, object]:
-    """Annotation of one minimal variant: :data:`ANNOTATION_COLUMNS` as a dict."""
+    """Annotation of one minimal variant: :data:`ANNOTATION_COLUMNS` as a dict.
+
+    ``ann_consequence``: the input's own consequence terms (VEP/SnpEff/MAF), if any.
+    """
     location = genome.locate(assembly, chrom, pos)
     if location is None and ref not in ("-",):  # a deletion starting just before an exon
         location = genome.locate(assembly, chrom, pos + max(len(ref), 1) - 1)
     gene = location.gene if location else (ann_gene or "")
+    consequence = consequence_from_terms(ann_consequence) or consequence_from_hgvsp(
+        ann_hgvsp, ref, alt)
     out: dict[str, object] = {
         "gene": gene, "exon": "", "codon": None, "hgvsc": ann_hgvsc or "",
         "hgvsp": ann_hgvsp or "", "hgvsp_source": "annotation" if ann_hgvsp else "",
+        "consequence": consequence, "consequence_source": "annotation" if consequence else "",
         "role_hint": "",
     }
     if location is None:
+        if consequence == "splice_site":
+            out["consequence"], out["consequence_source"] = "", ""
+        out["consequence"] = out["consequence"] or "unknown"
         return out
     transcript = genome.transcripts(assembly)[location.gene]
-    out["exon"] = str(location.exon) if location.exon is not None else ""
-    codon = location.codon
-    if codon is None and ref != "-":  # first coding base of a multi-base variant
+    exon, codon = location.exon, location.codon
+    if ref != "-":  # a deletion from an intron into an exon: its first exonic / coding base
         for offset in range(1, len(ref)):
-            inner = transcript.locate(pos + offset)
-            if inner and inner.codon:
-                codon = inner.codon
+            if exon is not None and codon is not None:
                 break
+            inner = transcript.locate(pos + offset)
+            if inner is not None:
+                exon = inner.exon if exon is None else exon
+                codon = inner.codon if codon is None else codon
+    out["exon"] = str(exon) if exon is not None else ""
     out["codon"] = codon
-    computed = hgvsc_name(transcript, pos, ref, alt, reference)
+    # sequences to compute names and consequence from, in order: the reference, the bundled windows
+    sequences: list[tuple[SequenceSource, str]] = []
+    if reference is not None and _covers(reference, transcript.chrom, pos, ref):
+        sequences.append((reference, "reference"))
+    bundled = bundled_sequence(assembly)
+    if _covers(bundled, transcript.chrom, pos, ref):
+        bases = bundled.fetch(transcript.chrom, pos, pos + len(ref) - 1) if ref != "-" else "-"
+        if bases in ("-", ref):
+            sequences.append((bundled, "bundled"))
+        else:
+            log.info("REF %s at %s:%d is %s in the bundled %s sequence of %s exon %s: no "
+                     "protein change or consequence is computed from it (another build?)",
+                     ref, chrom, pos, bases, assembly, location.gene, out["exon"])
+    computed = hgvsc_name(transcript, pos, ref, alt, sequences[0][0] if sequences else None)
     if computed:
         out["hgvsc"] = computed
-    if not out["hgvsp"] and reference is not None:
-        name = hgvsp_from_reference(reference, assembly, location.gene, pos, ref, alt)
-        if name:
-            out["hgvsp"], out["hgvsp_source"] = name, "reference"
+    if not out["hgvsp"]:
+        for sequence, source in sequences:
+            name = hgvsp_from_reference(sequence, assembly, location.gene, pos, ref, alt)
+            if name:
+                out["hgvsp"], out["hgvsp_source"] = name, source
+                break
+    hotspot = hotspot_allele(assembly, transcript.chrom, pos, ref, alt)
+    if not out["hgvsp"] and hotspot is not None and hotspot[0] == location.gene:
+        out["hgvsp"], out["hgvsp_source"] = hotspot[1], "bundled"
+    if consequence == "splice_site":  # MAF Splice_Site: donor or acceptor by position
+        found = consequence_from_position(transcript, pos, ref, alt)
+        consequence = found if found in ("splice_donor", "splice_acceptor") else ""
+        out["consequence_source"] = "annotation" if consequence else ""
+    if not consequence:
+        for sequence, source in sequences:
+            consequence = consequence_from_position(transcript, pos, ref, alt, sequence)
+            if consequence:  # a non-coding change is told by the model alone
+                out["consequence_source"] = source if codon is not None else "model"
+                break
+    if not consequence and hotspot is not None and hotspot[0] == location.gene:
+        consequence = consequence_from_hgvsp(hotspot[1], ref, alt)
+        out["consequence_source"] = "bundled" if consequence else ""
+    if not consequence:
+        consequence = consequence_from_position(transcript, pos, ref, alt)
+        out["consequence_source"] = "model" if consequence else ""
+    out["consequence"] = consequence or "unknown"
     knowledge = genome.knowledge_for(location.gene, codon)
-    if knowledge is not None:
+    if knowledge is not None and genome.is_protein_altering(out["consequence"]) is not False:
         out["role_hint"] = "known_primary_region" if knowledge.role == "primary" else (
             "known_resistance_site"
         )

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import genome
-from .annotate import annotate_variant
+from .annotate import annotate_variant, consequence_from_hgvsp
 from .errors import (
     CallsFileError,
     LesionTrackError,
@@ -39,8 +39,8 @@ DEFAULT_GENES: tuple[str, ...] = ("KIT", "PDGFRA")
 CALLS_COLUMNS: list[str] = [
     "patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site", "timepoint",
     "assembly", "chrom", "chrom_raw", "pos", "ref", "alt", "variant_key",
-    "gene", "exon", "codon", "hgvsc", "hgvsp", "hgvsp_source", "role_hint",
-    "alt_count", "depth", "vaf", "caller_vaf", "filter", "caller", "source", "record",
+    "gene", "exon", "codon", "hgvsc", "hgvsp", "hgvsp_source", "consequence",
+    "consequence_source", "role_hint", "alt_count", "depth", "vaf", "caller_vaf", "filter", "caller", "source", "record",
     "detected",
 ]
 
@@ -458,7 +458,8 @@ def _add_read_counts(calls: pd.DataFrame, sheet: pd.DataFrame, sheet_path: Path,
                 "chrom_raw": site.chrom_raw, "pos": site.pos, "ref": site.ref, "alt": site.alt,
                 "variant_key": site.variant_key, "alt_count": values[0], "depth": values[1],
                 "vaf": values[2], "caller_vaf": float("nan"), "filter": "", "caller": "reads",
-                "ann_gene": "", "ann_hgvsc": "", "ann_hgvsp": "", "record": bam_shown,
+                "ann_gene": "", "ann_hgvsc": "", "ann_hgvsp": "", "ann_consequence": "",
+                "record": bam_shown,
                 "source": "reads",
             })
     if recounted:
@@ -476,12 +477,12 @@ def _add_read_counts(calls: pd.DataFrame, sheet: pd.DataFrame, sheet_path: Path,
 
 
 def _annotate(calls: pd.DataFrame, reference: Reference | None) -> pd.DataFrame:
+    ann = ["ann_gene", "ann_hgvsc", "ann_hgvsp", "ann_consequence"]
     firsts = (
-        calls.replace({"ann_gene": {"": None}, "ann_hgvsc": {"": None}, "ann_hgvsp": {"": None}})
+        calls.replace({c: {"": None} for c in ann})
         .groupby(["patient_id", "assembly", "variant_key"], sort=False)
         .agg(chrom=("chrom", "first"), pos=("pos", "first"), ref=("ref", "first"),
-             alt=("alt", "first"), ann_gene=("ann_gene", "first"),
-             ann_hgvsc=("ann_hgvsc", "first"), ann_hgvsp=("ann_hgvsp", "first"))
+             alt=("alt", "first"), **{c: (c, "first") for c in ann})
         .reset_index()
     )
     records = []
@@ -489,7 +490,8 @@ def _annotate(calls: pd.DataFrame, reference: Reference | None) -> pd.DataFrame:
         records.append(annotate_variant(
             row.assembly, row.chrom, int(row.pos), row.ref, row.alt,
             ann_gene=row.ann_gene or "", ann_hgvsc=row.ann_hgvsc or "",
-            ann_hgvsp=row.ann_hgvsp or "", reference=reference,
+            ann_hgvsp=row.ann_hgvsp or "", ann_consequence=row.ann_consequence or "",
+            reference=reference,
         ))
     annotation = pd.concat(
         [firsts[["patient_id", "assembly", "variant_key"]], pd.DataFrame.from_records(records,
@@ -788,11 +790,11 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
 
 def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.DataFrame:
     """The columns of a calls table, typed; ``first_line``: the file line of the first row."""
-    missing = [c for c in CALLS_COLUMNS if c not in frame.columns]
+    missing = [c for c in CALLS_COLUMNS if c not in frame.columns and c not in _COMPUTED_COLUMNS]
     if missing:
         raise CallsFileError(f"missing column(s) {', '.join(missing)}", file=path, where=1,
                              field=missing[0], hint="write it with 'lesiontrack calls'")
-    frame = frame[CALLS_COLUMNS].copy()
+    frame = frame[[c for c in CALLS_COLUMNS if c in frame.columns]].copy()
     numeric = {"pos": "int64", "codon": "Int64", "alt_count": "Int64", "depth": "Int64",
                "vaf": "float64", "caller_vaf": "float64"}
     for column, dtype in numeric.items():
@@ -806,6 +808,37 @@ def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.Dat
                                  where=index + first_line, field=column)
         frame[column] = values.round().astype(dtype) if dtype != "float64" else values
     for column in CALLS_COLUMNS:
-        if column not in numeric and column != "detected":
+        if column not in numeric and column != "detected" and column in frame.columns:
             frame[column] = frame[column].astype(object).fillna("").astype(str)
-    return frame
+    if any(c not in frame.columns for c in _COMPUTED_COLUMNS):
+        frame = _add_consequence(frame)
+    return frame[CALLS_COLUMNS]
+
+
+#: Columns of :data:`CALLS_COLUMNS` that a calls table written before they existed may lack:
+#: they are computed on reading (:func:`_add_consequence`).
+_COMPUTED_COLUMNS = ("consequence", "consequence_source")
+
+
+def _add_consequence(frame: pd.DataFrame) -> pd.DataFrame:
+    """``consequence`` and ``consequence_source`` of a calls table that lacks them, from the
+    table's own columns: a p. name from the input's annotation counts as the annotation's, and
+    the rest is annotated again without a reference (bundled sequences, then the model)."""
+    keys = ["assembly", "chrom", "pos", "ref", "alt", "hgvsp", "hgvsp_source"]
+    sites = frame[keys].drop_duplicates()
+    found = []
+    for row in sites.itertuples(index=False):
+        out = {"consequence": "unknown", "consequence_source": ""}
+        if row.assembly in genome.ASSEMBLIES:
+            given = row.hgvsp if row.hgvsp_source == "annotation" else ""
+            out = annotate_variant(row.assembly, row.chrom, int(row.pos), row.ref, row.alt,
+                                   ann_hgvsp=given)
+        if out["consequence"] == "unknown" and row.hgvsp:  # e.g. computed from a reference
+            named = consequence_from_hgvsp(row.hgvsp, row.ref, row.alt)
+            if named:
+                out = {"consequence": named, "consequence_source": row.hgvsp_source}
+        found.append((out["consequence"], out["consequence_source"]))
+    sites = sites.assign(consequence=[f[0] for f in found],
+                         consequence_source=[f[1] for f in found])
+    frame = frame.drop(columns=[c for c in _COMPUTED_COLUMNS if c in frame.columns])
+    return frame.merge(sites, on=keys, how="left", validate="m:1")

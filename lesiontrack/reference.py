@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ReferenceMismatchError
@@ -16,7 +17,59 @@ from .genome import CHR4_LENGTH, assembly_from_chr4_length, normalize_chrom
 _EXCERPT = re.compile(r"^(?P<chrom>[^:]+):(?P<start>\d+)-(?P<end>\d+)$")
 
 
-class Reference:
+class SequenceSource:
+    """What the annotation needs of a sequence: ``fetch``, and alignment of indels built on it."""
+
+    #: True when the sequence covers only parts of the genes (the bundled exon windows).
+    partial: bool = False
+    path: Path
+
+    def fetch(self, chrom: str, start: int, end: int) -> str | None:  # pragma: no cover
+        """Bases ``start..end`` (1-based, inclusive), upper case; None where not covered."""
+        raise NotImplementedError
+
+    def base(self, chrom: str, pos: int) -> str | None:
+        """One base, or None where not covered."""
+        return self.fetch(chrom, pos, pos)
+
+    def left_align(self, chrom: str, pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+        """Shift a minimal deletion or insertion as far left (5') as the sequence allows."""
+        if ref == "-":  # insertion after `pos`
+            seq = alt
+            while True:
+                base = self.base(chrom, pos)
+                if base is None or base != seq[-1] or pos <= 1:
+                    return pos, ref, seq
+                seq, pos = seq[-1] + seq[:-1], pos - 1
+        if alt == "-":
+            seq = ref
+            while True:
+                base = self.base(chrom, pos - 1)
+                if base is None or base != seq[-1] or pos <= 1:
+                    return pos, seq, alt
+                seq, pos = base + seq[:-1], pos - 1
+        return pos, ref, alt
+
+    def right_align(self, chrom: str, pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+        """Shift a minimal deletion or insertion as far right (3') as the sequence allows."""
+        if ref == "-":
+            seq = alt
+            while True:
+                base = self.base(chrom, pos + 1)
+                if base is None or base != seq[0]:
+                    return pos, ref, seq
+                seq, pos = seq[1:] + seq[0], pos + 1
+        if alt == "-":
+            seq = ref
+            while True:
+                base = self.base(chrom, pos + len(seq))
+                if base is None or base != seq[0]:
+                    return pos, seq, alt
+                seq, pos = seq[1:] + base, pos + 1
+        return pos, ref, alt
+
+
+class Reference(SequenceSource):
     """A reference genome (or an excerpt of one), queried with 1-based inclusive positions."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -69,42 +122,25 @@ class Reference:
                 return self._fasta.fetch(name, start - first, end - first + 1).upper()
         return None
 
-    def base(self, chrom: str, pos: int) -> str | None:
-        """One base, or None where not covered."""
-        return self.fetch(chrom, pos, pos)
 
-    def left_align(self, chrom: str, pos: int, ref: str, alt: str) -> tuple[int, str, str]:
-        """Shift a minimal deletion or insertion as far left (5') as the sequence allows."""
-        if ref == "-":  # insertion after `pos`
-            seq = alt
-            while True:
-                base = self.base(chrom, pos)
-                if base is None or base != seq[-1] or pos <= 1:
-                    return pos, ref, seq
-                seq, pos = seq[-1] + seq[:-1], pos - 1
-        if alt == "-":
-            seq = ref
-            while True:
-                base = self.base(chrom, pos - 1)
-                if base is None or base != seq[-1] or pos <= 1:
-                    return pos, seq, alt
-                seq, pos = base + seq[:-1], pos - 1
-        return pos, ref, alt
+class Excerpts(SequenceSource):
+    """Stretches of reference sequence held in memory, used like a :class:`Reference`
+    (the bundled hotspot-exon windows); ``fetch`` answers inside one stretch only."""
 
-    def right_align(self, chrom: str, pos: int, ref: str, alt: str) -> tuple[int, str, str]:
-        """Shift a minimal deletion or insertion as far right (3') as the sequence allows."""
-        if ref == "-":
-            seq = alt
-            while True:
-                base = self.base(chrom, pos + 1)
-                if base is None or base != seq[0]:
-                    return pos, ref, seq
-                seq, pos = seq[1:] + seq[0], pos + 1
-        if alt == "-":
-            seq = ref
-            while True:
-                base = self.base(chrom, pos + len(seq))
-                if base is None or base != seq[0]:
-                    return pos, seq, alt
-                seq, pos = seq[1:] + base, pos + 1
-        return pos, ref, alt
+    partial = True
+
+    def __init__(self, name: str, stretches: Iterable[tuple[str, int, str]]) -> None:
+        self.path = Path(name)
+        self._stretches: dict[str, list[tuple[int, int, str]]] = {}
+        for chrom, start, sequence in stretches:
+            self._stretches.setdefault(normalize_chrom(chrom), []).append(
+                (start, start + len(sequence) - 1, sequence.upper()))
+
+    def fetch(self, chrom: str, start: int, end: int) -> str | None:
+        """Bases ``start..end`` (1-based, inclusive); None unless one stretch holds them all."""
+        if end < start:
+            return ""
+        for first, last, sequence in self._stretches.get(normalize_chrom(chrom), []):
+            if first <= start and end <= last:
+                return sequence[start - first:end - first + 1]
+        return None

@@ -34,14 +34,14 @@ def test_worked_examples_with_a_reference(request, assembly, gene, hgvsp, hgvsc,
     assert out["hgvsp_source"] == "reference"
 
 
+@pytest.mark.parametrize("assembly", ["GRCh37", "GRCh38"])
 @pytest.mark.parametrize(("gene", "hgvsp", "hgvsc", "b37", "b38", "exon"), WORKED)
-def test_without_a_reference_snvs_get_c_names_and_no_protein_is_guessed(
-        gene, hgvsp, hgvsc, b37, b38, exon):
-    pos, ref, alt = minimal(*b38)
-    out = annotate_variant("GRCh38", "4", pos, ref, alt)
-    assert out["gene"] == gene and out["exon"] == exon
-    assert out["hgvsp"] == ""
-    assert out["hgvsc"] == (hgvsc if len(ref) == len(alt) == 1 else "")
+def test_without_a_reference_the_bundled_tables_name_the_worked_examples(
+        assembly, gene, hgvsp, hgvsc, b37, b38, exon):
+    pos, ref, alt = minimal(*(b37 if assembly == "GRCh37" else b38))
+    out = annotate_variant(assembly, "4", pos, ref, alt)
+    assert (out["gene"], out["exon"], out["hgvsc"], out["hgvsp"]) == (gene, exon, hgvsc, hgvsp)
+    assert out["hgvsp_source"] == "bundled" and out["consequence_source"] == "bundled"
 
 
 def test_annotation_from_the_input_wins_over_the_reference(grch38_reference):

@@ -721,8 +721,9 @@ def test_a_p_name_is_never_borrowed_from_another_patient(tmp_path):
     (tmp_path / "q.vcf").write_text(VCF_HEAD.replace("\tT1\n", "\tT2\n") + D816V)
     (tmp_path / "sheet.tsv").write_text(HEADER + "P\tL1\tT1\tPD\tp.maf\nQ\tL1\tT2\tPD\tq.vcf\n")
     calls = lt.read_calls(tmp_path / "sheet.tsv").set_index("patient_id")
-    assert calls.loc["P", "hgvsp"] == "p.D816V"
-    assert calls.loc["Q", "hgvsp"] == ""
+    assert calls.loc["P", ["hgvsp", "hgvsp_source"]].tolist() == ["p.D816V", "annotation"]
+    # Q's name is computed from the bundled exon 17 sequence, not taken from P's file
+    assert calls.loc["Q", ["hgvsp", "hgvsp_source"]].tolist() == ["p.D816V", "bundled"]
     assert calls.loc["Q", "variant_key"] == calls.loc["P", "variant_key"]
 
 

@@ -242,3 +242,86 @@ def knowledge_for(gene: str | None, codon: int | None) -> Knowledge | None:
     matches = [(last - first, k) for g, first, last, k in _knowledge_rows()
                if g == gene and first <= codon <= last]
     return min(matches, key=lambda m: m[0])[1] if matches else None
+
+
+# --- consequence vocabulary -------------------------------------------------------------------
+
+#: The ``consequence`` vocabulary of the calls table, most severe first (the order used when an
+#: input annotation gives several terms for one variant).
+CONSEQUENCES: tuple[str, ...] = (
+    "splice_acceptor", "splice_donor", "nonsense", "frameshift", "stop_lost", "start_lost",
+    "inframe_insertion", "inframe_deletion", "delins", "missense", "splice_region",
+    "synonymous", "UTR", "intronic", "unknown",
+)
+
+#: Consequences that change the protein (or its splicing at the canonical +/-1-2 sites).
+PROTEIN_ALTERING: frozenset[str] = frozenset({
+    "missense", "nonsense", "frameshift", "inframe_deletion", "inframe_insertion", "delins",
+    "splice_donor", "splice_acceptor", "start_lost", "stop_lost",
+})
+
+
+def is_protein_altering(consequence: str | None) -> bool | None:
+    """True/False for a known consequence; ``None`` for ``unknown``, empty or missing."""
+    if not isinstance(consequence, str) or consequence in ("", "unknown"):
+        return None
+    return consequence in PROTEIN_ALTERING
+
+
+# --- germline polymorphisms -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GermlinePolymorphism:
+    """A common germline polymorphism of a bundled gene (one row of ``data/germline.tsv``)."""
+
+    gene: str
+    hgvsc: str  # c. name without the transcript prefix: 'c.2472C>T'
+    hgvsp: str  # one-letter p. name: 'p.V824='
+    rsid: str  # dbSNP identifier: 'rs2228230'
+    note: str
+    sources: str  # source ids of sources.tsv, ';'-separated
+    grade: str  # 'A' (two or more independent sources) or 'B' (one)
+
+
+@functools.cache
+def germline_table() -> pd.DataFrame:
+    """The bundled list of common KIT/PDGFRA germline polymorphisms."""
+    with resources.files(__package__).joinpath("data/germline.tsv").open() as handle:
+        return pd.read_csv(handle, sep="\t", dtype=str, keep_default_na=False)
+
+
+@functools.cache
+def _germline_index() -> dict[tuple[str, str], GermlinePolymorphism]:
+    return {
+        (str(r.gene).upper(), str(r.hgvsc)): GermlinePolymorphism(
+            str(r.gene), str(r.hgvsc), str(r.hgvsp), str(r.rsid), str(r.note), str(r.sources),
+            str(r.grade))
+        for r in germline_table().itertuples(index=False)
+    }
+
+
+def germline_polymorphism(gene: str | None, hgvsc: str | None) -> GermlinePolymorphism | None:
+    """The bundled polymorphism with this gene and c. name (``c.2472C>T``, a transcript prefix
+    such as ``NM_006206.4:`` is ignored), else ``None``."""
+    if not isinstance(gene, str) or not isinstance(hgvsc, str) or not hgvsc:
+        return None
+    name = hgvsc.strip().rsplit(":", 1)[-1]
+    return _germline_index().get((gene.strip().upper(), name))
+
+
+# --- hotspot alleles and hotspot-exon sequences -----------------------------------------------
+
+
+@functools.cache
+def hotspot_table() -> pd.DataFrame:
+    """The bundled known GIST alleles (VCF style, both builds) with their protein change."""
+    with resources.files(__package__).joinpath("data/hotspots.tsv").open() as handle:
+        return pd.read_csv(handle, sep="\t", dtype={"chrom": str, "exon": str})
+
+
+@functools.cache
+def exon_windows() -> pd.DataFrame:
+    """The bundled reference sequence of the hotspot exons (with flanking intron), both builds."""
+    with resources.files(__package__).joinpath("data/exon_windows.tsv").open() as handle:
+        return pd.read_csv(handle, sep="\t", dtype={"chrom": str, "exon": str})

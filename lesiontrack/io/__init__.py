@@ -33,6 +33,7 @@ RAW_COLUMNS: list[str] = [
     "ann_gene",  # gene symbol from the file's own annotation (CSQ/ANN/Hugo_Symbol), else ""
     "ann_hgvsc",  # c. name from the file's own annotation, without transcript prefix, else ""
     "ann_hgvsp",  # one-letter p. name from the file's own annotation (p.D816V), else ""
+    "ann_consequence",  # the annotation's consequence terms (VEP/SnpEff SO terms, MAF class), else ""
     "record",  # where the row came from, for messages: "line 57" or "record 4:55599321"
 ]
 

@@ -79,6 +79,7 @@ class Annotation:
     hgvsc: str = ""
     hgvsp: str = ""
     feature: str = ""
+    consequence: str = ""  # VEP Consequence / SnpEff Annotation, as written
 
 
 EMPTY = Annotation()
@@ -97,6 +98,7 @@ class AnnotationFormat:
     canonical: int | None = None  # VEP CANONICAL (YES)
     mane: int | None = None  # VEP MANE_SELECT / MANE
     allele_num: int | None = None  # VEP ALLELE_NUM (1-based ALT index)
+    consequence: int | None = None  # VEP Consequence / SnpEff Annotation
 
     @classmethod
     def from_fields(cls, tag: str, fields: Sequence[str]) -> AnnotationFormat | None:
@@ -122,6 +124,7 @@ class AnnotationFormat:
             canonical=first("CANONICAL"),
             mane=first("MANE_SELECT", "MANE"),
             allele_num=first("ALLELE_NUM"),
+            consequence=first("Consequence", "Annotation"),
         )
 
 
@@ -222,6 +225,7 @@ def choose(
                 hgvsc=strip_transcript(_field(best, spec.hgvsc)),
                 hgvsp=short_hgvsp(_field(best, spec.hgvsp)),
                 feature=_field(best, spec.feature),
+                consequence=_field(best, spec.consequence),
             )
         )
     return out

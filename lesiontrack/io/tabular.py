@@ -91,6 +91,7 @@ _TSV_ALIASES: dict[str, tuple[str, ...]] = {
     "gene": ("gene", "gene_symbol", "symbol", "hugo_symbol"),
     "hgvsp": ("hgvsp", "hgvsp_short", "protein_change"),
     "hgvsc": ("hgvsc", "cdna_change"),
+    "consequence": ("consequence", "variant_classification"),
     "assembly": ("assembly", "ncbi_build", "build"),
 }
 _TSV_REQUIRED = ("chrom", "pos", "ref", "alt")
@@ -604,6 +605,7 @@ class _Rows:
     gene: np.ndarray
     hgvsc: np.ndarray
     hgvsp: np.ndarray
+    consequence: np.ndarray
 
 
 def _lookup(values: np.ndarray, test: Callable[[str], bool]) -> np.ndarray:
@@ -688,6 +690,7 @@ def _build_calls(
         "ann_gene": rows.gene[index],
         "ann_hgvsc": rows.hgvsc[index],
         "ann_hgvsp": rows.hgvsp[index],
+        "ann_consequence": rows.consequence[index],
         "record": _objects([f"line {n}" for n in table.lines[index].tolist()]),
     })
     numeric = ("alt_count", "depth", "vaf", "caller_vaf")
@@ -816,6 +819,7 @@ def read_maf(
         gene=_objects(["" if g.lower() == "unknown" else g for g in gene]),
         hgvsc=_pick_hgvsc(table, _MAF_HGVSC_COLUMNS),
         hgvsp=_pick_hgvsp(table, _MAF_HGVSP_COLUMNS),
+        consequence=table.text(table.column("Variant_Classification")),
     )
     assembly, evidence = _assembly(table, table.column("NCBI_Build"), warnings)
     caller = _maf_caller(table)
@@ -908,6 +912,7 @@ def read_tsv(
         gene=table.text(columns["gene"]),
         hgvsc=_pick_hgvsc(table, [columns["hgvsc"]]),
         hgvsp=_pick_hgvsp(table, [(columns["hgvsp"], False)]),
+        consequence=table.text(columns["consequence"]),
     )
     assembly, evidence = _assembly(table, columns["assembly"], warnings)
     calls = _build_calls(

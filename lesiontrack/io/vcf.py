@@ -494,6 +494,7 @@ class _Calls:
                 cols["ann_gene"].append(ann.gene)
                 cols["ann_hgvsc"].append(ann.hgvsc)
                 cols["ann_hgvsp"].append(ann.hgvsp)
+                cols["ann_consequence"].append(ann.consequence)
                 cols["record"].append(where)
 
     def _counts(
