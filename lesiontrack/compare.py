@@ -20,8 +20,9 @@ sample where the driver is not detected has an unknown (low) tumour content and 
 absence for nothing. **Cancer-cell fraction** (CCF) where detected: VAF / driver VAF in that
 sample, else 2 x VAF / purity; clamped at 1, values above 1.2 flagged; its 95% interval is the
 Clopper-Pearson interval of the VAF scaled the same way. **Expected VAF** of a mutation in a
-sample: its lowest CCF among the lesions where it is detected x tumour content / 2 (a
-heterozygous mutation); without driver and purity, its own lowest detected VAF.
+sample: its lowest CCF among the lesions where it is detected (a lesion's CCF: its best
+sample's) x tumour content / 2 (a heterozygous mutation); without driver and purity, its own
+lowest detected VAF.
 
 **Origins**, rules tried in order (the first that decides wins; later rules that would answer
 otherwise are named in ``flags``): germline (``matched_normal``: detected in a ``role=normal``
@@ -73,21 +74,13 @@ STATE_COLUMNS: list[str] = [
 
 def _protein_altering(consequence) -> bool | None:
     """True / False / None (unknown) through the genome module's classification."""
-    text = consequence if isinstance(consequence, str) and consequence else "unknown"
-    check = getattr(genome, "is_protein_altering", None)
-    if check is not None:
-        return check(text)
-    if text == "unknown":  # pragma: no cover - before the consequence annotation exists
-        return None
-    return text not in ("synonymous", "intronic", "UTR", "splice_region")
+    return genome.is_protein_altering(consequence if isinstance(consequence, str) else None)
 
 
-def _polymorphism(gene, hgvsc):
+def _polymorphism(gene, hgvsc) -> genome.GermlinePolymorphism | None:
     """The bundled germline polymorphism a (gene, c. name) is, else None."""
-    lookup = getattr(genome, "germline_polymorphism", None)
-    if lookup is None or not isinstance(gene, str) or not isinstance(hgvsc, str) or not hgvsc:
-        return None
-    return lookup(gene, hgvsc)
+    return genome.germline_polymorphism(gene if isinstance(gene, str) else None,
+                                        hgvsc if isinstance(hgvsc, str) else None)
 
 
 def _codon(value) -> int | None:
@@ -292,8 +285,14 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
     # the expected VAF of each mutation: lowest CCF where detected in a lesion (else in any
     # tumour sample), x tumour content / 2; without driver and purity its own lowest VAF
     det = grid[grid["_det"]]
-    lesion_ccf = det[det["role"] == "lesion"].groupby(["patient_id", "variant_key"])["ccf"].min()
-    any_ccf = det[det["role"] != "normal"].groupby(["patient_id", "variant_key"])["ccf"].min()
+    # a lesion's CCF is that of its best sample (a region with a subclonal share does not make
+    # the lesion's presence smaller); the lowest over lesions is the conservative choice
+    per_lesion = det.groupby(["patient_id", "variant_key", "lesion_id", "role"])["ccf"].max()
+    per_lesion = per_lesion.reset_index()
+    lesion_ccf = per_lesion[per_lesion["role"] == "lesion"].groupby(
+        ["patient_id", "variant_key"])["ccf"].min()
+    any_ccf = per_lesion[per_lesion["role"] != "normal"].groupby(
+        ["patient_id", "variant_key"])["ccf"].min()
     low_vaf = det[det["role"] != "normal"].groupby(["patient_id", "variant_key"])["_vaf"].min()
     pk = list(zip(grid["patient_id"], grid["variant_key"], strict=True))
     min_ccf = lesion_ccf.reindex(pk).to_numpy()
@@ -607,9 +606,10 @@ def _germline(lesions: list[_Lesion], gene, hgvsc) -> tuple[str | None, str, lis
     if not any(x.state in (ABSENT, DETECTED, LOW_LEVEL) for x in normals):
         hit = _polymorphism(gene, hgvsc)
         if hit is not None:
-            words = ", ".join(str(getattr(hit, a)) for a in ("hgvsp", "rsid", "source")
-                              if getattr(hit, a, ""))
-            return "polymorphism", f"known germline polymorphism ({words or hgvsc})", flags
+            words = " ".join(x for x in (hit.gene, hit.hgvsc, hit.hgvsp, hit.rsid) if x)
+            return "polymorphism", (f"common germline polymorphism {words} (bundled list, "
+                                    f"source {hit.sources}); no matched normal read at the "
+                                    "site"), flags
     return None, "", flags
 
 
