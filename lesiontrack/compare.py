@@ -311,7 +311,7 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
     expected = np.where(grid["role"] == "normal", 0.5, expected)  # germline heterozygous
     grid["expected_vaf"] = expected
     grid.loc[grid["tumour_content_source"].eq("") & ~has_driver & ~np.isfinite(
-        purity.to_numpy()), "tumour_content_source"] = "unknown (no driver, no purity)"
+        purity.to_numpy()), "tumour_content_source"] = "no driver, no purity"
 
     # states
     depth = grid["_depth"].to_numpy(dtype=float)
@@ -493,7 +493,7 @@ def _content_text(lesions: list[_Lesion]) -> str:
         if x.tumour_content is not None and np.isfinite(x.tumour_content):
             parts.append(f"{x.lesion_id} {_percent(x.tumour_content)} ({x.tc_source})")
         else:
-            parts.append(f"{x.lesion_id} unknown")
+            parts.append(f"{x.lesion_id} unknown ({x.tc_source or 'driver not detected'})")
     return "tumour content: " + ", ".join(parts) if parts else ""
 
 

@@ -344,9 +344,9 @@ def test_clustering(
     thresholds: Thresholds | None = None,
     states: pd.DataFrame | None = None,
 ) -> dict:
-    """All clustering statistics as one JSON-ready dict: lesion_table, permutation (the
-    within-patient exact test: the headline), mantel_haenszel, fisher (pooled, descriptive),
-    patients. Only counted secondary mutations and evaluable lesions enter the tests."""
+    """All clustering statistics as one JSON-ready dict: permutation (the within-patient exact
+    test: the headline, first), lesion_table, mantel_haenszel, fisher (pooled, descriptive),
+    informative_patients, patients. Only counted secondary mutations and evaluable lesions enter the tests."""
     table = lesion_table(origins, calls, samples, states=states, thresholds=thresholds)
     return clustering_from_tables(table, patient_patterns(table, origins, calls, focal_max),
                                   n_patients=int(calls["patient_id"].nunique()),
@@ -375,8 +375,8 @@ def clustering_from_tables(table: pd.DataFrame, patients: list[dict], *, n_patie
     counts["controlled_not_evaluable"] = int((excluded["status"] == "controlled").sum())
     permutation = permutation_test(tested, permutations, seed)
     return {
-        "lesion_table": counts,
         "permutation": permutation,
+        "lesion_table": counts,
         "mantel_haenszel": mantel_haenszel(tested),
         "fisher": fisher,
         "informative_patients": permutation["informative_patients"],

@@ -537,7 +537,9 @@ def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
             rule_words=RULE_WORDS.get(rule, rule),
             flags=[f for f in _text(row["flags"]).split("; ") if f],
             evidence=_text(row["evidence"]),
-            knowledge=_knowledge(gene, ctx.codons.get((patient, key)), ctx.sources),
+            knowledge=(None if genome.is_protein_altering(
+                row.get("consequence")) is False
+                else _knowledge(gene, ctx.codons.get((patient, key)), ctx.sources)),
             cells=cells,
         ))
     return out
