@@ -13,8 +13,9 @@ decided, and where every (patient, mutation) gets its origin, rule, flags and ev
 
 The **truncal driver** of a patient is chosen from detection alone: a protein-altering (or
 unknown-consequence) mutation in a known primary region of the knowledge table, detected in the
-most lesions with the highest median VAF; else (no known driver) a mutation that is not a known
-resistance site, detected in at least two lesions and in more than half of them. **Tumour content**
+most lesions with the highest median VAF; else (no known driver, e.g. exome data) the mutation,
+of any consequence, that is not at a knowledge-table site and is detected in the most lesions
+(at least two, and more than half of them) with the highest median VAF; else none. **Tumour content**
 of a sample: the sample sheet's ``purity``, else 2 x the driver's VAF there (clamped at 1); a
 sample where the driver is not detected has an unknown (low) tumour content and is evidence of
 absence for nothing. **Cancer-cell fraction** (CCF) where detected: VAF / driver VAF in that
@@ -219,14 +220,13 @@ def _choose_drivers(frame: pd.DataFrame) -> dict[str, _Driver]:
         for (_, key), row in rows.iterrows():
             if (patient, key) in normal_germline or _polymorphism(row.gene, row.hgvsc):
                 continue
-            if _protein_altering(row.consequence) is False:
-                continue
             rank = (int(row.n_lesions), float(row.median_vaf) if pd.notna(row.median_vaf)
                     else -1.0, -int(row.pos), key)
             hit = genome.knowledge_for(row.gene if isinstance(row.gene, str) else None,
                                        _codon(row.codon))
             entry = (rank, _Driver(key, _name(row.gene, row.hgvsp, row.hgvsc, key)))
-            if hit is not None and hit.role == "primary":
+            if (hit is not None and hit.role == "primary"
+                    and _protein_altering(row.consequence) is not False):
                 known.append(entry)
             elif hit is None and row.n_lesions >= 2 and 2 * row.n_lesions > n_all:
                 fallback.append(entry)
