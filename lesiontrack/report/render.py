@@ -259,7 +259,7 @@ class Lesion:
     samples: list[str]
 
     def sort_key(self) -> tuple:
-        rank = STATUS_ORDER.get(self.status, 4) + (10 if self.role == "plasma" else 0)
+        rank = STATUS_ORDER.get(self.status, 4) + (10 if self.role in ("plasma", "normal") else 0)
         return (rank, _natural(self.lesion_id))
 
     def record(self) -> dict:
