@@ -71,7 +71,7 @@ GROUPINGS: tuple[str, ...] = ("pattern", "confined", "secondary")
 #: Display order of each grouping's groups; the first present group is the Cox reference.
 GROUP_ORDER: dict[str, tuple[str, ...]] = {
     "pattern": ("focal", "generalized", "none"),
-    "confined": ("confined", "not confined", "no secondary"),
+    "confined": ("confined", "not confined", "no secondary", "not assessable"),
     "secondary": ("none", "secondary"),
 }
 
@@ -292,7 +292,7 @@ def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
 
     ``by``: ``pattern`` (focal / generalized / none), ``confined`` (``confined`` when the
     secondary mutations are confined to progressive lesions, ``not confined``, ``no
-    secondary``) or ``secondary`` (``secondary`` when any, else ``none``). ``overrides``
+    secondary``, ``not assessable``: the patient's ``confinement``) or ``secondary`` (``secondary`` when any, else ``none``). ``overrides``
     (the patient table, or a mapping patient -> pattern) replaces patterns for ``by="pattern"``;
     empty values keep the lesion-derived pattern. Returns ``patient_id``, ``group`` with
     ``attrs["by"]`` set.
@@ -304,9 +304,11 @@ def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
     for patient in stats_patients:
         if by == "pattern":
             group = patient["pattern"]
-        elif by == "confined":
-            group = {True: "confined", False: "not confined", None: "no secondary"}[
+        elif by == "confined":  # stats' confinement; older results: the boolean alone
+            confinement = patient.get("confinement") or {
+                True: "confined", False: "not_confined", None: "no_secondary"}[
                 patient["secondary_confined_to_progressive"]]
+            group = confinement.replace("_", " ")
         else:
             group = "secondary" if patient["n_secondary"] > 0 else "none"
         rows.append((str(patient["patient_id"]), group))
