@@ -204,7 +204,6 @@ def _choose_drivers(frame: pd.DataFrame) -> dict[str, _Driver]:
     tumour = frame[frame["_det"] & frame["role"].isin(TUMOUR_ROLES)]
     if tumour.empty:
         return {}
-    normal_germline = set()
     normals = frame[frame["_det"] & (frame["role"] == "normal")
                     & (frame["_vaf"] >= GERMLINE_MIN_VAF)]
     normal_germline = set(zip(normals["patient_id"], normals["variant_key"], strict=True))
@@ -213,27 +212,33 @@ def _choose_drivers(frame: pd.DataFrame) -> dict[str, _Driver]:
         gene=("gene", "first"), codon=("codon", "first"), hgvsc=("hgvsc", "first"),
         hgvsp=("hgvsp", "first"), consequence=("consequence", "first"), pos=("pos", "first"))
     lesions = frame[frame["role"].isin(TUMOUR_ROLES)].groupby("patient_id")["lesion_id"].nunique()
-    out: dict[str, _Driver] = {}
-    for patient, rows in summary.groupby(level=0, sort=False):
-        known, fallback = [], []
-        n_all = int(lesions.get(patient, 0))
-        for (_, key), row in rows.iterrows():
-            if (patient, key) in normal_germline or _polymorphism(row.gene, row.hgvsc):
-                continue
-            rank = (int(row.n_lesions), float(row.median_vaf) if pd.notna(row.median_vaf)
-                    else -1.0, -int(row.pos), key)
-            hit = genome.knowledge_for(row.gene if isinstance(row.gene, str) else None,
-                                       _codon(row.codon))
-            entry = (rank, _Driver(key, _name(row.gene, row.hgvsp, row.hgvsc, key)))
-            if (hit is not None and hit.role == "primary"
-                    and _protein_altering(row.consequence) is not False):
-                known.append(entry)
-            elif hit is None and row.n_lesions >= 2 and 2 * row.n_lesions > n_all:
-                fallback.append(entry)
-        pool = known or fallback
-        if pool:
-            out[patient] = max(pool, key=lambda e: e[0])[1]
-    return out
+    summary = summary.reset_index()
+    patients, keys = summary["patient_id"].tolist(), summary["variant_key"].tolist()
+    n_lesions = summary["n_lesions"].to_numpy()
+    n_all = lesions.reindex(patients).fillna(0).to_numpy()
+    tier = []  # 2: known primary region, 1: fallback, 0: not a candidate
+    for patient, key, gene, codon, hgvsc, consequence, n, total in zip(
+            patients, keys, summary["gene"], summary["codon"], summary["hgvsc"],
+            summary["consequence"], n_lesions, n_all, strict=True):
+        if (patient, key) in normal_germline or _polymorphism(gene, hgvsc):
+            tier.append(0)
+            continue
+        hit = genome.knowledge_for(gene if isinstance(gene, str) else None, _codon(codon))
+        if hit is not None and hit.role == "primary" and _protein_altering(consequence) is not False:
+            tier.append(2)
+        elif hit is None and n >= 2 and 2 * n > total:
+            tier.append(1)
+        else:
+            tier.append(0)
+    summary["_tier"] = tier
+    summary["_vaf"] = summary["median_vaf"].fillna(-1.0)
+    pool = summary[summary["_tier"] > 0].sort_values(
+        ["patient_id", "_tier", "n_lesions", "_vaf", "pos", "variant_key"],
+        ascending=[True, False, False, False, True, True], kind="stable")
+    best = pool.drop_duplicates("patient_id")
+    return {p: _Driver(k, _name(g, hp, hc, k)) for p, k, g, hp, hc in zip(
+        best["patient_id"], best["variant_key"], best["gene"], best["hgvsp"], best["hgvsc"],
+        strict=True)}
 
 
 def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str, _Driver],
