@@ -523,3 +523,16 @@ def test_the_report_matrix_shows_the_decided_state_and_tells_low_level_apart(tmp
     assert "cell-low" in cells["L2"].css and "cell-abs" not in cells["L2"].css
     assert cells["L3"].css == "cell-abs" and "P(detect) = 1.00" in cells["L3"].title
     assert cells["L2"].record("k")["state"] == "low_level"
+
+
+def test_a_matched_normal_is_read_with_its_role_and_cannot_progress(tmp_path):
+    samples, reads = focal(extra_samples=[("P", "N", "P_N", "normal", "unknown")],
+                           extra_reads=[("P_N", W557, 0, 100)])
+    sheet = lt.read_samplesheet(write_cohort(tmp_path / "ok", samples, reads))
+    normal = sheet[sheet["sample_id"] == "P_N"].iloc[0]
+    assert (normal.role, normal.status) == ("normal", "unknown")
+    assert pd.isna(sheet.loc[sheet["sample_id"] == "P_L1", "purity"]).all()
+    samples[-1] = ("P", "N", "P_N", "normal", "PD")
+    with pytest.raises(SampleSheetError) as info:
+        lt.read_samplesheet(write_cohort(tmp_path / "bad", samples, reads))
+    assert (info.value.where, info.value.field) == (4, "status")
