@@ -110,11 +110,23 @@ def _mutate_cds(
     return cds[:i] + ("" if alt == "-" else alt) + cds[j + 1 :]
 
 
-def _translate(seq: str) -> str:
-    """Protein of a coding sequence (Biopython, imported only when a reference is used)."""
-    from Bio.Seq import Seq
+@functools.cache
+def _codon_table() -> dict[str, str]:
+    """Codon -> one-letter amino acid (``*`` for a stop): Biopython's standard table, imported
+    only when a protein is translated."""
+    from Bio.Data import CodonTable
 
-    return str(Seq(seq).translate())
+    table = CodonTable.unambiguous_dna_by_id[1]
+    return {**table.forward_table, **dict.fromkeys(table.stop_codons, "*")}
+
+
+@functools.lru_cache(maxsize=64)
+def _translate(seq: str) -> str:
+    """Protein of a coding sequence (standard code); a codon with another base than A, C, G, T
+    (the ``N`` of the parts a partial sequence does not hold) is ``X``; a last partial codon is
+    dropped."""
+    table = _codon_table()
+    return "".join(table.get(seq[i:i + 3], "X") for i in range(0, len(seq) - 2, 3))
 
 
 def _aa_range(protein: str, first: int, last: int) -> str:
@@ -174,6 +186,7 @@ def protein_change(ref_cds: str, alt_cds: str) -> str:
     return f"p.{_aa_range(ref_p, first, last)}delins{inserted}"
 
 
+@functools.lru_cache(maxsize=4096)
 def hgvsp_from_reference(
     reference: SequenceSource, assembly: str, gene: str, pos: int, ref: str, alt: str
 ) -> str:
@@ -296,7 +309,7 @@ def consequence_from_hgvsp(hgvsp: str, ref: str = "", alt: str = "") -> str:
         return "synonymous" if body == "=" else ""
     if body.endswith("="):
         return "synonymous"
-    if body.startswith("M1") and (body.endswith("?") or body == "M1" or "ext" in body):
+    if re.match(r"M1(?!\d)", body):  # any change of the initiator methionine
         return "start_lost"
     if "ext" in body:
         return "stop_lost"
@@ -340,10 +353,17 @@ def _splice_maps(gene: str, assembly: str) -> tuple[dict[int, str], dict[int, in
     return sites, region
 
 
-def _touched(pos: int, ref: str) -> list[int]:
-    """Genomic bases a minimal variant changes; an insertion: its two flanking bases."""
-    first, last = span(pos, ref)
-    return list(range(first, last + 1))
+def _key_bases(transcript: genome.Transcript, first: int, last: int) -> list[int]:
+    """Bases of ``first..last`` that tell every region it touches: all of a short span; of a
+    long one its ends and the bases either side of each exon and coding boundary inside it."""
+    if last - first < 64:
+        return list(range(first, last + 1))
+    points = {first, last}
+    for _, start, end in transcript.exons:
+        points |= {start - 1, start, end, end + 1}
+    for start, end in transcript.cds_intervals():
+        points |= {start - 1, start, end, end + 1}
+    return sorted(p for p in points if first <= p <= last)
 
 
 def consequence_from_position(
@@ -356,20 +376,21 @@ def consequence_from_position(
     the amino-acid effect of a coding change needs ``sequence`` (a reference, or the bundled
     windows): without it a coding substitution is ``""``.
     """
-    bases = _touched(pos, ref)
+    first, last = span(pos, ref)  # an insertion: its two flanking bases
     kind = variant_type(ref, alt)
     sites, region = _splice_sites(transcript)
+    hit = [site for base, site in sites.items() if first <= base <= last]
     if kind == "INS":  # an insertion disrupts a site only between its two bases
-        hit = [sites[b] for b in bases if b in sites]
         site = hit[0] if len(hit) == 2 and hit[0] == hit[1] else ""
     else:
-        hit = [sites[b] for b in bases if b in sites]
         site = min(hit, key=_SEVERITY.__getitem__) if hit else ""
     if site:
         return site
-    near_splice = any(b in region for b in bases) if kind != "INS" else all(
-        b in region for b in bases)
-    locations = [transcript.locate(b) for b in bases]
+    if kind == "INS":
+        near_splice = first in region and last in region
+    else:
+        near_splice = any(first <= base <= last for base in region)
+    locations = [transcript.locate(b) for b in _key_bases(transcript, first, last)]
     if any(loc is None for loc in locations):
         return ""
     coding = [loc.c_pos for loc in locations if loc.region == "cds"]
@@ -476,10 +497,10 @@ def annotate_variant(
     transcript = genome.transcripts(assembly)[location.gene]
     exon, codon = location.exon, location.codon
     if ref != "-":  # a deletion from an intron into an exon: its first exonic / coding base
-        for offset in range(1, len(ref)):
+        for base in _key_bases(transcript, pos + 1, pos + len(ref) - 1):
             if exon is not None and codon is not None:
                 break
-            inner = transcript.locate(pos + offset)
+            inner = transcript.locate(base)
             if inner is not None:
                 exon = inner.exon if exon is None else exon
                 codon = inner.codon if codon is None else codon

@@ -192,6 +192,19 @@ def test_missense_synonymous_and_frameshift_from_a_reference(grch38_reference):
     assert annotate_variant("GRCh38", "4", pos, bases[0], missense)["consequence"] == "unknown"
 
 
+def test_stop_and_start_codons_from_a_reference(grch38_reference):
+    reference = Reference(grch38_reference)
+    kit = genome.transcripts("GRCh38")["KIT"]
+    last = kit.cds_intervals()[-1][1]  # c.2931, the A of the TGA stop codon
+    out = annotate_variant("GRCh38", "4", last, "A", "G", reference=reference)  # TGA -> TGG
+    assert (out["hgvsp"], out["consequence"]) == ("p.*977Wext*?", "stop_lost")
+    assert out["consequence_source"] == "reference"
+    out = annotate_variant("GRCh38", "4", last - 1, "G", "A", reference=reference)  # TGA -> TAA
+    assert (out["hgvsp"], out["consequence"]) == ("p.*977=", "synonymous")
+    out = annotate_variant("GRCh38", "4", 54658016, "T", "C", reference=reference)  # ATG -> ACG
+    assert out["consequence"] == "start_lost"
+
+
 # ---- the input's own annotation --------------------------------------------------------------
 
 @pytest.mark.parametrize(("terms", "expected"), [
@@ -233,7 +246,8 @@ def test_annotation_terms_map_to_the_vocabulary(terms, expected):
     ("p.D816V", "missense"), ("p.D816=", "synonymous"), ("p.(=)", "synonymous"),
     ("p.W557*", "nonsense"), ("p.K558Nfs*5", "frameshift"), ("p.W557_K558del", "inframe_deletion"),
     ("p.A502_Y503dup", "inframe_insertion"), ("p.V560delinsGA", "delins"),
-    ("p.M1?", "start_lost"), ("p.*977Lext*5", "stop_lost"), ("", ""), ("c.2447A>T", ""),
+    ("p.M1?", "start_lost"), ("p.M1V", "start_lost"), ("p.M10V", "missense"),
+    ("p.*977Lext*5", "stop_lost"), ("", ""), ("c.2447A>T", ""), ("p.?", ""),
 ])
 def test_p_names_imply_a_consequence(hgvsp, expected):
     assert consequence_from_hgvsp(hgvsp) == expected
