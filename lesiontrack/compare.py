@@ -335,7 +335,7 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
             continue
         if not has_row[i]:
             states.append(NOT_EVALUABLE)
-            reasons.append("the site was not read (no row in the calls)")
+            reasons.append("no record at the site: not read")
             continue
         if not np.isfinite(depth[i]):
             states.append(NOT_EVALUABLE)
