@@ -19,8 +19,9 @@ of any consequence, that is not at a knowledge-table site and is detected in the
 of a sample: the sample sheet's ``purity``, else 2 x the driver's VAF there (clamped at 1); a
 sample where the driver is not detected has an unknown (low) tumour content and is evidence of
 absence for nothing. **Cancer-cell fraction** (CCF) where detected: VAF / driver VAF in that
-sample, else 2 x VAF / purity; clamped at 1, values above 1.2 flagged; its 95% interval is the
-Clopper-Pearson interval of the VAF scaled the same way. **Expected VAF** of a mutation in a
+sample, else 2 x VAF / purity; clamped at 1, values above 1.2 flagged; its interval is the
+95% Clopper-Pearson interval of the VAF over that of the driver's VAF (or scaled by 2 / purity):
+at least 95%, as the driver's sampling error widens it. **Expected VAF** of a mutation in a
 sample: its lowest CCF among the lesions where it is detected (a lesion's CCF: its best
 sample's) x tumour content / 2 (a heterozygous mutation); without driver and purity, its own
 lowest detected VAF.
@@ -282,8 +283,15 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
     grid["_ccf_raw"] = grid["_vaf"].to_numpy() * scale
     grid.loc[grid["is_driver"] & grid["_det"], "_ccf_raw"] = 1.0
     grid["ccf"] = np.minimum(grid["_ccf_raw"], 1.0)
-    grid["ccf_low"] = np.minimum(low * scale, 1.0)
-    grid["ccf_high"] = high * scale
+    # the interval: the mutation's VAF interval over the driver's (both Clopper-Pearson), so
+    # the driver's own sampling error widens it; with a purity, scaled by 2 / purity
+    d_low, d_high = vaf_interval(drv["_alt"].to_numpy(), drv["_depth"].to_numpy())
+    d_low = pd.Series(d_low, index=drv.index).where(drv["_det"]).reindex(keys).to_numpy()
+    d_high = pd.Series(d_high, index=drv.index).where(drv["_det"]).reindex(keys).to_numpy()
+    use_driver = np.isfinite(scale) & dvaf.notna().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grid["ccf_low"] = np.minimum(np.where(use_driver, low / d_high, low * scale), 1.0)
+        grid["ccf_high"] = np.where(use_driver, high / d_low, high * scale)
     driver_rows = (grid["is_driver"] & grid["_det"]).to_numpy()
     grid.loc[driver_rows, ["ccf_low", "ccf_high"]] = [1.0, 1.0]
 
