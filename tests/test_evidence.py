@@ -8,7 +8,6 @@ it the way a user does; the comments give the numbers a pathologist would check.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -299,8 +298,7 @@ def test_subclonal_traces_in_a_controlled_lesion_are_flagged_not_truncal(tmp_pat
              ("L2", W557, 140, 300), ("L2", D816V, 5, 300)]
     _, _, states, origins, _ = analyse(write_cohort(tmp_path, samples, reads))
     assert state(states, "P", D816V, "L2").state == "low_level"
-    row = origin(origins, "P", D816V)
-    assert row.rule != "sharing" or row.origin != "primary"
+    row = origin(origins, "P", D816V)  # not silently truncal
     assert ("subclonal traces in controlled lesion(s) L2 under a clonal presence in "
             "progressive lesion(s)") in row["flags"]
     assert (row.origin, row.rule) == ("secondary", "knowledge")
@@ -501,7 +499,6 @@ def test_min_power_and_count_all_reach_the_result(tmp_path, capsys):
     assert b.set_index("variant_key").loc[key(INTRONIC), "counted"]
     assert main(["classify", str(path), "--min-power", "1.5"]) == 2
     assert "min_power" in capsys.readouterr().err
-    assert math.isfinite(lt.Thresholds(error_rate=0.01).error_rate)
 
 
 def test_the_report_matrix_shows_the_decided_state_and_tells_low_level_apart(tmp_path):
