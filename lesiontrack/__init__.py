@@ -33,6 +33,7 @@ from .errors import (
 _LAZY = {
     "CALLS_COLUMNS": "calls", "build_calls": "calls", "read_calls": "calls",
     "read_calls_table": "calls", "calls_table_batches": "calls", "ORIGIN_COLUMNS": "compare", "classify": "compare",
+    "lesion_states": "compare",
     "build_graph": "graph", "graph_to_graphml": "graph", "graph_to_json": "graph",
     "write_graph": "graph", "read_samplesheet": "samplesheet", "lesion_table": "stats",
     "permutation_test": "stats", "test_clustering": "stats",
@@ -47,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         read_calls,
         read_calls_table,
     )
-    from .compare import ORIGIN_COLUMNS, classify
+    from .compare import ORIGIN_COLUMNS, classify, lesion_states
     from .graph import build_graph, graph_to_graphml, graph_to_json, write_graph
     from .samplesheet import read_samplesheet
     from .stats import (
@@ -92,6 +93,7 @@ __all__ = [
     "clustering_from_tables",
     "graph_to_graphml",
     "graph_to_json",
+    "lesion_states",
     "lesion_table",
     "patient_patterns",
     "permutation_test",

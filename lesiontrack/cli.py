@@ -18,9 +18,11 @@ from pathlib import Path
 
 from . import __version__, progress
 from .defaults import (
+    DEFAULT_ERROR_RATE,
     DEFAULT_FOCAL_MAX,
     DEFAULT_MIN_ALT,
     DEFAULT_MIN_DEPTH,
+    DEFAULT_MIN_POWER,
     DEFAULT_MIN_VAF,
     DEFAULT_PERMUTATIONS,
     DEFAULT_SEED,
@@ -46,7 +48,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"lesiontrack: error: {message} (see '{self.prog} --help')\n")
 
 
-def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True) -> None:
+def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True,
+                       classifies: bool = True) -> None:
     if precomputed:
         parser.add_argument("samplesheet", type=Path, nargs="?",
                             help="sample sheet (TSV or CSV); optional with --calls")
@@ -75,6 +78,20 @@ def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True
                        help=f"ALT reads needed for a detection (default {DEFAULT_MIN_ALT})")
     group.add_argument("--min-vaf", type=float, default=DEFAULT_MIN_VAF, metavar="F",
                        help=f"allele fraction needed for a detection (default {DEFAULT_MIN_VAF})")
+    if classifies:
+        evidence = parser.add_argument_group("evidence of absence and counting")
+        evidence.add_argument(
+            "--error-rate", type=float, default=DEFAULT_ERROR_RATE, metavar="F",
+            help="sequencing error rate: ALT reads above it (one-sided binomial test, alpha "
+                 f"0.05) are low-level, never absent (default {DEFAULT_ERROR_RATE})")
+        evidence.add_argument(
+            "--min-power", type=float, default=DEFAULT_MIN_POWER, metavar="P",
+            help="probability of detection at the expected allele fraction an absence needs "
+                 f"(default {DEFAULT_MIN_POWER})")
+        evidence.add_argument(
+            "--count-all", action="store_true",
+            help="count germline, synonymous, intronic and UTR changes in the clustering "
+                 "statistics too (default: only protein-altering, non-germline ones)")
     group.add_argument("--include-filtered", action="store_true",
                        help="keep records whose FILTER is not PASS or '.'")
     group.add_argument("--assume-sorted", action="store_true",
@@ -113,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calls", help="read every lesion's calls into one annotated table",
                        description="Read every lesion's calls named by the sample sheet into "
                                    "one table: one row per (sample, variant).")
-    _add_input_options(p, precomputed=False)
+    _add_input_options(p, precomputed=False, classifies=False)
     p.add_argument("--patient", nargs="+", metavar="ID", dest="only_patients",
                    help="read only these patients' rows of the sample sheet (to scatter a "
                         "cohort per patient)")
@@ -180,7 +197,9 @@ def _load_sheet(args: argparse.Namespace):
     from .samplesheet import read_samplesheet
     from .thresholds import Thresholds
 
-    thresholds = Thresholds(args.min_depth, args.min_alt, args.min_vaf)
+    thresholds = Thresholds(args.min_depth, args.min_alt, args.min_vaf,
+                            getattr(args, "error_rate", DEFAULT_ERROR_RATE),
+                            getattr(args, "min_power", DEFAULT_MIN_POWER))
     tables = getattr(args, "calls_tables", None)
     if args.samplesheet is None and not tables:
         raise OptionError("give a sample sheet, or precomputed calls tables with --calls",
@@ -229,14 +248,17 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 def _run_outcomes(args: argparse.Namespace) -> int:
-    from .compare import classify
+    from .compare import classify, lesion_states
     from .outcomes import analyse, outcomes_json, outcomes_text, read_patients, write_outcomes
     from .stats import test_clustering
 
     patients = read_patients(args.patients)  # before the calls files: fail fast
-    sheet, calls, _ = _load(args)
-    clustering = test_clustering(classify(calls, sheet), calls, samples=sheet,
-                                 focal_max=args.focal_max, patients=patients)
+    sheet, calls, thresholds = _load(args)
+    states = lesion_states(calls, sheet, thresholds=thresholds)
+    origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
+                       states=states)
+    clustering = test_clustering(origins, calls, samples=sheet, focal_max=args.focal_max,
+                                 patients=patients, thresholds=thresholds, states=states)
     result, figures = analyse(patients, clustering["patients"], args.by,
                               focal_max=args.focal_max)
     if args.outdir is not None:
@@ -267,15 +289,17 @@ def run(args: argparse.Namespace) -> int:
             wrote(f"wrote {len(calls):,} {plural(len(calls), 'row')} (calls) to {args.output}",
                   quiet=args.quiet)
         return 0
-    from .compare import classify
+    from .compare import classify, lesion_states
 
     patients_table = None
     if args.command == "stats" and args.patients is not None:
         from .outcomes import read_patients
 
         patients_table = read_patients(args.patients, require_outcomes=False)  # fail fast
-    sheet, calls, _ = _load(args)
-    origins = classify(calls, sheet)
+    sheet, calls, thresholds = _load(args)
+    states = lesion_states(calls, sheet, thresholds=thresholds)
+    origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
+                       states=states)
     if args.command == "classify":
         if args.output is None:
             sys.stdout.write(frame_to_tsv(origins))
@@ -286,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "graph":
         from .graph import build_graph, write_graph
 
-        graph = build_graph(calls, origins, sheet)
+        graph = build_graph(calls, origins, sheet, states=states)
         write_graph(graph, args.output)
         wrote(f"wrote the cohort graph ({graph.number_of_nodes():,} nodes, "
               f"{graph.number_of_edges():,} edges) to {args.output}", quiet=args.quiet)
@@ -295,7 +319,8 @@ def run(args: argparse.Namespace) -> int:
 
         result = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
                                  seed=args.seed, focal_max=args.focal_max,
-                                 patients=patients_table)
+                                 patients=patients_table, thresholds=thresholds,
+                                 states=states)
         text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (
             stats_text(result))
         _emit(text, args.output)

@@ -12,3 +12,13 @@ DEFAULT_FOCAL_MAX = 1
 DEFAULT_PERMUTATIONS = 10_000
 #: Seed of the permutation test.
 DEFAULT_SEED = 20_240_601
+#: Sequencing error rate the ALT reads of an absence are tested against (one-sided binomial).
+DEFAULT_ERROR_RATE = 0.005
+#: Significance of that test: ALT reads with p < alpha are above noise (``low_level``).
+NOISE_ALPHA = 0.05
+#: Probability of detection needed for an absence to count as evidence.
+DEFAULT_MIN_POWER = 0.95
+#: Allele fraction in a matched normal from which a variant is germline.
+GERMLINE_MIN_VAF = 0.25
+#: Cancer-cell fractions above this are flagged (copy-number change at the locus) before clamping.
+CCF_FLAG_ABOVE = 1.2

@@ -1,9 +1,11 @@
 """The cohort graph: patients, lesions, progression status and mutations (a networkx DiGraph).
 
 Nodes carry ``kind`` in {patient, lesion, status, mutation}. Edges: ``patient -> lesion``
-(``has_lesion``), ``lesion -> status`` (``has_status``), ``lesion -> mutation`` (``carries``, only
-where the mutation is detected, with the lesion's best sample's counts). Mutation nodes are per
-patient. Every attribute is a string, int, float or bool, so GraphML opens in Cytoscape.
+(``has_lesion``), ``lesion -> status`` (``has_status``), ``lesion -> mutation``: ``carries`` where
+the mutation is detected (the lesion's best sample's counts), ``absent`` where it is absent with
+power (:func:`~lesiontrack.compare.lesion_states`: expected VAF and power); no edge where it is
+low-level or not evaluable. Mutation nodes are per patient. Every attribute is a string, int,
+float or bool, so GraphML opens in Cytoscape.
 """
 
 from __future__ import annotations
@@ -57,8 +59,11 @@ def _clean(value) -> str | int | float | bool:
 
 
 def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
-                samples: pd.DataFrame | None = None) -> nx.DiGraph:
-    """Build the cohort graph from the calls table and the origins table."""
+                samples: pd.DataFrame | None = None, *, states: pd.DataFrame | None = None,
+                thresholds=None) -> nx.DiGraph:
+    """Build the cohort graph from the calls table, the origins table and the lesion states
+    (``states``: :func:`~lesiontrack.compare.lesion_states`, computed with ``thresholds`` when
+    not given)."""
     graph = nx.DiGraph(name="lesiontrack cohort")
     for status in STATUSES:
         graph.add_node(status_node(status), kind="status", name=status, label=status)
@@ -84,7 +89,22 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
         graph.add_node(mnode, kind="mutation", patient_id=row.patient_id,
                        variant_key=row.variant_key, gene=_clean(row.gene), exon=_clean(row.exon),
                        hgvsc=_clean(row.hgvsc), hgvsp=_clean(row.hgvsp), origin=row.origin,
-                       rule=row.rule, flags=_clean(row.flags), label=name.strip())
+                       rule=row.rule, flags=_clean(row.flags), label=name.strip(),
+                       **({"counted": bool(row.counted)} if hasattr(row, "counted") else {}))
+    if states is None:
+        from .compare import lesion_states
+
+        states = lesion_states(calls, samples, thresholds=thresholds)
+    absent = states[states["state"] == "absent"] if len(states) else states
+    for row in absent.itertuples(index=False):
+        mnode = mutation_node(row.patient_id, row.variant_key)
+        lnode = lesion_node(row.patient_id, row.lesion_id)
+        if mnode not in graph or lnode not in graph:
+            continue
+        graph.add_edge(lnode, mnode, relation="absent", state="absent", detected=False,
+                       alt_count=_clean(row.alt_count), depth=_clean(row.depth),
+                       expected_vaf=_clean(row.expected_vaf), power=_clean(row.power),
+                       sample_id=_clean(row.sample_id))
     detected = calls[calls["detected"].astype("boolean").fillna(False).astype(bool)]
     detected = detected.sort_values(["alt_count", "depth"], ascending=False, kind="stable")
     best = detected.drop_duplicates(["patient_id", "lesion_id", "variant_key"])
@@ -93,7 +113,7 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
         if mnode not in graph:
             continue
         graph.add_edge(lesion_node(row.patient_id, row.lesion_id), mnode, relation="carries",
-                       vaf=_clean(row.vaf), alt_count=_clean(row.alt_count),
+                       state="detected", vaf=_clean(row.vaf), alt_count=_clean(row.alt_count),
                        depth=_clean(row.depth), detected=True, sample_id=row.sample_id)
     return graph
 
@@ -106,14 +126,21 @@ def lesions_of(graph: nx.DiGraph, patient: str) -> list[str]:
 
 def lesions_carrying(graph: nx.DiGraph, mutation: str) -> list[str]:
     """Lesion nodes in which a mutation node is detected."""
-    return sorted(graph.predecessors(mutation))
+    return sorted(n for n in graph.predecessors(mutation)
+                  if graph.edges[n, mutation].get("relation") == "carries")
+
+
+def lesions_lacking(graph: nx.DiGraph, mutation: str) -> list[str]:
+    """Lesion nodes from which a mutation node is absent with power (an ``absent`` edge)."""
+    return sorted(n for n in graph.predecessors(mutation)
+                  if graph.edges[n, mutation].get("relation") == "absent")
 
 
 def secondary_by_status(graph: nx.DiGraph) -> dict[str, int]:
     """How many (lesion, secondary mutation) links fall in lesions of each status."""
     counts = dict.fromkeys(STATUSES, 0)
-    for lesion, mutation in graph.edges():
-        if graph.nodes[mutation].get("kind") == "mutation" and (
+    for lesion, mutation, relation in graph.edges(data="relation"):
+        if relation == "carries" and graph.nodes[mutation].get("kind") == "mutation" and (
                 graph.nodes[mutation]["origin"] == "secondary"):
             counts[graph.nodes[lesion]["status"]] += 1
     return counts

@@ -96,7 +96,7 @@ NO_SECONDARY = "no secondary"
 #: Display order of each grouping's groups; the first present group is the Cox reference.
 GROUP_ORDER: dict[str, tuple[str, ...]] = {
     "pattern": ("focal", "generalized", "none", "unknown"),
-    "confined": ("confined", "not confined", NO_SECONDARY),
+    "confined": ("confined", "not confined", NO_SECONDARY, "not assessable"),
     "secondary": (NO_SECONDARY, "secondary"),
 }
 
@@ -388,12 +388,12 @@ def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
 
     ``by``: ``pattern`` (focal / generalized / none / unknown), ``confined`` (``confined``
     when the secondary mutations are confined to progressive lesions, ``not confined``, ``no
-    secondary``) or ``secondary`` (``secondary`` when any, else ``no secondary``).
-    ``overrides`` (the patient table, or a mapping patient -> pattern) decides the pattern for
-    ``by="pattern"`` of patients whose pattern the statistics took from the sequenced lesions
-    (its ``pattern``, else its radiology counts with ``focal_max``; a warning names each
-    change); patterns the statistics already took from the table are kept. Returns
-    ``patient_id``, ``group`` with
+    secondary``, ``not assessable``: the patient's ``confinement``) or ``secondary``
+    (``secondary`` when any, else ``no secondary``). ``overrides`` (the patient table, or a
+    mapping patient -> pattern) decides the pattern for ``by="pattern"`` of patients whose
+    pattern the statistics took from the sequenced lesions (its ``pattern``, else its radiology
+    counts with ``focal_max``; a warning names each change); patterns the statistics already
+    took from the table are kept. Returns ``patient_id``, ``group`` with
     ``attrs["by"]`` set.
     """
     if by not in GROUPINGS:
@@ -403,9 +403,11 @@ def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
     for patient in stats_patients:
         if by == "pattern":
             group = patient["pattern"]
-        elif by == "confined":
-            group = {True: "confined", False: "not confined", None: NO_SECONDARY}[
+        elif by == "confined":  # stats' confinement; older results: the boolean alone
+            confinement = patient.get("confinement") or {
+                True: "confined", False: "not_confined", None: "no_secondary"}[
                 patient["secondary_confined_to_progressive"]]
+            group = confinement.replace("_", " ")
         else:
             group = "secondary" if patient["n_secondary"] > 0 else NO_SECONDARY
         rows.append((str(patient["patient_id"]), group))

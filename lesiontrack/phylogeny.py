@@ -749,8 +749,8 @@ def matrices_from_states(
     return out
 
 
-_CALLS_NEEDED = ("patient_id", "lesion_id", "sample_id", "role", "variant_key", "gene", "exon",
-                 "alt_count", "depth", "detected")
+_CALLS_NEEDED = ("patient_id", "lesion_id", "sample_id", "role", "status", "variant_key", "gene",
+                 "exon", "alt_count", "depth", "vaf", "detected")
 
 
 def _require(table: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
@@ -858,9 +858,10 @@ def phylogeny(
         calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
     leaves = _leaf_roster(calls, sheet)
     if states is None:
-        from .compare import _lesion_states
+        from .compare import lesion_states
 
-        states = _lesion_states(_latest_samples(calls) if latest_only else calls)
+        states = lesion_states(_latest_samples(calls) if latest_only else calls, sheet,
+                               thresholds=thresholds)
     germline: dict[str, set[str]] = {}
     origin_of: dict[str, dict[str, str]] = {}
     if origins is not None and len(origins):

@@ -27,8 +27,10 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id", "sample_id", "st
 OPTIONAL_COLUMNS: tuple[str, ...] = (
     "role", "site", "timepoint", "vcf_sample", "bam", "assembly",
     "cnv",  # copy-number segment file (lesiontrack.io.cnv), relative to the sheet like calls
+    "purity",
 )
-ROLES: tuple[str, ...] = ("baseline", "lesion", "plasma")
+#: ``normal`` is a matched normal (germline reference): it belongs to the patient, never a lesion.
+ROLES: tuple[str, ...] = ("baseline", "lesion", "plasma", "normal")
 
 #: Accepted status words (case-insensitive) and the status they mean.
 STATUS_WORDS: dict[str, str] = {
@@ -46,7 +48,7 @@ STATUS_WORDS: dict[str, str] = {
 SAMPLESHEET_COLUMNS: list[str] = [
     "patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site", "timepoint",
     "vcf_sample", "calls", "calls_path", "bam", "bam_path", "assembly", "line",
-    "cnv", "cnv_path",
+    "cnv", "cnv_path", "purity",
 ]
 
 
@@ -231,7 +233,14 @@ def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) ->
     if role not in ROLES:
         raise SampleSheetError(f"unknown role {row.get('role')!r}", file=path, where=number,
                                field="role", hint=f"accepted: {', '.join(ROLES)}")
-    if role == "baseline":
+    if role == "normal":
+        if status not in ("baseline", "unknown"):
+            raise SampleSheetError(
+                f"a matched normal sample cannot have status {status_raw!r}", file=path,
+                where=number, field="status", hint="write status 'unknown' for a normal sample",
+            )
+        status = "unknown"
+    elif role == "baseline":
         if status not in ("baseline", "unknown"):
             raise SampleSheetError(
                 f"a baseline (pre-treatment) sample cannot have status {status_raw!r}",
@@ -243,6 +252,7 @@ def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) ->
             f"status 'baseline' on a sample whose role is {role!r}", file=path, where=number,
             field="role", hint="pre-treatment samples need role 'baseline'",
         )
+    purity = _purity(path, number, row.get("purity", ""))
     calls_path = _resolve(folder, row["calls"])
     if not _is_file(path, number, "calls", calls_path):
         raise SampleSheetError(f"calls file not found: {row['calls']}", file=path, where=number,
@@ -272,7 +282,24 @@ def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) ->
         "timepoint": row.get("timepoint", ""), "vcf_sample": row.get("vcf_sample", ""),
         "calls": row["calls"], "calls_path": str(calls_path), "bam": bam, "bam_path": bam_path,
         "assembly": assembly or "", "line": number, "cnv": cnv, "cnv_path": cnv_path,
+        "purity": purity,
     }
+
+
+def _purity(path: Path, number: int, text: str) -> float | None:
+    """The optional ``purity`` cell: a tumour fraction in (0, 1], empty for unknown."""
+    if not text or text.upper() in ("NA", "."):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value <= 1.0:  # NaN fails too
+        raise SampleSheetError(f"purity {text!r} is not a tumour fraction", file=path,
+                               where=number, field="purity",
+                               hint="write a fraction between 0 and 1 (e.g. 0.6), or leave it "
+                                    "empty")
+    return value
 
 
 def _check_consistency(path: Path, frame: pd.DataFrame) -> None:

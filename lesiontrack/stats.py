@@ -1,12 +1,17 @@
 """Do secondary mutations cluster in progressive lesions? Lesion-level tests and patterns.
 
-Only lesions (``role == "lesion"``) whose status is ``progressive`` or ``controlled`` take part.
-A lesion *has a secondary* when at least one mutation classified ``secondary`` is detected in it.
+Only lesions (``role == "lesion"``) whose status is ``progressive`` or ``controlled`` take part,
+and only counted secondary mutations (``counted`` in the origins table). A lesion *has a
+secondary* when one is detected in it, has none only when it is evaluable (see
+:func:`lesion_table`); other lesions are left out and counted. Lesions of one patient are not
+independent: the within-patient exact permutation test is the headline, the pooled Fisher test
+is descriptive.
 
 A patient's progression *pattern* describes the disease, not the sequenced subset: a patient
 table's ``pattern`` decides it, else its radiology lesion counts (``radiology_progressive``,
-``radiology_controlled``), else the sequenced lesions, ``unknown`` when fewer than two with a
-progressive or controlled status were sequenced (:func:`decide_pattern`).
+``radiology_controlled``), else the sequenced lesions (every sequenced lesion with a status,
+evaluable or not), ``unknown`` when fewer than two with a progressive or controlled status were
+sequenced (:func:`decide_pattern`).
 """
 
 from __future__ import annotations
@@ -22,48 +27,112 @@ import pandas as pd
 from .defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from .errors import PatientTableError
 from .order import natural_sorted
+from .thresholds import Thresholds
 
 log = logging.getLogger("lesiontrack")
 
 #: Above this many lesions the exact (conditional) odds-ratio interval, whose cost grows with
 #: the table, gives way to the sample odds ratio with a Woolf interval (equal for large tables).
 CONDITIONAL_CI_MAX_LESIONS = 2_000
+#: Why the pooled lesion-level Fisher test is descriptive, not the headline.
+DESCRIPTIVE_REASON = ("lesions of one patient are not independent, so the pooled lesion-level "
+                      "test overstates the evidence; the within-patient permutation test is the "
+                      "headline")
 
 __all__ = [
-    "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED", "PATTERN_SOURCES",
-    "RADIOLOGY_COLUMNS", "check_table_patients", "clustering_from_tables", "decide_pattern",
-    "lesion_table",
-    "mantel_haenszel", "parse_count", "patient_patterns", "pattern_from_counts",
-    "permutation_distribution", "permutation_test", "shuffle_labels", "table_patterns",
-    "test_clustering",
+    "CONFINEMENTS", "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED",
+    "PATTERN_SOURCES", "RADIOLOGY_COLUMNS", "check_table_patients", "clustering_from_tables",
+    "decide_pattern", "informative_patients", "lesion_table", "mantel_haenszel", "parse_count",
+    "patient_patterns", "pattern_from_counts", "permutation_distribution", "permutation_test",
+    "shuffle_labels", "table_patterns", "test_clustering",
 ]
 
 
 def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
-                 samples: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per progressive or controlled lesion: patient_id, lesion_id, status, has_secondary,
-    secondary (the secondary mutations detected in it, comma-separated hgvsp or keys)."""
+                 samples: pd.DataFrame | None = None, *, states: pd.DataFrame | None = None,
+                 thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """One row per progressive or controlled lesion: patient_id, lesion_id, status,
+    has_secondary, secondary (the counted secondary mutations detected in it), evaluable and
+    not_evaluable_reason.
+
+    A lesion is *with secondary* when a counted secondary mutation of its patient is detected
+    in it; *without* only when it is absent (:func:`~lesiontrack.compare.lesion_states`) at
+    every counted secondary site of its patient, or, for a patient without one, when it is
+    powered for a clonal heterozygous mutation at its tumour content (at the depth of its
+    best-read mutation); otherwise it is not evaluable and left out of the tests. ``states``:
+    the lesion states already computed from the same inputs and ``thresholds``.
+    """
+    from .compare import ABSENT, DETECTED, detection_power, lesion_states
+
+    thresholds = thresholds or Thresholds()
     roster = calls[["patient_id", "lesion_id", "role", "status"]]
     if samples is not None:
         roster = pd.concat([roster, samples[["patient_id", "lesion_id", "role", "status"]]])
     roster = roster[(roster["role"] == "lesion")
                     & roster["status"].isin(["progressive", "controlled"])]
     roster = roster.drop_duplicates(["patient_id", "lesion_id"])
-    secondary = origins.loc[origins["origin"] == "secondary",
-                            ["patient_id", "variant_key", "hgvsp", "gene"]]
-    detected = calls.loc[calls["detected"].astype("boolean").fillna(False).astype(bool),
-                         ["patient_id", "lesion_id", "variant_key"]].drop_duplicates()
-    hits = detected.merge(secondary, on=["patient_id", "variant_key"])
-    hits["name"] = [f"{g} {h}".strip() if h else k
-                    for g, h, k in zip(hits["gene"].fillna(""), hits["hgvsp"].fillna(""),
-                                       hits["variant_key"], strict=True)]
-    hits = hits.drop_duplicates(["patient_id", "lesion_id", "name"]).sort_values("name")
-    names = hits.groupby(["patient_id", "lesion_id"])["name"].agg(", ".join)
-    table = roster.set_index(["patient_id", "lesion_id"])[["status"]].join(names)
-    table["secondary"] = table["name"].fillna("") if "name" in table else ""
-    table = table.drop(columns=[c for c in ("name",) if c in table])
-    table["has_secondary"] = table["secondary"] != ""
-    return table.reset_index().sort_values(["patient_id", "lesion_id"]).reset_index(drop=True)
+    columns = ["patient_id", "lesion_id", "status", "has_secondary", "secondary", "evaluable",
+               "not_evaluable_reason"]
+    if roster.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    if states is None:
+        states = lesion_states(calls, samples, thresholds=thresholds)
+    chosen = origins["origin"] == "secondary"
+    if "counted" in origins:
+        chosen &= origins["counted"].astype("boolean").fillna(True).astype(bool)
+    secondary = origins.loc[chosen, ["patient_id", "variant_key", "hgvsp", "gene"]]
+    names: dict[str, dict[str, str]] = {}
+    for patient, key, gene, hgvsp in zip(secondary["patient_id"], secondary["variant_key"],
+                                         secondary["gene"].fillna(""),
+                                         secondary["hgvsp"].fillna(""), strict=True):
+        names.setdefault(patient, {})[key] = f"{gene} {hgvsp}".strip() if hgvsp else key
+    state_of: dict[tuple[str, str, str], tuple[str, str]] = {}
+    clonal_power: dict[tuple[str, str], float] = {}
+    if not states.empty:
+        tc = states["tumour_content"].astype(float).to_numpy()
+        depth = states["depth"].astype(float).to_numpy()
+        power = detection_power(depth, tc / 2, thresholds)
+        for patient, key, lesion, state, reason, p in zip(
+                states["patient_id"], states["variant_key"], states["lesion_id"],
+                states["state"], states["reason"], power, strict=True):
+            state_of[(patient, key, lesion)] = (state, reason)
+            if p > clonal_power.get((patient, lesion), -1.0):
+                clonal_power[(patient, lesion)] = float(p)
+    rows = []
+    for patient, lesion, status in zip(roster["patient_id"], roster["lesion_id"],
+                                       roster["status"], strict=True):
+        keys = names.get(patient, {})
+        found = sorted({keys[k] for k in keys
+                        if state_of.get((patient, k, lesion), ("",))[0] == DETECTED})
+        reason = ""
+        if found:
+            evaluable = True
+        elif keys:
+            missing = [(keys[k], state_of.get((patient, k, lesion),
+                                              ("not_evaluable", "no calls in this lesion")))
+                       for k in sorted(keys, key=keys.get)]
+            bad = [f"{name}: {why}" for name, (state, why) in missing if state != ABSENT]
+            evaluable = not bad
+            reason = "; ".join(bad)
+        else:
+            p = clonal_power.get((patient, lesion))
+            evaluable = p is not None and p >= thresholds.min_power
+            if not evaluable:
+                reason = ("no secondary mutation; tumour content unknown" if p is None else
+                          f"no secondary mutation; P(detect) = {p:.2f} for a clonal "
+                          "heterozygous mutation at its tumour content")
+        rows.append({"patient_id": patient, "lesion_id": lesion, "status": status,
+                     "has_secondary": bool(found), "secondary": ", ".join(found),
+                     "evaluable": evaluable, "not_evaluable_reason": reason})
+    table = pd.DataFrame.from_records(rows, columns=columns)
+    return table.sort_values(["patient_id", "lesion_id"]).reset_index(drop=True)
+
+
+def _evaluable(table: pd.DataFrame) -> pd.DataFrame:
+    """The lesions that enter the tests (a table without ``evaluable``: all of them)."""
+    if "evaluable" not in table or table.empty:
+        return table
+    return table[table["evaluable"].astype(bool)]
 
 
 def _fisher(a: int, b: int, c: int, d: int) -> dict:
@@ -73,6 +142,7 @@ def _fisher(a: int, b: int, c: int, d: int) -> dict:
     table = np.array([[a, b], [c, d]])
     if table.sum(axis=0).min() == 0 or table.sum(axis=1).min() == 0:
         return {"odds_ratio": None, "p_value": None, "ci_low": None, "ci_high": None,
+                "descriptive": True, "descriptive_reason": DESCRIPTIVE_REASON,
                 "note": "undefined: a row or column of the table is empty"}
     result = sps.fisher_exact(table, alternative="greater")
     exact = table.sum() <= CONDITIONAL_CI_MAX_LESIONS
@@ -80,21 +150,28 @@ def _fisher(a: int, b: int, c: int, d: int) -> dict:
         estimate = _odds_ratio(table, kind="conditional")
         interval = estimate.confidence_interval(confidence_level=0.95)
         low, high = interval.low, interval.high
+        statistic = estimate.statistic
+        estimator = "conditional maximum likelihood odds ratio"
         kind = "conditional MLE odds ratio with its exact two-sided 95% confidence interval"
     else:
-        estimate = _odds_ratio(table, kind="sample")
         corrected = table + 0.5 if (table == 0).any() else table  # Haldane-Anscombe
         log_or = math.log(corrected[0, 0] * corrected[1, 1] / (corrected[0, 1] * corrected[1, 0]))
         half = 1.959963984540054 * math.sqrt((1.0 / corrected).sum())  # z(0.975) x SE
         low, high = math.exp(log_or - half), math.exp(log_or + half)
-        kind = ("sample odds ratio with a two-sided 95% Woolf (log) confidence interval"
-                + (" on the table with 0.5 added to every cell (a cell is empty)"
-                   if corrected is not table else "")
-                + f" (more than {CONDITIONAL_CI_MAX_LESIONS:,} lesions)")
+        statistic = math.exp(log_or)  # the estimate its own Woolf interval is centred on
+        if corrected is not table:
+            estimator = ("Haldane-Anscombe corrected sample odds ratio (0.5 added to every "
+                         "cell: a cell is empty)")
+        else:
+            estimator = "sample odds ratio"
+        kind = (f"{estimator} with a two-sided 95% Woolf (log) confidence interval"
+                f" (more than {CONDITIONAL_CI_MAX_LESIONS:,} lesions)")
     return {
-        "odds_ratio": _num(estimate.statistic), "sample_odds_ratio": _num(result.statistic),
+        "odds_ratio": _num(statistic), "sample_odds_ratio": _num(result.statistic),
         "p_value": _num(result.pvalue), "ci_low": _num(low), "ci_high": _num(high),
-        "alternative": "greater", "note": f"one-sided Fisher exact test; {kind}",
+        "alternative": "greater", "estimator": estimator, "descriptive": True,
+        "descriptive_reason": DESCRIPTIVE_REASON,
+        "note": f"descriptive: {DESCRIPTIVE_REASON}; one-sided Fisher exact test; {kind}",
     }
 
 
@@ -110,6 +187,7 @@ def _num(value) -> float | str | None:
 
 def _strata(table: pd.DataFrame) -> pd.DataFrame:
     """Per patient: n lesions, m with a secondary, k progressive, t progressive with one."""
+    table = _evaluable(table)
     prog = table["status"] == "progressive"
     sec = table["has_secondary"].astype(bool)
     frame = pd.DataFrame({"patient_id": table["patient_id"], "n": 1, "m": sec.astype(int),
@@ -157,15 +235,21 @@ def permutation_test(table: pd.DataFrame, n_permutations: int = DEFAULT_PERMUTAT
         "n_permutations": int(n_permutations), "seed": int(seed),
         "p_value": (1 + exceed) / (1 + int(n_permutations)),
         "exact_p_value": float(min(1.0, pmf[observed:].sum())),
-        "informative_patients": int(((strata["m"] > 0) & (strata["k"] > 0)
-                                     & (strata["k"] < strata["n"])).sum()),
+        "informative_patients": informative_patients(strata),
     }
+
+
+def informative_patients(strata: pd.DataFrame) -> int:
+    """Patients whose count T can vary under shuffling: lesions of both statuses and lesions
+    with and without a secondary mutation."""
+    return int(((strata["m"] > 0) & (strata["m"] < strata["n"]) & (strata["k"] > 0)
+                & (strata["k"] < strata["n"])).sum())
 
 
 def shuffle_labels(table: pd.DataFrame, rng: np.random.Generator) -> int:
     """T after one literal shuffle of status labels within each patient (for checking)."""
     total = 0
-    for _, group in table.groupby("patient_id"):
+    for _, group in _evaluable(table).groupby("patient_id"):
         status = rng.permutation(group["status"].to_numpy())
         total += int(((status == "progressive") & group["has_secondary"].to_numpy()).sum())
     return total
@@ -334,6 +418,26 @@ def decide_pattern(patient: str, progressive: list[str], controlled: list[str],
     if len(progressive) + len(controlled) < 2:
         return "unknown", PATTERN_SOURCES[2]
     return pattern_from_counts(len(progressive), len(controlled), focal_max), PATTERN_SOURCES[2]
+CONFINEMENTS: tuple[str, ...] = ("confined", "not_confined", "no_secondary", "not_assessable")
+
+
+def _confinement(rows: pd.DataFrame, n_secondary: int) -> str:
+    """confined / not_confined / no_secondary / not_assessable for one patient's lesion table:
+    not assessable when no counted secondary is detected in a lesion (e.g. only in plasma) or
+    no controlled lesion is evaluable."""
+    if not n_secondary:
+        return "no_secondary"
+    has = rows["has_secondary"].astype(bool)
+    controlled = rows["status"] == "controlled"
+    evaluable = rows["evaluable"].astype(bool) if "evaluable" in rows else pd.Series(
+        True, index=rows.index)
+    if not has.any():
+        return "not_assessable"
+    if (has & controlled).any():
+        return "not_confined"
+    if not (controlled & evaluable).any():
+        return "not_assessable"
+    return "confined"
 
 
 def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataFrame,
@@ -349,17 +453,14 @@ def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataF
                                        table["status"], strict=True):
         lesions.setdefault(patient, {}).setdefault(status, []).append(lesion)
         status_of[(patient, lesion)] = status
-    secondary = origins.loc[origins["origin"] == "secondary", ["patient_id", "variant_key"]]
+    chosen = origins["origin"] == "secondary"
+    if "counted" in origins:
+        chosen &= origins["counted"].astype("boolean").fillna(True).astype(bool)
+    secondary = origins.loc[chosen, ["patient_id", "variant_key"]]
     keys: dict[str, set[str]] = {}
     for patient, key in zip(secondary["patient_id"], secondary["variant_key"], strict=True):
         keys.setdefault(patient, set()).add(key)
-    detected = calls.loc[calls["detected"].astype("boolean").fillna(False).astype(bool),
-                         ["patient_id", "lesion_id", "variant_key"]]
-    seen_in: dict[str, set[str | None]] = {}
-    for patient, lesion, key in zip(detected["patient_id"], detected["lesion_id"],
-                                    detected["variant_key"], strict=True):
-        if key in keys.get(patient, ()):
-            seen_in.setdefault(patient, set()).add(status_of.get((patient, lesion)))
+    by_patient = {p: rows for p, rows in table.groupby("patient_id", sort=False)}
     out = []
     for patient in sorted(set(calls["patient_id"]) | set(table["patient_id"])):
         prog = natural_sorted(lesions.get(patient, {}).get("progressive", []))
@@ -367,14 +468,16 @@ def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataF
         row = given.get(str(patient), {})
         pattern, source = decide_pattern(str(patient), prog, ctrl, row, focal_max)
         n_secondary = len(keys.get(patient, ()))
-        confined = None if not n_secondary else "controlled" not in seen_in.get(patient, set())
+        confinement = _confinement(by_patient.get(patient, table.iloc[:0]), n_secondary)
+        confined = {"confined": True, "not_confined": False}.get(confinement)
         out.append({"patient_id": patient, "pattern": pattern, "pattern_source": source,
                     "radiology_progressive": row.get("radiology_progressive"),
                     "radiology_controlled": row.get("radiology_controlled"),
                     "progressive_lesions": prog,
                     "controlled_lesions": ctrl, "n_progressive": len(prog),
                     "n_controlled": len(ctrl), "n_secondary": n_secondary,
-                    "secondary_confined_to_progressive": confined})
+                    "secondary_confined_to_progressive": confined,
+                    "confinement": confinement})
     return out
 
 
@@ -387,12 +490,16 @@ def test_clustering(
     seed: int = DEFAULT_SEED,
     focal_max: int = DEFAULT_FOCAL_MAX,
     patients: pd.DataFrame | None = None,
+    thresholds: Thresholds | None = None,
+    states: pd.DataFrame | None = None,
 ) -> dict:
-    """All clustering statistics as one JSON-ready dict (lesion_table, fisher, permutation,
-    mantel_haenszel, patients). ``patients``: the optional patient table whose ``pattern`` or
-    radiology counts decide each patient's pattern (:func:`patient_patterns`); a patient of it
-    not in the cohort raises :class:`~lesiontrack.errors.PatientTableError`."""
-    table = lesion_table(origins, calls, samples)
+    """All clustering statistics as one JSON-ready dict: permutation (the within-patient exact
+    test: the headline, first), lesion_table, mantel_haenszel, fisher (pooled, descriptive),
+    informative_patients, patients. Only counted secondary mutations and evaluable lesions
+    enter the tests. ``patients``: the optional patient table whose ``pattern`` or radiology
+    counts decide each patient's pattern (:func:`patient_patterns`); a patient of it not in the
+    cohort raises :class:`~lesiontrack.errors.PatientTableError`."""
+    table = lesion_table(origins, calls, samples, states=states, thresholds=thresholds)
     cohort = set(calls["patient_id"]) | set(table["patient_id"])
     if samples is not None:
         cohort |= set(samples["patient_id"])
@@ -410,22 +517,30 @@ def clustering_from_tables(table: pd.DataFrame, patients: list[dict], *, n_patie
     :func:`patient_patterns` of every patient (computed patient by patient, e.g. by a report
     that streams the cohort, and concatenated in patient order), and the number of patients
     with calls."""
-    prog = table["status"] == "progressive"
-    sec = table["has_secondary"].astype(bool)
+    tested = _evaluable(table)
+    excluded = table.drop(tested.index) if len(tested) != len(table) else table.iloc[:0]
+    prog = tested["status"] == "progressive"
+    sec = tested["has_secondary"].astype(bool)
     counts = {
         "progressive_with_secondary": int((prog & sec).sum()),
         "progressive_without": int((prog & ~sec).sum()),
         "controlled_with_secondary": int((~prog & sec).sum()),
         "controlled_without": int((~prog & ~sec).sum()),
     }
+    fisher = _fisher(*counts.values())
+    counts["progressive_not_evaluable"] = int((excluded["status"] == "progressive").sum())
+    counts["controlled_not_evaluable"] = int((excluded["status"] == "controlled").sum())
+    permutation = permutation_test(tested, permutations, seed)
     return {
+        "permutation": permutation,
         "lesion_table": counts,
-        "fisher": _fisher(*counts.values()),
-        "permutation": permutation_test(table, permutations, seed),
-        "mantel_haenszel": mantel_haenszel(table),
+        "mantel_haenszel": mantel_haenszel(tested),
+        "fisher": fisher,
+        "informative_patients": permutation["informative_patients"],
         "patients": patients,
         "n_patients": n_patients,
-        "n_lesions_tested": len(table),
+        "n_lesions_tested": len(tested),
+        "n_lesions_not_evaluable": len(excluded),
     }
 
 

@@ -148,49 +148,66 @@ def undefined_because(note) -> str:
 
 def clustering_lines(result: dict) -> list[str]:
     """The tests of :func:`~lesiontrack.test_clustering`'s ``result`` in words, one line per
-    test (Fisher, permutation, Mantel-Haenszel), each saying why when it is undefined. Shared by
-    ``lesiontrack stats`` and the report's cohort page."""
-    lines = []
-    fisher = result.get("fisher") or {}
-    if fisher:
-        head = ("Fisher exact test (one-sided: more secondary mutations in progressive "
-                "lesions): ")
-        if _number(fisher.get("p_value")) is None:
-            why = undefined_because(fisher.get("note")) or "the table cannot be tested"
-            lines.append(f"{head}undefined ({why}).")
-        else:
-            ci = format_ci(fisher.get("ci_low"), fisher.get("ci_high"))
-            lines.append(f"{head}odds ratio {format_ratio(fisher.get('odds_ratio'))}"
-                         + (f", {ci}" if ci else "") + f", {p_phrase(fisher.get('p_value'))}.")
+    test, the headline first: the within-patient permutation test, Mantel-Haenszel, then the
+    pooled Fisher test (descriptive: lesions of one patient are not independent). Each line says
+    why when its test is undefined. Shared by ``lesiontrack stats`` and the report's cohort
+    page."""
+    return [line for line in (_permutation_line(result), _mantel_haenszel_line(result),
+                              _fisher_line(result)) if line]
+
+
+def _permutation_line(result: dict) -> str:
     perm = result.get("permutation") or {}
-    if perm:
-        observed = int(perm.get("observed") or 0)
-        n_perm = int(perm.get("n_permutations") or 0)
-        informative = int(perm.get("informative_patients") or 0)
-        seed = perm.get("seed")
-        lines.append(
-            "Permutation test (status labels shuffled among each patient's lesions"
-            + (f", seed {seed}" if not is_missing(seed) else "") + f"): {observed} progressive "
-            f"{plural(observed, 'lesion')} with a secondary mutation observed against "
-            f"{format_number(perm.get('expected'))} expected; {p_phrase(perm.get('p_value'))} "
-            f"({format_count(n_perm)} {plural(n_perm, 'permutation')}; exact "
-            f"{p_phrase(perm.get('exact_p_value'))}); {informative} informative "
-            f"{plural(informative, 'patient')}.")
+    if not perm:
+        return ""
+    observed = int(perm.get("observed") or 0)
+    n_perm = int(perm.get("n_permutations") or 0)
+    informative = int(perm.get("informative_patients") or 0)
+    seed = perm.get("seed")
+    return ("Within-patient permutation test (the headline; status labels shuffled among each "
+            "patient's lesions" + (f", seed {seed}" if not is_missing(seed) else "")
+            + f"): {observed} progressive {plural(observed, 'lesion')} with a secondary "
+            f"mutation observed against {format_number(perm.get('expected'))} expected; "
+            f"{p_phrase(perm.get('p_value'))} ({format_count(n_perm)} "
+            f"{plural(n_perm, 'permutation')}; exact {p_phrase(perm.get('exact_p_value'))}); "
+            f"{informative} informative {plural(informative, 'patient')}.")
+
+
+def _mantel_haenszel_line(result: dict) -> str:
     mh = result.get("mantel_haenszel") or {}
-    if mh:
-        head = "Mantel-Haenszel odds ratio across patients: "
-        strata = int(mh.get("n_strata") or 0)
-        if _number(mh.get("odds_ratio")) is None:
-            why = undefined_because(mh.get("note")) or "no patient can be pooled"
-            lines.append(f"{head}undefined ({why}).")
-        else:
-            ci = format_ci(mh.get("ci_low"), mh.get("ci_high"))
-            if not ci:
-                ci = "no confidence interval (a pooled cell is empty)"
-            lines.append(f"{head}{format_ratio(mh.get('odds_ratio'))}, {ci}, "
-                         f"{p_phrase(mh.get('p_value'))} ({strata} informative "
-                         f"{plural(strata, 'patient')}).")
-    return lines
+    if not mh:
+        return ""
+    head = "Mantel-Haenszel odds ratio across patients: "
+    strata = int(mh.get("n_strata") or 0)
+    if _number(mh.get("odds_ratio")) is None:
+        why = undefined_because(mh.get("note")) or "no patient can be pooled"
+        return f"{head}undefined ({why})."
+    ci = format_ci(mh.get("ci_low"), mh.get("ci_high"))
+    if not ci:
+        ci = "no confidence interval (a pooled cell is empty)"
+    return (f"{head}{format_ratio(mh.get('odds_ratio'))}, {ci}, "
+            f"{p_phrase(mh.get('p_value'))} ({strata} informative {plural(strata, 'patient')}).")
+
+
+def _fisher_line(result: dict) -> str:
+    fisher = result.get("fisher") or {}
+    if not fisher:
+        return ""
+    head = ("Fisher exact test on pooled lesions (descriptive only: lesions of one patient are "
+            "not independent; one-sided, more secondary mutations in progressive lesions): ")
+    if _number(fisher.get("p_value")) is None:
+        why = undefined_because(fisher.get("note")) or "the table cannot be tested"
+        return f"{head}undefined ({why})."
+    ci = format_ci(fisher.get("ci_low"), fisher.get("ci_high"))
+    estimator = fisher.get("estimator")
+    return (f"{head}odds ratio {format_ratio(fisher.get('odds_ratio'))}"
+            + (f" ({estimator})" if estimator else "") + (f", {ci}" if ci else "")
+            + f", {p_phrase(fisher.get('p_value'))}.")
+
+
+#: A patient's confinement (:data:`lesiontrack.stats.CONFINEMENTS`) in words.
+CONFINEMENT_WORDS = {"confined": "yes", "not_confined": "no",
+                     "no_secondary": "no secondary mutation", "not_assessable": "not assessable"}
 
 
 def pattern_basis(row: dict) -> str:
@@ -207,25 +224,33 @@ def pattern_basis(row: dict) -> str:
 
 
 def stats_text(result: dict) -> str:
-    """The text summary of ``lesiontrack stats``: the lesion 2x2 table, the tests in words
-    (:func:`clustering_lines`) and each patient's pattern."""
+    """The text summary of ``lesiontrack stats``: the headline within-patient test first, then
+    the lesion 2x2 table with the lesions left out as not evaluable, the descriptive pooled test
+    and each patient's pattern and confinement."""
     t = result.get("lesion_table") or {}
     n_patients = int(result.get("n_patients") or 0)
-    lines = [
+    perm, mh, fisher = (_permutation_line(result), _mantel_haenszel_line(result),
+                        _fisher_line(result))
+    lines = [line for line in (perm, mh) if line]
+    lines += [
         f"lesions tested: {format_count(result.get('n_lesions_tested'))} in "
-        f"{format_count(n_patients)} {plural(n_patients, 'patient')}",
+        f"{format_count(n_patients)} {plural(n_patients, 'patient')}; not evaluable (left "
+        f"out): {format_count(t.get('progressive_not_evaluable') or 0)} progressive, "
+        f"{format_count(t.get('controlled_not_evaluable') or 0)} controlled",
         "                      with secondary  without",
         f"  progressive lesions {format_count(t.get('progressive_with_secondary')):>14}  "
         f"{format_count(t.get('progressive_without')):>7}",
         f"  controlled lesions  {format_count(t.get('controlled_with_secondary')):>14}  "
         f"{format_count(t.get('controlled_without')):>7}",
-        *clustering_lines(result),
+        *([fisher] if fisher else []),
         "patients:",
     ]
     for row in result.get("patients") or []:
-        confined = {True: "yes", False: "no"}.get(row.get("secondary_confined_to_progressive"),
-                                                  "no secondary mutation")
+        confinement = row.get("confinement") or {
+            True: "confined", False: "not_confined"}.get(
+            row.get("secondary_confined_to_progressive"), "no_secondary")
         lines.append(f"  {row['patient_id']}: {row['pattern']} ({pattern_basis(row)}); "
-                     f"secondary confined to progressive lesions: {confined}")
+                     "secondary confined to progressive lesions: "
+                     f"{CONFINEMENT_WORDS.get(confinement, confinement)}")
     lines.append("For research use only, not for clinical decisions.")
     return "\n".join(lines) + "\n"

@@ -1,26 +1,42 @@
-"""Detection thresholds, documented once: a call is *detected* when it passes all three."""
+"""Detection thresholds, documented once: a call is *detected* when it passes all three.
+
+The same dataclass carries the evidence thresholds of an absence: ``error_rate`` (the ALT reads
+of an absent mutation must be consistent with this sequencing error rate, one-sided binomial test
+at alpha 0.05) and ``min_power`` (the probability of detecting the mutation at its expected allele
+fraction). See :mod:`lesiontrack.compare`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .defaults import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
+from .defaults import (
+    DEFAULT_ERROR_RATE,
+    DEFAULT_MIN_ALT,
+    DEFAULT_MIN_DEPTH,
+    DEFAULT_MIN_POWER,
+    DEFAULT_MIN_VAF,
+)
 from .errors import OptionError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_MIN_ALT", "DEFAULT_MIN_DEPTH", "DEFAULT_MIN_VAF", "Thresholds"]
+__all__ = ["DEFAULT_ERROR_RATE", "DEFAULT_MIN_ALT", "DEFAULT_MIN_DEPTH", "DEFAULT_MIN_POWER",
+           "DEFAULT_MIN_VAF", "Thresholds"]
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """``min_depth``, ``min_alt`` and ``min_vaf`` with their documented defaults."""
+    """``min_depth``, ``min_alt`` and ``min_vaf`` (detection), ``error_rate`` and ``min_power``
+    (absence), with their documented defaults."""
 
     min_depth: int = DEFAULT_MIN_DEPTH
     min_alt: int = DEFAULT_MIN_ALT
     min_vaf: float = DEFAULT_MIN_VAF
+    error_rate: float = DEFAULT_ERROR_RATE
+    min_power: float = DEFAULT_MIN_POWER
 
     def __post_init__(self) -> None:
         if self.min_depth < 0 or int(self.min_depth) != self.min_depth:
@@ -32,6 +48,18 @@ class Thresholds:
         if not 0.0 <= self.min_vaf <= 1.0:
             raise OptionError(f"min_vaf must be a fraction between 0 and 1, not {self.min_vaf}",
                               field="min_vaf")
+        if not 0.0 < self.error_rate < 1.0:
+            raise OptionError(f"error_rate must be a fraction between 0 and 1 (exclusive), not "
+                              f"{self.error_rate}", field="error_rate")
+        if not 0.0 < self.min_power <= 1.0:
+            raise OptionError(f"min_power must be a probability in (0, 1], not {self.min_power}",
+                              field="min_power")
+
+    def alt_needed(self, depth: int) -> int:
+        """ALT reads a detection needs at ``depth``: max(min_alt, ceil(min_vaf x depth))."""
+        import math
+
+        return max(int(self.min_alt), math.ceil(self.min_vaf * depth - 1e-9))
 
     def detect(self, alt_count: pd.Series, depth: pd.Series, vaf: pd.Series) -> pd.Series:
         """True (called above thresholds), False (site read, allele below), NA (unknown).

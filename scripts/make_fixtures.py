@@ -349,7 +349,8 @@ def cohort() -> list[Patient]:
             "GIST01", "GRCh38", "focal", "mutect2_joint",
             "Focal progression: one liver metastasis acquires V654A, the other lesions stay "
             "controlled. The baseline biopsy shows the site at depth with no V654A read; the "
-            "stable liver lesion has a single V654A read (below threshold).",
+            "stable liver lesion has a single V654A read (below threshold, and consistent with "
+            "sequencing noise: absent, as the lesion is powered to see V654A).",
             [
                 Sample("BL", "GIST01_BL", "baseline", "baseline", "stomach (primary tumour)", PRE),
                 Sample("L1", "GIST01_L1", "lesion", "PD", "liver", "imatinib month 26"),
@@ -466,9 +467,11 @@ def cohort() -> list[Patient]:
         Patient(
             "GIST07", "GRCh37", "focal", "mutect2_single",
             "GRCh37 patient: A829P only in the progressive lesion. The baseline file holds A829P "
-            "as a FilterMutectCalls weak_evidence record (1 read), so the baseline is evaluable; "
-            "the L1 file also holds a PASS call in the TET2 locus, far outside KIT/PDGFRA, that "
-            "the default gene regions must not read.",
+            "as a FilterMutectCalls weak_evidence record (1 read), read only with "
+            "--include-filtered; the stable lesion's file has no record at A829P, so that lesion "
+            "is not evaluable for it and is left out of the statistics (A829P is secondary by "
+            "the knowledge rule); the L1 file also holds a PASS call in the TET2 locus, far "
+            "outside KIT/PDGFRA, that the default gene regions must not read.",
             [
                 Sample("BL", "GIST07_BL", "baseline", "baseline", "stomach (primary tumour)", PRE),
                 Sample("L1", "GIST07_L1", "lesion", "Progressive", "liver", "imatinib month 22"),
@@ -1336,7 +1339,29 @@ LAYOUT_NAMES = {
 SHEET_COLUMNS = ["patient_id", "lesion_id", "sample_id", "role", "status", "site", "timepoint",
                  "vcf_sample", "calls", "assembly", "bam"]
 ORIGIN_COLUMNS = ["patient_id", "chrom", "pos", "ref", "alt", "gene", "hgvsp", "expected_origin",
-                  "hgvsc", "exon", "label", "variant_key"]
+                  "hgvsc", "exon", "label", "variant_key", "expected_rule",
+                  "expected_lesions_absent", "expected_lesions_not_evaluable"]
+
+#: (patient, mutation) -> (deciding rule, lesions absent with power, lesions not evaluable), as
+#: the evidence-aware rules (issue 13) derive them with the default options: an absence needs
+#: ALT reads consistent with noise and P(detect) >= 0.95 at the expected VAF; a lesion without a
+#: record at the site is not evaluable.
+EXPECTED_EVIDENCE: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("GIST01", "W557_K558del"): ("baseline", "", ""),
+    ("GIST01", "V654A"): ("baseline", "L2,L3", ""),  # L2's one read is noise (p = 0.53)
+    ("GIST02", "V559del"): ("sharing", "", ""),
+    ("GIST02", "T670I"): ("sharing", "L2", ""),  # from the BAM: 0/163
+    ("GIST02", "D816V"): ("sharing", "L2", ""),  # from the BAM: 1/159, noise
+    ("GIST03", "A502_Y503dup"): ("sharing", "", ""),
+    ("GIST03", "D820Y"): ("knowledge", "", "L1,L3"),  # VarScan2 writes no record there
+    ("GIST03", "N822K"): ("knowledge", "", "L2,L3"),
+    ("GIST04", "V560D"): ("sharing", "", ""),
+    ("GIST04", "Y823D"): ("sharing", "L2", ""),  # expected VAF 20.6% at depth 170: powered
+    ("GIST05", "D842V"): ("sharing", "", ""),
+    ("GIST06", "W557R"): ("sharing", "", ""),
+    ("GIST07", "W557_K558del"): ("baseline", "", ""),
+    ("GIST07", "A829P"): ("knowledge", "", "L2"),  # no record in L2's file: not evaluable
+}
 
 
 def tsv(rows: list[list[str]], comments: list[str] = ()) -> bytes:
@@ -1357,7 +1382,8 @@ def origin_rows(patients: list[Patient]) -> list[list[str]]:
             m = MUTATIONS[label]
             pos, ref, alt = m.vcf[patient.assembly]
             placed.append([patient.patient_id, patient.chrom, pos, ref, alt, m.gene, m.hgvsp,
-                           origin, m.hgvsc, m.exon, label, key_of(patient.chrom, pos, ref, alt)])
+                           origin, m.hgvsc, m.exon, label, key_of(patient.chrom, pos, ref, alt),
+                           *EXPECTED_EVIDENCE[(patient.patient_id, label)]])
         rows += sorted(placed, key=lambda row: row[2])
     return rows
 
@@ -1394,6 +1420,14 @@ patient. Secondary (acquired, imatinib-resistance) KIT mutations are present in
 progressive lesions only; controlled lesions (stable, partial response) keep the primary
 alone.
 
+With the evidence-aware rules (a mutation is absent from a lesion only where its ALT reads
+are consistent with noise and the lesion, at its tumour content, was powered to show it),
+two lesions are not evaluable and are left out of the statistics: GIST03's L3 (VarScan2 wrote
+no record at D820/N822) and GIST07's stable L2 (no record at A829P). The within-patient
+permutation test then has three informative patients (GIST01, GIST02, GIST04) and its exact p
+is 1/3 x 1/2 x 1/2 = 0.083, the smallest this cohort allows; the pooled Fisher test (p = 0.009)
+is descriptive only, since lesions of one patient are not independent.
+
 | patient | build | progression | calls | what it exercises |
 |---|---|---|---|---|
 """
@@ -1428,7 +1462,8 @@ README_NOTES = """
   leaves `assembly` empty: the chr4 `##contig` length (GRCh38 190,214,555; GRCh37
   191,154,276) tells the build.
 - `expected_origins.tsv`: patient_id, chrom, pos, ref, alt (as in the calls file), gene,
-  hgvsp, expected_origin (`primary`/`secondary`), then hgvsc, exon, label, variant_key.
+  hgvsp, expected_origin (`primary`/`secondary`), then hgvsc, exon, label, variant_key,
+  expected_rule, expected_lesions_absent (absent with power), expected_lesions_not_evaluable.
 - `vcf/`, `maf/`: the calls. Bgzipped + `.tbi` where pipelines do that (Mutect2,
   Strelka2, VEP, FreeBayes); VarScan2 output is plain text, as VarScan2 writes it.
 
@@ -1472,7 +1507,7 @@ def readme(patients: list[Patient], files: dict[str, list[CallsFile]]) -> str:
     out.append(README_VARIANTS)
     by_id = {p.patient_id: p for p in patients}
     for row in origin_rows(patients):
-        pid, chrom, pos, ref, alt, gene, hgvsp, origin, hgvsc, exon, label, key = row
+        pid, chrom, pos, ref, alt, gene, hgvsp, origin, hgvsc, exon, label, key, *_ = row
         name = hgvsp if label == hgvsp[2:] else f'{hgvsp} ("{label}")'
         out.append(f"| {pid} | `{key}` | {gene} | {exon} | {hgvsc} | {name} | "
                    f"{chrom}:{pos} {ref}>{alt} | {origin} | {reads_text(by_id[pid], label)} |\n")

@@ -14,6 +14,9 @@ INTRONIC = ("4", 54727600, "G", "A", "KIT", "", None, "")  # no knowledge row
 D842V = ("4", 54285926, "A", "T", "PDGFRA", "18", 842, "p.D842V")
 
 ROLE_OF_STATUS = {"baseline": "baseline"}
+#: Consequence of each worked example (what the annotation gives them).
+CONSEQUENCE = {W557: "inframe_deletion", V654A: "missense", D816V: "missense",
+               INTRONIC: "intronic", D842V: "missense"}
 
 
 def call(patient, lesion, status, variant, alt, depth, *, sample=None, role=None):
@@ -29,11 +32,13 @@ def call(patient, lesion, status, variant, alt, depth, *, sample=None, role=None
         "role_hint": "", "alt_count": alt, "depth": depth,
         "vaf": (alt / depth) if (alt is not None and depth) else None, "caller_vaf": None,
         "filter": "PASS", "caller": "test", "source": "test.vcf", "record": "", "detected": None,
+        "consequence": CONSEQUENCE.get(variant, "unknown"),
     }
 
 
 def table(rows, thresholds: Thresholds | None = None) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(rows, columns=CALLS_COLUMNS)
+    columns = CALLS_COLUMNS + [c for c in ("consequence",) if c not in CALLS_COLUMNS]
+    frame = pd.DataFrame.from_records(rows, columns=columns)
     for column in ("alt_count", "depth"):
         frame[column] = frame[column].astype("Float64").astype("Int64")
     frame["codon"] = frame["codon"].astype("Int64")

@@ -82,9 +82,12 @@ def test_a_low_level_allele_found_only_in_the_reads_is_detected(cohort):
     calls = build_calls(read_samplesheet(path), sheet_path=path)
     row = calls[(calls["sample_id"] == "P1_L2") & (calls["variant_key"] == "4:54733155:A>T")]
     assert (int(row["alt_count"].iloc[0]), bool(row["detected"].iloc[0])) == (5, True)
-    # now in both lesions: truncal by sharing, flagged against the knowledge table
-    origin_, rule, flags = origin(calls)
-    assert (origin_, rule) == ("primary", "sharing") and flags.startswith("knowledge=secondary")
+    # now in both lesions, but subclonal (CCF ~0.56 in L1, 5/150 in L2): not truncal (issue
+    # 13: truncal only if clonal where detected); the knowledge table decides
+    origin_, rule, _ = origin(calls)
+    assert (origin_, rule) == ("secondary", "knowledge")
+    evidence = classify(calls).set_index("variant_key").loc["4:54733155:A>T", "evidence"]
+    assert "present in every lesion but subclonal or low-level in L1" in evidence
 
 
 def test_recount_replaces_caller_counts_by_read_counts(cohort, grch38_reference):

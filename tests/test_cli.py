@@ -69,11 +69,16 @@ def test_classify_tells_the_demo_story(capsys, tmp_path):
     origins = pd.read_csv(pd.io.common.StringIO(out), sep="\t", dtype=str, keep_default_na=False)
     expected = pd.read_csv(FIXTURES / "expected_origins.tsv", sep="\t", dtype=str,
                            keep_default_na=False)
-    got = dict(zip(zip(origins["patient_id"], origins["variant_key"], strict=True),
-                   origins["origin"], strict=True))
+    got = origins.set_index(["patient_id", "variant_key"])
     for row in expected.itertuples():
         if row.expected_origin in ("primary", "secondary"):
-            assert got[(row.patient_id, row.variant_key)] == row.expected_origin, row
+            found = got.loc[(row.patient_id, row.variant_key)]
+            assert found["origin"] == row.expected_origin, row
+            # the evidence-aware rules: the deciding rule and where absence was measured
+            assert (found["rule"], found["lesions_absent"], found["lesions_not_evaluable"]) == (
+                row.expected_rule, row.expected_lesions_absent,
+                row.expected_lesions_not_evaluable), row
+            assert found["counted"] == "True"
 
 
 def test_stats_json_and_text(capsys, tmp_path):
@@ -83,7 +88,11 @@ def test_stats_json_and_text(capsys, tmp_path):
     table = result["lesion_table"]
     assert table["controlled_with_secondary"] == 0
     assert table["progressive_with_secondary"] >= 5
-    assert result["fisher"]["p_value"] < 0.05
+    assert result["fisher"]["p_value"] < 0.05 and result["fisher"]["descriptive"] is True
+    # the headline: GIST01, GIST02 and GIST04 are informative, exact p = 1/3 x 1/2 x 1/2
+    assert result["permutation"]["exact_p_value"] == pytest.approx(1 / 12)
+    assert result["informative_patients"] == 3
+    assert (table["progressive_not_evaluable"], table["controlled_not_evaluable"]) == (1, 1)
     patterns = {p["patient_id"]: p["pattern"] for p in result["patients"]}
     assert patterns["GIST01"] == "focal" and patterns["GIST03"] == "generalized"
     assert patterns["GIST06"] == "none"

@@ -19,7 +19,10 @@ def test_mutation_absent_from_baseline_and_seen_in_progressive_lesion_is_seconda
     origins = classify(table(focal_patient()))
     row = origin_of(origins, "P1", V654A)
     assert (row.origin, row.rule) == ("secondary", "baseline")
-    assert row.evidence == "absent from baseline B (depth 180); detected in L1 (30/150 reads)"
+    assert row.evidence.startswith(
+        "absent from baseline B (0/180 reads; P(detect) = 1.00 at expected VAF 18.3%); "
+        "detected in L1 (30/150 reads, CCF 0.46)")
+    assert "tumour content: B 80% (2 x driver VAF)" in row.evidence
     assert row.lesions_detected == "L1"
     assert row.lesions_absent == "L2"  # one read in L2 is below min-alt: absent, evaluable
     assert row["flags"] == ""  # sharing and knowledge agree
@@ -28,7 +31,7 @@ def test_mutation_absent_from_baseline_and_seen_in_progressive_lesion_is_seconda
 def test_mutation_in_baseline_is_primary():
     row = origin_of(classify(table(focal_patient())), "P1", W557)
     assert (row.origin, row.rule) == ("primary", "baseline")
-    assert row.evidence.startswith("detected in baseline B (60/150 reads)")
+    assert row.evidence.startswith("detected in baseline B (60/150 reads, CCF 1.00)")
     assert row.lesions_detected == "L1,L2"
 
 
@@ -47,7 +50,7 @@ def test_baseline_not_evaluable_falls_through_to_sharing():
     ]
     row = origin_of(classify(table(rows)), "P", V654A)
     assert (row.origin, row.rule) == ("secondary", "sharing")
-    assert "baseline B not evaluable" in row.evidence
+    assert "baseline B (depth 5) not evaluable" in row.evidence
 
 
 def test_mutation_in_every_lesion_is_truncal_primary_by_sharing():
@@ -55,16 +58,29 @@ def test_mutation_in_every_lesion_is_truncal_primary_by_sharing():
             call("P", "L2", "controlled", W557, 40, 100)]
     row = origin_of(classify(table(rows)), "P", W557)
     assert (row.origin, row.rule, row["flags"]) == ("primary", "sharing", "")
-    assert row.evidence == "detected in every lesion: L1 (50/100 reads), L2 (40/100 reads)"
+    assert row.evidence.startswith(
+        "detected in every lesion: L1 (50/100 reads, CCF 1.00), L2 (40/100 reads, CCF 1.00)")
 
 
 def test_sharing_disagreeing_with_knowledge_is_flagged():
-    # a known primary region mutation missing from one evaluable lesion
+    # a resistance-site mutation in every lesion, clonal: sharing says primary, knowledge not
+    rows = [call("P", "L1", "progressive", D816V, 50, 100),
+            call("P", "L2", "controlled", D816V, 40, 120)]
+    row = origin_of(classify(table(rows)), "P", D816V)
+    assert (row.origin, row.rule) == ("primary", "sharing")
+    assert row["flags"].startswith("knowledge=secondary")
+
+
+def test_a_driver_missing_from_a_lesion_is_low_tumour_content_not_secondary():
+    # the truncal driver absent from one lesion says the lesion's tumour content is low (or a
+    # swap): it is evidence of absence for nothing, and the driver stays primary
     rows = [call("P", "L1", "progressive", W557, 50, 100),
             call("P", "L2", "controlled", W557, 0, 120)]
     row = origin_of(classify(table(rows)), "P", W557)
-    assert (row.origin, row.rule) == ("secondary", "sharing")
-    assert row["flags"].startswith("knowledge=primary")
+    assert (row.origin, row.rule) == ("primary", "knowledge")
+    assert row.lesions_not_evaluable == "L2"
+    assert "driver not detected here (0/120 reads): low tumour content or a sample swap" in (
+        row.evidence)
 
 
 def test_unevaluable_lesion_sends_the_call_to_knowledge():

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 
 import networkx as nx
-from scenarios import focal_patient, table
+import pytest
+from scenarios import V654A, W557, call, focal_patient, table
 
 from lesiontrack import build_graph, classify, graph_to_json, write_graph
-from lesiontrack.graph import lesion_node, mutation_node, secondary_by_status
+from lesiontrack.graph import (
+    lesion_node,
+    lesions_carrying,
+    lesions_lacking,
+    mutation_node,
+    secondary_by_status,
+)
 
 
 def demo_graph():
@@ -24,10 +31,25 @@ def test_nodes_and_edges_follow_the_design():
     assert graph.nodes[v654a]["origin"] == "secondary"
     assert graph.nodes[v654a]["hgvsp"] == "p.V654A"
     # carried only where detected: L1, not L2 (one read) nor the baseline
-    assert sorted(graph.predecessors(v654a)) == [lesion_node("P1", "L1")]
+    assert lesions_carrying(graph, v654a) == [lesion_node("P1", "L1")]
     assert graph.edges[lesion_node("P1", "L1"), v654a]["alt_count"] == 30
+    # absent with power from the baseline and L2: an `absent` edge, not "no edge"
+    assert lesions_lacking(graph, v654a) == [lesion_node("P1", "B"), lesion_node("P1", "L2")]
+    edge = graph.edges[lesion_node("P1", "L2"), v654a]
+    assert (edge["relation"], edge["detected"]) == ("absent", False)
+    assert edge["power"] >= 0.95 and edge["expected_vaf"] == pytest.approx(0.18, abs=0.01)
     assert graph.has_edge(lesion_node("P1", "B"), "status:baseline")
     assert graph.nodes["status:progressive"]["name"] == "progressive"
+
+
+def test_a_lesion_not_evaluable_for_a_mutation_has_no_edge():
+    rows = focal_patient("P1") + [call("P1", "L3", "controlled", W557, 40, 100),
+                                  call("P1", "L3", "controlled", V654A, 0, 12)]  # depth 12
+    calls = table(rows)
+    graph = build_graph(calls, classify(calls))
+    v654a = mutation_node("P1", "4:54728092:T>C")
+    assert not graph.has_edge(lesion_node("P1", "L3"), v654a)
+    assert graph.has_edge(lesion_node("P1", "L2"), v654a)
     assert secondary_by_status(graph)["progressive"] == 1
     assert secondary_by_status(graph)["controlled"] == 0
 

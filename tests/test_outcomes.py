@@ -312,6 +312,11 @@ def test_groups_by_pattern_confined_and_secondary():
     assert grouped("confined", table)["P2"] == "not confined"
     with pytest.raises(OptionError, match="unknown grouping"):
         groups_from_stats(STATS, "arm")
+    # a patient whose confinement cannot be assessed is its own group, not "no secondary"
+    assessed = [dict(STATS[0], confinement="confined"),
+                dict(STATS[2], n_secondary=1, confinement="not_assessable")]
+    frame = groups_from_stats(assessed, "confined")
+    assert list(frame["group"]) == ["confined", "not assessable"]
 
 
 def test_override_that_disagrees_with_the_lesions_is_logged(caplog):

@@ -81,8 +81,11 @@ def test_an_undefined_test_says_why():
         "patients": [], "n_patients": 1, "n_lesions_tested": 2,
     }
     lines = clustering_lines(result)
-    assert "undefined (a row or column of the table is empty)" in lines[0]
-    assert "undefined (no patient has both statuses)" in lines[2]
+    # the headline first (the within-patient test), then Mantel-Haenszel, then pooled Fisher
+    assert lines[0].startswith("Within-patient permutation test")
+    assert "undefined (no patient has both statuses)" in lines[1]
+    assert "undefined (a row or column of the table is empty)" in lines[2]
+    assert "descriptive" in lines[2]
     assert_readable(stats_text(result), "stats text")
 
 
@@ -145,7 +148,8 @@ def test_no_python_reprs_in_any_text_for_people(capsys, tmp_path, degenerate, co
 
 def test_stats_text_of_the_demo_reads_like_the_report(capsys):
     _, out, _ = run(capsys, "stats", SHEET)
-    assert "odds ratio infinite, 95% CI 1.43 to infinite, p = 0.010." in out
+    assert ("odds ratio infinite (conditional maximum likelihood odds ratio), 95% CI 1.51 to "
+            "infinite, p = 0.0093.") in out
     assert "(10,000 permutations;" in out
 
 

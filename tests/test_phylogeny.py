@@ -343,11 +343,20 @@ def _calls() -> pd.DataFrame:
             rows.append({"patient_id": "P/1", "lesion_id": lesion, "sample_id": sample,
                          "role": role, "variant_key": key, "alt_count": 60 if hit else 0,
                          "depth": 200, "detected": hit, "gene": gene, "exon": exon,
-                         "codon": codon})
+                         "codon": codon, "vaf": (60 if hit else 0) / 200,
+                         "status": {"baseline": "baseline", "plasma": "unknown"}.get(
+                             role, "progressive")})
     rows.append({"patient_id": "P2", "lesion_id": "L1", "sample_id": "P2L1", "role": "lesion",
                  "variant_key": "1:1:A>C", "alt_count": 9, "depth": 30, "detected": True,
-                 "gene": None, "exon": None, "codon": None})
-    return pd.DataFrame(rows)
+                 "gene": None, "exon": None, "codon": None, "vaf": 0.3,
+                 "status": "progressive"})
+    frame = pd.DataFrame(rows)
+    parts = frame["variant_key"].str.extract(r"^(\w+):(\d+):(\w+)>(\w+)$")
+    frame["chrom"], frame["ref"], frame["alt"] = parts[0], parts[2], parts[3]
+    frame["pos"] = parts[1].astype(int)
+    from lesiontrack import CALLS_COLUMNS
+
+    return frame.reindex(columns=[*CALLS_COLUMNS, *(c for c in frame if c not in CALLS_COLUMNS)])
 
 
 def test_phylogeny_from_a_calls_table():
@@ -385,7 +394,7 @@ def test_latest_date_samples_only():
     calls = _calls()
     calls["date"] = "2024-01-01"
     later = calls[calls["sample_id"] == "L2"].assign(sample_id="L2late", date="2025-01-01",
-                                                     detected=False, alt_count=0)
+                                                     detected=False, alt_count=0, vaf=0.0)
     calls = pd.concat([calls, later], ignore_index=True)
     latest = ph.phylogeny(calls).patients["P/1"].mutations().set_index("variant_key")
     merged = ph.phylogeny(calls, latest_only=False).patients["P/1"].mutations().set_index(

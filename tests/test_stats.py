@@ -27,7 +27,9 @@ def test_focal_story_counts_and_fisher():
     rows = focal_patient("P1") + focal_patient("P2")
     result = run(rows)
     assert result["lesion_table"] == {"progressive_with_secondary": 2, "progressive_without": 0,
-                                      "controlled_with_secondary": 0, "controlled_without": 2}
+                                      "controlled_with_secondary": 0, "controlled_without": 2,
+                                      "progressive_not_evaluable": 0,
+                                      "controlled_not_evaluable": 0}
     # one-sided Fisher on [[2,0],[0,2]]: only the observed table is as extreme: 1/C(4,2)
     assert result["fisher"]["p_value"] == pytest.approx(1 / 6)
     assert result["fisher"]["odds_ratio"] == "inf"
@@ -102,10 +104,16 @@ def test_patterns_and_confinement():
     patients = {p["patient_id"]: p for p in run(rows)["patients"]}
     assert patients["FOCAL"]["pattern"] == "focal"
     assert patients["FOCAL"]["secondary_confined_to_progressive"] is True
+    assert patients["FOCAL"]["confinement"] == "confined"
     assert patients["GEN"]["pattern"] == "generalized"
+    # every lesion progressive: whether secondaries stay out of controlled lesions is unknown
+    assert patients["GEN"]["confinement"] == "not_assessable"
+    assert patients["GEN"]["secondary_confined_to_progressive"] is None
     assert patients["NONE"]["pattern"] == "unknown"  # one sequenced lesion: cannot tell
     assert patients["NONE"]["secondary_confined_to_progressive"] is None
+    assert patients["NONE"]["confinement"] == "no_secondary"
     assert patients["LEAK"]["secondary_confined_to_progressive"] is False
+    assert patients["LEAK"]["confinement"] == "not_confined"
     assert patients["LEAK"]["progressive_lesions"] == ["L1"]
     wider = {p["patient_id"]: p for p in run(rows, focal_max=2)["patients"]}
     assert wider["GEN"]["pattern"] == "generalized"  # every lesion progressive
@@ -129,8 +137,17 @@ def test_large_tables_use_the_woolf_interval_and_stay_finite():
     from lesiontrack.stats import CONDITIONAL_CI_MAX_LESIONS, _fisher
 
     big = CONDITIONAL_CI_MAX_LESIONS
-    result = _fisher(big // 4, big // 4, 0, big)  # an empty cell
-    assert result["odds_ratio"] == "inf" and "Woolf" in result["note"]
+    a, b, c, d = big // 4, big // 4, 0, big
+    result = _fisher(a, b, c, d)  # an empty cell
+    assert "Woolf" in result["note"] and "Haldane" in result["estimator"]
     assert 0 < result["ci_low"] < result["ci_high"] < math.inf
+    # the estimate is the Haldane-corrected odds ratio the interval is centred on
+    haldane = (a + .5) * (d + .5) / ((b + .5) * (c + .5))
+    assert result["odds_ratio"] == pytest.approx(haldane)
+    assert result["ci_low"] < result["odds_ratio"] < result["ci_high"]
+    assert result["odds_ratio"] == pytest.approx(math.sqrt(result["ci_low"] * result["ci_high"]))
+    full = _fisher(a, b, 1, d)  # no empty cell: the plain sample odds ratio
+    assert full["estimator"] == "sample odds ratio"
+    assert full["odds_ratio"] == pytest.approx(a * d / b)
     small = _fisher(3, 1, 1, 3)
     assert "conditional MLE" in small["note"]

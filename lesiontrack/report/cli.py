@@ -147,7 +147,7 @@ def _parts(args: argparse.Namespace, sheet, thresholds):
     sample sheet's calls files or from --calls tables)."""
     from ..calls import calls_table_batches
     from ..cli import _build_calls
-    from ..compare import classify
+    from ..compare import classify, lesion_states
     from .render import ReportPart
 
     tables = getattr(args, "calls_tables", None)
@@ -165,8 +165,11 @@ def _parts(args: argparse.Namespace, sheet, thresholds):
             rows = None if sheet is None else sheet[sheet["patient_id"].isin(batch)]
             if calls is None:
                 calls = _build_calls(args, rows.reset_index(drop=True), thresholds)
-            yield ReportPart(rows, calls, classify(calls, rows))
-            del calls, rows  # not held while the next batch is read
+            states = lesion_states(calls, rows, thresholds=thresholds)
+            origins = classify(calls, rows, thresholds=thresholds,
+                               count_all=bool(getattr(args, "count_all", False)), states=states)
+            yield ReportPart(rows, calls, origins, states)
+            del calls, rows, states, origins  # not held while the next batch is read
 
     return patients, parts()
 

@@ -29,6 +29,7 @@ from markupsafe import Markup, escape
 
 from .. import __version__, genome
 from .. import progress as progress_bars
+from ..compare import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE  # the one home of states
 from ..defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from ..errors import OptionError
 from ..genome import drugs
@@ -56,7 +57,6 @@ NOTICE = ("For research use only, not for clinical decisions. This report has no
           "validated for diagnosis or treatment; drug-class notes summarise published research "
           "series and are not treatment advice.")
 
-DETECTED, ABSENT, NOT_EVALUABLE = "detected", "absent", "not_evaluable"
 STATUS_ORDER = {"baseline": 0, "progressive": 1, "controlled": 2, "unknown": 3}
 ORIGIN_ORDER = {"primary": 0, "secondary": 1, "undetermined": 2}
 RULE_WORDS = {
@@ -228,7 +228,7 @@ class Lesion:
     samples: list[str]
 
     def sort_key(self) -> tuple:
-        rank = STATUS_ORDER.get(self.status, 4) + (10 if self.role == "plasma" else 0)
+        rank = STATUS_ORDER.get(self.status, 4) + (10 if self.role in ("plasma", "normal") else 0)
         return (rank, _natural(self.lesion_id))
 
     def record(self) -> dict:
@@ -299,7 +299,7 @@ class Cell:
     """One lesion x mutation cell of the matrix."""
 
     lesion_id: str
-    state: str  # detected / absent / not_evaluable
+    state: str  # detected / low_level / absent / not_evaluable (from compare.lesion_states)
     css: str
     main: str
     sub: str
@@ -311,12 +311,13 @@ class Cell:
     samples_detected: int = 0
     samples: int = 0
     from_reads: bool = False
+    reason: str = ""
 
     def record(self, variant_key: str) -> dict:
         return {"variant_key": variant_key, "lesion_id": self.lesion_id, "state": self.state,
                 "alt_count": self.alt, "depth": self.depth, "vaf": self.vaf,
                 "best_sample": self.sample_id, "samples_detected": self.samples_detected,
-                "samples": self.samples, "from_reads": self.from_reads}
+                "samples": self.samples, "from_reads": self.from_reads, "reason": self.reason}
 
 
 def _reads(alt: int | None, depth: int | None) -> str:
@@ -325,10 +326,24 @@ def _reads(alt: int | None, depth: int | None) -> str:
     return f"{alt}/{depth}" if alt is not None else f"depth {depth}"
 
 
-def _cell(lesion: Lesion, origin: str, rows: list[_SampleCall], min_depth: int) -> Cell:
+def _states_of(states: pd.DataFrame | None) -> dict[tuple[str, str, str], dict]:
+    """(patient, variant_key, lesion) -> its row of :func:`~lesiontrack.compare.lesion_states`."""
+    if states is None or states.empty:
+        return {}
+    columns = ["state", "reason", "expected_vaf", "power"]
+    return {(str(p), str(k), str(lesion)): dict(zip(columns, values, strict=True))
+            for p, k, lesion, *values in zip(states["patient_id"], states["variant_key"],
+                                             states["lesion_id"],
+                                             *(states[c] for c in columns), strict=True)}
+
+
+def _cell(lesion: Lesion, origin: str, rows: list[_SampleCall], state: dict | None) -> Cell:
+    """One matrix cell: the state decided by :func:`~lesiontrack.compare.lesion_states`
+    (never re-derived here), shown with the lesion's best sample's reads."""
     n_samples = max(len(lesion.samples), len({r.sample_id for r in rows}))
-    hits = [r for r in rows if r.detected is True]
-    misses = [r for r in rows if r.detected is False]
+    state = state or {"state": NOT_EVALUABLE, "reason": "the site was not read in this "
+                                                         "lesion's files"}
+    kind, reason = state["state"], str(state.get("reason") or "")
 
     def best(items: list[_SampleCall]) -> _SampleCall:
         return max(items, key=lambda r: (r.alt if r.alt is not None else -1,
@@ -336,7 +351,8 @@ def _cell(lesion: Lesion, origin: str, rows: list[_SampleCall], min_depth: int) 
                                          tuple(-ord(c) for c in r.sample_id)))
 
     name = lesion.lesion_id
-    if hits:
+    hits = [r for r in rows if r.detected is True]
+    if kind == DETECTED and hits:
         top = best(hits)
         reads = _reads(top.alt, top.depth)
         sub = reads
@@ -348,27 +364,28 @@ def _cell(lesion: Lesion, origin: str, rows: list[_SampleCall], min_depth: int) 
             sub, title = f"{sub} · reads".strip(" ·"), title + " (counted from the reads)"
         return Cell(name, DETECTED, f"cell-det origin-{origin}", _percent(top.vaf) or "detected",
                     sub, title, top.alt, top.depth, top.vaf, top.sample_id, len(hits), n_samples,
-                    top.from_reads)
-    if misses:
-        top = best(misses)
-        reads = _reads(top.alt, top.depth)
-        below = top.alt is not None and top.alt > 0
-        title = (f"{name}: not detected (evaluable); {reads} reads"
-                 + (" — ALT reads below the detection thresholds" if below else ""))
-        sub = "below threshold" if below else "not detected"
-        if top.from_reads:
-            sub, title = f"{sub} · reads", title + " (counted from the reads)"
-        return Cell(name, ABSENT, "cell-abs" + (" cell-below" if below else ""), reads or "0",
-                    sub, title, top.alt, top.depth, top.vaf, top.sample_id, 0, n_samples,
-                    top.from_reads)
-    depths = [r.depth for r in rows if r.depth is not None]
-    if depths:
-        depth = max(depths)
-        sub, why = f"depth {depth}", f"depth {depth} < {min_depth} at the site"
-    else:
-        depth, sub, why = None, "", "the site was not read in this lesion's files"
+                    top.from_reads, reason)
+    read = [r for r in rows if r.depth is not None]
+    top = best(read) if read else None
+    reads = _reads(top.alt, top.depth) if top else ""
+    alt, depth, vaf, sample = ((top.alt, top.depth, top.vaf, top.sample_id) if top
+                               else (None, None, None, ""))
+    from_reads = bool(top and top.from_reads)
+    suffix = " (counted from the reads)" if from_reads else ""
+    if kind == LOW_LEVEL:
+        return Cell(name, LOW_LEVEL, "cell-low cell-below", reads or "low", "low-level",
+                    f"{name}: low-level, not absent: {reason}{suffix}", alt, depth, vaf, sample,
+                    0, n_samples, from_reads, reason)
+    if kind == ABSENT:
+        return Cell(name, ABSENT, "cell-abs", reads or "0", "absent",
+                    f"{name}: absent: {reason}{suffix}", alt, depth, vaf, sample, 0, n_samples,
+                    from_reads, reason)
+    sub = f"depth {depth}" if reason.startswith("depth") and depth is not None else (
+        "underpowered" if reason.startswith("underpowered") else
+        "low tumour content" if "tumour content" in reason else "")
     return Cell(name, NOT_EVALUABLE, "cell-ne", "n.e.", sub,
-                f"{name}: not evaluable ({why})", None, depth, None, "", 0, n_samples)
+                f"{name}: not evaluable ({reason}){suffix}", alt, depth, vaf, sample, 0,
+                n_samples, from_reads, reason)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -439,6 +456,16 @@ def _drug_view(gene: str, codon: int | None, hgvsp: str, consequence: object,
             "secondary": "here it was acquired (secondary)"}.get(origin, "")
     note = "Reported for the change, whatever its origin" + (f"; {role}" if role else "") + "."
     return {"site": found.site, "region": found.region, "calls": calls, "note": note}
+#: What each confinement means, in words.
+CONFINEMENT_SENTENCES = {
+    "confined": "Every counted secondary mutation is confined to progressive lesions (evaluable "
+                "controlled lesions lack them).",
+    "not_confined": "At least one counted secondary mutation is also detected in a controlled "
+                    "lesion.",
+    "no_secondary": "No counted secondary mutation was found.",
+    "not_assessable": "Confinement is not assessable: no evaluable controlled lesion, or the "
+                      "secondary mutations were seen only outside the lesions (e.g. plasma).",
+}
 
 
 def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
@@ -484,13 +511,10 @@ def _pattern_words(pattern: dict | None, focal_max: int) -> dict:
         text = f"No progressive lesion ({ctrl_text})."
     if source == "radiology":
         text += f" {sequenced}"
-    confined = pattern.get("secondary_confined_to_progressive")
-    if confined is True:
-        confined_text = "Every secondary mutation is confined to progressive lesions."
-    elif confined is False:
-        confined_text = "At least one secondary mutation is also detected in a controlled lesion."
-    else:
-        confined_text = "No secondary mutation was found."
+    confinement = pattern.get("confinement") or {
+        True: "confined", False: "not_confined", None: "no_secondary"}[
+        pattern.get("secondary_confined_to_progressive")]
+    confined_text = CONFINEMENT_SENTENCES.get(confinement, confinement)
     return {"name": names.get(pattern["pattern"], str(pattern["pattern"])),
             "css": pattern["pattern"], "text": text, "confined": confined_text,
             "source": f"from {source}"}
@@ -509,6 +533,7 @@ class _Context:
     patterns: dict[str, dict]
     files: dict[str, str]
     graph: object
+    states: dict[tuple[str, str, str], dict]
     min_depth: int
     focal_max: int
     sources: dict[str, str]
@@ -525,7 +550,7 @@ def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
         key, origin = str(row["variant_key"]), str(row["origin"])
         gene = _text(row["gene"])
         cells = [_cell(lesion, origin, ctx.cells.get((patient, key, lesion.lesion_id), []),
-                       ctx.min_depth) for lesion in lesions]
+                       ctx.states.get((patient, key, lesion.lesion_id))) for lesion in lesions]
         rule = _text(row["rule"])
         out.append(Mutation(
             anchor=f"m{number}", variant_key=key, name=mutation_name(gene, row["hgvsp"], key, row["hgvsc"], row["exon"]),
@@ -534,7 +559,9 @@ def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
             rule_words=RULE_WORDS.get(rule, rule),
             flags=[f for f in _text(row["flags"]).split("; ") if f],
             evidence=_text(row["evidence"]),
-            knowledge=_knowledge(gene, ctx.codons.get((patient, key)), ctx.sources),
+            knowledge=(None if genome.is_protein_altering(
+                row.get("consequence")) is False
+                else _knowledge(gene, ctx.codons.get((patient, key)), ctx.sources)),
             cells=cells,
             counted=bool(row["counted"]) if "counted" in rows and not _missing(row["counted"])
             else True,
@@ -650,23 +677,34 @@ def _stats_view(stats: dict) -> dict:
     d = int(table.get("controlled_without", 0))
     fisher = stats.get("fisher", {})
     perm = stats.get("permutation", {})
-    parts = [f"{a} of {a + b} progressive {plural(a + b, 'lesion')} "
-             f"{plural(a, 'carries', 'carry')} a secondary mutation, against {c} of {c + d} "
-             f"controlled {plural(c + d, 'lesion')}"]
-    if _float(fisher.get("p_value")) is None:
-        why = undefined_because(fisher.get("note")) or "the table cannot be tested"
-        parts.append(f"the one-sided Fisher exact test is undefined ({why})")
-    else:
-        parts.append(f"one-sided Fisher exact {p_phrase(fisher['p_value'])}")
+    parts = []
     if perm:
         n_perm = int(perm.get("n_permutations", 0))
-        parts.append(f"shuffling progression labels within each patient, "
+        informative = int(perm.get("informative_patients", 0))
+        parts.append(f"Shuffling progression labels within each patient (the headline test: "
+                     f"lesions of one patient are not independent), "
                      f"{p_phrase(perm.get('p_value'))} ({format_count(n_perm)} "
-                     f"{plural(n_perm, 'permutation')})")
+                     f"{plural(n_perm, 'permutation')}; {informative} informative "
+                     f"{plural(informative, 'patient')})")
+    parts.append(f"{a} of {a + b} evaluable progressive {plural(a + b, 'lesion')} "
+                 f"{plural(a, 'carries', 'carry')} a secondary mutation, against {c} of {c + d} "
+                 f"evaluable controlled {plural(c + d, 'lesion')}")
+    n_prog_ne = int(table.get("progressive_not_evaluable", 0))
+    n_ctrl_ne = int(table.get("controlled_not_evaluable", 0))
+    if n_prog_ne or n_ctrl_ne:
+        parts.append(f"left out as not evaluable: {n_prog_ne} progressive and {n_ctrl_ne} "
+                     f"controlled {plural(n_prog_ne + n_ctrl_ne, 'lesion')}")
+    if _float(fisher.get("p_value")) is None:
+        why = undefined_because(fisher.get("note")) or "the table cannot be tested"
+        parts.append(f"the pooled Fisher exact test (descriptive) is undefined ({why})")
+    else:
+        parts.append(f"pooled one-sided Fisher exact (descriptive only) "
+                     f"{p_phrase(fisher['p_value'])}")
     sentence = "; ".join(parts) + "."
     details = clustering_lines(stats)
     return {"a": a, "b": b, "c": c, "d": d, "sentence": sentence, "details": details,
-            "n_tested": int(stats.get("n_lesions_tested", a + b + c + d))}
+            "n_tested": int(stats.get("n_lesions_tested", a + b + c + d)),
+            "progressive_not_evaluable": n_prog_ne, "controlled_not_evaluable": n_ctrl_ne}
 
 
 def _cohort_part(view: dict, pattern: dict | None) -> dict:
@@ -704,7 +742,9 @@ def _cohort_part(view: dict, pattern: dict | None) -> dict:
         "has_baseline": any(x.role == "baseline" for x in view["lesions"]),
         **_names(mutations, "primary"), **_names(mutations, "secondary"),
         **_names(mutations, "undetermined"),
-        "confined": {True: "yes", False: "no", None: "—"}[confined],
+        "confined": {True: "yes", False: "no"}.get(
+            confined, "not assessable" if pattern.get("confinement") == "not_assessable"
+            else "—"),
         "flags": sum(bool(m.flags) for m in mutations),
     }
     counts: dict[str, int] = defaultdict(int)
@@ -1039,6 +1079,7 @@ class ReportPart:
     sheet: pd.DataFrame | None
     calls: pd.DataFrame
     origins: pd.DataFrame
+    states: pd.DataFrame | None = None  # compare.lesion_states of the part (computed if None)
 
 
 def _part_patients(part: ReportPart, roster: dict, patterns: dict) -> list[str]:
@@ -1068,6 +1109,15 @@ def _at_least_one(parts: Iterable[ReportPart]) -> Iterator[ReportPart]:
         yield ReportPart(None, empty_calls_table(), _empty_origins())
 
 
+def _thresholds(options: dict):
+    """The run's :class:`~lesiontrack.Thresholds` from its recorded options."""
+    from ..thresholds import Thresholds
+
+    values = {k: options[k] for k in ("min_depth", "min_alt", "min_vaf", "error_rate",
+                                      "min_power") if options.get(k) is not None}
+    return Thresholds(**values)
+
+
 def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
            stats: dict | None, options: dict, progress, outcomes=None,
            patient_table: pd.DataFrame | None = None) -> None:
@@ -1077,6 +1127,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     each patient only what the cohort page shows is kept. ``stats`` None: computed from the
     parts' lesion tables and patterns at the end (``outcomes``: a function of those stats;
     ``patient_table``: the patient table deciding the patterns)."""
+    from ..compare import lesion_states
     from ..stats import (
         check_table_patients,
         clustering_from_tables,
@@ -1085,6 +1136,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     )
 
     min_depth = int(options.get("min_depth") or DEFAULT_MIN_DEPTH)
+    thresholds = _thresholds(options)
     focal_max = int(options["focal_max"]) if options.get("focal_max") is not None else (
         DEFAULT_FOCAL_MAX)
     given = {str(p["patient_id"]): p for p in stats.get("patients", [])} if stats else None
@@ -1097,7 +1149,8 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
         "options": _options_shown(options), "focal_max": focal_max,
         "thresholds": {"min_depth": options.get("min_depth", DEFAULT_MIN_DEPTH),
                        "min_alt": options.get("min_alt", DEFAULT_MIN_ALT),
-                       "min_vaf": options.get("min_vaf", DEFAULT_MIN_VAF)},
+                       "min_vaf": options.get("min_vaf", DEFAULT_MIN_VAF),
+                       "error_rate": thresholds.error_rate, "min_power": thresholds.min_power},
     }
     patient_dir = folder / "patients"
     patient_dir.mkdir()
@@ -1114,31 +1167,35 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
             (folder / "origins.tsv").open("w", encoding="utf-8", newline="\n") as origins_out:
         for number, part in enumerate(_at_least_one(parts)):
             calls, origins = part.calls, part.origins
+            states = part.states if part.states is not None else lesion_states(
+                calls, part.sheet, thresholds=thresholds)
             roster = _roster(part.sheet, calls)
             if given is not None:  # the given stats' patterns of this part's patients
                 found = {p: given[p] for p in _part_patients(part, roster, {}) if p in given}
             else:
-                table = lesion_table(origins, calls, part.sheet)
+                table = lesion_table(origins, calls, part.sheet, states=states,
+                                     thresholds=thresholds)
                 part_patterns = patient_patterns(table, origins, calls, focal_max,
                                                  patients=patient_table)
                 tables.append(table)
                 patterns.extend(part_patterns)
                 n_patients += int(calls["patient_id"].nunique())
                 found = {str(p["patient_id"]): p for p in part_patterns}
-            graph = build_graph(calls, origins, part.sheet)
+            graph = build_graph(calls, origins, part.sheet, states=states)
             spool.add(graph)
             calls_out.write(frame_to_tsv(calls, header=number == 0))
             origins_out.write(frame_to_tsv(origins, header=number == 0))
             ctx = _Context(
                 calls=calls, origins=origins, stats={}, roster=roster,
                 cells=_sample_calls(calls), codons=_codons(calls), patterns=found, files=files,
-                graph=graph, min_depth=min_depth, focal_max=focal_max, sources=sources,
+                graph=graph, states=_states_of(states), min_depth=min_depth,
+                focal_max=focal_max, sources=sources,
             )
             done = _render_patients(patient_dir, _part_patients(part, roster, found), ctx, page,
                                     jobs, bar)
             for patient, cohort_part in done.items():
                 summary.add(patient, cohort_part)
-            del ctx, graph, roster, calls, origins, part, done  # before the next part is read
+            del ctx, graph, roster, calls, origins, states, part, done  # before the next part
     if bar is not None:
         bar.close()
     if stats is None:
