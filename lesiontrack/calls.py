@@ -41,7 +41,7 @@ CALLS_COLUMNS: list[str] = [
     "assembly", "chrom", "chrom_raw", "pos", "ref", "alt", "variant_key",
     "gene", "exon", "codon", "hgvsc", "hgvsp", "hgvsp_source", "consequence",
     "consequence_source", "role_hint", "alt_count", "depth", "vaf", "caller_vaf", "filter", "caller", "source", "record",
-    "detected",
+    "detected", "date",
 ]
 
 
@@ -242,7 +242,7 @@ def _read_all(paths: list[str], windows, include_filtered: bool, jobs: int,
 
 
 _SHEET_COLUMNS = ("patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site",
-                  "timepoint")
+                  "timepoint", "date")
 
 
 def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bool,
@@ -313,7 +313,7 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
     repeat = np.array(counts)
     for name in _SHEET_COLUMNS:
         values = np.empty(len(sheet_rows), dtype=object)
-        values[:] = [records[i][name] for i in sheet_rows]
+        values[:] = [records[i].get(name, "") for i in sheet_rows]
         calls[name] = np.repeat(values, repeat)
     for name, values in (("assembly", file_assembly), ("source", source)):
         array = np.empty(len(values), dtype=object)
@@ -428,7 +428,7 @@ def _add_read_counts(calls: pd.DataFrame, sheet: pd.DataFrame, sheet_path: Path,
     with_bam = sheet[sheet["bam_path"] != ""].drop_duplicates(["patient_id", "sample_id"])
     if with_bam.empty or calls.empty:
         return calls
-    detected = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
+    detected = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"], calls["role"])
     hits = calls[detected.fillna(False).astype(bool)]
     site_columns = ["variant_key", "chrom_raw", "pos", "ref", "alt", "assembly"]
     added, recounted = [], {}
@@ -459,7 +459,7 @@ def _add_read_counts(calls: pd.DataFrame, sheet: pd.DataFrame, sheet_path: Path,
                 "patient_id": row.patient_id, "lesion_id": row.lesion_id,
                 "sample_id": row.sample_id, "role": row.role, "status": row.status,
                 "status_raw": row.status_raw, "site": row.site, "timepoint": row.timepoint,
-                "assembly": site.assembly, "file_sample": row.vcf_sample or row.sample_id,
+                "date": getattr(row, "date", ""), "assembly": site.assembly, "file_sample": row.vcf_sample or row.sample_id,
                 "chrom_raw": site.chrom_raw, "pos": site.pos, "ref": site.ref, "alt": site.alt,
                 "variant_key": site.variant_key, "alt_count": values[0], "depth": values[1],
                 "vaf": values[2], "caller_vaf": float("nan"), "filter": "", "caller": "reads",
@@ -578,7 +578,8 @@ def build_calls(
         log.warning("%d call(s) appear in more than one calls file of the same sample; "
                     "kept the record with the greatest depth", int(repeated.sum()))
         calls = calls[~repeated]
-    calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
+    calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"],
+                                          calls["role"])
     calls = calls.sort_values(["patient_id", "lesion_id", "sample_id", "chrom", "pos", "ref",
                                "alt"], kind="stable").reset_index(drop=True)
     for column in ("alt_count", "depth"):
@@ -716,7 +717,8 @@ def _finish_table(calls: pd.DataFrame, thresholds: Thresholds | None) -> pd.Data
             "two calls tables", field="--calls", hint="give each sample's rows once",
         )
     calls["detected"] = (thresholds or Thresholds()).detect(
-        calls["alt_count"].astype(float), calls["depth"].astype(float), calls["vaf"])
+        calls["alt_count"].astype(float), calls["depth"].astype(float), calls["vaf"],
+        calls["role"])
     return calls.sort_values(["patient_id", "lesion_id", "sample_id", "chrom", "pos", "ref",
                               "alt"], kind="stable").reset_index(drop=True)
 
@@ -795,7 +797,8 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
 
 def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.DataFrame:
     """The columns of a calls table, typed; ``first_line``: the file line of the first row."""
-    missing = [c for c in CALLS_COLUMNS if c not in frame.columns and c not in _COMPUTED_COLUMNS]
+    missing = [c for c in CALLS_COLUMNS if c not in frame.columns and c not in _COMPUTED_COLUMNS
+               and c not in _OPTIONAL_TABLE_COLUMNS]
     if missing:
         raise CallsFileError(f"missing column(s) {', '.join(missing)}", file=path, where=1,
                              field=missing[0], hint="write it with 'lesiontrack calls'")
@@ -817,12 +820,17 @@ def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.Dat
             frame[column] = frame[column].astype(object).fillna("").astype(str)
     if any(c not in frame.columns for c in _COMPUTED_COLUMNS):
         frame = _add_consequence(frame)
+    for column in _OPTIONAL_TABLE_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = ""
     return frame[CALLS_COLUMNS]
 
 
 #: Columns of :data:`CALLS_COLUMNS` that a calls table written before they existed may lack:
 #: they are computed on reading (:func:`_add_consequence`).
 _COMPUTED_COLUMNS = ("consequence", "consequence_source")
+#: Columns a calls table written before they existed may lack, read as empty (undated samples).
+_OPTIONAL_TABLE_COLUMNS = ("date",)
 
 
 def _add_consequence(frame: pd.DataFrame) -> pd.DataFrame:

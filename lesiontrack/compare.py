@@ -50,6 +50,8 @@ from .thresholds import Thresholds
 log = logging.getLogger("lesiontrack")
 
 DETECTED, LOW_LEVEL, ABSENT, NOT_EVALUABLE = "detected", "low_level", "absent", "not_evaluable"
+#: The role of plasma (cell-free DNA) samples: evidence, never a lesion.
+PLASMA = "plasma"
 STATES: tuple[str, ...] = (DETECTED, LOW_LEVEL, ABSENT, NOT_EVALUABLE)
 #: Sample roles that are tumour (their lesions carry states used by the origin rules).
 TUMOUR_ROLES = ("baseline", "lesion")
@@ -156,7 +158,8 @@ def vaf_interval(alt: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.nda
 def _prepared(calls: pd.DataFrame, thresholds: Thresholds | None) -> pd.DataFrame:
     frame = calls.copy()
     if thresholds is not None:
-        frame["detected"] = thresholds.detect(frame["alt_count"], frame["depth"], frame["vaf"])
+        frame["detected"] = thresholds.detect(frame["alt_count"], frame["depth"], frame["vaf"],
+                                              frame["role"])
     frame["_alt"] = frame["alt_count"].astype(float)
     frame["_depth"] = frame["depth"].astype(float)
     vaf = frame["vaf"].astype(float)
@@ -171,7 +174,10 @@ def _prepared(calls: pd.DataFrame, thresholds: Thresholds | None) -> pd.DataFram
 
 
 def _roster(calls: pd.DataFrame, samples: pd.DataFrame | None) -> pd.DataFrame:
-    """(patient, lesion, sample, role, status, purity) of every sample, calls and sheet."""
+    """(patient, lesion, sample, role, status, purity, date, current) of every sample, calls
+    and sheet (``current``: at its lesion's current date, :mod:`lesiontrack.timeline`)."""
+    from .timeline import current_mask, with_dates
+
     columns = ["patient_id", "lesion_id", "sample_id", "role", "status"]
     parts = [calls[columns].assign(purity=np.nan)]
     if samples is not None and len(samples):
@@ -183,7 +189,11 @@ def _roster(calls: pd.DataFrame, samples: pd.DataFrame | None) -> pd.DataFrame:
         parts.insert(0, sheet[columns].assign(purity=pd.to_numeric(purity, errors="coerce")))
     roster = pd.concat(parts, ignore_index=True)
     roster = roster.sort_values("purity", na_position="last", kind="stable")
-    return roster.drop_duplicates(["patient_id", "sample_id"]).reset_index(drop=True)
+    roster = roster.drop_duplicates(["patient_id", "sample_id"]).reset_index(drop=True)
+    own = calls.drop_duplicates(["patient_id", "sample_id"]) if "date" in calls else None
+    roster = with_dates(roster, samples if samples is not None and "date" in samples else own)
+    roster["current"] = current_mask(roster).to_numpy()
+    return roster
 
 
 @dataclass
@@ -271,6 +281,8 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
     source = np.where(purity.notna(), "purity column",
                       np.where(dvaf.notna(), "2 x driver VAF", ""))
     grid["tumour_content"] = tumour_content
+    source = np.where((grid["role"] == PLASMA).to_numpy() & (source == "2 x driver VAF"),
+                      "ctDNA fraction: 2 x driver plasma VAF", source)
     grid["tumour_content_source"] = source
     grid.loc[grid["role"] == "normal", ["tumour_content", "tumour_content_source"]] = [
         0.0, "matched normal"]
@@ -330,7 +342,13 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
     depth = grid["_depth"].to_numpy(dtype=float)
     alt = grid["_alt"].to_numpy(dtype=float)
     noise_p = noise_p_value(alt, depth, thresholds.error_rate)
+    plasma = (grid["role"] == PLASMA).to_numpy()
     power = detection_power(depth, expected, thresholds)
+    min_depth = np.full(len(grid), float(thresholds.min_depth))
+    if plasma.any():  # plasma rows: the plasma detection thresholds
+        power = np.where(plasma, detection_power(depth, expected, thresholds.for_role(PLASMA)),
+                         power)
+        min_depth[plasma] = float(thresholds.plasma_min_depth)
     grid["power"] = np.where(np.isfinite(expected), power, np.nan)
     states, reasons = [], []
     det_flags = grid["_det"].to_numpy()
@@ -354,7 +372,7 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
             reasons.append(f"{_reads(alt[i], depth[i])}: ALT reads above noise but below the "
                            "detection thresholds")
             continue
-        if depth[i] < thresholds.min_depth:
+        if depth[i] < min_depth[i]:
             states.append(NOT_EVALUABLE)
             reasons.append(f"depth {int(depth[i])}")
             continue
@@ -408,21 +426,18 @@ def _lesion_level(grid: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def lesion_states(
+def sample_states(
     calls: pd.DataFrame,
     samples: pd.DataFrame | None = None,
     *,
     thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
-    """State of every mutation detected in a patient, in every lesion of that patient.
-
-    One row per (patient, mutation detected in at least one of its samples, lesion): ``state``
-    in :data:`STATES` with ``reason`` in words, the deciding sample's reads, ``expected_vaf``
-    and ``power``, ``tumour_content`` and ``tumour_content_source``, ``ccf`` (clamped at 1) with
-    its 95% interval, ``is_driver``. Lesions of every role are listed (``role`` says which);
-    ``samples`` (the sample sheet) adds lesions without calls and gives ``purity``. With
-    ``thresholds``, ``detected`` is recomputed from the counts.
-    """
+    """State of every mutation detected in a patient, in every *sample* of that patient (all
+    dates): the rows :func:`lesion_states` summarises per lesion, with ``date`` and ``current``
+    (at its lesion's current date, :mod:`lesiontrack.timeline`) besides the columns of
+    :data:`STATE_COLUMNS` that are per sample (``alt_count``, ``depth``, ``vaf``, ``state``,
+    ``reason``, ``expected_vaf``, ``power``, ``tumour_content``, ``ccf``...). Plasma rows use the
+    plasma thresholds. Columns starting with ``_`` are internal."""
     if calls.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
     thresholds_ = thresholds or Thresholds()
@@ -432,6 +447,38 @@ def lesion_states(
     grid = _sample_states(frame, roster, drivers, thresholds_)
     if grid.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
+    return grid.assign(alt_count=grid["_alt"], depth=grid["_depth"], vaf=grid["_vaf"],
+                       ccf_raw=grid["_ccf_raw"])
+
+
+_sample_grid = sample_states  # lesion_states' parameter of that name hides the function
+
+
+def lesion_states(
+    calls: pd.DataFrame,
+    samples: pd.DataFrame | None = None,
+    *,
+    thresholds: Thresholds | None = None,
+    sample_states: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """State of every mutation detected in a patient, in every lesion of that patient.
+
+    One row per (patient, mutation detected in at least one of its samples, lesion): ``state``
+    in :data:`STATES` with ``reason`` in words, the deciding sample's reads, ``expected_vaf``
+    and ``power``, ``tumour_content`` and ``tumour_content_source``, ``ccf`` (clamped at 1) with
+    its 95% interval, ``is_driver``. Lesions of every role are listed (``role`` says which);
+    ``samples`` (the sample sheet) adds lesions without calls and gives ``purity`` and
+    ``date``. A lesion sampled at several dates is summarised from its samples of its current
+    date (:mod:`lesiontrack.timeline`); ``status`` is its status then. With ``thresholds``,
+    ``detected`` is recomputed from the counts. ``sample_states``: :func:`sample_states`
+    already computed with the same inputs.
+    """
+    grid = sample_states if sample_states is not None else _sample_grid(
+        calls, samples, thresholds=thresholds)
+    if grid.empty or "_alt" not in grid:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
+    grid = grid[grid["current"].astype(bool)].drop(columns=["alt_count", "depth", "vaf",
+                                                             "ccf_raw"])
     out = _lesion_level(grid)
     out["_order"] = out["lesion_id"].map(_natural)
     out = out.sort_values(["patient_id", "variant_key", "_order"], kind="stable")

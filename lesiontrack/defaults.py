@@ -22,3 +22,11 @@ DEFAULT_MIN_POWER = 0.95
 GERMLINE_MIN_VAF = 0.25
 #: Cancer-cell fractions above this are flagged (copy-number change at the locus) before clamping.
 CCF_FLAG_ABOVE = 1.2
+#: Plasma (cell-free DNA) detection thresholds: minimum allele fraction, ALT reads and depth.
+#: They assume error-corrected (UMI) sequencing; see the README section "Plasma and time".
+DEFAULT_PLASMA_MIN_VAF = 0.001
+DEFAULT_PLASMA_MIN_ALT = 3
+DEFAULT_PLASMA_MIN_DEPTH = 500
+#: KIT D816V seen only in plasma below this allele fraction is flagged as possibly from blood
+#: cells (mast-cell or other haematopoietic clones) rather than from the tumour.
+HAEMATOPOIETIC_MAX_VAF = 0.05

@@ -855,7 +855,8 @@ def phylogeny(
         _require(states, "states", ("patient_id", "variant_key", "lesion_id", "state"))
     if thresholds is not None:
         calls = calls.copy()
-        calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
+        calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"],
+                                              calls.get("role"))
     leaves = _leaf_roster(calls, sheet)
     if states is None:
         from .compare import lesion_states

@@ -28,6 +28,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "role", "site", "timepoint", "vcf_sample", "bam", "assembly",
     "cnv",  # copy-number segment file (lesiontrack.io.cnv), relative to the sheet like calls
     "purity",
+    "date",  # ISO 8601 date of the sample (YYYY-MM-DD): orders a patient's samples in time
 )
 #: ``normal`` is a matched normal (germline reference): it belongs to the patient, never a lesion.
 ROLES: tuple[str, ...] = ("baseline", "lesion", "plasma", "normal")
@@ -48,7 +49,7 @@ STATUS_WORDS: dict[str, str] = {
 SAMPLESHEET_COLUMNS: list[str] = [
     "patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site", "timepoint",
     "vcf_sample", "calls", "calls_path", "bam", "bam_path", "assembly", "line",
-    "cnv", "cnv_path", "purity",
+    "cnv", "cnv_path", "purity", "date",
 ]
 
 
@@ -253,6 +254,7 @@ def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) ->
             field="role", hint="pre-treatment samples need role 'baseline'",
         )
     purity = _purity(path, number, row.get("purity", ""))
+    date = _date(path, number, row.get("date", ""))
     calls_path = _resolve(folder, row["calls"])
     if not _is_file(path, number, "calls", calls_path):
         raise SampleSheetError(f"calls file not found: {row['calls']}", file=path, where=number,
@@ -282,8 +284,30 @@ def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) ->
         "timepoint": row.get("timepoint", ""), "vcf_sample": row.get("vcf_sample", ""),
         "calls": row["calls"], "calls_path": str(calls_path), "bam": bam, "bam_path": bam_path,
         "assembly": assembly or "", "line": number, "cnv": cnv, "cnv_path": cnv_path,
-        "purity": purity,
+        "purity": purity, "date": date,
     }
+
+
+def parse_iso_date(text: str):
+    """A ``YYYY-MM-DD`` date (ISO 8601 calendar date) as :class:`datetime.date`; raises
+    ValueError for anything else."""
+    import datetime as dt
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(text)
+    return dt.date.fromisoformat(text)
+
+
+def _date(path: Path, number: int, text: str) -> str:
+    """The optional ``date`` cell, validated; empty for undated."""
+    if not text:
+        return ""
+    try:
+        return parse_iso_date(text).isoformat()
+    except ValueError:
+        raise SampleSheetError(f"not a date: {text!r}", file=path, where=number, field="date",
+                               hint="write ISO 8601 dates, YYYY-MM-DD (e.g. 2021-03-15), or "
+                                    "leave it empty") from None
 
 
 def _purity(path: Path, number: int, text: str) -> float | None:
@@ -303,7 +327,8 @@ def _purity(path: Path, number: int, text: str) -> float | None:
 
 
 def _check_consistency(path: Path, frame: pd.DataFrame) -> None:
-    """One status and role per lesion, one lesion per sample, no repeated rows."""
+    """One status per lesion and date, one role, lesion and date per sample, no repeated rows;
+    a lesion with a dated sample has no undated one."""
     repeated = frame.duplicated(["patient_id", "sample_id", "calls_path"], keep="first")
     if repeated.any():
         row = frame[repeated].iloc[0]
@@ -315,8 +340,10 @@ def _check_consistency(path: Path, frame: pd.DataFrame) -> None:
         (["patient_id", "sample_id"], "lesion_id", "sample {sample_id!r} is in two lesions"),
         (["sample_id"], "patient_id", "sample {sample_id!r} belongs to two patients"),
         (["patient_id", "sample_id"], "role", "sample {sample_id!r} has two roles"),
-        (["patient_id", "lesion_id"], "status",
-         "lesion {lesion_id!r} of patient {patient_id!r} has two statuses"),
+        (["patient_id", "lesion_id", "date"], "status",
+         "lesion {lesion_id!r} of patient {patient_id!r} has two statuses"
+         + " at one date"),
+        (["patient_id", "sample_id"], "date", "sample {sample_id!r} has two dates"),
     ]
     for keys, column, message in checks:
         counts = frame.groupby(keys, sort=False)[column].transform("nunique")
@@ -329,3 +356,20 @@ def _check_consistency(path: Path, frame: pd.DataFrame) -> None:
                 + f" ({first[column]!r} on line {first.line}, {later[column]!r})",
                 file=path, where=int(later.line), field=column,
             )
+    _check_dated_lesions(path, frame)
+
+
+def _check_dated_lesions(path: Path, frame: pd.DataFrame) -> None:
+    """Undated samples of a lesion that has dated ones cannot be placed in time: an error."""
+    lesions = frame[frame["role"] == "lesion"]
+    dated = lesions["date"] != ""
+    mixed = dated.groupby([lesions["patient_id"], lesions["lesion_id"]]).transform("nunique") > 1
+    if mixed.any():
+        bad = lesions[mixed & ~dated].iloc[0]
+        other = lesions[mixed & dated].iloc[0]
+        raise SampleSheetError(
+            f"sample {bad.sample_id!r} of lesion {bad.lesion_id!r} has no date while sample "
+            f"{other.sample_id!r} of that lesion is dated {other.date}", file=path,
+            where=int(bad.line), field="date",
+            hint="date every sample of a lesion sampled at several dates, or none",
+        )
