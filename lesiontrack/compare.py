@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from . import genome
-from .defaults import CCF_FLAG_ABOVE, GERMLINE_MIN_VAF, NOISE_ALPHA
+from .defaults import CCF_FLAG_ABOVE, GERMLINE_MIN_VAF, HAEMATOPOIETIC_MAX_VAF, NOISE_ALPHA
 from .order import natural_key as _natural
 from .thresholds import Thresholds
 
@@ -61,6 +61,7 @@ ORIGIN_COLUMNS: list[str] = [
     "patient_id", "variant_key", "chrom", "pos", "ref", "alt", "gene", "exon", "hgvsc", "hgvsp",
     "origin", "rule", "flags", "evidence", "lesions_detected", "lesions_absent",
     "lesions_not_evaluable", "consequence", "counted", "not_counted_reason",
+    "first_detected_date", "first_detected_in",
 ]
 
 #: Columns of :func:`lesion_states`, in order.
@@ -558,8 +559,14 @@ def _content_text(lesions: list[_Lesion]) -> str:
 
 
 def _decide(lesions: list[_Lesion], driver_lesions: dict[str, _Lesion] | None, is_driver: bool,
-            gene, codon, altering: bool | None) -> tuple[str, str, list[str], str]:
-    """(origin, rule, flags, evidence) for one patient's tumour mutation."""
+            gene, codon, altering: bool | None,
+            history: tuple[str | None, str] = (None, ""),
+            plasma_later: list[_Lesion] | None = None) -> tuple[str, str, list[str], str]:
+    """(origin, rule, flags, evidence) for one patient's tumour mutation. ``history``: the
+    ``lesion_history`` verdict (answer or None, evidence); ``plasma_later``: its detections in
+    plasma drawn after the start of treatment (or undated), evidence of presence for the
+    baseline rule. Pre-treatment plasma draws come in ``lesions`` with role ``baseline``."""
+    plasma_later = plasma_later or []
     base = [x for x in lesions if x.role == "baseline"]
     mets = [x for x in lesions if x.role == "lesion"]
     det = [x for x in mets if x.state == DETECTED]
@@ -568,6 +575,7 @@ def _decide(lesions: list[_Lesion], driver_lesions: dict[str, _Lesion] | None, i
     unknown = [x for x in mets if x.state == NOT_EVALUABLE]
     verdicts: list[tuple[str, str | None, str]] = []  # (rule, answer or None, evidence)
     notes: list[str] = []  # flags that are not disagreements
+    verdicts.append(("lesion_history", *history))  # 0. the same lesion sampled earlier
 
     # 1. baseline, only when informative: the truncal driver is detected there
     answer, text = None, ""
@@ -600,9 +608,10 @@ def _decide(lesions: list[_Lesion], driver_lesions: dict[str, _Lesion] | None, i
                     text = (f"subclonal in baseline {_join([top])} (CCF 95% interval "
                             f"{top.ccf_low:.2f}-{top.ccf_high:.2f}); expanded in progressive "
                             f"{_join(grown)}")
-            elif b_abs and det:
+            elif b_abs and (det or plasma_later):
                 answer = "secondary"
-                text = f"absent from baseline {_join(b_abs)}; detected in {_join(det)}"
+                text = (f"absent from baseline {_join(b_abs)}; detected in "
+                        f"{_join(det + plasma_later)}")
             else:
                 text = f"baseline {_join(base)} not evaluable at the site"
     verdicts.append(("baseline", answer, text))
@@ -641,7 +650,9 @@ def _decide(lesions: list[_Lesion], driver_lesions: dict[str, _Lesion] | None, i
     for index, (rule, answer, text) in enumerate(verdicts):
         if answer is None:
             continue
-        flags = [f"{later}={other} ({why})" for later, other, why in verdicts[index + 1:]
+        flags = [("lesion_history disagrees with the baseline: " if rule == "lesion_history"
+                  and later == "baseline" else "") + f"{later}={other} ({why})"
+                 for later, other, why in verdicts[index + 1:]
                  if other is not None and other != answer]
         undecided = [why for earlier, other, why in verdicts[:index] if other is None and why]
         return answer, rule, notes + flags, "; ".join([text, *undecided])
@@ -673,6 +684,127 @@ def _germline(lesions: list[_Lesion], gene, hgvsc) -> tuple[str | None, str, lis
     return None, "", flags
 
 
+# ----------------------------------------------------------------------------------------------
+# time and plasma: the evidence of samples that are not a lesion's current one
+# ----------------------------------------------------------------------------------------------
+
+def _num(value) -> float | None:
+    return None if value is None or value is pd.NA or pd.isna(value) else float(value)
+
+
+def _sample_lesion(row, name: str, role: str, status: str) -> _Lesion:
+    """One sample's state (a row of :func:`sample_states`) as a :class:`_Lesion` named
+    ``name`` (e.g. a pre-treatment plasma draw acting as a baseline)."""
+    return _Lesion(name, role, status, row.state, row.reason, _num(row.vaf), _num(row.alt_count),
+                   _num(row.depth), _num(row.ccf), _num(row.ccf_low), _num(row.ccf_high),
+                   _num(row.ccf_raw), _num(row.tumour_content), row.tumour_content_source, 1,
+                   int(row.state == DETECTED))
+
+
+def _treatment_starts(patients: pd.DataFrame | None) -> dict[str, str]:
+    """patient -> ``treatment_start_date`` (ISO) of the patient table, where given."""
+    if patients is None or "treatment_start_date" not in patients:
+        return {}
+    return {str(p): str(d) for p, d in zip(patients["patient_id"],
+                                           patients["treatment_start_date"], strict=True)
+            if isinstance(d, str) and d}
+
+
+def _history_verdicts(grid: pd.DataFrame) -> dict[tuple[str, str], tuple[str | None, str]]:
+    """The ``lesion_history`` verdict per (patient, mutation): a lesion sampled at several
+    dates, absent (power rule) at an earlier date and detected at a later one -> secondary,
+    the evidence naming both dates."""
+    dated = grid[(grid["role"] == "lesion") & (grid["date"].astype(str) != "")]
+    if dated.empty:
+        return {}
+    dated = dated.assign(_rank=dated["state"].map(_STATE_RANK),
+                         _p=dated["power"].astype(float).fillna(-1.0))
+    dated = dated.sort_values(["_rank", "_p"], ascending=[True, False], kind="stable")
+    best = dated.drop_duplicates(["patient_id", "variant_key", "lesion_id", "date"])
+    out: dict[tuple[str, str], tuple[str | None, str]] = {}
+    for (patient, key), rows in best.groupby(["patient_id", "variant_key"], sort=False):
+        found, pending = [], []
+        for lesion, steps in rows.groupby("lesion_id", sort=False):
+            if steps["date"].nunique() < 2:
+                continue
+            steps = steps.sort_values("date", kind="stable")
+            detected = steps[steps["state"] == DETECTED]
+            if detected.empty:
+                continue
+            first = detected.iloc[0]
+            before = steps[steps["date"] < first["date"]]
+            absent = before[before["state"] == ABSENT]
+            later = (f"detected on {first['date']} ({first['sample_id']}, "
+                     f"{_reads(first['alt_count'], first['depth'])})")
+            if len(absent):
+                gone = absent.iloc[-1]
+                found.append(f"lesion history: {lesion} absent on {gone['date']} "
+                             f"({gone['sample_id']}, {gone['reason']}); {later}")
+            elif len(before):
+                seen = before.iloc[-1]
+                pending.append(f"lesion history: {lesion} {seen['state'].replace('_', ' ')} on "
+                               f"{seen['date']} ({seen['reason']}); {later}")
+        if found:
+            out[(patient, key)] = ("secondary", "; ".join(found))
+        elif pending:
+            out[(patient, key)] = (None, "; ".join(pending))
+    return out
+
+
+def _plasma_evidence(grid: pd.DataFrame, starts: dict[str, str]
+                     ) -> tuple[dict, dict, dict]:
+    """Per (patient, mutation): pre-treatment plasma draws as baseline entries (every state),
+    later (or undated) plasma detections as entries, and the facts the plasma flags need
+    (plasma detections, whether a tumour sample detects it, whether a normal sample reads
+    it)."""
+    pre: dict[tuple[str, str], list[_Lesion]] = {}
+    later: dict[tuple[str, str], list[_Lesion]] = {}
+    facts: dict[tuple[str, str], dict] = {}
+    if grid.empty:
+        return pre, later, facts
+    for row in grid.itertuples(index=False):
+        key = (row.patient_id, row.variant_key)
+        fact = facts.setdefault(key, {"plasma": [], "tumour": False, "normal_read": False})
+        if row.role in TUMOUR_ROLES and row.state == DETECTED:
+            fact["tumour"] = True
+        if row.role == "normal" and row.state in (DETECTED, LOW_LEVEL, ABSENT):
+            fact["normal_read"] = True
+        if row.role != PLASMA:
+            continue
+        date = str(row.date or "")
+        if row.state == DETECTED:
+            fact["plasma"].append((row.sample_id, date, _num(row.vaf)))
+        start = starts.get(str(row.patient_id))
+        when = f" ({date})" if date else ""
+        if start and date and date < start:
+            pre.setdefault(key, []).append(_sample_lesion(
+                row, f"pre-treatment plasma {row.sample_id}{when}", "baseline", "baseline"))
+        elif row.state == DETECTED:
+            later.setdefault(key, []).append(_sample_lesion(
+                row, f"plasma {row.sample_id}{when}", PLASMA, row.status))
+    return pre, later, facts
+
+
+def _plasma_flags(fact: dict | None, origin: str, gene, hgvsp) -> list[str]:
+    """``plasma_only`` (a secondary detected in plasma and in no biopsied lesion) and the
+    possible haematopoietic origin of KIT D816V seen only in plasma at low VAF."""
+    if not fact or not fact["plasma"] or fact["tumour"]:
+        return []
+    draws = ", ".join(f"{s}{' ' + d if d else ''} VAF {_percent(v) if v is not None else '?'}"
+                      for s, d, v in fact["plasma"])
+    flags = []
+    if origin == "secondary":
+        flags.append(f"plasma_only: detected in plasma ({draws}) and in no biopsied lesion: "
+                     "likely from a lesion that was not sampled")
+    top = max((v for _, _, v in fact["plasma"] if v is not None), default=None)
+    if (gene == "KIT" and hgvsp == "p.D816V" and top is not None
+            and top < HAEMATOPOIETIC_MAX_VAF and not fact["normal_read"]):
+        flags.append(f"possible haematopoietic origin: KIT D816V only in plasma at VAF "
+                     f"{_percent(top)} can come from blood cells (mast-cell or clonal "
+                     "haematopoiesis); sequence a buffy-coat sample as role=normal")
+    return flags
+
+
 def classify(
     calls: pd.DataFrame,
     samples: pd.DataFrame | None = None,
@@ -680,6 +812,8 @@ def classify(
     thresholds: Thresholds | None = None,
     count_all: bool = False,
     states: pd.DataFrame | None = None,
+    sample_states: pd.DataFrame | None = None,
+    patients: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Origin (primary / secondary / germline / undetermined) of every mutation detected in each
     patient, with whether it counts in the clustering statistics.
@@ -687,16 +821,29 @@ def classify(
     ``calls`` is the calls table; ``samples`` (the sample sheet) adds lesions without calls and
     the ``purity`` column. With ``thresholds``, ``detected`` is recomputed from the counts and
     ``error_rate``/``min_power`` decide absences. ``count_all`` counts germline and silent
-    changes too. ``states``: :func:`lesion_states` already computed with the same inputs.
+    changes too. ``states``: :func:`lesion_states` already computed with the same inputs;
+    ``sample_states``: likewise :func:`sample_states` (earlier samples of a lesion, plasma
+    draws). ``patients``: the patient table, whose ``treatment_start_date`` makes plasma drawn
+    before it act as a baseline sample.
     Returns :data:`ORIGIN_COLUMNS`, one row per (patient, mutation detected in at least one
     sample), sorted by patient and position.
     """
     if calls.empty:
         return _empty_origins()
+    grid = sample_states if sample_states is not None else _sample_grid(
+        calls, samples, thresholds=thresholds)
     if states is None:
-        states = lesion_states(calls, samples, thresholds=thresholds)
+        states = lesion_states(calls, samples, thresholds=thresholds, sample_states=grid)
     if states.empty:
         return _empty_origins()
+    if grid.empty or "_alt" not in grid:
+        grid = pd.DataFrame(columns=["patient_id", "variant_key", "sample_id", "role", "state",
+                                     "date", "lesion_id", "power"])
+    from .timeline import first_detections
+
+    history = _history_verdicts(grid)
+    pre_plasma, later_plasma, plasma_facts = _plasma_evidence(grid, _treatment_starts(patients))
+    firsts_detected = first_detections(grid)
     frame = calls if "consequence" in calls else calls.assign(consequence="unknown")
     info_columns = ["chrom", "pos", "ref", "alt", "gene", "exon", "hgvsc", "hgvsp", "codon",
                     "consequence"]
@@ -730,13 +877,17 @@ def classify(
             origin = "germline"
         else:
             dkey = driver_of.get(patient)
-            driver_lesions = ({x.lesion_id: x for x in lesions_of[(patient, dkey)]}
+            driver_lesions = ({x.lesion_id: x for x in lesions_of[(patient, dkey)]
+                               + pre_plasma.get((patient, dkey), [])}
                               if dkey is not None else None)
-            origin, rule, more, evidence = _decide(lesions, driver_lesions, dkey == vkey,
-                                                    info["gene"], info["codon"], altering)
+            origin, rule, more, evidence = _decide(
+                lesions + pre_plasma.get(key, []), driver_lesions, dkey == vkey,
+                info["gene"], info["codon"], altering, history.get(key, (None, "")),
+                later_plasma.get(key, []))
             flags = flags + more
             if dkey == vkey:
                 evidence += "; the patient's truncal driver"
+        flags += _plasma_flags(plasma_facts.get(key), origin, info["gene"], info["hgvsp"])
         high = [x for x in lesions if x.state == DETECTED and x.ccf_raw is not None
                 and x.ccf_raw > CCF_FLAG_ABOVE]
         if high:
@@ -768,6 +919,8 @@ def classify(
             "lesions_not_evaluable": ",".join(
                 x.lesion_id for x in mets if x.state in (NOT_EVALUABLE, LOW_LEVEL)),
             "consequence": consequence, "counted": counted, "not_counted_reason": reason,
+            "first_detected_date": firsts_detected.get(key, ("", ""))[0],
+            "first_detected_in": firsts_detected.get(key, ("", ""))[1],
         })
     if not rows:
         return _empty_origins()
@@ -783,6 +936,6 @@ def _empty_origins() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in ORIGIN_COLUMNS})
 
 
-__all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "ORIGIN_COLUMNS", "STATES",
-           "STATE_COLUMNS", "classify", "detection_power", "lesion_states", "noise_p_value",
-           "vaf_interval"]
+__all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "ORIGIN_COLUMNS", "PLASMA",
+           "STATES", "STATE_COLUMNS", "classify", "detection_power", "lesion_states",
+           "noise_p_value", "sample_states", "vaf_interval"]

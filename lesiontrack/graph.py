@@ -71,11 +71,17 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
     if samples is not None:
         roster = pd.concat([roster, samples[list(roster.columns)]])
     roster = roster.drop_duplicates(["patient_id", "lesion_id", "sample_id"])
+    from .timeline import lesion_statuses
+
+    latest = lesion_statuses(calls, samples)  # the lesion -> status edge: its latest status
+    latest_status = dict(zip(zip(latest["patient_id"], latest["lesion_id"], strict=True),
+                             latest["status"], strict=True))
     for (patient, lesion), rows in roster.groupby(["patient_id", "lesion_id"], sort=True):
         pnode = patient_node(patient)
         if pnode not in graph:
             graph.add_node(pnode, kind="patient", patient_id=patient, label=patient)
-        first = rows.iloc[0]
+        first = rows.iloc[0].copy()
+        first["status"] = latest_status.get((patient, lesion), first["status"])
         lnode = lesion_node(patient, lesion)
         graph.add_node(lnode, kind="lesion", patient_id=patient, lesion_id=lesion,
                        role=first["role"], status=first["status"], site=_clean(first["site"]),

@@ -65,12 +65,11 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
     from .compare import ABSENT, DETECTED, detection_power, lesion_states
 
     thresholds = thresholds or Thresholds()
-    roster = calls[["patient_id", "lesion_id", "role", "status"]]
-    if samples is not None:
-        roster = pd.concat([roster, samples[["patient_id", "lesion_id", "role", "status"]]])
+    from .timeline import lesion_statuses
+
+    roster = lesion_statuses(calls, samples)  # each lesion's status at its current date
     roster = roster[(roster["role"] == "lesion")
                     & roster["status"].isin(["progressive", "controlled"])]
-    roster = roster.drop_duplicates(["patient_id", "lesion_id"])
     columns = ["patient_id", "lesion_id", "status", "has_secondary", "secondary", "evaluable",
                "not_evaluable_reason"]
     if roster.empty:
@@ -424,7 +423,8 @@ CONFINEMENTS: tuple[str, ...] = ("confined", "not_confined", "no_secondary", "no
 def _confinement(rows: pd.DataFrame, n_secondary: int) -> str:
     """confined / not_confined / no_secondary / not_assessable for one patient's lesion table:
     not assessable when no counted secondary is detected in a lesion (e.g. only in plasma) or
-    no controlled lesion is evaluable."""
+    no controlled lesion is evaluable (:func:`patient_patterns` also makes a patient with a
+    ``plasma_only`` secondary not assessable)."""
     if not n_secondary:
         return "no_secondary"
     has = rows["has_secondary"].astype(bool)
@@ -438,6 +438,15 @@ def _confinement(rows: pd.DataFrame, n_secondary: int) -> str:
     if not (controlled & evaluable).any():
         return "not_assessable"
     return "confined"
+
+
+def _plasma_only_patients(origins: pd.DataFrame, chosen: pd.Series) -> set:
+    """Patients with a counted secondary mutation flagged ``plasma_only`` (detected in plasma
+    and in no biopsied lesion)."""
+    if "flags" not in origins:
+        return set()
+    flagged = origins["flags"].fillna("").astype(str).str.contains("plasma_only", regex=False)
+    return set(origins.loc[chosen & flagged, "patient_id"])
 
 
 def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataFrame,
@@ -460,6 +469,7 @@ def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataF
     keys: dict[str, set[str]] = {}
     for patient, key in zip(secondary["patient_id"], secondary["variant_key"], strict=True):
         keys.setdefault(patient, set()).add(key)
+    plasma_only = _plasma_only_patients(origins, chosen)
     by_patient = {p: rows for p, rows in table.groupby("patient_id", sort=False)}
     out = []
     for patient in sorted(set(calls["patient_id"]) | set(table["patient_id"])):
@@ -469,6 +479,10 @@ def patient_patterns(table: pd.DataFrame, origins: pd.DataFrame, calls: pd.DataF
         pattern, source = decide_pattern(str(patient), prog, ctrl, row, focal_max)
         n_secondary = len(keys.get(patient, ()))
         confinement = _confinement(by_patient.get(patient, table.iloc[:0]), n_secondary)
+        if patient in plasma_only and confinement in ("confined", "not_confined"):
+            # a secondary seen only in plasma comes from a lesion nobody biopsied: whether it
+            # sits in a progressive lesion cannot be told
+            confinement = "not_assessable"
         confined = {"confined": True, "not_confined": False}.get(confinement)
         out.append({"patient_id": patient, "pattern": pattern, "pattern_source": source,
                     "radiology_progressive": row.get("radiology_progressive"),

@@ -249,6 +249,7 @@ def _roster(sheet: pd.DataFrame | None, calls: pd.DataFrame) -> dict[str, list[L
         return {}
     frame = pd.concat(parts, ignore_index=True).astype(object)
     frame = frame.where(frame.notna(), "")
+    frame = _current_first(frame, sheet, calls)
     lesions: dict[str, list[Lesion]] = defaultdict(list)
     for (patient, lesion), rows in frame.groupby(["patient_id", "lesion_id"], sort=False):
         first = rows.iloc[0]
@@ -265,6 +266,23 @@ def _roster(sheet: pd.DataFrame | None, calls: pd.DataFrame) -> dict[str, list[L
             samples=sorted({str(s) for s in rows["sample_id"] if str(s)}, key=_natural),
         ))
     return {p: sorted(v, key=Lesion.sort_key) for p, v in lesions.items()}
+
+
+def _current_first(frame: pd.DataFrame, sheet: pd.DataFrame | None,
+                   calls: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each lesion's rows of its current date first (a lesion biopsied at
+    several dates shows its latest status, :mod:`lesiontrack.timeline`)."""
+    import numpy as np
+
+    from ..timeline import current_mask, with_dates
+
+    dated = with_dates(frame, sheet if sheet is not None and "date" in sheet else
+                       calls.drop_duplicates(["patient_id", "sample_id"])
+                       if "date" in calls else None)
+    if not (dated["date"] != "").any():
+        return frame
+    order = (~current_mask(dated)).astype(int).to_numpy()
+    return frame.iloc[np.argsort(order, kind="stable")]
 
 
 @dataclass
