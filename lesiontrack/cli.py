@@ -25,6 +25,9 @@ from .defaults import (
     DEFAULT_MIN_POWER,
     DEFAULT_MIN_VAF,
     DEFAULT_PERMUTATIONS,
+    DEFAULT_PLASMA_MIN_ALT,
+    DEFAULT_PLASMA_MIN_DEPTH,
+    DEFAULT_PLASMA_MIN_VAF,
     DEFAULT_SEED,
 )
 from .errors import LesionTrackError, OptionError
@@ -78,7 +81,9 @@ def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True
                        help=f"ALT reads needed for a detection (default {DEFAULT_MIN_ALT})")
     group.add_argument("--min-vaf", type=float, default=DEFAULT_MIN_VAF, metavar="F",
                        help=f"allele fraction needed for a detection (default {DEFAULT_MIN_VAF})")
+    _add_plasma_options(group)
     if classifies:
+        _add_time_options(parser)
         evidence = parser.add_argument_group("evidence of absence and counting")
         evidence.add_argument(
             "--error-rate", type=float, default=DEFAULT_ERROR_RATE, metavar="F",
@@ -102,6 +107,48 @@ def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True
                             "reads everywhere (default: reads only fill sites without a record)")
 
 
+def _add_plasma_options(group) -> None:
+    """``--plasma-min-vaf``, ``--plasma-min-alt``, ``--plasma-min-depth``: detection in
+    role=plasma samples (error-corrected cfDNA data assumed)."""
+    group.add_argument("--plasma-min-vaf", type=float, default=DEFAULT_PLASMA_MIN_VAF,
+                       metavar="F", help="allele fraction a detection in plasma needs (default "
+                                         f"{DEFAULT_PLASMA_MIN_VAF}; assumes error-corrected, "
+                                         "UMI data)")
+    group.add_argument("--plasma-min-alt", type=int, default=DEFAULT_PLASMA_MIN_ALT,
+                       metavar="N", help="ALT reads a detection in plasma needs (default "
+                                         f"{DEFAULT_PLASMA_MIN_ALT})")
+    group.add_argument("--plasma-min-depth", type=int, default=DEFAULT_PLASMA_MIN_DEPTH,
+                       metavar="N", help="reads needed at a site in plasma (default "
+                                         f"{DEFAULT_PLASMA_MIN_DEPTH})")
+
+
+def _add_time_options(parser: argparse.ArgumentParser) -> None:
+    """``--at DATE``: evaluate with the samples dated on or before DATE."""
+    group = parser.add_argument_group("time")
+    group.add_argument("--at", metavar="DATE",
+                       help="evaluate everything (states, origins, statistics) with the samples "
+                            "dated on or before DATE (YYYY-MM-DD); undated samples always count")
+
+
+def _thresholds_of(args: argparse.Namespace):
+    """The :class:`~lesiontrack.Thresholds` of a parsed command."""
+    from .thresholds import Thresholds
+
+    return Thresholds(args.min_depth, args.min_alt, args.min_vaf,
+                      getattr(args, "error_rate", DEFAULT_ERROR_RATE),
+                      getattr(args, "min_power", DEFAULT_MIN_POWER),
+                      getattr(args, "plasma_min_depth", DEFAULT_PLASMA_MIN_DEPTH),
+                      getattr(args, "plasma_min_alt", DEFAULT_PLASMA_MIN_ALT),
+                      getattr(args, "plasma_min_vaf", DEFAULT_PLASMA_MIN_VAF))
+
+
+def _at(args: argparse.Namespace) -> str | None:
+    """The command's ``--at`` date (validated), or None."""
+    from .timeline import parse_at
+
+    return parse_at(getattr(args, "at", None))
+
+
 def _add_stats_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("statistics")
     group.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS, metavar="N",
@@ -111,6 +158,23 @@ def _add_stats_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--focal-max", type=int, default=DEFAULT_FOCAL_MAX, metavar="N",
                        help="most progressive lesions a focal progression may have "
                             f"(default {DEFAULT_FOCAL_MAX})")
+
+
+def _add_patients_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--patients", type=Path, metavar="FILE",
+                        help="patient table (TSV/CSV): patient_id and treatment_start_date "
+                             "(plasma drawn before it acts as a baseline sample)")
+
+
+def _states(calls, sheet, thresholds, args: argparse.Namespace, patients_table=None):
+    """(lesion states, origins, sample states) of a parsed command."""
+    from .compare import classify, lesion_states, sample_states
+
+    per_sample = sample_states(calls, sheet, thresholds=thresholds)
+    states = lesion_states(calls, sheet, thresholds=thresholds, sample_states=per_sample)
+    origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
+                       states=states, sample_states=per_sample, patients=patients_table)
+    return states, origins, per_sample
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Give every (patient, mutation) an origin (primary, "
                                    "secondary, undetermined) with its rule and evidence.")
     _add_input_options(p)
+    _add_patients_option(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="output TSV; default: standard output")
 
@@ -148,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write the cohort graph as GraphML (Cytoscape) or "
                                    "node-link JSON.")
     _add_input_options(p)
+    _add_patients_option(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
                    help="FILE.graphml or FILE.json")
 
@@ -195,11 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _load_sheet(args: argparse.Namespace):
     """(sample sheet or None, thresholds) for a parsed command; ``--patient`` applied."""
     from .samplesheet import read_samplesheet
-    from .thresholds import Thresholds
+    from .timeline import at_date
 
-    thresholds = Thresholds(args.min_depth, args.min_alt, args.min_vaf,
-                            getattr(args, "error_rate", DEFAULT_ERROR_RATE),
-                            getattr(args, "min_power", DEFAULT_MIN_POWER))
+    thresholds = _thresholds_of(args)
+    at = _at(args)  # fail fast on a bad date
     tables = getattr(args, "calls_tables", None)
     if args.samplesheet is None and not tables:
         raise OptionError("give a sample sheet, or precomputed calls tables with --calls",
@@ -212,6 +277,8 @@ def _load_sheet(args: argparse.Namespace):
             raise OptionError(f"patient {unknown[0]!r} is not in the sample sheet",
                               file=args.samplesheet, field="--patient")
         sheet = sheet[sheet["patient_id"].isin(wanted)].reset_index(drop=True)
+    if sheet is not None and at is not None:
+        sheet = at_date(sheet, at)
     return sheet, thresholds
 
 
@@ -232,7 +299,12 @@ def _load(args: argparse.Namespace):
     sheet, thresholds = _load_sheet(args)
     tables = getattr(args, "calls_tables", None)
     if tables:
+        from .timeline import at_date, with_dates
+
         calls = read_calls_table(tables, thresholds=thresholds)
+        at = _at(args)
+        if at is not None:
+            calls = at_date(with_dates(calls, sheet), at)
     else:
         calls = _build_calls(args, sheet, thresholds)
     return sheet, calls, thresholds
@@ -248,15 +320,12 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 def _run_outcomes(args: argparse.Namespace) -> int:
-    from .compare import classify, lesion_states
     from .outcomes import analyse, outcomes_json, outcomes_text, read_patients, write_outcomes
     from .stats import test_clustering
 
     patients = read_patients(args.patients)  # before the calls files: fail fast
     sheet, calls, thresholds = _load(args)
-    states = lesion_states(calls, sheet, thresholds=thresholds)
-    origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
-                       states=states)
+    states, origins, _ = _states(calls, sheet, thresholds, args, patients)
     clustering = test_clustering(origins, calls, samples=sheet, focal_max=args.focal_max,
                                  patients=patients, thresholds=thresholds, states=states)
     result, figures = analyse(patients, clustering["patients"], args.by,
@@ -289,17 +358,13 @@ def run(args: argparse.Namespace) -> int:
             wrote(f"wrote {len(calls):,} {plural(len(calls), 'row')} (calls) to {args.output}",
                   quiet=args.quiet)
         return 0
-    from .compare import classify, lesion_states
-
     patients_table = None
-    if args.command == "stats" and args.patients is not None:
+    if getattr(args, "patients", None) is not None:
         from .outcomes import read_patients
 
         patients_table = read_patients(args.patients, require_outcomes=False)  # fail fast
     sheet, calls, thresholds = _load(args)
-    states = lesion_states(calls, sheet, thresholds=thresholds)
-    origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
-                       states=states)
+    states, origins, _ = _states(calls, sheet, thresholds, args, patients_table)
     if args.command == "classify":
         if args.output is None:
             sys.stdout.write(frame_to_tsv(origins))

@@ -52,6 +52,7 @@ For research use only, not for clinical decisions.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -106,6 +107,7 @@ DATE_COLUMNS = {"pfs": ("pfs_event_date", "pfs_censor_date"),
 MONTH_COLUMNS = {"pfs": ("pfs_months", "pfs_event"), "os": ("os_months", "os_event")}
 KNOWN_COLUMNS: tuple[str, ...] = (
     "patient_id", "pattern", *RADIOLOGY_COLUMNS, "salvage", "progression_date",
+    "treatment_start_date",
     *(c for pair in DATE_COLUMNS.values() for c in pair),
     *(c for pair in MONTH_COLUMNS.values() for c in pair),
 )
@@ -157,7 +159,7 @@ def read_patients(path: str | os.PathLike[str], *, require_outcomes: bool = True
     if not records:
         raise PatientTableError("the patient table has a header but no patients", file=path,
                                 where=header_line)
-    columns = ["patient_id", "pattern", *RADIOLOGY_COLUMNS, "salvage"]
+    columns = ["patient_id", "pattern", *RADIOLOGY_COLUMNS, "salvage", "treatment_start_date"]
     for endpoint in endpoints:
         columns += [f"{endpoint}_months", f"{endpoint}_event"]
     if style == "dates":
@@ -202,10 +204,11 @@ def _check_header(path: Path, line: int, header: list[str], require_outcomes: bo
                                 where=line, field=missing,
                                 hint="the two lesion counts on imaging go together")
     if not date_cols and not month_cols and not require_outcomes:
-        if not radiology and "pattern" not in header:
+        if not radiology and "pattern" not in header and "treatment_start_date" not in header:
             raise PatientTableError(
-                "no pattern, radiology or outcome columns", file=path, where=line,
-                hint="give pattern, or radiology_progressive and radiology_controlled",
+                "no pattern, radiology, treatment start or outcome columns", file=path,
+                where=line, hint="give pattern, or radiology_progressive and "
+                                 "radiology_controlled, or treatment_start_date",
             )
         _warn_unknown(path, header)
         return None, []
@@ -256,6 +259,24 @@ def _parse_date(path: Path, line: int, column: str, value: str) -> dt.date:
                                 hint="write ISO dates, YYYY-MM-DD") from None
 
 
+def _treatment_start(path: Path, line: int, row: dict[str, str]) -> str:
+    """The optional ``treatment_start_date`` (imatinib start; plasma drawn before it acts as a
+    baseline sample), validated: an ISO date, not after ``progression_date``; "" if empty."""
+    text = row.get("treatment_start_date", "")
+    if not text:
+        return ""
+    start = _parse_date(path, line, "treatment_start_date", text)
+    progression = row.get("progression_date", "")
+    if progression and _ISO_DATE.fullmatch(progression):
+        with contextlib.suppress(ValueError):  # a bad progression_date gets its own error
+            if start > dt.date.fromisoformat(progression):
+                raise PatientTableError(
+                    f"treatment_start_date {text} is after progression_date {progression}",
+                    file=path, where=line, field="treatment_start_date",
+                    hint="progression on imatinib comes after its start")
+    return start.isoformat()
+
+
 def _parse_count(path: Path, line: int, column: str, value: str) -> int | None:
     try:
         return parse_count(value)
@@ -285,6 +306,7 @@ def _parse_row(path: Path, line: int, row: dict[str, str], style: str | None,
         missing = next(c for c in RADIOLOGY_COLUMNS if c not in given)
         raise PatientTableError(f"{given[0]} without {missing}", file=path, where=line,
                                 field=missing, hint="give both lesion counts, or neither")
+    record["treatment_start_date"] = _treatment_start(path, line, row)
     ends: dict[str, tuple[str, float]] = {}  # endpoint -> (column, months) of the end of follow-up
     if style == "dates":
         start_text = row.get("progression_date", "")

@@ -142,13 +142,16 @@ def patient_batches(sheet, size: int) -> list[list[str]]:
     return batches
 
 
-def _parts(args: argparse.Namespace, sheet, thresholds):
+def _parts(args: argparse.Namespace, sheet, thresholds, patients_table=None):
     """(every patient, the report's parts: one batch of patients at a time, read from the
-    sample sheet's calls files or from --calls tables)."""
+    sample sheet's calls files or from --calls tables; ``--at`` applied)."""
     from ..calls import calls_table_batches
-    from ..cli import _build_calls
-    from ..compare import classify, lesion_states
+    from ..cli import _at, _build_calls
+    from ..compare import classify, lesion_states, sample_states
+    from ..timeline import at_date, with_dates
     from .render import ReportPart
+
+    at = _at(args)
 
     tables = getattr(args, "calls_tables", None)
     known = [] if sheet is None else sorted(set(sheet["patient_id"]))
@@ -165,10 +168,14 @@ def _parts(args: argparse.Namespace, sheet, thresholds):
             rows = None if sheet is None else sheet[sheet["patient_id"].isin(batch)]
             if calls is None:
                 calls = _build_calls(args, rows.reset_index(drop=True), thresholds)
-            states = lesion_states(calls, rows, thresholds=thresholds)
+            elif at is not None:
+                calls = at_date(with_dates(calls, rows), at)
+            per_sample = sample_states(calls, rows, thresholds=thresholds)
+            states = lesion_states(calls, rows, thresholds=thresholds, sample_states=per_sample)
             origins = classify(calls, rows, thresholds=thresholds,
-                               count_all=bool(getattr(args, "count_all", False)), states=states)
-            yield ReportPart(rows, calls, origins, states)
+                               count_all=bool(getattr(args, "count_all", False)), states=states,
+                               sample_states=per_sample, patients=patients_table)
+            yield ReportPart(rows, calls, origins, states, per_sample)
             del calls, rows, states, origins  # not held while the next batch is read
 
     return patients, parts()
@@ -187,7 +194,7 @@ def _report(args: argparse.Namespace) -> tuple[Path, int]:
         # fail fast, before reading the calls; outcome columns are optional here
         patients_table = read_patients(args.patients, require_outcomes=False)
     sheet, thresholds = _load_sheet(args)
-    patients, parts = _parts(args, sheet, thresholds)
+    patients, parts = _parts(args, sheet, thresholds, patients_table)
 
     def outcomes(stats: dict) -> dict | None:
         if patients_table is None or not patients_table.attrs.get("endpoints"):

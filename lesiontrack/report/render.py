@@ -1098,6 +1098,7 @@ class ReportPart:
     calls: pd.DataFrame
     origins: pd.DataFrame
     states: pd.DataFrame | None = None  # compare.lesion_states of the part (computed if None)
+    sample_states: pd.DataFrame | None = None  # compare.sample_states (computed if None)
 
 
 def _part_patients(part: ReportPart, roster: dict, patterns: dict) -> list[str]:
@@ -1132,7 +1133,8 @@ def _thresholds(options: dict):
     from ..thresholds import Thresholds
 
     values = {k: options[k] for k in ("min_depth", "min_alt", "min_vaf", "error_rate",
-                                      "min_power") if options.get(k) is not None}
+                                      "min_power", "plasma_min_depth", "plasma_min_alt",
+                                      "plasma_min_vaf") if options.get(k) is not None}
     return Thresholds(**values)
 
 
