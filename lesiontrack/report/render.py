@@ -555,6 +555,7 @@ class _Context:
     min_depth: int
     focal_max: int
     sources: dict[str, str]
+    timelines: dict[str, dict] = field(default_factory=dict)  # lesiontrack.timeline
 
 
 def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
@@ -669,9 +670,29 @@ def _patient_view(ctx: _Context, patient: str) -> dict:
         "rest_counts": {o: sum(m.origin == o for m in rest) for o in ORIGIN_ORDER},
         "counts": counts, "pattern": _pattern_words(ctx.patterns.get(patient), ctx.focal_max),
         "graph_svg": _graph_svg(ctx, patient, detailed),
+        "timeline": _timeline_view(ctx.timelines.get(patient)),
         "any_flags": any(m.flags for m in mutations),
         "has_knowledge": any(m.knowledge or m.drugs for m in detailed),
     }
+
+
+def _timeline_view(timeline: dict | None) -> dict | None:
+    """The timeline section of a patient page: its figure and the lead times in words (None
+    when the patient has no dated sample)."""
+    if not timeline or not any(s.get("date") for s in timeline.get("samples", [])):
+        return None
+    from .timeline_figure import timeline_svg
+
+    leads = []
+    for row in timeline.get("lead_times", []):
+        days = int(row["lead_days"])
+        when = (f"{days} days ({days / 30.4375:.1f} months) before" if days > 0 else
+                "on the same day as" if days == 0 else f"{-days} days after")
+        leads.append(f"{row['name']}: first detected in plasma on {row['first_plasma_date']}, "
+                     f"{when} {row['lesion_id']} was first recorded progressive "
+                     f"({row['first_progressive_date']})")
+    return {"svg": timeline_svg(timeline), "leads": leads,
+            "samples": [s for s in timeline.get("samples", [])]}
 
 
 def _patient_json(ctx: _Context, patient: str, view: dict) -> str:
@@ -682,6 +703,7 @@ def _patient_json(ctx: _Context, patient: str, view: dict) -> str:
         "origins": [{c: row[c] for c in rows.columns} for _, row in rows.iterrows()],
         "matrix": [c.record(m.variant_key) for m in view["mutations"] for c in m.cells],
         "pattern": ctx.patterns.get(patient),
+        "timeline": ctx.timelines.get(patient),
         "notice": NOTICE,
         "version": __version__,
     })
@@ -1128,6 +1150,19 @@ def _at_least_one(parts: Iterable[ReportPart]) -> Iterator[ReportPart]:
         yield ReportPart(None, empty_calls_table(), _empty_origins())
 
 
+def _timelines(part: ReportPart, thresholds, patient_table) -> dict[str, dict]:
+    """Each patient's timeline (:func:`lesiontrack.timeline.patient_timelines`) of a part."""
+    from ..compare import sample_states
+    from ..timeline import patient_timelines
+
+    if part.calls.empty and part.sheet is None:
+        return {}
+    grid = part.sample_states
+    if grid is None:
+        grid = sample_states(part.calls, part.sheet, thresholds=thresholds)
+    return patient_timelines(grid, part.origins, part.sheet, part.calls, patient_table)
+
+
 def _thresholds(options: dict):
     """The run's :class:`~lesiontrack.Thresholds` from its recorded options."""
     from ..thresholds import Thresholds
@@ -1210,6 +1245,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                 cells=_sample_calls(calls), codons=_codons(calls), patterns=found, files=files,
                 graph=graph, states=_states_of(states), min_depth=min_depth,
                 focal_max=focal_max, sources=sources,
+                timelines=_timelines(part, thresholds, patient_table),
             )
             done = _render_patients(patient_dir, _part_patients(part, roster, found), ctx, page,
                                     jobs, bar)
