@@ -204,9 +204,10 @@ def patient_timelines(grid: pd.DataFrame, origins: pd.DataFrame,
                             "mutations": muts})
         progressive = {}
         for row in rows.itertuples(index=False):
-            if row.role == "lesion" and row.status == "progressive" and row.date:
-                if row.lesion_id not in progressive or row.date < progressive[row.lesion_id]:
-                    progressive[row.lesion_id] = row.date
+            if (row.role == "lesion" and row.status == "progressive" and row.date
+                    and (row.lesion_id not in progressive
+                         or row.date < progressive[row.lesion_id])):
+                progressive[row.lesion_id] = row.date
         out[str(patient)] = {
             "samples": entries,
             "treatment_start_date": table_dates.get(str(patient), {}).get(

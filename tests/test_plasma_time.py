@@ -19,7 +19,7 @@ from lesiontrack.cli import main
 from lesiontrack.compare import detection_power, lesion_states, sample_states
 from lesiontrack.errors import OptionError, PatientTableError, SampleSheetError
 from lesiontrack.outcomes import read_patients
-from lesiontrack.stats import lesion_table, patient_patterns
+from lesiontrack.stats import lesion_table
 
 W557 = ("chr4", 54727434, "CAGTGGA", "C")  # KIT p.W557_K558del, exon 11: the driver
 V654A = ("chr4", 54728092, "T", "C")  # KIT exon 13, resistance site
