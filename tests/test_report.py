@@ -676,15 +676,16 @@ def test_report_is_the_same_for_every_batch_of_patients(tmp_path, monkeypatch, s
     samples = lt.read_samplesheet(sheet)
     # (a TSV keeps 6 significant digits of a VAF: the reference reads the same table whole)
     table_calls = lt.read_calls(sheet) if source == "sheet" else lt.read_calls_table(table)
-    origins = lt.classify(table_calls, samples)
     patient_table = read_patients(patients)  # it decides the patterns, as --patients does
+    origins = lt.classify(table_calls, samples, patients=patient_table)  # treatment start
     stats = lt.test_clustering(origins, table_calls, samples=samples, permutations=300,
                                patients=patient_table)
     result, figures = analyse(patient_table, stats["patients"], "pattern")
     reference = tmp_path / "whole"
     write_report(reference, sheet=samples, calls=table_calls, origins=origins, stats=stats,
                  sheet_path=sheet, options={}, outcomes={"result": result, "figures": figures,
-                                                         "by": "pattern"})
+                                                         "by": "pattern"},
+                 patient_table=patient_table)
     expected = _report_files(reference)
     for size in (1, 3, 200):
         monkeypatch.setattr(report_cli, "BATCH_PATIENTS", size)

@@ -1291,6 +1291,7 @@ def write_report(
     force: bool = False,
     progress: bool | None = None,
     outcomes: dict | None = None,
+    patient_table: pd.DataFrame | None = None,
 ) -> Path:
     """Write the HTML report, tables and provenance into ``outdir``; return ``index.html``'s path.
 
@@ -1304,7 +1305,8 @@ def write_report(
     ``provenance.json``. An existing non-empty ``outdir`` is refused with
     :class:`~lesiontrack.OptionError` unless ``force``; with ``force`` the old contents are
     replaced only once the new report is complete. ``progress``: a progress bar on stderr
-    (default: only when stderr is a terminal).
+    (default: only when stderr is a terminal). ``patient_table``: the patient table (its
+    treatment start and progression dates are drawn on the timelines).
     """
     roster = _roster(sheet, calls)
     patients = sorted(set(roster) | {str(p) for p in origins["patient_id"]}
@@ -1312,7 +1314,7 @@ def write_report(
     return write_report_parts(outdir, parts=[ReportPart(sheet, calls, origins)],
                               patients=patients, sheet=sheet, sheet_path=sheet_path,
                               options=options, force=force, progress=progress, stats=stats,
-                              outcomes=outcomes)
+                              outcomes=outcomes, patient_table=patient_table)
 
 
 def write_report_parts(
