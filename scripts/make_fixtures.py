@@ -309,6 +309,7 @@ class Sample:
     site: str
     timepoint: str
     column: str = ""  # column / barcode in the calls file when it differs from sample_id
+    date: str = ""  # ISO date of the sample (the sheet's date column; empty: undated)
 
 
 @dataclass
@@ -484,6 +485,57 @@ def cohort() -> list[Patient]:
                 "GIST07_L1": {"W557_K558del": (118, 77), "A829P": (149, 53), "OFF": (201, 39)},
                 "GIST07_L2": {"W557_K558del": (127, 91)},
                 "GIST07_N": {"W557_K558del": (133, 0), "A829P": (198, 0), "OFF": (180, 0)},
+            },
+        ),
+    ] + time_patients()
+
+
+TREATMENT_START = {"GIST08": "2015-02-01"}  # imatinib start (patients.tsv)
+
+
+def time_patients() -> list[Patient]:
+    """Liquid biopsy and time (issue 17): a plasma series and a lesion biopsied twice."""
+    plasma = "blood (cfDNA)"
+    return [
+        Patient(
+            "GIST08", "GRCh38", "focal", "mutect2_tissue_plasma",
+            "Plasma series and a lesion biopsied twice: five plasma draws (a cfDNA panel called "
+            "by Mutect2 at depth 5,000-10,000) follow the exon 11 driver from before imatinib "
+            "(2015-01-20) through response; V654A appears in plasma at 0.3% on 2017-08-21, "
+            "203 days before the liver lesion L1, stable at its first biopsy (2016-05-12, no "
+            "V654A read), is biopsied again at progression (2018-03-12) carrying it "
+            "(rule lesion_history). The draw before imatinib acts as a baseline with the "
+            "patient table's treatment_start_date; the peritoneal lesion stays controlled.",
+            [
+                Sample("L1", "GIST08_L1a", "lesion", "SD", "liver", "imatinib month 15",
+                       date="2016-05-12"),
+                Sample("L1", "GIST08_L1b", "lesion", "PD", "liver", "imatinib month 37",
+                       date="2018-03-12"),
+                Sample("L2", "GIST08_L2", "lesion", "SD", "peritoneum", "imatinib month 37",
+                       date="2018-03-12"),
+                Sample("plasma", "GIST08_cf1", "plasma", "unknown", plasma, PRE,
+                       date="2015-01-20"),
+                Sample("plasma", "GIST08_cf2", "plasma", "unknown", plasma, "imatinib month 7",
+                       date="2015-09-15"),
+                Sample("plasma", "GIST08_cf3", "plasma", "unknown", plasma, "imatinib month 15",
+                       date="2016-05-10"),
+                Sample("plasma", "GIST08_cf4", "plasma", "unknown", plasma, "imatinib month 30",
+                       date="2017-08-21"),
+                Sample("plasma", "GIST08_cf5", "plasma", "unknown", plasma, "imatinib month 37",
+                       date="2018-03-05"),
+            ],
+            "GIST08_N",
+            [("W557_K558del", "primary"), ("V654A", "secondary")],
+            {
+                "GIST08_L1a": {"W557_K558del": (118, 80), "V654A": (190, 0)},
+                "GIST08_L1b": {"W557_K558del": (110, 92), "V654A": (150, 58)},
+                "GIST08_L2": {"W557_K558del": (130, 88), "V654A": (172, 0)},
+                "GIST08_cf1": {"W557_K558del": (5640, 360), "V654A": (6000, 0)},
+                "GIST08_cf2": {"W557_K558del": (5976, 24), "V654A": (6500, 0)},
+                "GIST08_cf3": {"W557_K558del": (4985, 15), "V654A": (5000, 0)},
+                "GIST08_cf4": {"W557_K558del": (7904, 96), "V654A": (7976, 24)},
+                "GIST08_cf5": {"W557_K558del": (9600, 400), "V654A": (9850, 150)},
+                "GIST08_N": {"W557_K558del": (3100, 0), "V654A": (3050, 0)},
             },
         ),
     ]
@@ -1317,8 +1369,23 @@ def freebayes_joint(patient: Patient) -> list[CallsFile]:
     return [CallsFile(f"vcf/{name}", tuple(patient.tumours), text, True)]
 
 
+def mutect2_tissue_plasma(patient: Patient) -> list[CallsFile]:
+    """Mutect2 multi-sample VCFs: the tissue samples with the normal, and the plasma draws (a
+    deep cfDNA panel) with the same (buffy-coat) normal."""
+    tissue = [s.sample_id for s in patient.samples if s.role != "plasma"]
+    plasma = [s.sample_id for s in patient.samples if s.role == "plasma"]
+    labels = [label for label, _ in patient.mutations]
+    files = []
+    for name, ids in ((f"{patient.patient_id}.mutect2.vcf.gz", tissue),
+                      (f"{patient.patient_id}_plasma.mutect2.vcf.gz", plasma)):
+        text = write_mutect2(name, patient, [*ids, patient.normal], labels)
+        files.append(CallsFile(f"vcf/{name}", tuple(ids), text, True))
+    return files
+
+
 LAYOUTS = {
     "mutect2_joint": mutect2_joint,
+    "mutect2_tissue_plasma": mutect2_tissue_plasma,
     "mutect2_vep_joint": lambda patient: mutect2_joint(patient, vep=True),
     "mutect2_single": mutect2_single,
     "strelka2_pairs": strelka2_pairs,
@@ -1328,6 +1395,7 @@ LAYOUTS = {
 }
 LAYOUT_NAMES = {
     "mutect2_joint": "GATK4 Mutect2 + FilterMutectCalls, one multi-sample VCF",
+    "mutect2_tissue_plasma": "Mutect2 multi-sample VCFs, tissue and plasma (cfDNA panel)",
     "mutect2_vep_joint": "Mutect2 multi-sample VCF annotated by Ensembl VEP (INFO/CSQ)",
     "mutect2_single": "Mutect2 + FilterMutectCalls, one tumour/normal VCF per sample",
     "strelka2_pairs": "Strelka2 somatic, SNV and indel VCFs per tumour/normal pair",
@@ -1337,7 +1405,7 @@ LAYOUT_NAMES = {
 }
 
 SHEET_COLUMNS = ["patient_id", "lesion_id", "sample_id", "role", "status", "site", "timepoint",
-                 "vcf_sample", "calls", "assembly", "bam"]
+                 "vcf_sample", "calls", "assembly", "bam", "date"]
 ORIGIN_COLUMNS = ["patient_id", "chrom", "pos", "ref", "alt", "gene", "hgvsp", "expected_origin",
                   "hgvsc", "exon", "label", "variant_key", "expected_rule",
                   "expected_lesions_absent", "expected_lesions_not_evaluable"]
@@ -1361,6 +1429,9 @@ EXPECTED_EVIDENCE: dict[tuple[str, str], tuple[str, str, str]] = {
     ("GIST06", "W557R"): ("sharing", "", ""),
     ("GIST07", "W557_K558del"): ("baseline", "", ""),
     ("GIST07", "A829P"): ("knowledge", "", "L2"),  # no record in L2's file: not evaluable
+    # without --patients (no treatment start: no pre-treatment plasma baseline)
+    ("GIST08", "W557_K558del"): ("sharing", "", ""),
+    ("GIST08", "V654A"): ("lesion_history", "L2", ""),  # L1 0/190 on 2016-05-12, 58/208 later
 }
 
 
@@ -1401,7 +1472,7 @@ def reads_text(patient: Patient, label: str) -> str:
 README_INTRO = """\
 # Demo GIST cohort (test fixtures)
 
-Synthetic calls for seven metastatic GIST patients on imatinib, modelled on lesion-by-lesion
+Synthetic calls for eight metastatic GIST patients on imatinib, modelled on lesion-by-lesion
 studies of secondary KIT mutations. For tests, documentation and the demo only; no real
 patient data; research use, not clinical advice.
 
@@ -1539,6 +1610,14 @@ OUTCOME_ROWS = [
     ['GIST05', '', '4', '1', 'sunitinib 50 mg (4 weeks on, 2 off)', '2010-09-07', '2010-11-22', '', '2012-08-01', ''],
     ['GIST07', 'focal', '', '', 'imatinib 800 mg', '2011-08-29', '2012-08-07', '', '', '2014-09-07'],
 ]
+# issue 17: GIST08 (plasma series, focal progression, still progression-free at last follow-up)
+# and the column treatment_start_date (imatinib start: a plasma draw before it is a baseline)
+OUTCOME_ROWS.append(['GIST08', '', '1', '3', 'resection of the progressing liver metastasis + imatinib 400 mg', '2018-03-12', '', '2020-09-14', '', '2020-09-14'])
+OUTCOME_ROWS = [[*row, "treatment_start_date" if row[0] == "patient_id"
+                 else TREATMENT_START.get(row[0], "")] for row in OUTCOME_ROWS]
+OUTCOME_COMMENTS.append(
+    "treatment_start_date: imatinib start, where known (GIST08): plasma drawn before it acts as "
+    "a baseline sample.")
 
 
 def make_fixtures(out: Path) -> list[Path]:
@@ -1572,9 +1651,10 @@ def make_fixtures(out: Path) -> list[Path]:
                             patient.patient_id, sample.lesion_id, sample.sample_id, sample.role,
                             sample.status, sample.site, sample.timepoint, sample.column,
                             calls.path, patient.assembly if patient.sheet_assembly else "", bam,
+                            sample.date,
                         ])
     comment = [
-        "lesiontrack demo cohort: 7 metastatic GIST patients on imatinib (synthetic; see "
+        "lesiontrack demo cohort: 8 metastatic GIST patients on imatinib (synthetic; see "
         "README.md). One row per (sample, calls file); calls paths are relative to this file. "
         "Made by scripts/make_fixtures.py.",
     ]
