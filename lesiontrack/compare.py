@@ -461,6 +461,7 @@ def lesion_states(
     *,
     thresholds: Thresholds | None = None,
     sample_states: pd.DataFrame | None = None,
+    current_only: bool = True,
 ) -> pd.DataFrame:
     """State of every mutation detected in a patient, in every lesion of that patient.
 
@@ -472,14 +473,15 @@ def lesion_states(
     ``date``. A lesion sampled at several dates is summarised from its samples of its current
     date (:mod:`lesiontrack.timeline`); ``status`` is its status then. With ``thresholds``,
     ``detected`` is recomputed from the counts. ``sample_states``: :func:`sample_states`
-    already computed with the same inputs.
+    already computed with the same inputs. ``current_only=False`` merges every date of a lesion.
     """
     grid = sample_states if sample_states is not None else _sample_grid(
         calls, samples, thresholds=thresholds)
     if grid.empty or "_alt" not in grid:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
-    grid = grid[grid["current"].astype(bool)].drop(columns=["alt_count", "depth", "vaf",
-                                                             "ccf_raw"])
+    if current_only:
+        grid = grid[grid["current"].astype(bool)]
+    grid = grid.drop(columns=["alt_count", "depth", "vaf", "ccf_raw"])
     out = _lesion_level(grid)
     out["_order"] = out["lesion_id"].map(_natural)
     out = out.sort_values(["patient_id", "variant_key", "_order"], kind="stable")

@@ -862,7 +862,7 @@ def phylogeny(
         from .compare import lesion_states
 
         states = lesion_states(_latest_samples(calls) if latest_only else calls, sheet,
-                               thresholds=thresholds)
+                               thresholds=thresholds, current_only=latest_only)
     germline: dict[str, set[str]] = {}
     origin_of: dict[str, dict[str, str]] = {}
     if origins is not None and len(origins):

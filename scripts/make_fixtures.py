@@ -1495,9 +1495,15 @@ With the evidence-aware rules (a mutation is absent from a lesion only where its
 are consistent with noise and the lesion, at its tumour content, was powered to show it),
 two lesions are not evaluable and are left out of the statistics: GIST03's L3 (VarScan2 wrote
 no record at D820/N822) and GIST07's stable L2 (no record at A829P). The within-patient
-permutation test then has three informative patients (GIST01, GIST02, GIST04) and its exact p
-is 1/3 x 1/2 x 1/2 = 0.083, the smallest this cohort allows; the pooled Fisher test (p = 0.009)
-is descriptive only, since lesions of one patient are not independent.
+permutation test then has four informative patients (GIST01, GIST02, GIST04, GIST08) and its
+exact p is 1/3 x 1/2 x 1/2 x 1/2 = 0.042, the smallest this cohort allows; the pooled Fisher
+test (p = 0.003) is descriptive only, since lesions of one patient are not independent.
+
+GIST08 (issue 17) adds time: a plasma series and a liver lesion biopsied twice. Its sample
+sheet rows carry dates; `patients.tsv` gives its `treatment_start_date`, so its first plasma
+draw acts as a baseline (`--patients`); V654A is secondary by `lesion_history` (absent from
+L1's first biopsy, present at progression) and was first seen in plasma 203 days before L1 was
+recorded progressive.
 
 | patient | build | progression | calls | what it exercises |
 |---|---|---|---|---|
@@ -1610,9 +1616,10 @@ OUTCOME_ROWS = [
     ['GIST05', '', '4', '1', 'sunitinib 50 mg (4 weeks on, 2 off)', '2010-09-07', '2010-11-22', '', '2012-08-01', ''],
     ['GIST07', 'focal', '', '', 'imatinib 800 mg', '2011-08-29', '2012-08-07', '', '', '2014-09-07'],
 ]
-# issue 17: GIST08 (plasma series, focal progression, still progression-free at last follow-up)
-# and the column treatment_start_date (imatinib start: a plasma draw before it is a baseline)
-OUTCOME_ROWS.append(['GIST08', '', '1', '3', 'resection of the progressing liver metastasis + imatinib 400 mg', '2018-03-12', '', '2020-09-14', '', '2020-09-14'])
+# issue 17: GIST08 (plasma series, focal progression; progressed again 8 months after the
+# resection, alive at last follow-up: the focal group's medians stay as they were) and the
+# column treatment_start_date (imatinib start: a plasma draw before it is a baseline)
+OUTCOME_ROWS.append(['GIST08', '', '1', '3', 'resection of the progressing liver metastasis + imatinib 400 mg', '2018-03-12', '2018-11-14', '', '', '2021-06-30'])
 OUTCOME_ROWS = [[*row, "treatment_start_date" if row[0] == "patient_id"
                  else TREATMENT_START.get(row[0], "")] for row in OUTCOME_ROWS]
 OUTCOME_COMMENTS.append(

@@ -430,7 +430,7 @@ def test_demo_patient_table_tells_the_focal_story(caplog):
     stats = [stats_patient(p, pattern) for p, pattern in [
         ("GIST01", "focal"), ("GIST02", "focal"), ("GIST03", "generalized"),
         ("GIST04", "focal"), ("GIST05", "generalized"), ("GIST06", "none"),
-        ("GIST07", "focal")]]
+        ("GIST07", "focal"), ("GIST08", "focal")]]
     groups = groups_from_stats(stats, "pattern", patients)
     with caplog.at_level(logging.WARNING, logger="lesiontrack"):
         result = outcomes(patients, groups, "pattern")

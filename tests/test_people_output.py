@@ -148,15 +148,16 @@ def test_no_python_reprs_in_any_text_for_people(capsys, tmp_path, degenerate, co
 
 def test_stats_text_of_the_demo_reads_like_the_report(capsys):
     _, out, _ = run(capsys, "stats", SHEET)
-    assert ("odds ratio infinite (conditional maximum likelihood odds ratio), 95% CI 1.51 to "
-            "infinite, p = 0.0093.") in out
+    # issue 17's GIST08 adds a progressive lesion with V654A and a controlled one without
+    assert ("odds ratio infinite (conditional maximum likelihood odds ratio), 95% CI 2.18 to "
+            "infinite, p = 0.0031.") in out
     assert "(10,000 permutations;" in out
 
 
 # ------------------------------------------------------------------ closing line and progress
 
 @pytest.mark.parametrize("command, extra, said", [
-    ("calls", ["-o", "@calls.tsv"], r"wrote 33 rows \(calls\) to .*calls\.tsv"),
+    ("calls", ["-o", "@calls.tsv"], r"wrote 49 rows \(calls\) to .*calls\.tsv"),
     ("classify", ["-o", "@origins.tsv"],
      r"wrote \d+ rows \(origins of mutations\) to .*origins\.tsv"),
     ("graph", ["-o", "@g.graphml"],
@@ -165,7 +166,7 @@ def test_stats_text_of_the_demo_reads_like_the_report(capsys):
     ("outcomes", ["--patients", PATIENTS, "-o", "@out"],
      r"wrote outcomes\.json, outcomes\.tsv, km_pfs\.svg, km_os\.svg into .*out"),
     ("report", ["-o", "@rep", "--permutations", "100"],
-     r"wrote the report of 7 patients: .*rep[/\\]index\.html"),
+     r"wrote the report of 8 patients: .*rep[/\\]index\.html"),
 ])
 def test_a_command_that_writes_ends_with_one_line_saying_what(capsys, tmp_path, command, extra,
                                                               said):
@@ -190,7 +191,7 @@ def test_demo_prints_the_index_on_stdout_and_says_so_on_stderr(capsys, tmp_path)
     code, out, err = run(capsys, "demo", "-o", tmp_path / "demo")
     assert code == 0
     assert out == f"{tmp_path / 'demo' / 'index.html'}\n"
-    assert err.startswith("lesiontrack: wrote the demo report (7 patients) into ")
+    assert err.startswith("lesiontrack: wrote the demo report (8 patients) into ")
     assert err.count("\n") == 1
 
 
@@ -207,7 +208,7 @@ def test_progress_bars_on_a_terminal_only(monkeypatch, tmp_path, capsys):
     assert "reading calls files" in shown and "report" in shown and "patient" in shown
     assert "\r" in shown  # tqdm redraws in place
     # the bars are cleared (carriage return) before the closing line
-    assert shown.split("\r")[-1].lstrip(" ").startswith("lesiontrack: wrote the report of 7")
+    assert shown.split("\r")[-1].lstrip(" ").startswith("lesiontrack: wrote the report of 8")
     assert capsys.readouterr().out == ""  # stdout stays for data
 
     quiet = _Terminal()
@@ -247,5 +248,5 @@ def test_progress_bars_on_a_real_pseudo_terminal(tmp_path):
     os.close(main_fd)
     text = shown.decode("utf-8", "replace")
     assert "reading calls files" in text and "patient/s" in text
-    assert text.split("\r")[-2].lstrip(" ").startswith("lesiontrack: wrote the report of 7")
+    assert text.split("\r")[-2].lstrip(" ").startswith("lesiontrack: wrote the report of 8")
     assert out == b""  # stdout stays for data
