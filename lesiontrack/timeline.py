@@ -98,8 +98,8 @@ def lesion_statuses(calls: pd.DataFrame, samples: pd.DataFrame | None = None) ->
     if samples is not None and len(samples):
         parts.append(with_dates(samples[[*columns, *(["date"] if "date" in samples else [])]]))
     if calls is not None and len(calls):
-        parts.append(with_dates(calls[[*columns, *(["date"] if "date" in calls else [])]],
-                                samples))
+        own = calls[[*columns, *(["date"] if "date" in calls else [])]]
+        parts.append(with_dates(own.drop_duplicates(["patient_id", "sample_id"]), samples))
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in [*columns[:2], "role",
                                                                   "status", "date", "samples"]})

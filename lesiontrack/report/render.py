@@ -276,12 +276,16 @@ def _current_first(frame: pd.DataFrame, sheet: pd.DataFrame | None,
 
     from ..timeline import current_mask, with_dates
 
-    dated = with_dates(frame, sheet if sheet is not None and "date" in sheet else
+    samples = frame.drop_duplicates(["patient_id", "sample_id"])
+    dated = with_dates(samples, sheet if sheet is not None and "date" in sheet else
                        calls.drop_duplicates(["patient_id", "sample_id"])
                        if "date" in calls else None)
     if not (dated["date"] != "").any():
         return frame
-    order = (~current_mask(dated)).astype(int).to_numpy()
+    stale = {k for k, current in zip(zip(dated["patient_id"], dated["sample_id"], strict=True),
+                                     current_mask(dated), strict=True) if not current}
+    order = np.array([k in stale for k in zip(frame["patient_id"], frame["sample_id"],
+                                              strict=True)], dtype=int)
     return frame.iloc[np.argsort(order, kind="stable")]
 
 
