@@ -206,9 +206,9 @@ def _check_header(path: Path, line: int, header: list[str], require_outcomes: bo
     if not date_cols and not month_cols and not require_outcomes:
         if not radiology and "pattern" not in header and "treatment_start_date" not in header:
             raise PatientTableError(
-                "no pattern, radiology, treatment start or outcome columns", file=path,
-                where=line, hint="give pattern, or radiology_progressive and "
-                                 "radiology_controlled, or treatment_start_date",
+                "no pattern, radiology or outcome columns", file=path, where=line,
+                hint="give pattern, or radiology_progressive and radiology_controlled (or "
+                     "treatment_start_date alone for classify)",
             )
         _warn_unknown(path, header)
         return None, []
