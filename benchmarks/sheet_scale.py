@@ -1,0 +1,117 @@
+"""Time and peak memory of big sample sheets (seeded, generated data).
+
+Writes one small single-sample VCF (two KIT records, GRCh38) and sample sheets that point every
+row at it, then runs each stage in a fresh Python process and reports its wall time and peak
+resident memory (``VmHWM`` of that process, read from ``/proc/self/status``: Linux only):
+
+``sheet``  ``lesiontrack.read_samplesheet`` only (reading, validation, consistency checks);
+``calls``  the ``lesiontrack calls SHEET -o calls.tsv`` command (the sheet, the join of the calls
+           file's rows to every sheet row, annotation, the TSV).
+
+Two shapes: ``lesions`` (one patient with N lesions, one sample each) and ``patients`` (N
+patients with one lesion each). Figures are per sheet row and as a ratio of the peak to the
+sheet's size, so that runs of different sizes (and machines) compare.
+
+Usage: ``python3 benchmarks/sheet_scale.py [--rows 1000000] [--shapes lesions,patients]
+[--stages sheet,calls] [--folder DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+VCF = (
+    "##fileformat=VCFv4.2\n"
+    "##contig=<ID=chr4,length=190214555>\n"
+    '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">\n'
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n"
+    "chr4\t54728092\t.\tT\tC\t.\tPASS\t.\tAD\t100,20\n"
+    "chr4\t54733155\t.\tA\tT\t.\tPASS\t.\tAD\t100,30\n"
+)
+
+#: Run in a fresh process: the stage, then its peak memory (VmHWM, KiB) and its baseline (the
+#: VmHWM after the imports, before the stage).
+_CHILD = r"""
+import sys, time
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+stage, sheet = sys.argv[1], sys.argv[2]
+import lesiontrack, lesiontrack.calls, lesiontrack.cli  # noqa: E401
+base = hwm()
+start = time.perf_counter()
+if stage == "sheet":
+    frame = lesiontrack.read_samplesheet(sheet)
+    n = len(frame)
+else:
+    code = lesiontrack.cli.main(["--quiet", "calls", sheet, "-o", sheet + ".calls.tsv"])
+    n = code
+print(time.perf_counter() - start, hwm(), base, n)
+"""
+
+
+def write_sheet(folder: Path, rows: int, shape: str) -> Path:
+    """A sheet of ``rows`` rows of one shape, every row naming ``tumor.vcf``'s TUMOR column."""
+    (folder / "tumor.vcf").write_text(VCF)
+    path = folder / f"sheet_{shape}_{rows}.tsv"
+    with path.open("w") as out:
+        out.write("patient_id\tlesion_id\tsample_id\tstatus\tsite\tvcf_sample\tcalls\n")
+        status = ("PD", "SD")
+        for i in range(rows):
+            if shape == "lesions":
+                out.write(f"P000001\tL{i:07d}\tP000001_L{i:07d}\t{status[i % 2]}\tliver\t"
+                          "TUMOR\ttumor.vcf\n")
+            else:
+                out.write(f"P{i:07d}\tL1\tP{i:07d}_L1\t{status[i % 2]}\tliver\tTUMOR\t"
+                          "tumor.vcf\n")
+    return path
+
+
+def measure(stage: str, sheet: Path) -> tuple[float, int, int, str]:
+    """(seconds, peak KiB, baseline KiB, result) of one stage in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", _CHILD, stage, str(sheet)], env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{stage} on {sheet} failed: {done.stderr.strip()[-2000:]}")
+    seconds, peak, base, result = done.stdout.split()
+    return float(seconds), int(peak), int(base), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="1000000", help="comma-separated row counts")
+    parser.add_argument("--shapes", default="lesions,patients")
+    parser.add_argument("--stages", default="sheet,calls")
+    parser.add_argument("--folder", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lesiontrack-sheet-") as scratch:
+        folder = args.folder or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        print("| shape | rows | sheet MB | stage | seconds | us/row | peak MiB | growth MiB "
+              "| bytes/row (growth) | peak / sheet size |")
+        print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+        for shape in args.shapes.split(","):
+            for rows in (int(r) for r in args.rows.split(",")):
+                started = time.perf_counter()
+                sheet = write_sheet(folder, rows, shape)
+                size = sheet.stat().st_size
+                del started
+                for stage in args.stages.split(","):
+                    seconds, peak, base, _ = measure(stage, sheet)
+                    growth = (peak - base) * 1024
+                    print(f"| {shape} | {rows:,} | {size / 1e6:.1f} | {stage} | {seconds:.2f} "
+                          f"| {seconds / rows * 1e6:.1f} | {peak / 1024:.0f} "
+                          f"| {growth / 2**20:.0f} | {growth / rows:.0f} "
+                          f"| {peak * 1024 / size:.1f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
