@@ -25,7 +25,15 @@ from .errors import (
     ReferenceMismatchError,
     SampleSheetError,
 )
-from .io import ReadResult, read_calls_file
+from .io import (
+    ILLEGAL_CHARACTERS,
+    REPLACEMENT,
+    ReadResult,
+    character_name,
+    illegal_rows,
+    read_calls_file,
+    replace_illegal,
+)
 from .reference import Reference
 from .samplesheet import read_samplesheet
 from .thresholds import Thresholds
@@ -680,7 +688,8 @@ def read_calls_table(
     so every command applies its own thresholds. Raises :class:`CallsFileError` for a missing
     column or a value of the wrong kind, naming the file, line and column.
     """
-    parts = [_typed_calls(chunk, path, first_line)
+    warned: set[Path] = set()
+    parts = [_typed_calls(chunk, path, first_line, warned)
              for path in _table_paths(paths) for chunk, first_line in _table_chunks(path)]
     if not parts:
         return empty_calls_table()
@@ -805,9 +814,10 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
     batch_of = {p: i for i, batch in enumerate(batches) for p in batch}
     with tempfile.TemporaryDirectory(prefix="lesiontrack-calls-") as folder:
         spills = [Path(folder) / f"batch-{i:06d}.pickle" for i in range(len(batches))]
+        warned: set[Path] = set()
         for path in tables:
             for chunk, first_line in _table_chunks(path, rows=TABLE_CHUNK_ROWS):
-                typed = _typed_calls(chunk, path, first_line)
+                typed = _typed_calls(chunk, path, first_line, warned)
                 index = typed["patient_id"].map(batch_of)
                 if index.isna().any():  # pragma: no cover - the first reading saw them all
                     raise RuntimeError(f"{path}: a patient the first reading did not see")
@@ -832,8 +842,11 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
             del calls  # not held while the next batch is read
 
 
-def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.DataFrame:
-    """The columns of a calls table, typed; ``first_line``: the file line of the first row."""
+def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2,
+                 warned: set[Path] | None = None) -> pd.DataFrame:
+    """The columns of a calls table, typed; ``first_line``: the file line of the first row.
+    Characters XML cannot hold are refused in the sample sheet's columns and replaced in the
+    others, with a warning (once per file in ``warned``: the files already warned about)."""
     missing = [c for c in CALLS_COLUMNS if c not in frame.columns]
     if missing:
         raise CallsFileError(f"missing column(s) {', '.join(missing)}", file=path, where=1,
@@ -854,4 +867,21 @@ def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.Dat
     for column in CALLS_COLUMNS:
         if column not in numeric and column != "detected":
             frame[column] = frame[column].astype(object).fillna("").astype(str)
+    for column in _SHEET_COLUMNS:  # the sample sheet's text: refused, as in the sheet
+        rows = illegal_rows(frame[column])
+        if len(rows):
+            char = ILLEGAL_CHARACTERS.search(frame[column].iloc[rows[0]]).group()
+            raise CallsFileError(
+                f"character {character_name(char)} is not allowed", file=path,
+                where=int(rows[0]) + first_line, field=column,
+                hint="control characters and U+FFFE/U+FFFF cannot be written to the "
+                     "XML/GraphML outputs: remove it",
+            )
+    changed, char = replace_illegal(frame, [c for c in CALLS_COLUMNS if c not in numeric
+                                            and c not in _SHEET_COLUMNS and c != "detected"])
+    if changed and (warned is None or path not in warned):
+        log.warning("%s: value(s) hold characters XML cannot hold (first %s); replaced by "
+                    "U+FFFD", path, character_name(char or REPLACEMENT))
+        if warned is not None:
+            warned.add(path)
     return frame

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import stat
 from pathlib import Path
 from typing import NamedTuple
@@ -19,6 +18,7 @@ import pandas as pd
 
 from .errors import LesionTrackError, SampleSheetError
 from .genome import normalize_assembly
+from .io import ILLEGAL_CHARACTERS, character_name
 
 #: A sample sheet (or patient table) larger than this is refused: a regular file before it is
 #: read, a pipe or device as soon as this many bytes have come (memory stays bounded).
@@ -28,9 +28,6 @@ MAX_LINE_CHARS = 1024 * 1024
 #: Bytes read at a time (never more than :data:`MAX_LINE_CHARS`: see :func:`read_capped`).
 _BLOCK = 1024 * 1024
 
-#: Characters XML 1.0 cannot hold (C0 controls other than TAB, LF and CR; U+FFFE, U+FFFF):
-#: refused in the sample sheet and the patient table, replaced in text read from calls files.
-ILLEGAL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: Identifier columns that must not start like a spreadsheet formula.
 ID_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id", "sample_id", "vcf_sample")
 #: First characters that make a spreadsheet evaluate a cell (OWASP CSV injection), refused at the
@@ -143,17 +140,6 @@ def _too_long(path: Path, error: type[LesionTrackError], what: str, data: bytear
     raise error(f"line longer than {MAX_LINE_CHARS:,} bytes: not a {what}", file=path,
                 where=_line_number(data, start),
                 hint=f"is this a calls file or a binary file given in place of the {what}?")
-
-
-_CHARACTER_NAMES = {"\x0b": "vertical tab", "\x0c": "form feed", "\x1b": "escape",
-                    "\x08": "backspace", "\x07": "bell", "\ufffe": "a non-character",
-                    "\uffff": "a non-character"}
-
-
-def character_name(char: str) -> str:
-    """``U+000B (vertical tab)``: how errors and warnings name a character."""
-    name = _CHARACTER_NAMES.get(char, "a control character")
-    return f"U+{ord(char):04X} ({name})"
 
 
 def _delimiter(header: str) -> str:

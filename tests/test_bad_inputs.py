@@ -251,10 +251,54 @@ CASES: dict[str, Case] = {
         {"t.vcf": VCF_HEAD + D816V, "ref.fa": _truncated_reference},
         ["ref.fa: the reference FASTA cannot be read (contig chr4)", "samtools faidx"],
         extra=["--reference", "{dir}/ref.fa"]),
+    # issue 15, item 3: characters XML cannot hold are refused in the sample sheet (the
+    # GraphML output was ill-formed: expat and networkx refused it after exit 0)
+    "vertical tab in a sample-sheet site": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'site': character U+000B (vertical tab) is not allowed"],
+        sheet=HEADER.rstrip("\n") + "\tsite\nP\tL\tT1\tPD\tt.vcf\tliver\x0bsegment 4\n"),
+    "U+FFFF in a sample-sheet lesion id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'lesion_id': character U+FFFF (a non-character) is not allowed"],
+        sheet=HEADER + "P\tL\uffff\tT1\tPD\tt.vcf\n"),
+    "control character U+0001 in a patient id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:3: field 'patient_id': character U+0001 (a control character) is not "
+         "allowed"],
+        sheet=HEADER + "# a comment may hold one: \x01\nP\x01\tL\tT1\tPD\tt.vcf\n"),
+    # issue 15, item 9: an identifier that a spreadsheet would evaluate is refused
+    "formula in a patient id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'patient_id': an identifier must not start with '='"],
+        sheet=HEADER + '=HYPERLINK("http://x","click")\tL\tT1\tPD\tt.vcf\n'),
+    "formula in a lesion id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'lesion_id': an identifier must not start with '@'"],
+        sheet=HEADER + "P\t@SUM(1+1)\tT1\tPD\tt.vcf\n"),
+    "formula in a sample id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'sample_id': an identifier must not start with '+'"],
+        sheet=HEADER + "P\tL\t+1+cmd|x\tPD\tt.vcf\n"),
+    "formula in a vcf_sample": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:3: field 'vcf_sample': an identifier must not start with '='"],
+        sheet=HEADER.rstrip("\n") + "\tvcf_sample\nP\tL\tT1\tPD\tt.vcf\tT1\n"
+              "P\tL2\tT2\tPD\tt.vcf\t=1+1\n"),
+    "TAB starting a quoted identifier of a CSV sheet": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.csv:2: field 'sample_id': an identifier must not start with '\\t'"],
+        sheet='patient_id,lesion_id,sample_id,status,calls\nP,L,"\t=1+1",PD,t.vcf\n',
+        sheet_name="sheet.csv"),
+    "TAB starting an unquoted identifier of a CSV sheet": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.csv:2: field 'lesion_id': an identifier must not start with '\\t'"],
+        sheet="patient_id,lesion_id,sample_id,status,calls\nP,\tL,T1,PD,t.vcf\n",
+        sheet_name="sheet.csv"),
 }
 
 #: Cases run through ``report`` too (OUTDIR new, and OUTDIR existing with --force).
-REPORT_CASES = ["unknown status", "truncated bgzip (after the first blocks)", "sites-only VCF",
+REPORT_CASES = ["unknown status", "vertical tab in a sample-sheet site", "formula in a patient id",
+                "truncated bgzip (after the first blocks)", "sites-only VCF",
                 "GRCh37 and GRCh38 in one patient", "non-numeric MAF t_alt_count"]
 
 
