@@ -600,7 +600,10 @@ def build_calls(
                     assume_sorted)
     if calls.empty:
         return empty_calls_table()
-    calls = calls[_keep_genes(calls, wanted)].copy()
+    keep = _keep_genes(calls, wanted).to_numpy()
+    if not keep.all():  # one copy of the table, and only when rows go
+        calls = calls.take(np.flatnonzero(keep))
+        calls.index = pd.RangeIndex(len(calls))
     if calls.empty:
         return empty_calls_table()
     _check_builds(calls)
@@ -618,19 +621,27 @@ def build_calls(
     known = calls["alt_count"].notna() & calls["depth"].notna() & (calls["depth"] > 0)
     calls["vaf"] = np.where(known, calls["alt_count"] / calls["depth"].where(known, 1.0),
                             calls["vaf"])
-    # one row per (sample, variant): a sample's files may repeat a record; keep the deepest
-    calls = calls.sort_values("depth", ascending=False, na_position="last", kind="stable")
-    repeated = calls.duplicated(["patient_id", "sample_id", "variant_key"])
+    # one row per (sample, variant): a sample's files may repeat a record; keep the deepest.
+    # The order is worked out on a few columns, then the table is taken once (each sort or
+    # selection of the whole table would copy it)
+    calls.index = pd.RangeIndex(len(calls))
+    order = calls["depth"].sort_values(ascending=False, na_position="last",
+                                       kind="stable").index.to_numpy()
+    repeated = calls[["patient_id", "sample_id", "variant_key"]].take(order).duplicated(
+        ).to_numpy()
     if repeated.any():
         log.warning("%d call(s) appear in more than one calls file of the same sample; "
                     "kept the record with the greatest depth", int(repeated.sum()))
-        calls = calls[~repeated]
+        order = order[~repeated]
+    keys = ["patient_id", "lesion_id", "sample_id", "chrom", "pos", "ref", "alt"]
+    final = calls[keys].take(order).reset_index(drop=True).sort_values(
+        keys, kind="stable").index.to_numpy()
+    calls = calls[[c for c in CALLS_COLUMNS if c != "detected"]].take(order[final])
+    calls.index = pd.RangeIndex(len(calls))
     calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
-    calls = calls.sort_values(["patient_id", "lesion_id", "sample_id", "chrom", "pos", "ref",
-                               "alt"], kind="stable").reset_index(drop=True)
     for column in ("alt_count", "depth"):
         calls[column] = calls[column].round().astype("Int64")
-    return calls[CALLS_COLUMNS]
+    return calls
 
 
 def read_calls(
