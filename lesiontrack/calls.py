@@ -35,7 +35,7 @@ from .io import (
     replace_illegal,
 )
 from .reference import Reference
-from .samplesheet import read_samplesheet
+from .samplesheet import read_samplesheet, sheet_folder
 from .thresholds import Thresholds
 from .variants import span, variant_key
 
@@ -136,7 +136,7 @@ def _assembly(rows: list[dict], result: ReadResult, option: str | None, path: Pa
 
 def _base(sheet: Path) -> str:
     """The folder the sample sheet's paths are shown relative to."""
-    return str(sheet.resolve().parent)
+    return str(sheet_folder(sheet))
 
 
 def _display(path: str, sheet: Path, base: str | None = None) -> str:

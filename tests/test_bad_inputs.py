@@ -1004,3 +1004,24 @@ def test_calls_table_text_replaced_and_sheet_columns_refused(capfd, tmp_path):
     code, out, err = run(capfd, "classify", "--calls", calls)
     assert_one_error_line(code, out, err, [
         f"{calls}:3: field 'site': character U+000C (form feed) is not allowed"])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_report_from_a_sheet_through_a_pipe(capfd, tmp_path, monkeypatch):
+    """The report's provenance does not open the pipe again (it would wait for a writer for
+    ever): the sheet is listed as not checksummed."""
+    import json
+
+    (tmp_path / "t.vcf").write_text(VCF_HEAD + D816V)
+    fifo = tmp_path / "sheet.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.chdir(tmp_path)
+    writer = _fifo_writer(fifo, [(HEADER + "P\tL\tT1\tPD\tt.vcf\n").encode()])
+    code, _, err = run(capfd, "report", fifo, "-o", tmp_path / "report", "--permutations", "10")
+    writer.join(5)
+    assert code == 0, err
+    inputs = json.loads((tmp_path / "report" / "provenance.json").read_text())["inputs"]
+    sheet = next(i for i in inputs if i["role"] == "samplesheet")
+    assert sheet["sha256"] is None and "not checksummed" in sheet["note"]
+    calls = next(i for i in inputs if i["role"] == "calls")
+    assert calls["path"] == "t.vcf" and calls["sha256"]
