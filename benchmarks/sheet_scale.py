@@ -12,8 +12,13 @@ Two shapes: ``lesions`` (one patient with N lesions, one sample each) and ``pati
 patients with one lesion each). Figures are per sheet row and as a ratio of the peak to the
 sheet's size, so that runs of different sizes (and machines) compare.
 
+``--before DIR`` also runs each stage with the lesiontrack package found in DIR (e.g. an older
+commit exported with ``git archive <commit> lesiontrack | tar -x -C DIR``), right after the
+current one, and adds the ratios current / before: the machine may be shared and noisy, and only
+figures measured together compare.
+
 Usage: ``python3 benchmarks/sheet_scale.py [--rows 1000000] [--shapes lesions,patients]
-[--stages sheet,calls] [--folder DIR]``.
+[--stages sheet,calls] [--folder DIR] [--before DIR]``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 VCF = (
@@ -74,9 +78,11 @@ def write_sheet(folder: Path, rows: int, shape: str) -> Path:
     return path
 
 
-def measure(stage: str, sheet: Path) -> tuple[float, int, int, str]:
-    """(seconds, peak KiB, baseline KiB, result) of one stage in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+def measure(stage: str, sheet: Path, code: Path | None = None) -> tuple[float, int, int, str]:
+    """(seconds, peak KiB, baseline KiB, result) of one stage in a fresh process, with the
+    lesiontrack package of ``code`` (default: this checkout)."""
+    code = code or Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(code)}
     done = subprocess.run([sys.executable, "-c", _CHILD, stage, str(sheet)], env=env,
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -91,26 +97,35 @@ def main() -> None:
     parser.add_argument("--shapes", default="lesions,patients")
     parser.add_argument("--stages", default="sheet,calls")
     parser.add_argument("--folder", type=Path, default=None)
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a folder holding an older lesiontrack package to compare with")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lesiontrack-sheet-") as scratch:
         folder = args.folder or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        print("| shape | rows | sheet MB | stage | seconds | us/row | peak MiB | growth MiB "
-              "| bytes/row (growth) | peak / sheet size |")
-        print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+        print("| shape | rows | sheet MB | stage | code | seconds | us/row | peak MiB "
+              "| growth MiB | bytes/row (growth) | peak / sheet size |")
+        print("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|")
         for shape in args.shapes.split(","):
             for rows in (int(r) for r in args.rows.split(",")):
-                started = time.perf_counter()
                 sheet = write_sheet(folder, rows, shape)
                 size = sheet.stat().st_size
-                del started
                 for stage in args.stages.split(","):
-                    seconds, peak, base, _ = measure(stage, sheet)
-                    growth = (peak - base) * 1024
-                    print(f"| {shape} | {rows:,} | {size / 1e6:.1f} | {stage} | {seconds:.2f} "
-                          f"| {seconds / rows * 1e6:.1f} | {peak / 1024:.0f} "
-                          f"| {growth / 2**20:.0f} | {growth / rows:.0f} "
-                          f"| {peak * 1024 / size:.1f}x |", flush=True)
+                    runs = [("current", None)] + ([("before", args.before)] if args.before
+                                                  else [])
+                    results = []
+                    for label, code in runs:
+                        seconds, peak, base, _ = measure(stage, sheet, code)
+                        growth = (peak - base) * 1024
+                        results.append((seconds, peak))
+                        print(f"| {shape} | {rows:,} | {size / 1e6:.1f} | {stage} | {label} "
+                              f"| {seconds:.2f} | {seconds / rows * 1e6:.1f} | {peak / 1024:.0f} "
+                              f"| {growth / 2**20:.0f} | {growth / rows:.0f} "
+                              f"| {peak * 1024 / size:.1f}x |", flush=True)
+                    if len(results) == 2:
+                        (t1, p1), (t0, p0) = results
+                        print(f"| {shape} | {rows:,} | | {stage} | current / before "
+                              f"| {t1 / t0:.2f} | | {p1 / p0:.2f} | | | |", flush=True)
 
 
 if __name__ == "__main__":
