@@ -187,13 +187,14 @@ class Table(NamedTuple):
 
 def _first_illegal(text: str, lines: list[str]) -> tuple[int, str] | None:
     """(line number, character) of the first XML-illegal character outside comment lines."""
-    position = 0
+    position, number, counted = 0, 1, 0  # ``number``: the line of offset ``counted``
     while match := ILLEGAL_CHARACTERS.search(text, position):
-        number = text.count("\n", 0, match.start()) + 1
+        number += text.count("\n", counted, match.start())
+        counted = match.start()
         line = lines[number - 1].lstrip()
         if line and not line.startswith("#"):
             return number, match.group()
-        position = text.find("\n", match.start())
+        position = text.find("\n", match.start())  # the next line
         if position < 0:
             return None
     return None
