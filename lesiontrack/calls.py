@@ -636,7 +636,8 @@ def build_calls(
     keys = ["patient_id", "lesion_id", "sample_id", "chrom", "pos", "ref", "alt"]
     final = calls[keys].take(order).reset_index(drop=True).sort_values(
         keys, kind="stable").index.to_numpy()
-    calls = calls[[c for c in CALLS_COLUMNS if c != "detected"]].take(order[final])
+    calls = calls[[c for c in CALLS_COLUMNS if c != "detected"]]
+    calls = calls.take(order[final])  # two statements: never three copies at once
     calls.index = pd.RangeIndex(len(calls))
     calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
     for column in ("alt_count", "depth"):
