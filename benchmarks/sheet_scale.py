@@ -84,6 +84,7 @@ def measure(stage: str, sheet: Path, code: Path | None = None) -> tuple[float, i
     code = code or Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(code)}
     done = subprocess.run([sys.executable, "-c", _CHILD, stage, str(sheet)], env=env,
+                          cwd=sheet.parent,  # not this checkout: "-c" puts the cwd first
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{stage} on {sheet} failed: {done.stderr.strip()[-2000:]}")
