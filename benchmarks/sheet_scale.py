@@ -1,6 +1,7 @@
 """Time and peak memory of big sample sheets (seeded, generated data).
 
-Writes one small single-sample VCF (two KIT records, GRCh38) and sample sheets that point every
+Writes one small single-sample VCF (two KIT records, GRCh38; ``--records 1``: one) and sample
+sheets that point every
 row at it, then runs each stage in a fresh Python process and reports its wall time and peak
 resident memory (``VmHWM`` of that process, read from ``/proc/self/status``: Linux only; the
 growth is the peak less the ``VmHWM`` after the imports, ~107 MiB of Python, numpy and pandas):
@@ -62,20 +63,22 @@ print(time.perf_counter() - start, hwm(), base, n)
 """
 
 
-def write_sheet(folder: Path, rows: int, shape: str) -> Path:
-    """A sheet of ``rows`` rows of one shape, every row naming ``tumor.vcf``'s TUMOR column."""
-    (folder / "tumor.vcf").write_text(VCF)
-    path = folder / f"sheet_{shape}_{rows}.tsv"
+def write_sheet(folder: Path, rows: int, shape: str, records: int = 2) -> Path:
+    """A sheet of ``rows`` rows of one shape, every row naming the TUMOR column of a VCF of
+    ``records`` (1 or 2) records."""
+    vcf = f"tumor{records}.vcf"
+    (folder / vcf).write_text("".join(VCF.splitlines(keepends=True)[:4 + records]))
+    path = folder / f"sheet_{shape}_{rows}_{records}.tsv"
     with path.open("w") as out:
         out.write("patient_id\tlesion_id\tsample_id\tstatus\tsite\tvcf_sample\tcalls\n")
         status = ("PD", "SD")
         for i in range(rows):
             if shape == "lesions":
                 out.write(f"P000001\tL{i:07d}\tP000001_L{i:07d}\t{status[i % 2]}\tliver\t"
-                          "TUMOR\ttumor.vcf\n")
+                          f"TUMOR\t{vcf}\n")
             else:
                 out.write(f"P{i:07d}\tL1\tP{i:07d}_L1\t{status[i % 2]}\tliver\tTUMOR\t"
-                          "tumor.vcf\n")
+                          f"{vcf}\n")
     return path
 
 
@@ -99,6 +102,8 @@ def main() -> None:
     parser.add_argument("--shapes", default="lesions,patients")
     parser.add_argument("--stages", default="sheet,calls")
     parser.add_argument("--folder", type=Path, default=None)
+    parser.add_argument("--records", type=int, choices=(1, 2), default=2,
+                        help="records in the VCF: calls rows per sheet row")
     parser.add_argument("--before", type=Path, default=None,
                         help="a folder holding an older lesiontrack package to compare with")
     args = parser.parse_args()
@@ -110,7 +115,7 @@ def main() -> None:
         print("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for shape in args.shapes.split(","):
             for rows in (int(r) for r in args.rows.split(",")):
-                sheet = write_sheet(folder, rows, shape)
+                sheet = write_sheet(folder, rows, shape, args.records)
                 size = sheet.stat().st_size
                 for stage in args.stages.split(","):
                     runs = [("current", None)] + ([("before", args.before)] if args.before
