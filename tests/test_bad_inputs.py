@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,10 +252,54 @@ CASES: dict[str, Case] = {
         {"t.vcf": VCF_HEAD + D816V, "ref.fa": _truncated_reference},
         ["ref.fa: the reference FASTA cannot be read (contig chr4)", "samtools faidx"],
         extra=["--reference", "{dir}/ref.fa"]),
+    # issue 15, item 3: characters XML cannot hold are refused in the sample sheet (the
+    # GraphML output was ill-formed: expat and networkx refused it after exit 0)
+    "vertical tab in a sample-sheet site": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'site': character U+000B (vertical tab) is not allowed"],
+        sheet=HEADER.rstrip("\n") + "\tsite\nP\tL\tT1\tPD\tt.vcf\tliver\x0bsegment 4\n"),
+    "U+FFFF in a sample-sheet lesion id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'lesion_id': character U+FFFF (a non-character) is not allowed"],
+        sheet=HEADER + "P\tL\uffff\tT1\tPD\tt.vcf\n"),
+    "control character U+0001 in a patient id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:3: field 'patient_id': character U+0001 (a control character) is not "
+         "allowed"],
+        sheet=HEADER + "# a comment may hold one: \x01\nP\x01\tL\tT1\tPD\tt.vcf\n"),
+    # issue 15, item 9: an identifier that a spreadsheet would evaluate is refused
+    "formula in a patient id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'patient_id': an identifier must not start with '='"],
+        sheet=HEADER + '=HYPERLINK("http://x","click")\tL\tT1\tPD\tt.vcf\n'),
+    "formula in a lesion id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'lesion_id': an identifier must not start with '@'"],
+        sheet=HEADER + "P\t@SUM(1+1)\tT1\tPD\tt.vcf\n"),
+    "formula in a sample id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'sample_id': an identifier must not start with '+'"],
+        sheet=HEADER + "P\tL\t+1+cmd|x\tPD\tt.vcf\n"),
+    "formula in a vcf_sample": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:3: field 'vcf_sample': an identifier must not start with '='"],
+        sheet=HEADER.rstrip("\n") + "\tvcf_sample\nP\tL\tT1\tPD\tt.vcf\tT1\n"
+              "P\tL2\tT2\tPD\tt.vcf\t=1+1\n"),
+    "TAB starting a quoted identifier of a CSV sheet": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.csv:2: field 'sample_id': an identifier must not start with '\\t'"],
+        sheet='patient_id,lesion_id,sample_id,status,calls\nP,L,"\t=1+1",PD,t.vcf\n',
+        sheet_name="sheet.csv"),
+    "TAB starting an unquoted identifier of a CSV sheet": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.csv:2: field 'lesion_id': an identifier must not start with '\\t'"],
+        sheet="patient_id,lesion_id,sample_id,status,calls\nP,\tL,T1,PD,t.vcf\n",
+        sheet_name="sheet.csv"),
 }
 
 #: Cases run through ``report`` too (OUTDIR new, and OUTDIR existing with --force).
-REPORT_CASES = ["unknown status", "truncated bgzip (after the first blocks)", "sites-only VCF",
+REPORT_CASES = ["unknown status", "vertical tab in a sample-sheet site", "formula in a patient id",
+                "truncated bgzip (after the first blocks)", "sites-only VCF",
                 "GRCh37 and GRCh38 in one patient", "non-numeric MAF t_alt_count"]
 
 
@@ -748,3 +793,237 @@ def test_a_record_with_a_non_utf8_ref_is_one_error_line(capfd, tmp_path, compres
     if compress == "plain":
         assert f"{path.name}:6:" in err  # the record's line
     assert not (tmp_path / "out.tsv").exists()
+
+
+# ---- issue 15, item 7: a sheet or patient table from a pipe, and endless streams ----------
+
+
+def _fifo_writer(path: Path, chunks) -> threading.Thread:
+    """A thread writing ``chunks`` (an iterable of bytes) into the FIFO ``path``; it stops
+    quietly when the reader closes its end."""
+
+    def write() -> None:
+        try:
+            with path.open("wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+        except (BrokenPipeError, OSError):
+            pass
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def _endless(line: bytes):
+    block = line * (65536 // len(line))
+    while True:
+        yield block
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_sample_sheet_through_a_pipe_is_read_once(capfd, tmp_path, monkeypatch):
+    """``lesiontrack calls <(cat sheet.tsv)``: the sheet arrives through a pipe, which can be
+    read only once (a pre-check used to consume it: "the sample sheet is empty"); its relative
+    paths are relative to the current folder."""
+    (tmp_path / "t.vcf").write_text(VCF_HEAD + D816V)
+    fifo = tmp_path / "sheet.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.chdir(tmp_path)
+    writer = _fifo_writer(fifo, [(HEADER + "P\tL\tT1\tPD\tt.vcf\n").encode()])
+    code, out, err = run(capfd, "calls", fifo)
+    writer.join(5)
+    assert code == 0, err
+    rows = out.splitlines()
+    assert len(rows) == 2 and rows[1].startswith("P\tL\tT1\t")
+    assert "\tt.vcf\t" in out  # the source shown relative to the current folder
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_patient_table_through_a_pipe(tmp_path):
+    from lesiontrack.outcomes import read_patients
+
+    fifo = tmp_path / "patients.fifo"
+    os.mkfifo(fifo)
+    writer = _fifo_writer(fifo, [b"patient_id\tpfs_months\tpfs_event\nP1\t3.5\t1\n"])
+    frame = read_patients(fifo)
+    writer.join(5)
+    assert frame["patient_id"].tolist() == ["P1"]
+    assert frame["pfs_months"].tolist() == [3.5]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("line", [b"y\n", HEADER.encode()])
+def test_an_endless_stream_as_the_sheet_is_refused(capfd, tmp_path, line):
+    """``yes | lesiontrack calls /dev/stdin``: the size cap counts the bytes that come (a
+    pipe's size is 0), so the endless stream is refused with one line."""
+    fifo = tmp_path / "endless.fifo"
+    os.mkfifo(fifo)
+    writer = _fifo_writer(fifo, _endless(line))
+    code, out, err = run(capfd, "calls", fifo)
+    writer.join(5)
+    assert_one_error_line(code, out, err, [
+        f"{fifo}: more than 67,108,864 bytes: too large for a sample sheet",
+        "endless stream"])
+
+
+@pytest.mark.skipif(not Path("/dev/urandom").exists(), reason="needs /dev/urandom")
+@pytest.mark.parametrize("command", ["calls", "outcomes"])
+def test_random_bytes_as_the_sheet_or_patient_table_are_refused(capfd, tmp_path, command):
+    if command == "calls":
+        argv = ["calls", "/dev/urandom"]
+        expect = ["/dev/urandom:", "not a text file (binary content)"]
+    else:
+        sheet, _ = write_case(tmp_path, Case({"t.vcf": VCF_HEAD + D816V}, []))
+        argv = ["outcomes", sheet, "--patients", "/dev/urandom"]
+        expect = ["/dev/urandom:", "not a text file (binary content)"]
+    code, out, err = run(capfd, *argv)
+    assert_one_error_line(code, out, err, expect)
+
+
+@pytest.mark.parametrize(("text", "expect"), [
+    ("patient_id\tpfs_months\tpfs_event\tsalvage\nP1\t3\t1\tsunitinib\x0b\n",
+     "patients.tsv:2: field 'salvage': character U+000B (vertical tab) is not allowed"),
+    ("patient_id\tpfs_months\tpfs_event\n@P1\t3\t1\n",
+     "patients.tsv:2: field 'patient_id': an identifier must not start with '@'"),
+])
+def test_patient_table_refuses_illegal_characters_and_formulas(capfd, tmp_path, text, expect):
+    sheet, _ = write_case(tmp_path, Case({"t.vcf": VCF_HEAD + D816V}, []))
+    (tmp_path / "patients.tsv").write_text(text)
+    code, out, err = run(capfd, "outcomes", sheet, "--patients", tmp_path / "patients.tsv")
+    assert_one_error_line(code, out, err, [expect])
+
+
+def test_a_dash_starting_identifier_is_accepted(tmp_path):
+    """``-`` is not refused (see the README): ``-1`` and ``-L2`` are read as they are."""
+    (tmp_path / "t.vcf").write_text(VCF_HEAD + D816V)
+    (tmp_path / "sheet.tsv").write_text(HEADER + "-1\t-L2\tT1\tPD\tt.vcf\n")
+    sheet = lt.read_samplesheet(tmp_path / "sheet.tsv")
+    assert sheet.loc[0, "patient_id"] == "-1" and sheet.loc[0, "lesion_id"] == "-L2"
+
+
+# ---- issue 15, item 3: every output parses after hostile input ----------------------------
+
+HOSTILE_MAF = (
+    "Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\t"
+    "Tumor_Sample_Barcode\tt_alt_count\tt_depth\tNCBI_Build\tHGVSp_Short\tHGVSc\n"
+    "KIT\x0b<b>\tchr4\t54733155\tA\tT\tT1\t30\t130\tGRCh38\tp.D816V\x01&\"\tc.2447A>T\uffff\n"
+    "KIT\tchr4\t54728092\tT\tC\tT2\t20\t120\tGRCh38\tp.V654A\x1b]]>\tc.1961T>C\n"
+)
+HOSTILE_TEXT = "<script>alert(1)</script> ]]> &amp; \"'` \u00e9\u2028"
+
+
+def _hostile_cohort(folder: Path) -> tuple[Path, Path]:
+    """A cohort whose calls file holds characters XML cannot hold (gene, HGVS) and whose sheet
+    and patient table hold every legal character that markup, XML and JSON care about."""
+    (folder / "p.maf").write_text(HOSTILE_MAF)
+    patient = 'P<&>"1'
+    (folder / "sheet.tsv").write_text(
+        "patient_id\tlesion_id\tsample_id\tstatus\tsite\ttimepoint\tvcf_sample\tcalls\n"
+        f"{patient}\tL<1>\tT1\tPD\t{HOSTILE_TEXT}\t{HOSTILE_TEXT}\tT1\tp.maf\n"
+        f"{patient}\tL&2\tT2\tSD\tliver \"x\"\t]]>\tT2\tp.maf\n")
+    (folder / "patients.tsv").write_text(
+        "patient_id\tpfs_months\tpfs_event\tos_months\tos_event\tsalvage\n"
+        f"{patient}\t3.5\t1\t12\t0\t{HOSTILE_TEXT}\n")
+    return folder / "sheet.tsv", folder / "patients.tsv"
+
+
+def _parse_every_output(folder: Path) -> list[str]:
+    """Parse every GraphML/XML/SVG, JSON and HTML file under ``folder``; their names."""
+    import json
+    import xml.etree.ElementTree as ET
+    from html.parser import HTMLParser
+
+    import networkx as nx
+
+    parsed = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        text = path.read_text(encoding="utf-8")
+        assert not lt.io.ILLEGAL_CHARACTERS.search(text), path
+        if path.suffix in (".graphml", ".svg", ".xml"):
+            ET.fromstring(text.encode("utf-8"))
+            if path.suffix == ".graphml":
+                nx.read_graphml(path)
+        elif path.suffix == ".json":
+            json.loads(text)
+        elif path.suffix == ".html":
+            parser = HTMLParser()
+            parser.feed(text)
+            parser.close()
+            assert "<script>alert(1)" not in text, path
+        else:
+            continue
+        parsed.append(path.name)
+    return parsed
+
+
+def test_every_output_parses_after_hostile_input(capfd, tmp_path):
+    sheet, patients = _hostile_cohort(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = run(capfd, "report", sheet, "-o", out / "report", "--patients", patients,
+                       "--permutations", "10")
+    assert code == 0, err
+    assert err.count("p.maf: 4 value(s) hold characters XML cannot hold") == 1, err
+    for name in ("cohort.graphml", "cohort.json"):
+        code, _, err = run(capfd, "graph", sheet, "-o", out / name)
+        assert code == 0, err
+    code, _, err = run(capfd, "outcomes", sheet, "--patients", patients, "-o", out / "outcomes",
+                       "--json")
+    assert code == 0, err
+    parsed = _parse_every_output(out)
+    for name in ("cohort.graphml", "cohort.json", "index.html", "outcomes.json",
+                 "provenance.json", "stats.json"):
+        assert name in parsed, (name, parsed)
+    assert any(n.endswith(".svg") for n in parsed), parsed
+    graph = lt.build_graph(*_tables(sheet))
+    names = {d.get("hgvsp") for _, d in graph.nodes(data=True) if d.get("kind") == "mutation"}
+    assert 'p.D816V\ufffd&"' in names  # replaced, not dropped
+
+
+def _tables(sheet: Path):
+    calls = lt.read_calls(sheet)
+    frame = lt.read_samplesheet(sheet)
+    return calls, lt.classify(calls, frame), frame
+
+
+def test_calls_table_text_replaced_and_sheet_columns_refused(capfd, tmp_path):
+    """``--calls`` tables: text from calls files (gene, HGVS) is replaced with one warning per
+    table; the sample sheet's columns (site, ids) are refused like the sheet's own."""
+    sheet, _ = _hostile_cohort(tmp_path)
+    calls = tmp_path / "calls.tsv"
+    code, _, err = run(capfd, "calls", sheet, "-o", calls)
+    assert code == 0, err
+    table = pd.read_csv(calls, sep="\t", dtype=str, keep_default_na=False)
+    table.loc[0, "gene"] = "KIT\x0c"
+    table.loc[1, "hgvsp"] = "p.V654A\x0c"
+    table.to_csv(calls, sep="\t", index=False)
+    code, _, err = run(capfd, "classify", "--calls", calls, "-o", tmp_path / "origins.tsv")
+    assert code == 0, err
+    assert err.count("calls.tsv: value(s) hold characters XML cannot hold (first U+000C") == 1
+    table.loc[1, "site"] = "liver\x0c"
+    table.to_csv(calls, sep="\t", index=False)
+    code, out, err = run(capfd, "classify", "--calls", calls)
+    assert_one_error_line(code, out, err, [
+        f"{calls}:3: field 'site': character U+000C (form feed) is not allowed"])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_report_from_a_sheet_through_a_pipe(capfd, tmp_path, monkeypatch):
+    """The report's provenance does not open the pipe again (it would wait for a writer for
+    ever): the sheet is listed as not checksummed."""
+    import json
+
+    (tmp_path / "t.vcf").write_text(VCF_HEAD + D816V)
+    fifo = tmp_path / "sheet.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.chdir(tmp_path)
+    writer = _fifo_writer(fifo, [(HEADER + "P\tL\tT1\tPD\tt.vcf\n").encode()])
+    code, _, err = run(capfd, "report", fifo, "-o", tmp_path / "report", "--permutations", "10")
+    writer.join(5)
+    assert code == 0, err
+    inputs = json.loads((tmp_path / "report" / "provenance.json").read_text())["inputs"]
+    sheet = next(i for i in inputs if i["role"] == "samplesheet")
+    assert sheet["sha256"] is None and "not checksummed" in sheet["note"]
+    calls = next(i for i in inputs if i["role"] == "calls")
+    assert calls["path"] == "t.vcf" and calls["sha256"]
