@@ -377,12 +377,17 @@ def _validate(path: Path, folder: Path, table: Table) -> pd.DataFrame:
     calls = {v: _checked_path(folder, v) for v in set(column["calls"])}
     bams = {v: _checked_path(folder, v) if v else "" for v in set(column["bam"])}
     assemblies = {v: normalize_assembly(v) or None if v else "" for v in set(column["assembly"])}
+    cnvs = {v: _checked_path(folder, v) if v else "" for v in set(column["cnv"])}
+    purities = {v: _purity_or_bad(v) for v in set(column["purity"])}
     role_status = [kinds[pair] for pair in zip(column["role"], column["status"], strict=True)]
     calls_path = [calls[v] for v in column["calls"]]
     bam_path = [bams[v] for v in column["bam"]]
+    cnv_path = [cnvs[v] for v in column["cnv"]]
+    purity = [purities[v] for v in column["purity"]]
     assembly = [assemblies[v] for v in column["assembly"]]
-    for values in (role_status, calls_path, bam_path, assembly):
+    for values in (role_status, calls_path, bam_path, cnv_path, assembly):
         bad |= np.fromiter((v is None for v in values), dtype=bool, count=n)
+    bad |= np.fromiter((v is _BAD for v in purity), dtype=bool, count=n)
     if bad.any():
         row = int(np.argmax(bad))
         _validate_row(path, folder, table.lines[row], {c: v[row] for c, v in column.items()})
@@ -394,7 +399,9 @@ def _validate(path: Path, folder: Path, table: Table) -> pd.DataFrame:
         "site": column["site"], "timepoint": column["timepoint"],
         "vcf_sample": column["vcf_sample"], "calls": column["calls"], "calls_path": calls_path,
         "bam": column["bam"], "bam_path": bam_path, "assembly": assembly,
-        "line": np.array(table.lines, dtype=np.int64),
+        "line": np.array(table.lines, dtype=np.int64), "cnv": column["cnv"],
+        "cnv_path": cnv_path,
+        "purity": np.array([np.nan if v is None else v for v in purity], dtype=float),
     }, columns=SAMPLESHEET_COLUMNS)
 
 
@@ -404,6 +411,8 @@ def _role_status(role_raw: str, status_raw: str) -> tuple[str, str] | None:
     role = role_raw.lower() or ("baseline" if status == "baseline" else "lesion")
     if status is None or role not in ROLES:
         return None
+    if role == "normal":
+        return (role, "unknown") if status in ("baseline", "unknown") else None
     if role == "baseline":
         return (role, "baseline") if status in ("baseline", "unknown") else None
     return None if status == "baseline" else (role, status)
@@ -489,8 +498,12 @@ def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) ->
     }
 
 
-def _purity(path: Path, number: int, text: str) -> float | None:
-    """The optional ``purity`` cell: a tumour fraction in (0, 1], empty for unknown."""
+#: A cell :func:`_validate` refuses (handed to :func:`_validate_row` for the error).
+_BAD = object()
+
+
+def _purity_value(text: str) -> float | None:
+    """A ``purity`` cell as a tumour fraction in (0, 1], None when empty; ValueError else."""
     if not text or text.upper() in ("NA", "."):
         return None
     try:
@@ -498,11 +511,26 @@ def _purity(path: Path, number: int, text: str) -> float | None:
     except ValueError:
         value = float("nan")
     if not 0.0 < value <= 1.0:  # NaN fails too
+        raise ValueError(text)
+    return value
+
+
+def _purity_or_bad(text: str) -> float | None | object:
+    try:
+        return _purity_value(text)
+    except ValueError:
+        return _BAD
+
+
+def _purity(path: Path, number: int, text: str) -> float | None:
+    """The optional ``purity`` cell: a tumour fraction in (0, 1], empty for unknown."""
+    try:
+        return _purity_value(text)
+    except ValueError:
         raise SampleSheetError(f"purity {text!r} is not a tumour fraction", file=path,
                                where=number, field="purity",
                                hint="write a fraction between 0 and 1 (e.g. 0.6), or leave it "
-                                    "empty")
-    return value
+                                    "empty") from None
 
 
 def _check_consistency(path: Path, frame: pd.DataFrame) -> None:
