@@ -865,10 +865,12 @@ def read_vcf_text(
     include_filtered: bool = False,
     stop_early: bool = False,
     head: bytes | None = None,
+    shown: Path | None = None,
 ) -> ReadResult:
     """The rows of a VCF's gene windows, read as text. Same contract as ``read_vcf``; raises
     :class:`FastPathUnsupported` when the file needs the pysam engine. ``head``: the file's
-    first bytes of text, if already read; used when they hold the whole header."""
+    first bytes of text, if already read; used when they hold the whole header. ``shown``: the
+    file to name in warnings (the input, when ``path`` is a repaired copy of it)."""
     path = Path(path)
     try:
         kind = compression(path)
@@ -887,7 +889,7 @@ def read_vcf_text(
         # htslib adds the index's contigs missing from the header to the header
         declared = {name for name, _ in fields.contigs}
         fields.contigs = fields.contigs + [(n, None) for n in index.names if n not in declared]
-    calls = _Calls(path, include_filtered)
+    calls = _Calls(path, include_filtered, shown)
     if kind == "gzip":
         calls.notes["plain_gzip"] = PLAIN_GZIP_NOTE
     result = ReadResult(calls=None, samples=[])  # type: ignore[arg-type]  # set by finish()

@@ -330,8 +330,9 @@ class _Calls:
     """Collects rows from records of one file. Every engine feeds records through :meth:`add`
     so that the caller rules live in one place."""
 
-    def __init__(self, path: Path, include_filtered: bool) -> None:
+    def __init__(self, path: Path, include_filtered: bool, shown: Path | None = None) -> None:
         self.path = path
+        self.shown = shown or path  # the file named in the log: the input, for a repaired copy
         self.include_filtered = include_filtered
         self.n_read = 0  # records read from the file (any > 0 is what the notes need)
         self.notes: dict[str, str] = {}
@@ -623,7 +624,7 @@ class _Calls:
                 f"sample value(s) (first at {self.bad_ad_records[0]}); alt counts left unknown"
             )
         for message in self.notes.values():
-            log.warning("%s: %s", self.path, message)
+            log.warning("%s: %s", self.shown, message)
         return list(self.notes.values())
 
     def finish(self, result: ReadResult) -> ReadResult:
@@ -692,8 +693,9 @@ def _empty_frame() -> pd.DataFrame:
 class _VcfReader(_Calls):
     """Reads records with pysam/htslib: every file htslib reads, with its error messages."""
 
-    def __init__(self, path: Path, regions: list[Region] | None, include_filtered: bool) -> None:
-        super().__init__(path, include_filtered)
+    def __init__(self, path: Path, regions: list[Region] | None, include_filtered: bool,
+                 shown: Path | None = None) -> None:
+        super().__init__(path, include_filtered, shown)
         self.regions = regions
         self.vf: pysam.VariantFile | None = None
         self.pipe: _GzipPipe | None = None
@@ -832,8 +834,10 @@ class _VcfReader(_Calls):
             opener = gzip.open if self.compression != "none" else open
             with opener(self.path, "rb") as handle:
                 records = 0
+                in_body = False  # htslib reads every line after #CHROM as a record
                 for line_no, line in enumerate(handle, start=1):
-                    if line.startswith(b"#"):
+                    if not in_body:
+                        in_body = line.startswith(b"#CHROM")
                         continue
                     records += 1
                     if records == number:
@@ -912,9 +916,11 @@ class _VcfReader(_Calls):
             with open_text(self.path) as handle:
                 number = 0
                 records = 0
+                in_body = False  # htslib reads every line after #CHROM as a record
                 for line in handle:
                     number += 1
-                    if line.startswith("#"):
+                    if not in_body:
+                        in_body = line.startswith("#CHROM")
                         continue
                     records += 1
                     if records == self.n_read + 1:
@@ -924,6 +930,11 @@ class _VcfReader(_Calls):
         return 0, ""
 
     def _diagnose(self, line: str) -> str:
+        if line.startswith("#"):
+            return ("a '#' line after the #CHROM line (a VCF has no comment lines among its "
+                    "records: remove it)")
+        if not line.strip():
+            return "a blank line among the records (remove it)"
         fields = line.split("\t")
         if len(fields) < 8:
             return f"{len(fields)} tab-separated column(s), a VCF record needs at least 8"
@@ -956,8 +967,8 @@ ENGINES = ("auto", "text", "pysam")
 
 
 def _read_with_pysam(path: Path, regions: list[Region] | None,
-                     include_filtered: bool) -> ReadResult:
-    reader = _VcfReader(path, regions, include_filtered)
+                     include_filtered: bool, shown: Path | None = None) -> ReadResult:
+    reader = _VcfReader(path, regions, include_filtered, shown)
     previous = pysam.set_verbosity(0)
     try:
         vf = reader.open()
@@ -1013,17 +1024,53 @@ def read_vcf(
     path = Path(path)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    repair = _spreadsheet_repair(path, head)
+    if repair is None:
+        return _read_vcf(path, regions, include_filtered, engine, stop_early, head, None)
+    with repair:
+        message = repair.message()
+        log.warning("%s: %s", path, message)
+        try:
+            result = _read_vcf(repair.path, regions, include_filtered, engine, stop_early, None,
+                               path)
+        except CallsFileError as exc:
+            raise repair.translate(exc) from None
+    result.warnings.insert(0, message)
+    return result
+
+
+def _spreadsheet_repair(path: Path, head: bytes | None):
+    """A repaired private copy of a VCF that went through a spreadsheet (see
+    :mod:`lesiontrack.io.spreadsheet`), or None for any other file (BCF included)."""
+    from .bounded import raw_chunks
+    from .spreadsheet import damaged, repaired_copy
+
+    if head is None:
+        try:
+            head = next(raw_chunks(path, 1 << 16), b"")
+        except (OSError, EOFError, ValueError):
+            return None  # the reader names the problem
+    if head.startswith(b"BCF") or not damaged(head):
+        return None
+    return repaired_copy(path)
+
+
+def _read_vcf(path: Path, regions: list[Region] | None, include_filtered: bool, engine: str,
+              stop_early: bool, head: bytes | None, shown: Path | None) -> ReadResult:
     if engine != "pysam" and regions is not None:
+        from .bounded import LineTooLongError
         from .fastvcf import FastPathUnsupported, read_vcf_text
 
         try:
             return read_vcf_text(path, regions=regions, include_filtered=include_filtered,
-                                 stop_early=stop_early, head=head)
+                                 stop_early=stop_early, head=head, shown=shown)
         except FastPathUnsupported as exc:
             if engine == "text":
                 raise
-            log.debug("%s: read with pysam (%s)", path, exc)
+            log.debug("%s: read with pysam (%s)", shown or path, exc)
+        except LineTooLongError:
+            raise  # final: pysam would hold the line in memory
         except CallsFileError:
             if engine == "text":
                 raise
-    return _read_with_pysam(path, regions, include_filtered)
+    return _read_with_pysam(path, regions, include_filtered, shown)
