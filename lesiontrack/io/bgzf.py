@@ -27,6 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from .bounded import MAX_LINE_BYTES, LineGuard
+
 try:  # pragma: no cover - depends on the environment
     from isal import isal_zlib as _inflater
 
@@ -100,12 +102,15 @@ def block_at(data: bytes | memoryview, start: int) -> tuple[int, int, int, int]:
 
 
 def inflate(data: bytes | memoryview, payload_start: int, payload_end: int, isize: int) -> bytes:
-    """The text of one block."""
+    """The text of one block: never more than its ISIZE (at most 64 KiB) is inflated, whatever
+    the deflate data would give."""
     try:
-        out = _inflate(data[payload_start:payload_end], -15)
+        inflater = _inflater.decompressobj(-15)
+        out = inflater.decompress(data[payload_start:payload_end], isize + 1)
+        complete = inflater.eof
     except _ERRORS as exc:
         raise FastPathUnsupported(f"corrupt BGZF block ({exc})") from exc
-    if len(out) != isize:
+    if len(out) != isize or not complete:
         raise FastPathUnsupported("BGZF block size mismatch")
     return out
 
@@ -365,6 +370,9 @@ def lines_from(path: Path, voffset: int) -> Iterator[tuple[int, bytes]]:
                 if not carry:
                     carry_block = block
                 carry += lines[0]
+                if len(carry) > MAX_LINE_BYTES:  # never held whole: the line is refused
+                    raise LineGuard(path).fail(f"the line starting in the BGZF block at byte "
+                                               f"{carry_block}")
                 continue
             yield (carry_block if carry else block), carry + lines[0]
             carry = lines.pop()
@@ -451,48 +459,52 @@ def _bgzf_results(path: Path, work: Callable[[bytes], R], threads: int) -> Itera
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _gzip_stream(path: Path) -> Iterator[bytes]:
+    """The text of a plain gzip file (one or more members), about :data:`CHUNK_BYTES` at a
+    time. Inflation is bounded: never more than ``CHUNK_BYTES`` of text is inflated and pending,
+    whatever the compressed data inflates to (a gzip "bomb" streams by in bounded memory)."""
+    with path.open("rb") as handle:
+        inflater = _inflater.decompressobj(31)
+        raw = handle.read(1 << 20)
+        if not raw:
+            return
+        pending: list[bytes] = []
+        size = 0
+        while True:
+            try:  # raw may be empty: then what zlib still holds comes out
+                out = inflater.decompress(raw, CHUNK_BYTES - size)
+            except _ERRORS as exc:
+                raise FastPathUnsupported(f"corrupt gzip file ({exc})") from exc
+            if out:
+                pending.append(out)
+                size += len(out)
+                if size >= CHUNK_BYTES:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+            if inflater.eof:  # end of a member: another may follow
+                raw = inflater.unused_data or handle.read(1 << 20)
+                if not raw:
+                    break
+                inflater = _inflater.decompressobj(31)
+                continue
+            raw = inflater.unconsumed_tail or handle.read(1 << 20)
+            if not raw and not out:  # the stream stops inside a member: pysam reports it
+                raise FastPathUnsupported("truncated gzip file")
+        if pending:
+            yield b"".join(pending)
+
+
 def _gzip_pieces(path: Path, threaded: bool) -> Iterator[bytes]:
-    """Plain gzip (one or more members): one stream, inflated in a thread when ``threaded``."""
-
-    def produce(put) -> None:
-        with path.open("rb") as handle:
-            inflater = _inflater.decompressobj(31)
-            raw = handle.read(1 << 20)
-            pending: list[bytes] = []
-            size = 0
-            while raw:
-                try:
-                    out = inflater.decompress(raw)
-                except _ERRORS as exc:
-                    raise FastPathUnsupported(f"corrupt gzip file ({exc})") from exc
-                if out:
-                    pending.append(out)
-                    size += len(out)
-                    if size >= CHUNK_BYTES:
-                        if not put(b"".join(pending)):
-                            return
-                        pending, size = [], 0
-                if inflater.eof:  # end of a member: another may follow
-                    raw = inflater.unused_data or handle.read(1 << 20)
-                    if raw:
-                        inflater = _inflater.decompressobj(31)
-                    continue
-                raw = handle.read(1 << 20)
-                if not raw:  # the stream stops inside a member: pysam reports the truncation
-                    raise FastPathUnsupported("truncated gzip file")
-            if pending:
-                put(b"".join(pending))
-
+    """Plain gzip (one or more members): one stream, inflated in a thread when ``threaded``
+    (at most four pieces waiting for the reader)."""
     if not threaded:
-        pieces: list[bytes] = []
-        produce(lambda piece: pieces.append(piece) or True)
-        yield from pieces
+        yield from _gzip_stream(path)
         return
     channel: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
     failure: list[BaseException] = []
 
-    def put(piece: bytes) -> bool:
+    def put(piece: bytes | None) -> bool:
         while not stop.is_set():
             try:
                 channel.put(piece, timeout=0.1)
@@ -503,7 +515,9 @@ def _gzip_pieces(path: Path, threaded: bool) -> Iterator[bytes]:
 
     def run() -> None:
         try:
-            produce(put)
+            for piece in _gzip_stream(path):
+                if not put(piece):
+                    return
         except BaseException as exc:  # handed to the reading thread
             failure.append(exc)
         finally:

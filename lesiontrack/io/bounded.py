@@ -64,7 +64,7 @@ class LineGuard:
         self.run = 0  # its bytes so far
         self._after_cr = False
 
-    def fail(self, line: int | None = None) -> LesionTrackError:
+    def fail(self, line: int | str | None = None) -> LesionTrackError:
         """The error for the current (or the given) line."""
         return self.error(
             f"line longer than {self.limit:,} bytes", file=self.path,

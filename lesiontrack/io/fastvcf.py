@@ -52,6 +52,7 @@ from .bgzf import (
     map_text,
     read_head,
 )
+from .bounded import MAX_LINE_BYTES, LineGuard
 from .vcf import (
     NO_SAMPLES_NOTE,
     PLAIN_GZIP_NOTE,
@@ -759,6 +760,8 @@ def _read_streaming(path: Path, kind: str, windows: dict[str, list[tuple[int, in
         for piece in pieces:
             if not piece.complete:
                 carry += piece.head
+                if len(carry) > MAX_LINE_BYTES:  # never held whole: the line is refused
+                    raise LineGuard(calls.shown).fail(total_lines + 1)
                 continue
             stitched = consider(carry + piece.head)  # the line across the pieces' boundary
             carry = piece.tail

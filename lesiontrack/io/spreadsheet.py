@@ -23,12 +23,16 @@ from .bounded import LineGuard, raw_chunks
 #: What a spreadsheet leaves in a VCF's first bytes: a line starting with a quote, a cell
 #: starting with a quote, or a line ending in an empty cell (a tab before the line end).
 _DAMAGE = re.compile(rb'(?:^|\n)"|\t"|\t\r?\n')
+#: A VCF's first line, quoted or not.
+_VCF_START = re.compile(rb'"?##fileformat=VCF')
 
 
 def damaged(head: bytes) -> bool:
     """Whether a VCF's first bytes of text (its complete lines) show spreadsheet damage."""
     end = head.rfind(b"\n")
-    return end >= 0 and _DAMAGE.search(head, 0, end + 1) is not None
+    if end < 0 or b"\x00" in head or not _VCF_START.match(head):
+        return False
+    return _DAMAGE.search(head, 0, end + 1) is not None
 
 
 @dataclass

@@ -33,7 +33,6 @@ import gzip
 import logging
 import os
 import re
-import shutil
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -57,6 +56,8 @@ from .annotations import (
     choose,
     formats_from_header,
 )
+from .bgzf import BGZF_EOF
+from .vcfindex import index_path
 
 log = logging.getLogger("lesiontrack")
 
@@ -81,6 +82,9 @@ PLAIN_GZIP_NOTE = (
     "'bgzip' and index with 'tabix -p vcf' to read only the gene regions"
 )
 NO_SAMPLES_NOTE = "no sample columns (sites-only VCF): no per-sample allele counts to read"
+#: Most ALT alleles one record may have (real records have a handful; thousands are a corrupt
+#: or hostile file).
+MAX_ALT_ALLELES = 1000
 #: FORMAT fields holding read counts: negative values are impossible.
 _COUNT_KEYS = frozenset({"AD", "DP", "RD", "RO", "AO", "TAR", "TIR", "AU", "CU", "GU", "TU"})
 
@@ -196,8 +200,11 @@ def detect_caller(keys: set[str] | frozenset[str], af_number: str | None = None)
     return "unknown"
 
 
-class _GzipPipe:
-    """Decompress a plain-gzip (not BGZF) file in a thread into a pipe pysam reads as a stream."""
+class _TextPipe:
+    """A VCF's text (plain, gzip or BGZF) pumped by a thread into a pipe pysam reads as a stream,
+    through a :class:`~lesiontrack.io.bounded.LineGuard`: decompression is bounded (1 MiB at a
+    time) and a line longer than :data:`~lesiontrack.io.bounded.MAX_LINE_BYTES` stops the
+    stream with an error, before htslib would hold it whole."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -208,19 +215,34 @@ class _GzipPipe:
         self._thread.start()
 
     def _pump(self, write_fd: int) -> None:
+        from .bounded import LineGuard, open_binary
+
+        guard = LineGuard(self.path, what="VCF")
         try:
-            with os.fdopen(write_fd, "wb") as sink, gzip.open(self.path, "rb") as source:
-                shutil.copyfileobj(source, sink, 1 << 16)
+            with os.fdopen(write_fd, "wb") as sink, open_binary(self.path) as source:
+                while chunk := source.read(1 << 20):
+                    guard.feed(chunk)
+                    sink.write(chunk)
         except BrokenPipeError:  # the reader stopped early: not an error of the file
             pass
-        except Exception as exc:  # truncated or corrupt gzip: reported by the reader
+        except Exception as exc:  # truncated or corrupt gzip, a line too long: for the reader
             self.error = exc
 
     def stop(self) -> BaseException | None:
-        """Close the reading end, wait for the thread; the decompression error, if any."""
+        """Close the reading end, wait for the thread; the pump's error, if any."""
         self.handle.close()
         self._thread.join()
         return self.error
+
+
+def _is_bcf(path: Path) -> bool:
+    from .bounded import open_binary
+
+    try:
+        with open_binary(path) as handle:
+            return handle.read(4) == b"BCF\x02"
+    except (OSError, EOFError, ValueError):
+        return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -418,6 +440,12 @@ class _Calls:
             return
         ref = rec.ref
         chrom = rec.chrom
+        if len(alts) > MAX_ALT_ALLELES:
+            raise CallsFileError(
+                f"{len(alts):,} ALT alleles in one record (at most {MAX_ALT_ALLELES:,})",
+                file=self.path, where=f"record {chrom}:{rec.pos}", field="ALT",
+                hint="is the file corrupt?",
+            )
         if self.declared_contigs and chrom not in self.declared_contigs:
             self.undeclared_contigs.add(chrom)
         alleles = []
@@ -445,8 +473,15 @@ class _Calls:
             cache: dict[str, Values | None] = {}
 
             def get(
-                key: str, *, percent: bool = False, index=index, cache=cache, sample=sample
+                key: str, *, percent: bool = False, total: bool = False, index=index,
+                cache=cache, sample=sample
             ) -> Values | None:
+                if total:  # the sum of the values (None when one is missing), once per sample
+                    name = key + "+"
+                    if name not in cache:
+                        values = get(key)
+                        cache[name] = None if values is None else _total(values)
+                    return cache[name]
                 if key in cache:
                     return cache[key]
                 values = None
@@ -526,7 +561,7 @@ class _Calls:
             ad = get("AD")  # alt-only counts, one per ALT
             if ad and len(ad) == n_alleles - 1:
                 alt_count = ad[j]
-                depth = _total([_first(get("RD")), *ad])
+                depth = _total([_first(get("RD")), get("AD", total=True)])
             else:
                 alt_count = depth = None
             if depth is None:
@@ -540,7 +575,7 @@ class _Calls:
         if caller == "freebayes":
             ao = get("AO")
             alt_count = ao[j] if ao and len(ao) == n_alleles - 1 else None
-            depth = _total([_first(get("RO")), *(ao or [None])])
+            depth = _total([_first(get("RO")), get("AO", total=True) if ao else None])
             if depth is None:
                 depth = _first(get("DP"))
             return alt_count, depth, None, None, ("AO", "RO+AO")
@@ -557,7 +592,7 @@ class _Calls:
             declared = self.format_numbers.get("AD")
             if len(ad) == n_alleles:
                 alt_count = ad[j + 1]
-                total = _total(ad)
+                total = get("AD", total=True)
                 if total is not None:
                     depth, depth_field = total, "AD"
                 if declared not in (None, "R", ".") and "ad_number" not in self.notes:
@@ -698,7 +733,7 @@ class _VcfReader(_Calls):
         super().__init__(path, include_filtered, shown)
         self.regions = regions
         self.vf: pysam.VariantFile | None = None
-        self.pipe: _GzipPipe | None = None
+        self.pipe: _TextPipe | None = None
         self.compression = "none"
         self.streaming = True  # records read in file order (line numbers are meaningful)
         self.last = ""  # last record returned, "chrom:pos"
@@ -709,13 +744,37 @@ class _VcfReader(_Calls):
         self.compression = _compression(self.path)
         if self.compression == "gzip":
             self.notes["plain_gzip"] = PLAIN_GZIP_NOTE
-            self.pipe = _GzipPipe(self.path)
+        if self._piped():
+            self.pipe = _TextPipe(self.path)
         try:
             source = self.pipe.handle if self.pipe is not None else str(self.path)
             self.vf = pysam.VariantFile(source)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, TypeError) as exc:  # TypeError: pysam naming a stream
             raise self._open_error(exc) from exc
         return self.vf
+
+    def _piped(self) -> bool:
+        """Whether htslib reads the text through a :class:`_TextPipe` (every VCF read whole,
+        in file order: plain gzip always, plain text and BGZF unless an index serves the
+        windows) rather than the file itself (an indexed query, a BCF)."""
+        if self.compression == "gzip":
+            return True
+        if self.regions is not None and index_path(self.path) is not None:
+            return False
+        if self.compression == "bgzf":
+            if _is_bcf(self.path):
+                return False
+            with self.path.open("rb") as handle:  # htslib's check, kept: a cut copy is named
+                handle.seek(0, os.SEEK_END)
+                size = handle.tell()
+                handle.seek(max(0, size - 28))
+                if handle.read(28) != BGZF_EOF:
+                    raise CallsFileError(
+                        "the compressed file is truncated (no BGZF end-of-file block)",
+                        file=self.path,
+                        hint="the copy or the pipeline step that wrote it was interrupted",
+                    )
+        return self.compression in ("bgzf", "none")
 
     def close(self) -> None:
         if self.vf is not None:
@@ -724,7 +783,7 @@ class _VcfReader(_Calls):
             self.pipe.stop()
 
     def _gzip_failure(self) -> CallsFileError | None:
-        """After a failure: the plain-gzip stream's own error, if that is the cause."""
+        """After a failure: the piped stream's own error, if that is the cause."""
         if self.pipe is None:
             return None
         if self.vf is not None:
@@ -732,7 +791,16 @@ class _VcfReader(_Calls):
         error = self.pipe.stop()
         if error is None:
             return None
+        if isinstance(error, CallsFileError):
+            return error
         where = f"after record {self.last}" if self.last else None
+        if self.compression == "none":
+            return CallsFileError(f"cannot read the file ({error})", file=self.path, where=where)
+        if self.compression == "bgzf":
+            return CallsFileError(
+                f"the compressed file is truncated or corrupt ({error})", file=self.path,
+                where=where, hint="the copy or the pipeline step that wrote it was interrupted",
+            )
         return CallsFileError(
             f"truncated or corrupt gzip file ({error})", file=self.path, where=where,
             hint="check the copy of the file; recompress it with bgzip",
