@@ -26,6 +26,7 @@ from .errors import (
     SampleSheetError,
 )
 from .io import ReadResult, read_calls_file
+from .io.bounded import GuardedReader
 from .reference import Reference
 from .samplesheet import read_samplesheet
 from .thresholds import Thresholds
@@ -679,19 +680,22 @@ def _table_chunks(path: Path, columns: list[str] | None = None,
             if empty:
                 yield source.schema_arrow.empty_table().to_pandas(), 2
             return
-        reader = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[],
-                             usecols=columns, chunksize=rows)
-        if rows is None:
-            yield reader, 2
-            return
-        line = 2
-        with reader:
-            for frame in reader:
-                yield frame, line
-                line += len(frame)
+        # through a guard: decompression bounded, no line longer than MAX_LINE_BYTES held
+        with GuardedReader(path, what="calls table") as source:
+            reader = pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False,
+                                 na_values=[], usecols=columns, chunksize=rows)
+            if rows is None:
+                yield reader, 2
+                return
+            line = 2
+            with reader:
+                for frame in reader:
+                    yield frame, line
+                    line += len(frame)
         if line == 2:  # a header and no rows: its columns are still checked
-            yield pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[],
-                              usecols=columns, nrows=0), 2
+            with GuardedReader(path, what="calls table") as source:
+                yield pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False,
+                                  na_values=[], usecols=columns, nrows=0), 2
     except ImportError as exc:
         raise CallsFileError("reading Parquet needs pyarrow", file=path,
                              hint="pip install 'lesiontrack[parquet]'") from exc

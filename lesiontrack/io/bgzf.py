@@ -371,7 +371,7 @@ def lines_from(path: Path, voffset: int) -> Iterator[tuple[int, bytes]]:
                     carry_block = block
                 carry += lines[0]
                 if len(carry) > MAX_LINE_BYTES:  # never held whole: the line is refused
-                    raise LineGuard(path).fail(f"the line starting in the BGZF block at byte "
+                    raise LineGuard(path, what="VCF").fail(f"the line starting in the BGZF block at byte "
                                                f"{carry_block}")
                 continue
             yield (carry_block if carry else block), carry + lines[0]

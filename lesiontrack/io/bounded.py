@@ -36,10 +36,22 @@ def is_gzip(path: Path) -> bool:
 
 
 def open_binary(path: Path):
-    """The file as a binary stream of its text: plain, or gzip/BGZF inflated on demand
-    (:mod:`gzip` inflates at most what each ``read(n)`` asks for)."""
+    """The file as a binary stream of its text: plain, or gzip/BGZF (bzip2, xz: tables pandas
+    wrote) inflated on demand (these modules inflate at most what each ``read(n)`` asks for)."""
     path = Path(path)
-    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
+    with path.open("rb") as probe:
+        magic = probe.read(6)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    if magic[:3] == b"BZh":
+        import bz2
+
+        return bz2.open(path, "rb")
+    if magic == b"\xfd7zXZ\x00":
+        import lzma
+
+        return lzma.open(path, "rb")
+    return path.open("rb")
 
 
 def raw_chunks(path: Path, size: int = CHUNK_BYTES) -> Iterator[bytes]:

@@ -553,6 +553,7 @@ _ODD_FIRST = np.zeros(256, dtype=bool)
 _ODD_FIRST[_STRIPPABLE] = True
 _ODD_AFTER = _ODD_FIRST.copy()  # after a contig name: anything but the tab is checked by hand
 _ODD_AFTER[9] = False
+_ODD_FIRST[10] = False  # a blank line is no record (and millions of them must not be listed)
 _COLUMNS11 = np.arange(11)
 _POW10 = 10 ** np.arange(11, dtype=np.int64)
 
@@ -761,7 +762,7 @@ def _read_streaming(path: Path, kind: str, windows: dict[str, list[tuple[int, in
             if not piece.complete:
                 carry += piece.head
                 if len(carry) > MAX_LINE_BYTES:  # never held whole: the line is refused
-                    raise LineGuard(calls.shown).fail(total_lines + 1)
+                    raise LineGuard(calls.shown, what="VCF").fail(total_lines + 1)
                 continue
             stitched = consider(carry + piece.head)  # the line across the pieces' boundary
             carry = piece.tail
