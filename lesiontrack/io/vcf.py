@@ -235,6 +235,18 @@ class _TextPipe:
         return self.error
 
 
+def _bounded_lines(handle) -> Iterator:
+    """The lines of a text or binary handle, each read at most
+    :data:`~lesiontrack.io.bounded.MAX_LINE_BYTES` (+1) long; stops at a longer one (these
+    loops only look for where an error is)."""
+    from .bounded import MAX_LINE_BYTES
+
+    while line := handle.readline(MAX_LINE_BYTES + 1):
+        if len(line) > MAX_LINE_BYTES:
+            return
+        yield line
+
+
 def _is_bcf(path: Path) -> bool:
     from .bounded import open_binary
 
@@ -847,7 +859,7 @@ class _VcfReader(_Calls):
         when the file cannot be read as text."""
         try:
             with open_text(self.path) as handle:
-                for number, line in enumerate(handle, start=1):
+                for number, line in enumerate(_bounded_lines(handle), start=1):
                     if not line.startswith("##") or number > 100_000:
                         return number, line.rstrip("\n")
                 return 0, ""
@@ -903,7 +915,7 @@ class _VcfReader(_Calls):
             with opener(self.path, "rb") as handle:
                 records = 0
                 in_body = False  # htslib reads every line after #CHROM as a record
-                for line_no, line in enumerate(handle, start=1):
+                for line_no, line in enumerate(_bounded_lines(handle), start=1):
                     if not in_body:
                         in_body = line.startswith(b"#CHROM")
                         continue
@@ -985,7 +997,7 @@ class _VcfReader(_Calls):
                 number = 0
                 records = 0
                 in_body = False  # htslib reads every line after #CHROM as a record
-                for line in handle:
+                for line in _bounded_lines(handle):
                     number += 1
                     if not in_body:
                         in_body = line.startswith("#CHROM")
