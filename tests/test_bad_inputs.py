@@ -939,3 +939,23 @@ def test_1000_alt_alleles_in_one_record_are_read(capfd, tmp_path, genes):
     table = read_output(tmp_path / "o.tsv")
     assert len(table) == 1000 and table["variant_key"].nunique() == 1000
     assert set(table["alt_count"]) == {"1"} and set(table["depth"]) == {"1100"}
+
+
+@pytest.mark.parametrize("kind", ["maf", "tsv"])
+def test_a_table_that_inflates_past_the_cap_is_refused_while_reading(capfd, tmp_path,
+                                                                     monkeypatch, kind):
+    """A MAF/TSV is held to be read: rows beyond MAX_TABLE_CHARS (each counted with its
+    overhead; 256 MiB, lowered here to 4 MiB) are refused as they stream by, naming the line
+    reached (a 3 MB gzip of 1 GiB of rows cost ~1 GB before the refusal; measured 394 MB)."""
+    from lesiontrack.io import tabular
+
+    monkeypatch.setattr(tabular, "MAX_TABLE_CHARS", 4 * MIB)
+    head = MAF_HEAD if kind == "maf" else TSV_HEAD
+    row = ("KRAS\tchr12\t25398284\tC\tA\tT1\t30\t130\tGRCh38\n" if kind == "maf"
+           else "chr12\t25398284\tC\tA\t30\t130\tT1\tGRCh38\n")
+    data = gzip_repeat(head.encode(), row.encode() * (MIB // len(row)), 64)
+    sheet = _bomb_case(tmp_path, f"t.{kind}.gz", data)
+    code, out, err = run(capfd, "calls", sheet, "-o", tmp_path / "o.tsv")
+    assert_one_error_line(code, out, err, [f"t.{kind}.gz:", "more than 4 MiB of rows to hold"])
+    line = int(err.split(f"t.{kind}.gz:")[1].split(":")[0])
+    assert 4 * MIB // (len(row) + tabular.LINE_OVERHEAD) < line < 4 * MIB // len(row)

@@ -182,9 +182,12 @@ def _objects(values: Sequence[object]) -> np.ndarray:
 
 #: No line of a MAF/TSV is longer than this (a longer one is a corrupt or foreign file).
 MAX_LINE_CHARS = 16 * 1024 * 1024
-#: A MAF/TSV calls file is held in memory to be read: at most this much text (its non-blank
-#: lines; blank lines are only counted), so a compressed file cannot inflate without bound.
+#: A MAF/TSV calls file is held in memory to be read: at most this much (its non-blank lines,
+#: each counted with :data:`LINE_OVERHEAD`; blank lines are only counted), so a compressed file
+#: cannot inflate without bound.
 MAX_TABLE_CHARS = 256 * 1024 * 1024
+#: What holding one more line costs beyond its characters (the str object, its line number).
+LINE_OVERHEAD = 96
 #: A line holding something other than white space (``str.strip`` would leave something).
 _NON_BLANK_LINE = re.compile(r"[^\n]*\S[^\n]*")
 
@@ -220,12 +223,12 @@ def _read_lines(path: Path) -> tuple[list[int], list[str]]:
                     line = found.group()
                     numbers.append(base + index + 1)
                     lines.append(line)
-                    held += len(line)
+                    held += len(line) + LINE_OVERHEAD
                 number = base + body.count("\n") + 1
                 if held > MAX_TABLE_CHARS:
                     raise CallsFileError(
-                        f"more than {MAX_TABLE_CHARS:,} characters of text: too large for a "
-                        "MAF/TSV calls file", file=path, where=number,
+                        f"more than {MAX_TABLE_CHARS >> 20:,} MiB of rows to hold: too large "
+                        "for a MAF/TSV calls file", file=path, where=number,
                         hint="split it, e.g. per sample, or give a bgzipped, indexed VCF",
                     )
     except UnicodeDecodeError as exc:
