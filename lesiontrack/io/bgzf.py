@@ -247,11 +247,11 @@ def read_head(path: Path, kind: str, marker: bytes = b"\n#CHROM", limit: int = 6
             inflater = zlib.decompressobj(31)
             out = b""
             while True:
-                raw = handle.read(1 << 16)
+                raw = inflater.unconsumed_tail or handle.read(1 << 16)
                 if not raw:
                     raise FastPathUnsupported("no #CHROM line")
-                try:
-                    out += inflater.decompress(raw)
+                try:  # at most 1 MiB more at a time, whatever the data inflates to
+                    out += inflater.decompress(raw, 1 << 20)
                 except zlib.error as exc:
                     raise FastPathUnsupported(f"corrupt gzip ({exc})") from exc
                 found = _marker_line_end(out, marker)
