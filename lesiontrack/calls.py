@@ -25,7 +25,7 @@ from .errors import (
     ReferenceMismatchError,
     SampleSheetError,
 )
-from .io import ReadResult, read_calls_file
+from .io import COMPRESSION_ERRORS, ReadResult, read_calls_file
 from .io.bounded import GuardedReader
 from .reference import Reference
 from .samplesheet import read_samplesheet
@@ -699,6 +699,9 @@ def _table_chunks(path: Path, columns: list[str] | None = None,
     except ImportError as exc:
         raise CallsFileError("reading Parquet needs pyarrow", file=path,
                              hint="pip install 'lesiontrack[parquet]'") from exc
+    except COMPRESSION_ERRORS as exc:
+        raise CallsFileError(f"the compressed file is truncated or corrupt ({exc})", file=path,
+                             field="--calls", hint="copy the file again") from exc
     except (ValueError, OSError, UnicodeDecodeError, KeyError) as exc:
         raise CallsFileError(f"not a calls table: {exc}", file=path, where=1) from exc
 

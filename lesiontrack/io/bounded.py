@@ -133,16 +133,6 @@ def _first_break(chunk: bytes) -> int:
     return lf if cr < 0 else min(lf, cr)
 
 
-def guarded_chunks(path: Path, *, size: int = CHUNK_BYTES, limit: int = MAX_LINE_BYTES,
-                   error: type[LesionTrackError] = LineTooLongError,
-                   what: str = "calls file") -> Iterator[bytes]:
-    """:func:`raw_chunks`, each checked by a :class:`LineGuard` before it is handed out."""
-    guard = LineGuard(path, limit=limit, error=error, what=what)
-    for chunk in raw_chunks(path, size):
-        guard.feed(chunk)
-        yield chunk
-
-
 class GuardedReader:
     """A binary file-like object over a file's text (plain or gzip/BGZF) whose reads go through
     a :class:`LineGuard`: hand it to a parser (``pandas.read_csv``) that would otherwise hold an
@@ -167,9 +157,6 @@ class GuardedReader:
 
     def seekable(self) -> bool:
         return False
-
-    def __iter__(self):  # pragma: no cover - parsers use read()
-        raise OSError("GuardedReader is read with read()")
 
     def close(self) -> None:
         if not self.closed:

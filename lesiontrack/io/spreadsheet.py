@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CallsFileError, LesionTrackError
+from . import COMPRESSION_ERRORS
 from .bounded import LineGuard, raw_chunks
 
 #: What a spreadsheet leaves in a VCF's first bytes: a line starting with a quote, a cell
@@ -144,7 +145,11 @@ def repaired_copy(path: Path) -> Repaired:
     except LesionTrackError:
         out.close()
         raise
-    except (OSError, EOFError, ValueError) as exc:
+    except COMPRESSION_ERRORS as exc:
+        out.close()
+        raise CallsFileError(f"the compressed file is truncated or corrupt ({exc})", file=path,
+                             hint="copy the file again") from exc
+    except (OSError, ValueError) as exc:
         out.close()
         raise CallsFileError(f"cannot read the file: {exc}", file=path) from exc
     except BaseException:

@@ -47,7 +47,14 @@ from ..errors import CallsFileError
 from ..genome import assembly_from_chr4_length, normalize_assembly
 from ..genome import normalize_chrom as _normalize_chrom
 from ..variants import is_simple_allele, minimal
-from . import NUMERIC_COLUMNS, RAW_COLUMNS, ReadResult, empty_calls, open_text
+from . import (
+    COMPRESSION_ERRORS,
+    NUMERIC_COLUMNS,
+    RAW_COLUMNS,
+    ReadResult,
+    empty_calls,
+    open_text,
+)
 from .annotations import (
     EMPTY,
     SNPEFF_FIELDS,
@@ -1128,7 +1135,7 @@ def _spreadsheet_repair(path: Path, head: bytes | None):
     if head is None:
         try:
             head = next(raw_chunks(path, 1 << 16), b"")
-        except (OSError, EOFError, ValueError):
+        except (OSError, ValueError, *COMPRESSION_ERRORS):
             return None  # the reader names the problem
     if head.startswith(b"BCF") or not damaged(head):
         return None
