@@ -166,3 +166,16 @@ def test_treeomics_present_counts_agree_within_5_percent(treeomics_calls):
     for sample, theirs in TREEOMICS_PRESENT.items():
         assert abs(present[sample] - theirs) <= 0.05 * theirs, (sample, present[sample], theirs)
     assert treeomics_calls["variant_key"].nunique() == 304  # 310 minus the '-' indels
+
+
+def test_a_broken_header_line_is_named_with_the_chrom_line_after_it(tmp_path):
+    """Not spreadsheet damage, but a header line htslib refuses above #CHROM: the error names
+    that line and says where #CHROM is (it said "no #CHROM header line before the first
+    record", the diagnosis the quoted Treeomics file got)."""
+    path = tmp_path / "broken.vcf"
+    path.write_text(CLEAN.replace("##source=somecaller", "#source somecaller"))
+    with pytest.raises(CallsFileError) as info:
+        read_vcf(path, regions=None)
+    assert str(info.value) == (
+        f"{path}:2: a header line that is neither a ## meta line nor the #CHROM line (which is "
+        "at line 6): '#source somecaller' (every line above #CHROM must start with '##')")

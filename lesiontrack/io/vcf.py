@@ -852,6 +852,14 @@ class _VcfReader(_Calls):
                     "not a VCF file (no ##fileformat=VCF header)", file=self.path, where=1,
                     hint="give a VCF (plain or bgzipped) or BCF file",
                 )
+            chrom_line = self._chrom_line_after(line_no)
+            if chrom_line:  # the header goes on: this line is what breaks it
+                shown = first_line if len(first_line) <= 60 else first_line[:57] + "..."
+                return CallsFileError(
+                    f"a header line that is neither a ## meta line nor the #CHROM line (which "
+                    f"is at line {chrom_line}): {shown!r}", file=self.path, where=line_no,
+                    hint="every line above #CHROM must start with '##'",
+                )
             return CallsFileError(
                 "no #CHROM header line before the first record", file=self.path, where=line_no,
                 hint="the VCF header must end with the #CHROM POS ID REF ALT ... line",
@@ -872,6 +880,20 @@ class _VcfReader(_Calls):
                 return 0, ""
         except (OSError, EOFError, UnicodeDecodeError, ValueError):
             return 0, None
+
+    def _chrom_line_after(self, after: int) -> int:
+        """Number of the #CHROM line when it comes after line ``after`` (among the first 100,000
+        lines), else 0."""
+        try:
+            with open_text(self.path) as handle:
+                for number, line in enumerate(_bounded_lines(handle), start=1):
+                    if number > after and line.startswith("#CHROM"):
+                        return number
+                    if number > 100_000:
+                        break
+        except (OSError, EOFError, UnicodeDecodeError, ValueError):
+            pass
+        return 0
 
     # -- records -----------------------------------------------------------------------------
 
