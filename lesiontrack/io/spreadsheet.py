@@ -11,6 +11,7 @@ VCF engines read it; the input is never modified. One warning per file says what
 from __future__ import annotations
 
 import bisect
+import os
 import re
 import shutil
 import tempfile
@@ -103,7 +104,8 @@ def repaired_copy(path: Path) -> Repaired:
     quoted cells unquoted (doubled quotes undone), trailing empty cells and trailing spaces
     dropped, ``#`` and blank lines after the ``#CHROM`` line skipped. Every line is held at most
     :data:`~lesiontrack.io.bounded.MAX_LINE_BYTES` long. The caller closes the result."""
-    folder = Path(tempfile.mkdtemp(prefix="lesiontrack-repair-"))
+    # the owning process in the name: a run killed before its clean-up can be told from a live one
+    folder = Path(tempfile.mkdtemp(prefix=f"lesiontrack-repair-{os.getpid()}-"))
     out = Repaired(original=path, folder=folder, path=folder / "repaired.vcf")
     guard = LineGuard(path, what="VCF")
     try:
