@@ -79,3 +79,26 @@ def test_a_truncated_gzip_calls_table_is_one_error(tmp_path):
     with pytest.raises(CallsFileError) as info:
         read_calls_table(path)
     assert "truncated or corrupt" in str(info.value)
+
+
+@pytest.mark.parametrize("window", [100, 4096, 8 << 20])
+def test_an_unindexed_bgzf_file_is_scanned_window_by_window(tmp_path, monkeypatch, window):
+    """The whole-file scan reads the compressed file WINDOW_BYTES at a time (it held all of
+    it): every window size gives the whole text, in order; a cut file is refused."""
+    import pysam
+
+    from lesiontrack.io import bgzf
+
+    monkeypatch.setattr(bgzf, "WINDOW_BYTES", window)
+    monkeypatch.setattr(bgzf, "CHUNK_BYTES", 50_000)
+    monkeypatch.setattr(bgzf, "THREADS_FROM_BYTES", 0)  # threads=2 inflates in workers
+    text = b"".join(b"chr%d\t%d\t.\tA\tG\n" % (i % 7, i) for i in range(40_000))
+    plain, packed = tmp_path / "t.txt", tmp_path / "t.txt.gz"
+    plain.write_bytes(text)
+    pysam.tabix_compress(str(plain), str(packed), force=True)
+    for threads in (1, 2):
+        assert b"".join(bgzf.map_text(packed, "bgzf", bytes, threads=threads)) == text
+    data = packed.read_bytes()
+    packed.write_bytes(data[:len(data) // 2] + data[-28:])  # blocks cut, end-of-file kept
+    with pytest.raises(bgzf.FastPathUnsupported):
+        b"".join(bgzf.map_text(packed, "bgzf", bytes, threads=1))

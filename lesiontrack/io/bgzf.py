@@ -387,29 +387,72 @@ def lines_from(path: Path, voffset: int) -> Iterator[tuple[int, bytes]]:
 # Whole-file streaming (unindexed files)
 
 
-def _block_list(data: memoryview) -> list[tuple[int, int, int]]:
-    """(payload start, payload end, isize) of every block; raises if the file does not end with
-    the BGZF end-of-file block (a truncated copy: pysam reports it)."""
+#: Compressed bytes of an unindexed BGZF file held at a time by the whole-file scan (the file
+#: is read window by window: memory does not follow its size).
+WINDOW_BYTES = 8 << 20
+
+
+def _block_list(data: memoryview, final: bool) -> tuple[list[tuple[int, int, int]], int]:
+    """((payload start, payload end, isize) of every whole block in ``data``, where the first
+    incomplete block starts); with ``final`` (the end of the file) an incomplete block is a
+    truncated file."""
     blocks = []
     pos = 0
     n = len(data)
     append = blocks.append
-    while pos < n:
+    while pos + 18 <= n:
         # the usual layout, parsed inline: this loop sees every block of the file
-        if data[pos + 12] == 66 and data[pos + 13] == 67 and data[pos] == 0x1F and pos + 18 <= n:
+        if data[pos + 12] == 66 and data[pos + 13] == 67 and data[pos] == 0x1F:
             nxt = pos + (data[pos + 16] | (data[pos + 17] << 8)) + 1
             if nxt > n:
-                raise FastPathUnsupported("truncated BGZF file")
+                break
             isize = data[nxt - 4] | data[nxt - 3] << 8 | data[nxt - 2] << 16 | data[nxt - 1] << 24
             append((pos + 18, nxt - 8, isize))
             pos = nxt
         else:
-            p0, p1, isize, nxt = block_at(data, pos)
+            try:
+                p0, p1, isize, nxt = block_at(data, pos)
+            except FastPathUnsupported:
+                if not final and _block_incomplete(data, pos):
+                    break
+                raise
             append((p0, p1, isize))
             pos = nxt
-    if n < 28 or bytes(data[n - 28:]) != BGZF_EOF:
-        raise FastPathUnsupported("no BGZF end-of-file block")
-    return blocks
+    if final and pos != n:
+        raise FastPathUnsupported("truncated BGZF file")
+    return blocks, pos
+
+
+def _bgzf_batches(path: Path) -> Iterator[tuple[memoryview, list[tuple[int, int, int]]]]:
+    """(a window of the compressed file, a run of its whole blocks holding about
+    :data:`CHUNK_BYTES` of text), front to back, :data:`WINDOW_BYTES` read at a time. Raises
+    if the file does not end with the BGZF end-of-file block (a truncated copy: pysam reports
+    it)."""
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(max(0, size - 28))
+        if size < 28 or handle.read(28) != BGZF_EOF:
+            raise FastPathUnsupported("no BGZF end-of-file block")
+        handle.seek(0)
+        tail = b""
+        while True:
+            more = handle.read(WINDOW_BYTES)
+            final = handle.tell() >= size or not more
+            data = memoryview(tail + more if tail else more)
+            blocks, end = _block_list(data, final)
+            batch: list[tuple[int, int, int]] = []
+            text = 0
+            for block in blocks:
+                batch.append(block)
+                text += block[2]
+                if text >= CHUNK_BYTES:
+                    yield data, batch
+                    batch, text = [], 0
+            if batch:
+                yield data, batch
+            if final:
+                return
+            tail = bytes(data[end:])
 
 
 def _inflate_batch(data: memoryview, batch: list[tuple[int, int, int]]) -> bytes:
@@ -417,46 +460,33 @@ def _inflate_batch(data: memoryview, batch: list[tuple[int, int, int]]) -> bytes
 
 
 def _bgzf_results(path: Path, work: Callable[[bytes], R], threads: int) -> Iterator[R]:
-    with path.open("rb") as handle:
-        data = memoryview(handle.read())
-    blocks = _block_list(data)
-    batches: list[list[tuple[int, int, int]]] = []
-    size = 0
-    batch: list[tuple[int, int, int]] = []
-    for block in blocks:
-        batch.append(block)
-        size += block[2]
-        if size >= CHUNK_BYTES:
-            batches.append(batch)
-            batch, size = [], 0
-    if batch:
-        batches.append(batch)
-    if threads <= 1 or len(data) < THREADS_FROM_BYTES or len(batches) < 2:
-        for batch in batches:
+    batches = _bgzf_batches(path)
+    if threads <= 1 or path.stat().st_size < THREADS_FROM_BYTES:
+        for data, batch in batches:
             yield work(_inflate_batch(data, batch))
         return
 
-    def task(batch: list[tuple[int, int, int]]) -> R:
+    def task(data: memoryview, batch: list[tuple[int, int, int]]) -> R:
         return work(_inflate_batch(data, batch))
 
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lesiontrack-bgzf")
     pending: deque[Future[R]] = deque()
     try:
-        todo = iter(batches)
-        for batch in todo:
-            pending.append(pool.submit(task, batch))
+        for data, batch in batches:  # at most 2 x threads batches in flight
+            pending.append(pool.submit(task, data, batch))
             if len(pending) >= 2 * threads:
                 break
         while pending:
             result = pending.popleft().result()
-            nxt = next(todo, None)
+            nxt = next(batches, None)
             if nxt is not None:
-                pending.append(pool.submit(task, nxt))
+                pending.append(pool.submit(task, *nxt))
             yield result
     finally:
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+        batches.close()
 
 
 def _gzip_stream(path: Path) -> Iterator[bytes]:
