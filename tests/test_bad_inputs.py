@@ -959,3 +959,36 @@ def test_a_table_that_inflates_past_the_cap_is_refused_while_reading(capfd, tmp_
     assert_one_error_line(code, out, err, [f"t.{kind}.gz:", "more than 4 MiB of rows to hold"])
     line = int(err.split(f"t.{kind}.gz:")[1].split(":")[0])
     assert 4 * MIB // (len(row) + tabular.LINE_OVERHEAD) < line < 4 * MIB // len(row)
+
+
+@pytest.mark.parametrize("genes", ["KIT", "all"])  # the text engine; the pysam engine
+def test_a_vcf_saved_by_a_spreadsheet_is_read_with_one_warning(capfd, tmp_path, genes):
+    """Cells and '##' lines wrapped in quotes (inner quotes doubled), rows padded with tabs, a
+    note typed below the records: read from a private repaired copy, one warning naming what
+    was repaired, the same rows as the clean file; nothing written beside the input."""
+    clean = VCF_HEAD + "".join(KIT_RECORDS)
+    rows = []
+    for line in clean.rstrip("\n").split("\n"):
+        cells = ['"' + c.replace('"', '""') + '"' if ('"' in c or "," in c) else c
+                 for c in line.split("\t")]
+        rows.append("\t".join(cells + [""] * (12 - len(cells))))
+    rows.append("#TruelyPresentSNVs\t.\t.\t3")
+    sheet, _ = write_case(tmp_path, Case({"t.vcf": "\n".join(rows)}, []))
+    (tmp_path / "clean.vcf").write_text(clean)
+    clean_sheet = tmp_path / "clean.tsv"
+    clean_sheet.write_text(HEADER + "P\tL\tT1\tPD\tclean.vcf\n")
+    code, _, err = run(capfd, "calls", sheet, "--genes", genes, "-o", tmp_path / "o.tsv")
+    assert code == 0, err
+    repaired = [line for line in err.splitlines() if "spreadsheet" in line]
+    assert repaired == [
+        f"lesiontrack: warning: {tmp_path / 't.vcf'}: the VCF went through a spreadsheet; read "
+        "a repaired copy (5 quoted cell(s) unquoted; trailing empty cells dropped on 7 line(s); "
+        "1 '#' comment or blank line(s) after the header skipped (line 8)); the file itself is "
+        "unchanged: re-export it as plain text to silence this"], err
+    code, _, err = run(capfd, "calls", clean_sheet, "--genes", genes, "-o", tmp_path / "c.tsv")
+    assert code == 0, err
+    got, expected = read_output(tmp_path / "o.tsv"), read_output(tmp_path / "c.tsv")
+    assert len(got) == 3
+    pd.testing.assert_frame_equal(got.drop(columns="source"), expected.drop(columns="source"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "c.tsv", "clean.tsv", "clean.vcf", "o.tsv", "sheet.tsv", "t.vcf"]
