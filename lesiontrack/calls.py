@@ -26,6 +26,7 @@ from .errors import (
     SampleSheetError,
 )
 from .io import (
+    COMPRESSION_ERRORS,
     ILLEGAL_CHARACTERS,
     REPLACEMENT,
     ReadResult,
@@ -34,6 +35,7 @@ from .io import (
     read_calls_file,
     replace_illegal,
 )
+from .io.bounded import GuardedReader
 from .reference import Reference
 from .samplesheet import read_samplesheet, sheet_folder
 from .thresholds import Thresholds
@@ -753,22 +755,28 @@ def _table_chunks(path: Path, columns: list[str] | None = None,
             if empty:
                 yield source.schema_arrow.empty_table().to_pandas(), 2
             return
-        reader = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[],
-                             usecols=columns, chunksize=rows)
-        if rows is None:
-            yield reader, 2
-            return
-        line = 2
-        with reader:
-            for frame in reader:
-                yield frame, line
-                line += len(frame)
+        # through a guard: decompression bounded, no line longer than MAX_LINE_BYTES held
+        with GuardedReader(path, what="calls table") as source:
+            reader = pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False,
+                                 na_values=[], usecols=columns, chunksize=rows)
+            if rows is None:
+                yield reader, 2
+                return
+            line = 2
+            with reader:
+                for frame in reader:
+                    yield frame, line
+                    line += len(frame)
         if line == 2:  # a header and no rows: its columns are still checked
-            yield pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[],
-                              usecols=columns, nrows=0), 2
+            with GuardedReader(path, what="calls table") as source:
+                yield pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False,
+                                  na_values=[], usecols=columns, nrows=0), 2
     except ImportError as exc:
         raise CallsFileError("reading Parquet needs pyarrow", file=path,
                              hint="pip install 'lesiontrack[parquet]'") from exc
+    except COMPRESSION_ERRORS as exc:
+        raise CallsFileError(f"the compressed file is truncated or corrupt ({exc})", file=path,
+                             field="--calls", hint="copy the file again") from exc
     except (ValueError, OSError, UnicodeDecodeError, KeyError) as exc:
         raise CallsFileError(f"not a calls table: {exc}", file=path, where=1) from exc
 

@@ -515,7 +515,7 @@ def _purity_value(text: str) -> float | None:
     return value
 
 
-def _purity_or_bad(text: str) -> float | None | object:
+def _purity_or_bad(text: str) -> float | object | None:
     try:
         return _purity_value(text)
     except ValueError:

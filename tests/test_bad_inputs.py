@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -1027,3 +1028,248 @@ def test_report_from_a_sheet_through_a_pipe(capfd, tmp_path, monkeypatch):
     assert sheet["sha256"] is None and "not checksummed" in sheet["note"]
     calls = next(i for i in inputs if i["role"] == "calls")
     assert calls["path"] == "t.vcf" and calls["sha256"]
+
+
+# ---- compressed bombs, over-long lines, absurd allele counts (issue 15) -------------------
+# Each bomb is a few hundred KB of gzip that inflates to hundreds of MB (built in milliseconds
+# by repeating one stand-alone deflate segment). The command runs in a child process that
+# reports its own peak memory (VmHWM): reading must stay far below what the text inflates to.
+
+#: Peak memory (MB) any bomb may cost the child process: the interpreter with pandas/pysam
+#: loaded is ~150 MB; before the fixes these inputs cost 0.5-8 GB.
+BOMB_PEAK_MB = 450
+MIB = 1 << 20
+
+
+def gzip_repeat(prefix: bytes, unit: bytes, times: int, suffix: bytes = b"") -> bytes:
+    """One gzip member whose text is ``prefix + unit * times + suffix``: the deflate segment of
+    ``unit`` (full-flushed, so it stands alone) repeated ``times`` times."""
+    import struct
+    import zlib
+
+    def segment(data: bytes, final: bool = False) -> bytes:
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return packer.compress(data) + (packer.flush() if final
+                                        else packer.flush(zlib.Z_FULL_FLUSH))
+
+    crc = zlib.crc32(prefix)
+    for _ in range(times):
+        crc = zlib.crc32(unit, crc)
+    crc = zlib.crc32(suffix, crc)
+    size = len(prefix) + len(unit) * times + len(suffix)
+    return (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + segment(prefix)
+            + segment(unit) * times + segment(suffix, final=True)
+            + struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
+
+
+_CHILD = textwrap.dedent("""
+    import sys
+    from lesiontrack.cli import main
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+    peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    print("PEAK", int(peak.split()[1]) // 1024, "CODE", code, file=sys.stderr)
+""")
+
+
+def run_child(*argv: object) -> tuple[int, int, str]:
+    """(exit code, peak memory in MB, stderr without the peak line) of a command run in a
+    child process."""
+    env = dict(os.environ, PYTHONPATH=str(Path(lt.__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-c", _CHILD, *map(str, argv)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    lines = done.stderr.splitlines()
+    last = lines[-1].split()
+    assert last[0] == "PEAK", done.stderr
+    return int(last[3]), int(last[1]), "\n".join(lines[:-1]) + ("\n" if lines[:-1] else "")
+
+
+def _bomb_case(tmp_path: Path, name: str, data: bytes) -> Path:
+    (tmp_path / name).write_bytes(data)
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text(HEADER + f"P\tL\tT1\tPD\t{name}\n")
+    return sheet
+
+
+OTHER_CHROM = "chr1\t1000000\t.\tA\tG\t.\tPASS\t.\tAD\t100,30\n"  # outside KIT/PDGFRA
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_a_gzip_vcf_of_hundreds_of_mb_of_records_streams_in_bounded_memory(tmp_path, size):
+    """512 MiB of records outside the genes from a 0.6 MB gzip (a 6 MB one, inflated in a worker
+    thread, for "large"): exit 0, the KIT record read, peak far below 512 MiB (was 3.4 GB for
+    2.5 GiB: the whole text was held)."""
+    import base64
+
+    unit = OTHER_CHROM.encode() * (MIB // len(OTHER_CHROM))
+    head = VCF_HEAD
+    if size == "large":  # an incompressible header line makes the file 6 MB
+        noise = base64.b64encode(random.Random(5).randbytes(6 * MIB)).decode()
+        head = VCF_HEAD.replace("\n", f"\n##noise={noise}\n", 1)
+    data = gzip_repeat((head + D816V).encode(), unit, 512)
+    sheet = _bomb_case(tmp_path, "t.vcf.gz", data)
+    code, peak, err = run_child("calls", sheet, "-o", tmp_path / "o.tsv")
+    assert code == 0, err
+    assert list(read_output(tmp_path / "o.tsv")["variant_key"]) == ["4:54733155:A>T"]
+    assert peak < BOMB_PEAK_MB, peak
+
+
+def test_a_gzip_vcf_of_newlines_streams_in_bounded_memory(tmp_path):
+    """128 MiB of blank lines after a record (was a MemoryError from np.flatnonzero over the
+    whole inflated text): bounded memory, one line whatever the outcome."""
+    data = gzip_repeat((VCF_HEAD + D816V).encode(), b"\n" * MIB, 128)
+    sheet = _bomb_case(tmp_path, "t.vcf.gz", data)
+    code, peak, err = run_child("calls", sheet, "-o", tmp_path / "o.tsv")
+    assert code in (0, 2), err
+    assert err.count("\n") <= 1 and "internal error" not in err
+    assert peak < BOMB_PEAK_MB, peak
+
+
+@pytest.mark.parametrize("genes", ["KIT", "all"])  # the text engine; the pysam engine
+@pytest.mark.parametrize("packing", ["gzip", "bgzip", "plain"])
+def test_one_huge_line_is_refused_at_its_line_in_bounded_memory(tmp_path, genes, packing):
+    """A 64 MiB line with no break (a record on chr4, so the text engine reads it) after a
+    valid record: one error line naming the file and line 6 (the 64 KiB check saw only the
+    start of the file); memory far below the line's size."""
+    prefix = (VCF_HEAD + D816V + "chr4\t54733160\t.\tA\t").encode()
+    if packing == "gzip":
+        data = gzip_repeat(prefix, b"T" * MIB, 64, b"\n")
+    elif packing == "bgzip":
+        data = bgzip((prefix + b"T" * (64 * MIB) + b"\n").decode())
+    else:
+        data = prefix + b"T" * (64 * MIB) + b"\n"
+    name = "t.vcf" if packing == "plain" else "t.vcf.gz"
+    sheet = _bomb_case(tmp_path, name, data)
+    code, peak, err = run_child("calls", sheet, "--genes", genes, "-o", tmp_path / "o.tsv")
+    assert code == 2, err
+    assert err == (f"lesiontrack: error: {tmp_path / name}:6: line longer than 16,777,216 "
+                   "bytes (is this a corrupt or foreign file, or not a VCF?)\n"), err
+    assert not (tmp_path / "o.tsv").exists()
+    assert peak < BOMB_PEAK_MB, peak
+
+
+def test_a_calls_table_cell_of_64_mib_is_refused_in_bounded_memory(tmp_path):
+    """A ``--calls`` table (.tsv.gz) whose ``site`` cell is 64 MiB (was 6 GB for 3 GiB): one
+    error line naming the file and line 2."""
+    from lesiontrack.calls import CALLS_COLUMNS
+
+    header = "\t".join(CALLS_COLUMNS) + "\n"
+    site = CALLS_COLUMNS.index("site")
+    before = "\t".join(["x"] * site) + "\t"
+    data = gzip_repeat((header + before).encode(), b"s" * MIB, 64, b"\n")
+    table = tmp_path / "calls.tsv.gz"
+    table.write_bytes(data)
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text(HEADER + "P\tL\tT1\tPD\tt.vcf\n")
+    (tmp_path / "t.vcf").write_text(VCF_HEAD + D816V)
+    code, peak, err = run_child("classify", sheet, "--calls", table, "-o", tmp_path / "o.tsv")
+    assert code == 2, err
+    assert err == (f"lesiontrack: error: {table}:2: line longer than 16,777,216 bytes (is this "
+                   "a corrupt or foreign file, or not a calls table?)\n"), err
+    assert peak < BOMB_PEAK_MB, peak
+
+
+@pytest.mark.parametrize("kind", ["maf", "tsv"])
+def test_a_table_of_blank_lines_streams_in_bounded_memory(tmp_path, kind):
+    """64 MiB of blank lines in a gzip MAF/TSV (every blank line was kept in memory)."""
+    head = MAF_HEAD if kind == "maf" else TSV_HEAD
+    data = gzip_repeat(head.encode(), b"\n" * MIB, 64)
+    sheet = _bomb_case(tmp_path, f"t.{kind}.gz", data)
+    code, peak, err = run_child("calls", sheet, "--assembly", "GRCh38", "-o", tmp_path / "o.tsv")
+    assert code == 0, err
+    assert peak < BOMB_PEAK_MB, peak
+
+
+@pytest.mark.parametrize("kind", ["maf", "tsv"])
+def test_a_huge_table_line_is_refused_at_its_line(capfd, tmp_path, kind):
+    head = MAF_HEAD if kind == "maf" else TSV_HEAD
+    data = gzip_repeat((head + "chr4\t").encode(), b"x" * MIB, 20, b"\n")
+    sheet = _bomb_case(tmp_path, f"t.{kind}.gz", data)
+    code, out, err = run(capfd, "calls", sheet, "-o", tmp_path / "o.tsv")
+    assert_one_error_line(code, out, err, [f"t.{kind}.gz:2: line longer than 16,777,216"])
+
+
+def _alts_vcf(n: int) -> str:
+    """A KIT record with ``n`` distinct ALT alleles (all insertions after the REF base)."""
+    import itertools
+
+    bases = ("".join(p) for k in range(1, 8) for p in itertools.product("ACGT", repeat=k))
+    alts = ["A" + b for b in itertools.islice(bases, n)]
+    ad = ",".join(["100"] + ["1"] * n)
+    return VCF_HEAD + f"chr4\t54733155\t.\tA\t{','.join(alts)}\t.\tPASS\t.\tAD\t{ad}\n"
+
+
+@pytest.mark.parametrize("genes", ["KIT", "all"])
+def test_more_than_1000_alt_alleles_in_one_record_is_refused(capfd, tmp_path, genes):
+    sheet, _ = write_case(tmp_path, Case({"t.vcf": _alts_vcf(1001)}, []))
+    code, out, err = run(capfd, "calls", sheet, "--genes", genes, "-o", tmp_path / "o.tsv")
+    assert_one_error_line(code, out, err, [
+        "t.vcf:record chr4:54733155: field 'ALT': 1,001 ALT alleles in one record (at most "
+        "1,000)"])
+
+
+@pytest.mark.parametrize("genes", ["KIT", "all"])
+def test_1000_alt_alleles_in_one_record_are_read(capfd, tmp_path, genes):
+    """1,000 ALTs: every one read, each with its own count and the record's depth (the AD total
+    was recomputed for each ALT: quadratic)."""
+    sheet, _ = write_case(tmp_path, Case({"t.vcf": _alts_vcf(1000)}, []))
+    code, _, err = run(capfd, "calls", sheet, "--genes", genes, "-o", tmp_path / "o.tsv")
+    assert code == 0, err
+    table = read_output(tmp_path / "o.tsv")
+    assert len(table) == 1000 and table["variant_key"].nunique() == 1000
+    assert set(table["alt_count"]) == {"1"} and set(table["depth"]) == {"1100"}
+
+
+@pytest.mark.parametrize("kind", ["maf", "tsv"])
+def test_a_table_that_inflates_past_the_cap_is_refused_while_reading(capfd, tmp_path,
+                                                                     monkeypatch, kind):
+    """A MAF/TSV is held to be read: rows beyond MAX_TABLE_CHARS (each counted with its
+    overhead; 256 MiB, lowered here to 4 MiB) are refused as they stream by, naming the line
+    reached (a 3 MB gzip of 1 GiB of rows cost ~1 GB before the refusal; measured 394 MB)."""
+    from lesiontrack.io import tabular
+
+    monkeypatch.setattr(tabular, "MAX_TABLE_CHARS", 4 * MIB)
+    head = MAF_HEAD if kind == "maf" else TSV_HEAD
+    row = ("KRAS\tchr12\t25398284\tC\tA\tT1\t30\t130\tGRCh38\n" if kind == "maf"
+           else "chr12\t25398284\tC\tA\t30\t130\tT1\tGRCh38\n")
+    data = gzip_repeat(head.encode(), row.encode() * (MIB // len(row)), 64)
+    sheet = _bomb_case(tmp_path, f"t.{kind}.gz", data)
+    code, out, err = run(capfd, "calls", sheet, "-o", tmp_path / "o.tsv")
+    assert_one_error_line(code, out, err, [f"t.{kind}.gz:", "more than 4 MiB of rows to hold"])
+    line = int(err.split(f"t.{kind}.gz:")[1].split(":")[0])
+    assert 4 * MIB // (len(row) + tabular.LINE_OVERHEAD) < line < 4 * MIB // len(row)
+
+
+@pytest.mark.parametrize("genes", ["KIT", "all"])  # the text engine; the pysam engine
+def test_a_vcf_saved_by_a_spreadsheet_is_read_with_one_warning(capfd, tmp_path, genes):
+    """Cells and '##' lines wrapped in quotes (inner quotes doubled), rows padded with tabs, a
+    note typed below the records: read from a private repaired copy, one warning naming what
+    was repaired, the same rows as the clean file; nothing written beside the input."""
+    clean = VCF_HEAD + "".join(KIT_RECORDS)
+    rows = []
+    for line in clean.rstrip("\n").split("\n"):
+        cells = ['"' + c.replace('"', '""') + '"' if ('"' in c or "," in c) else c
+                 for c in line.split("\t")]
+        rows.append("\t".join(cells + [""] * (12 - len(cells))))
+    rows.append("#TruelyPresentSNVs\t.\t.\t3")
+    sheet, _ = write_case(tmp_path, Case({"t.vcf": "\n".join(rows)}, []))
+    (tmp_path / "clean.vcf").write_text(clean)
+    clean_sheet = tmp_path / "clean.tsv"
+    clean_sheet.write_text(HEADER + "P\tL\tT1\tPD\tclean.vcf\n")
+    code, _, err = run(capfd, "calls", sheet, "--genes", genes, "-o", tmp_path / "o.tsv")
+    assert code == 0, err
+    repaired = [line for line in err.splitlines() if "spreadsheet" in line]
+    assert repaired == [
+        f"lesiontrack: warning: {tmp_path / 't.vcf'}: the VCF went through a spreadsheet; read "
+        "a repaired copy (5 quoted cell(s) unquoted; trailing empty cells dropped on 7 line(s); "
+        "1 '#' comment or blank line(s) after the header skipped (line 8)); the file itself is "
+        "unchanged: re-export it as plain text to silence this"], err
+    code, _, err = run(capfd, "calls", clean_sheet, "--genes", genes, "-o", tmp_path / "c.tsv")
+    assert code == 0, err
+    got, expected = read_output(tmp_path / "o.tsv"), read_output(tmp_path / "c.tsv")
+    assert len(got) == 3
+    pd.testing.assert_frame_equal(got.drop(columns="source"), expected.drop(columns="source"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "c.tsv", "clean.tsv", "clean.vcf", "o.tsv", "sheet.tsv", "t.vcf"]

@@ -213,7 +213,7 @@ def _family(path: Path, head: bytes) -> str:
             where=1, hint="is the file truncated or of another kind?",
         )
     text = head.decode("utf-8", errors="replace")
-    if text.startswith("##fileformat=VCF"):
+    if text.startswith(("##fileformat=VCF", '"##fileformat=VCF')):  # quoted: a spreadsheet's
         return "vcf"
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     header = next((line for line in lines
