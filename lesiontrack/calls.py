@@ -255,7 +255,6 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
     positions = sheet.groupby("calls_path", sort=False).indices  # path -> sheet rows, in order
     paths = list(positions)
     records = sheet.to_dict("records")
-    base = _base(sheet_path)
     builds: dict[str, tuple[str, Path, int]] = {}  # patient -> (build, first file, its line)
     frames: list[pd.DataFrame] = []
     takes: list[np.ndarray] = []  # row numbers in the concatenation of ``frames``
@@ -284,7 +283,6 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
                                                int(row["line"])))
             # the file is usable: now its warnings (a file refused gets its one error line only)
             _emit_read_logs(result, logs, path)
-            display = _display(calls_path, sheet_path, base)
             samples = all_samples[start - offset:start - offset + n_rows] if n_rows else ()
             for index, column in zip(positions[calls_path], columns, strict=True):
                 if column is None or not n_rows:
@@ -296,7 +294,8 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
                 sheet_rows.append(int(index))
                 counts.append(len(take))
                 file_assembly.append(this_assembly)
-                source.append(display)
+                # the path as the sheet wrote it (a sheet made by hand: relative to its folder)
+                source.append(records[index].get("calls") or _display(calls_path, sheet_path))
             start += n_rows
         if frame is not None:
             frames.append(frame)
@@ -366,7 +365,7 @@ def _check_reference_readable(reference: Reference) -> None:
     name = None
     previous = pysam.set_verbosity(0)
     try:
-        with pysam.FastaFile(str(reference.path)) as fasta:
+        with pysam.FastaFile(str(reference.fasta_path)) as fasta:
             for name, length in zip(fasta.references, fasta.lengths, strict=True):
                 if length and len(fasta.fetch(name, length - 1, length)) != 1:
                     raise ValueError("short read")
@@ -754,11 +753,14 @@ def calls_table_batches(
 def _spilled_batches(tables: list[Path], batches: list[list[str]],
                      thresholds: Thresholds | None) -> Iterator[tuple[list[str], pd.DataFrame]]:
     import pickle
-    import tempfile
+    import shutil
+
+    from .io.output import output_errors, private_folder
 
     batch_of = {p: i for i, batch in enumerate(batches) for p in batch}
-    with tempfile.TemporaryDirectory(prefix="lesiontrack-calls-") as folder:
-        spills = [Path(folder) / f"batch-{i:06d}.pickle" for i in range(len(batches))]
+    folder = private_folder("calls")  # lesiontrack-calls-<pid>-...: stale ones are removed
+    try:
+        spills = [folder / f"batch-{i:06d}.pickle" for i in range(len(batches))]
         for path in tables:
             for chunk, first_line in _table_chunks(path, rows=TABLE_CHUNK_ROWS):
                 typed = _typed_calls(chunk, path, first_line)
@@ -767,7 +769,7 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
                     raise RuntimeError(f"{path}: a patient the first reading did not see")
                 for number, piece in typed.groupby(index.to_numpy(), sort=True):
                     # opened per piece: one open file at a time, however many batches
-                    with spills[int(number)].open("ab") as handle:
+                    with output_errors(folder), spills[int(number)].open("ab") as handle:
                         pickle.dump(piece, handle, protocol=pickle.HIGHEST_PROTOCOL)
         for number, batch in enumerate(batches):
             pieces = []
@@ -784,6 +786,8 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
             del pieces
             yield batch, calls
             del calls  # not held while the next batch is read
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.DataFrame:

@@ -59,11 +59,17 @@ class OptionError(LesionTrackError):
     """A command-line or API option has an impossible value."""
 
 
+class OutputError(LesionTrackError):
+    """An output cannot be written: a read-only or full file system, a name too long, no
+    permission. The user's environment, not a bug: ``<path>: cannot write (<reason>)``."""
+
+
 
 __all__ = [
     "CallsFileError",
     "LesionTrackError",
     "OptionError",
+    "OutputError",
     "ReferenceMismatchError",
     "SampleSheetError",
 ]

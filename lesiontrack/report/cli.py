@@ -169,7 +169,8 @@ def _parts(args: argparse.Namespace, sheet, thresholds):
 
 def _report(args: argparse.Namespace) -> Path:
     from ..cli import _load_sheet
-    from .render import check_outdir, write_report_parts
+    from ..io.output import check_outdir
+    from .render import write_report_parts
 
     check_outdir(Path(os.path.abspath(args.output)), args.force)  # fail before the slow part
     patients_table = None
