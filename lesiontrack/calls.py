@@ -345,6 +345,21 @@ def _keep_genes(calls: pd.DataFrame, genes: tuple[str, ...] | None) -> pd.Series
     return keep
 
 
+def _warn_unknown_genes(genes: tuple[str, ...] | None, calls: pd.DataFrame) -> None:
+    """One warning naming the wanted genes that have no bundled model and that no call read is
+    annotated with: nothing can be found for them (a typo, or an unannotated input)."""
+    if genes is None:
+        return
+    bundled = set(genome.bundled_genes())
+    annotated = set(calls["ann_gene"].dropna()) if "ann_gene" in calls else set()
+    unknown = [g for g in genes if g not in bundled and g not in annotated]
+    if unknown:
+        log.warning("--genes %s: no bundled gene model (bundled: %s) and no call of the input "
+                    "is annotated with %s; no rows for %s", ", ".join(unknown),
+                    ", ".join(sorted(bundled)), "it" if len(unknown) == 1 else "them",
+                    "it" if len(unknown) == 1 else "them")
+
+
 def _check_builds(calls: pd.DataFrame) -> None:
     builds = calls.groupby("patient_id")["assembly"].nunique()
     mixed = builds[builds > 1]
@@ -544,6 +559,7 @@ def build_calls(
             pysam.set_verbosity(previous)
     calls = _gather(sheet, Path(sheet_path), _windows(wanted), include_filtered, assembly, jobs,
                     assume_sorted)
+    _warn_unknown_genes(wanted, calls)
     if calls.empty:
         return empty_calls_table()
     calls = calls[_keep_genes(calls, wanted)].copy()

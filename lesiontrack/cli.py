@@ -37,6 +37,22 @@ class _OneLineFormatter(logging.Formatter):
         return f"lesiontrack: {record.levelname.lower()}: {' '.join(record.getMessage().split())}"
 
 
+class _Once(logging.Filter):
+    """Each distinct message once per command (a report reads its cohort in batches, and a
+    batch's warning about the options would repeat)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.levelno, record.getMessage())
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (exit 2) that point at the subcommand's ``--help``."""
 
@@ -255,15 +271,18 @@ def _build_calls(args: argparse.Namespace, sheet, thresholds):
 
 def _load(args: argparse.Namespace):
     """(sample sheet or None, calls table, thresholds) for a parsed command."""
+    sheet, thresholds = _load_sheet(args)
+    return sheet, _load_calls(args, sheet, thresholds), thresholds
+
+
+def _load_calls(args: argparse.Namespace, sheet, thresholds):
+    """The calls table: from ``--calls`` tables, else read from the sheet's calls files."""
     from .calls import read_calls_table
 
-    sheet, thresholds = _load_sheet(args)
     tables = getattr(args, "calls_tables", None)
     if tables:
-        calls = read_calls_table(tables, thresholds=thresholds)
-    else:
-        calls = _build_calls(args, sheet, thresholds)
-    return sheet, calls, thresholds
+        return read_calls_table(tables, thresholds=thresholds)
+    return _build_calls(args, sheet, thresholds)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -309,12 +328,13 @@ def _run_outcomes(args: argparse.Namespace) -> int:
     from .outcomes import analyse, outcomes_json, outcomes_text, read_patients, write_outcomes
     from .stats import test_clustering
 
+    patients = read_patients(args.patients)  # before the calls files: fail fast
+    sheet, thresholds = _load_sheet(args)  # refuses an OUTDIR holding an input
     if args.outdir is not None:
         from .io.output import check_outdir
 
         check_outdir(args.outdir, args.force)  # before the slow part
-    patients = read_patients(args.patients)  # before the calls files: fail fast
-    sheet, calls, _ = _load(args)
+    calls = _load_calls(args, sheet, thresholds)
     clustering = test_clustering(classify(calls, sheet), calls, samples=sheet,
                                  focal_max=args.focal_max)
     result, figures = analyse(patients, clustering["patients"], args.by)
@@ -385,6 +405,7 @@ def _main(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLineFormatter())
+    handler.addFilter(_Once())
     saved = (log.level, log.propagate)
     log.addHandler(handler)
     log.setLevel(logging.ERROR if args.quiet else logging.WARNING)
@@ -411,7 +432,7 @@ def _error_exit(exc: BaseException, debug: bool) -> int:
     from .io.output import WRITE_ONLY_ERRNOS, write_failure
 
     if isinstance(exc, OSError) and exc.errno in WRITE_ONLY_ERRNOS:
-        failure = write_failure(exc, exc.filename or "output")  # a full disk anywhere
+        failure = write_failure(exc, None if exc.filename else "output")  # a full disk
         if failure is not None:
             exc = failure
     if isinstance(exc, LesionTrackError):

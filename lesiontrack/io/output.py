@@ -56,12 +56,13 @@ WRITE_ONLY_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EF
 # ----------------------------------------------------------------------------------------------
 
 def write_failure(exc: OSError, path: str | os.PathLike[str] | None) -> OutputError | None:
-    """The :class:`OutputError` for an OSError met while writing ``path`` (the error's own file
-    name when it has one), or None when it is not a failure of the environment."""
+    """The :class:`OutputError` for an OSError met while writing ``path`` (named as the user
+    named it, not by its temporary name; None: by the error's own file name), or None when it
+    is not a failure of the environment."""
     reason = _WRITE_ERRORS.get(exc.errno)  # type: ignore[arg-type]
     if reason is None:
         return None
-    where = exc.filename if exc.filename is not None else path
+    where = path if path is not None else exc.filename
     if where is None:
         return None
     return OutputError(f"cannot write ({reason})", file=os.fsdecode(where))

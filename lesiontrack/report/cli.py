@@ -172,13 +172,13 @@ def _report(args: argparse.Namespace) -> Path:
     from ..io.output import check_outdir
     from .render import write_report_parts
 
+    sheet, thresholds = _load_sheet(args)  # refuses an OUTDIR holding an input
     check_outdir(Path(os.path.abspath(args.output)), args.force)  # fail before the slow part
     patients_table = None
     if getattr(args, "patients", None) is not None:
         from ..outcomes import read_patients
 
         patients_table = read_patients(args.patients)  # fail fast, before reading the calls
-    sheet, thresholds = _load_sheet(args)
     patients, parts = _parts(args, sheet, thresholds)
 
     def outcomes(stats: dict) -> dict | None:
