@@ -150,21 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read only these patients' rows of the sample sheet (to scatter a "
                         "cohort per patient)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
-                   help="output TSV (.parquet for Parquet); default: standard output")
+                   help="output TSV (.parquet for Parquet; missing folders are created; never "
+                        "an input); default: standard output")
 
     p = sub.add_parser("classify", help="primary vs secondary origin of every mutation",
                        description="Give every (patient, mutation) an origin (primary, "
                                    "secondary, undetermined) with its rule and evidence.")
     _add_input_options(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
-                   help="output TSV; default: standard output")
+                   help="output TSV (missing folders are created; never an input); default: "
+                        "standard output")
 
     p = sub.add_parser("graph", help="the graph of patients, lesions, statuses and mutations",
                        description="Write the cohort graph as GraphML (Cytoscape) or "
                                    "node-link JSON.")
     _add_input_options(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
-                   help="FILE.graphml or FILE.json")
+                   help="FILE.graphml or FILE.json (missing folders are created; never an "
+                        "input)")
 
     p = sub.add_parser("stats", help="do secondary mutations cluster in progressive lesions?",
                        description="Lesion-level 2x2 table, one-sided Fisher test, "
@@ -174,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stats_options(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
-                   help="write to FILE instead of standard output")
+                   help="write to FILE instead of standard output (missing folders are "
+                        "created; never an input)")
 
     p = sub.add_parser(
         "outcomes", help="outcome after salvage therapy by progression pattern",

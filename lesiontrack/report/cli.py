@@ -58,7 +58,8 @@ def add_parsers(
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, metavar="OUTDIR", required=True,
-                        help="folder to write the report into (created; must be new or empty)")
+                        help="folder to write the report into (created with its parents; must "
+                             "be new or empty, and hold no input)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing OUTDIR (only once the new report is complete)")
 
