@@ -372,10 +372,12 @@ def test_stale_temporaries_of_dead_processes_are_removed_and_no_others(capfd, co
             (path / "part.html").write_text("x")
         else:
             path.write_text("x")
+    (folder / "report").mkdir()  # an earlier report, replaced with --force
+    (folder / "report" / "index.html").write_text("old")
     sheet = str(cohort / "samplesheet.tsv")
     assert main(["-q", "calls", sheet, "-o", str(folder / "calls.tsv")]) == 0
     assert main(["-q", "report", sheet, "--calls", str(folder / "calls.tsv"), "--permutations",
-                 "10", "-o", str(folder / "report")]) == 0
+                 "10", "-o", str(folder / "report"), "--force"]) == 0
     assert [p for p in stale if p.exists()] == []
     assert [p for p in kept if not p.exists()] == []
 
@@ -485,3 +487,15 @@ def test_sigterm_during_calls_with_workers_prints_one_line_every_time(tmp_path):
             raise
         assert (process.returncode, err) == (143, "lesiontrack: terminated\n")
         assert os.listdir(out) == []
+
+
+def test_an_old_outdir_moved_aside_by_a_killed_run_is_put_back(capfd, cohort, tmp_path):
+    """Killed between moving the old OUTDIR aside and moving the new one in: the next run finds
+    the old one back in place (and, without --force, refuses to replace it)."""
+    old = tmp_path / f".report.{dead_pid()}.{output._host_tag()}0123abcd.old"
+    old.mkdir()
+    (old / "index.html").write_text("old report\n")
+    code = main(["report", str(cohort / "samplesheet.tsv"), "-o", str(tmp_path / "report")])
+    one_error_line(capfd, code, "not empty")
+    assert (tmp_path / "report" / "index.html").read_text() == "old report\n"
+    assert not old.exists()

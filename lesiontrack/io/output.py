@@ -435,6 +435,20 @@ def _swap_into_place(built: Path, outdir: Path) -> None:
     _remove(old)  # OUTDIR was a link to a folder: the link goes, not its target
 
 
+def _restore_interrupted_swap(outdir: Path) -> None:
+    """A process killed between moving the old OUTDIR aside and moving the new one in left no
+    OUTDIR and a ``.<OUTDIR>.<pid>.<hex>.old``: put the old one back (it is what the user had)."""
+    if outdir.exists() or outdir.is_symlink():
+        return
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.scandir(outdir.parent), key=lambda e: e.name):
+            match = _STALE.match(entry.name)
+            if (match and match["suffix"] == ".old" and match["head"] == "." + outdir.name
+                    and match["host"] == _host_tag() and not _running(int(match["pid"]))):
+                os.rename(entry.path, outdir)
+                return
+
+
 @contextlib.contextmanager
 def building_folder(outdir: str | os.PathLike[str], *, force: bool = False,
                     inputs: Iterable[tuple[str, str | os.PathLike[str]]] = ()) -> Iterator[Path]:
@@ -442,6 +456,7 @@ def building_folder(outdir: str | os.PathLike[str], *, force: bool = False,
     it onto ``outdir`` (a non-empty ``outdir`` is refused unless ``force``, and then replaced
     only now). On any error or signal the folder is removed and ``outdir`` left as it was."""
     outdir = Path(os.path.abspath(outdir))
+    _restore_interrupted_swap(outdir)
     check_outdir(outdir, force, inputs)
     _makedirs(outdir.parent)
     remove_stale(outdir.parent, outdir.name)
