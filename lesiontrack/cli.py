@@ -332,12 +332,12 @@ def _run_outcomes(args: argparse.Namespace) -> int:
     from .outcomes import analyse, outcomes_json, outcomes_text, read_patients, write_outcomes
     from .stats import test_clustering
 
-    patients = read_patients(args.patients)  # before the calls files: fail fast
-    sheet, thresholds = _load_sheet(args)  # refuses an OUTDIR holding an input
     if args.outdir is not None:
         from .io.output import check_outdir
 
-        check_outdir(args.outdir, args.force)  # before the slow part
+        check_outdir(args.outdir, args.force, _inputs(args, None))  # before the slow part
+    patients = read_patients(args.patients)  # before the calls files: fail fast
+    sheet, thresholds = _load_sheet(args)  # refuses an OUTDIR holding a file the sheet names
     calls = _load_calls(args, sheet, thresholds)
     clustering = test_clustering(classify(calls, sheet), calls, samples=sheet,
                                  focal_max=args.focal_max)

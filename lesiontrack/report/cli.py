@@ -169,17 +169,19 @@ def _parts(args: argparse.Namespace, sheet, thresholds):
 
 
 def _report(args: argparse.Namespace) -> Path:
-    from ..cli import _load_sheet
+    from ..cli import _inputs, _load_sheet
     from ..io.output import check_outdir
     from .render import write_report_parts
 
-    sheet, thresholds = _load_sheet(args)  # refuses an OUTDIR holding an input
-    check_outdir(Path(os.path.abspath(args.output)), args.force)  # fail before the slow part
+    # fail before the slow part (and before reading the sheet; once read, an OUTDIR holding
+    # any file it names is refused too)
+    check_outdir(Path(os.path.abspath(args.output)), args.force, _inputs(args, None))
     patients_table = None
     if getattr(args, "patients", None) is not None:
         from ..outcomes import read_patients
 
         patients_table = read_patients(args.patients)  # fail fast, before reading the calls
+    sheet, thresholds = _load_sheet(args)
     patients, parts = _parts(args, sheet, thresholds)
 
     def outcomes(stats: dict) -> dict | None:
