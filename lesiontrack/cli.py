@@ -498,7 +498,7 @@ def _terminated(signum, frame):
         _TERMINATION.set()
         threading.excepthook = _quiet_after_termination  # e.g. InvalidStateError: CANCELLED
         sys.unraisablehook = _quiet_after_termination
-    if _in_delicate_code(frame):
+    if hasattr(signal, "setitimer") and _in_delicate_code(frame):
         # raising here could leave a lock held or a pool half-updated: look again shortly
         previous = signal.signal(signal.SIGALRM, _terminated)
         if previous is not _terminated:

@@ -499,3 +499,36 @@ def test_an_old_outdir_moved_aside_by_a_killed_run_is_put_back(capfd, cohort, tm
     one_error_line(capfd, code, "not empty")
     assert (tmp_path / "report" / "index.html").read_text() == "old report\n"
     assert not old.exists()
+
+
+@pytest.mark.parametrize("index", ["vcf/GIST01.mutect2.vcf.gz.csi", "bam/GIST02_L1.bai",
+                                   "ref/ref.fa.gzi"])
+def test_an_output_named_as_an_index_htslib_would_read_is_refused(capfd, cohort, index):
+    """An index that does not exist yet would be taken for the input's by htslib."""
+    target = cohort / index
+    one_error_line(capfd, main(argv("calls", cohort, target)), "input file", target.name)
+    assert not target.exists()
+
+
+def test_the_input_check_is_linear_and_cheap(tmp_path):
+    """At most one stat per input for an existing output file, none for a new one (counted,
+    not timed): a sheet of many calls files is checked in linear time."""
+    import pandas as pd
+
+    paths = [str(tmp_path / f"f{i}.vcf") for i in range(20_000)]
+    sheet = pd.DataFrame({"calls_path": paths, "bam_path": [""] * len(paths)})
+    inputs = output.named_inputs(sheet_path=tmp_path / "sheet.tsv", sheet=sheet)
+    assert len(inputs) == 20_001
+    (tmp_path / "out.tsv").write_text("")
+    calls = []
+    stat = os.stat
+
+    def counting(path, *args, **kwargs):
+        calls.append(path)
+        return stat(path, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "stat", counting)
+        output.check_outputs(inputs, files=[tmp_path / "out.tsv"])
+        output.check_outputs(inputs, files=[tmp_path / "new.tsv"])
+    assert len(calls) <= 20_001 + 2

@@ -227,17 +227,17 @@ _COMPANIONS = {
     "calls file": (".tbi", ".csi"),
     "reference": (".fai", ".gzi"),
 }
+_INDEX_SUFFIXES = tuple(sorted({x for v in _COMPANIONS.values() for x in v}))
 
 
-def with_companions(role: str, path: str | os.PathLike[str]) -> list[tuple[str, Path]]:
-    """``(role, path)`` and the index files htslib looks for beside it (``x.bam.bai`` and
-    ``x.bai`` spellings), each with its role."""
-    path = Path(path)
-    out = [(role, path)]
+def _companions(role: str, path: str) -> list[str]:
+    """The index files htslib looks for beside ``path`` (``x.bam.bai`` and ``x.bai``)."""
+    out = []
+    stem, extension = os.path.splitext(path)
     for suffix in _COMPANIONS.get(role, ()):
-        out.append((f"{role} index", path.with_name(path.name + suffix)))
-        if path.suffix:
-            out.append((f"{role} index", path.with_suffix(suffix)))
+        out.append(path + suffix)
+        if extension:
+            out.append(stem + suffix)
     return out
 
 
@@ -248,25 +248,22 @@ def named_inputs(
     calls_tables: Iterable[str | os.PathLike[str]] | None = (),
     reference: str | os.PathLike[str] | None = None,
     patients: str | os.PathLike[str] | None = None,
-) -> list[tuple[str, Path]]:
-    """Every input of a command as ``(role, path)``, index files included: the sample sheet,
-    its calls files and BAM/CRAMs (``sheet``'s ``calls_path``/``bam_path``), ``--calls``
-    tables, ``--reference`` and ``--patients``."""
-    out: list[tuple[str, Path]] = []
+) -> list[tuple[str, str]]:
+    """Every input of a command as ``(role, path)``: the sample sheet, its calls files and
+    BAM/CRAMs (``sheet``'s ``calls_path``/``bam_path``), ``--calls`` tables, ``--reference``
+    and ``--patients`` (:func:`check_outputs` adds their index files)."""
+    out: list[tuple[str, str]] = []
     if sheet_path is not None:
-        out.append(("sample sheet", Path(sheet_path)))
+        out.append(("sample sheet", os.fspath(sheet_path)))
     if sheet is not None:
         for column, role in (("calls_path", "calls file"), ("bam_path", "BAM/CRAM")):
             if column in sheet:
-                for value in dict.fromkeys(sheet[column].dropna()):
-                    if str(value):
-                        out.extend(with_companions(role, str(value)))
-    for table in calls_tables or ():
-        out.append(("calls table", Path(table)))
+                out.extend((role, str(v)) for v in dict.fromkeys(sheet[column].dropna()) if v)
+    out.extend(("calls table", os.fspath(t)) for t in calls_tables or ())
     if reference is not None:
-        out.extend(with_companions("reference", reference))
+        out.append(("reference", os.fspath(reference)))
     if patients is not None:
-        out.append(("patient table", Path(patients)))
+        out.append(("patient table", os.fspath(patients)))
     return out
 
 
@@ -276,7 +273,7 @@ class _Resolver:
     def __init__(self) -> None:
         self._folders: dict[str, str] = {}
 
-    def __call__(self, path: Path) -> str:
+    def __call__(self, path: str) -> str:
         text = os.path.abspath(path)
         folder, name = os.path.split(text)
         real = self._folders.get(folder)
@@ -297,51 +294,64 @@ def check_outputs(
     folders: Iterable[str | os.PathLike[str]] = (),
 ) -> None:
     """Raise :class:`~lesiontrack.OptionError` (naming both paths) when an output file is one of
-    ``inputs`` (``(role, path)``; symbolic and hard links, ``./`` spellings included), or an
-    output folder holds one (as named, or where its links lead)."""
-    files = [Path(f) for f in files]
-    folders = [Path(f) for f in folders]
-    targets = []  # (output, its (st_dev, st_ino) or None, its real path)
+    ``inputs`` (``(role, path)``, as :func:`named_inputs` gives them) or an index file of one
+    (symbolic and hard links, ``./`` spellings included; an index even when it does not exist
+    yet, as htslib would take it for the input's), or an output folder holds one (as named, or
+    where its links lead).
+
+    Cost: one ``stat`` per input for an output file that exists (index files only when the
+    output's name is an index's), one ``lstat`` per input and one ``realpath`` per folder of
+    inputs for an output folder that exists; nothing for outputs that do not exist yet."""
     resolve = _Resolver()
-    for output in files:
+    targets = []  # (output, its (st_dev, st_ino) or None, its real path, an index's name?)
+    for output in map(os.fspath, files):
         try:
             stat = os.stat(output)
             identity = (stat.st_dev, stat.st_ino)
         except OSError:
             identity = None
-        targets.append((output, identity, resolve(output)))
+        real = resolve(output)
+        if identity is not None or real.endswith(_INDEX_SUFFIXES):
+            targets.append((output, identity, real, real.endswith(_INDEX_SUFFIXES)))
     boxes = []
-    for folder in folders:
-        spellings = {os.path.abspath(folder)}
-        if folder.exists():
-            spellings.add(os.path.realpath(folder))
-        boxes.append((folder, spellings))
+    for folder in map(os.fspath, folders):
+        if os.path.exists(folder):  # a new folder holds nothing yet
+            boxes.append((folder, {os.path.abspath(folder), os.path.realpath(folder)}))
     if not targets and not boxes:
         return
     seen: set[str] = set()
     for role, path in inputs:
-        path = Path(path)
-        key = os.fspath(path)
-        if key in seen:
+        path = os.fspath(path)
+        if path in seen:
             continue
-        seen.add(key)
-        real = resolve(path)
-        for output, identity, output_real in targets:
-            same = real == output_real
-            if not same and identity is not None:
-                with contextlib.suppress(OSError):
-                    stat = os.stat(path)
-                    same = (stat.st_dev, stat.st_ino) == identity
-            if same:
+        seen.add(path)
+        for output, identity, output_real, index_name in targets:
+            _check_file(output, identity, output_real, index_name, role, path, resolve)
+        if boxes:
+            named, real = os.path.abspath(path), resolve(path)
+            for folder, spellings in boxes:  # (an index lies beside its input: checked too)
+                if any(_inside(named, s) or _inside(real, s) for s in spellings):
+                    raise OptionError(
+                        f"the output folder holds an input file: the {role} {path}",
+                        file=folder, hint="write to a new folder; inputs are never modified")
+
+
+def _check_file(output: str, identity, output_real: str, index_name: bool, role: str,
+                path: str, resolve: _Resolver) -> None:
+    same = False
+    if identity is not None:
+        with contextlib.suppress(OSError):
+            stat = os.stat(path)
+            same = identity == (stat.st_dev, stat.st_ino)
+    if same:
+        raise OptionError(f"the output is an input file: the {role} {path}", file=output,
+                          hint="choose another output name; inputs are never overwritten")
+    if index_name:
+        for index in _companions(role, path):
+            if resolve(index) == output_real:
                 raise OptionError(
-                    f"the output is an input file: the {role} {path}", file=output,
+                    f"the output is an input file: the {role} index {index}", file=output,
                     hint="choose another output name; inputs are never overwritten")
-        for folder, spellings in boxes:
-            named = os.path.abspath(path)
-            if any(_inside(named, s) or _inside(real, s) for s in spellings):
-                raise OptionError(
-                    f"the output folder holds an input file: the {role} {path}", file=folder,
-                    hint="write to a new folder; inputs are never modified")
 
 
 # ----------------------------------------------------------------------------------------------
