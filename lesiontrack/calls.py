@@ -7,6 +7,7 @@ applies the detection thresholds.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterable, Iterator
@@ -236,9 +237,25 @@ def _read_all(paths: list[str], windows, include_filtered: bool, jobs: int,
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         try:
             yield from pool.map(_read_task, tasks)
-        except BaseException:  # an error while gathering: do not read the files left
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # an error or SIGTERM while gathering: read no more files
+            stop_worker_pool(pool)
             raise
+
+
+def stop_worker_pool(pool) -> None:
+    """Stop a worker pool at once, never waiting for it: cancel the tasks not started, end the
+    workers, and close this process's end of the result pipe. A worker killed while sending a
+    result (SIGTERM to the process group) leaves a partial message, and the pool's reader
+    would wait for the rest for ever, also at exit; with no writer left it sees the end of the
+    pipe instead, and the pool ends as broken."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    results = getattr(pool, "_result_queue", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    with contextlib.suppress(Exception):
+        results._writer.close()
 
 
 _SHEET_COLUMNS = ("patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site",

@@ -396,12 +396,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except _Terminated:
+        _unwinding()
         return _say_terminated()
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
             _stop_retrying()
             _TERMINATION.clear()
+            _UNWINDING[0] = False
 
 
 def _main(argv: list[str] | None) -> int:
@@ -417,12 +419,14 @@ def _main(argv: list[str] | None) -> int:
     try:
         code = run(args)
         if _TERMINATION.is_set():  # asked to stop while finishing: say so
+            _unwinding()
             raise _Terminated
         return code
     except _Terminated:
         raise
     except BaseException as exc:
         if _TERMINATION.is_set():  # e.g. the worker pool broken by the same SIGTERM
+            _unwinding()
             raise _Terminated from None
         return _error_exit(exc, args.debug)
     finally:
@@ -494,25 +498,41 @@ def _quiet_after_termination(args) -> None:
 def _terminated(signum, frame):
     if os.getpid() != _OWNER[0]:  # a forked worker before its reset: die as by default
         os._exit(128 + signal.SIGTERM)
+    if _UNWINDING[0]:  # already on the way out: one line, whatever else arrives
+        return
     if not _TERMINATION.is_set():
         _TERMINATION.set()
         threading.excepthook = _quiet_after_termination  # e.g. InvalidStateError: CANCELLED
         sys.unraisablehook = _quiet_after_termination
-    if hasattr(signal, "setitimer") and _in_delicate_code(frame):
+    if hasattr(signal, "setitimer") and _RETRIES[0] < _MAX_RETRIES and _in_delicate_code(frame):
         # raising here could leave a lock held or a pool half-updated: look again shortly
+        # (at most _MAX_RETRIES times: a wait for a result that never comes is safe to end)
+        _RETRIES[0] += 1
         previous = signal.signal(signal.SIGALRM, _terminated)
         if previous is not _terminated:
             _SAVED_ALARM.append(previous)
         signal.setitimer(signal.ITIMER_REAL, _RETRY_SECONDS)
         return
-    _stop_retrying()
+    _unwinding()
     raise _Terminated
+
+
+def _unwinding() -> None:
+    """From here on the command ends as terminated: no second exception, no retry timer."""
+    _UNWINDING[0] = True
+    _stop_retrying()
+
+
+_UNWINDING = [False]
+_RETRIES = [0]
+_MAX_RETRIES = 50  # 1 s
 
 
 _SAVED_ALARM: list = []  # the SIGALRM handler replaced while SIGTERM waits for a safe point
 
 
 def _stop_retrying() -> None:
+    _RETRIES[0] = 0
     if _SAVED_ALARM:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, _SAVED_ALARM.pop())

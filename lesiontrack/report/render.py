@@ -874,12 +874,20 @@ def _render_patients(patient_dir: Path, patients: list[str], ctx: _Context, page
         size = max(1, min(50, len(patients) // (jobs * 4) or 1))
         chunks = [patients[i:i + size] for i in range(0, len(patients), size)]
         _WORKER = (patient_dir, ctx, page)
+        from concurrent.futures import ProcessPoolExecutor
+
+        from ..calls import stop_worker_pool
+
         try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                for chunk in pool.imap(_render_chunk, chunks):
-                    done.update(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                try:
+                    for chunk in pool.map(_render_chunk, chunks):
+                        done.update(chunk)
+                        if bar is not None:
+                            bar.update(len(chunk))
+                except BaseException:  # an error or SIGTERM: never wait for the workers
+                    stop_worker_pool(pool)
+                    raise
         finally:
             _WORKER = None
         return done
