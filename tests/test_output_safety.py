@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -532,3 +533,32 @@ def test_the_input_check_is_linear_and_cheap(tmp_path):
         output.check_outputs(inputs, files=[tmp_path / "out.tsv"])
         output.check_outputs(inputs, files=[tmp_path / "new.tsv"])
     assert len(calls) <= 20_001 + 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX")
+def test_a_pool_whose_worker_died_mid_message_is_stopped_without_hanging(tmp_path):
+    """A worker killed while sending its result leaves a partial message in the result pipe:
+    the pool's reader then waits for the rest for ever, and so would a process that waits
+    for the pool (at exit too). stop_worker_pool ends it: the process exits."""
+    script = tmp_path / "partial.py"
+    script.write_text(textwrap.dedent("""
+        import os, signal, struct, sys, time
+        from concurrent.futures import ProcessPoolExecutor
+        from lesiontrack.calls import stop_worker_pool
+
+        pool = ProcessPoolExecutor(1)
+        future = pool.submit(time.sleep, 60)
+        while not pool._processes:
+            time.sleep(0.01)
+        # what a worker killed mid-send leaves: a header announcing 1000 bytes, then 10
+        os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 1000) + b"x" * 10)
+        for process in pool._processes.values():
+            os.kill(process.pid, signal.SIGKILL)
+        time.sleep(0.2)
+        stop_worker_pool(pool)
+        print("stopped")
+    """))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout == "stopped\n", done.stderr
