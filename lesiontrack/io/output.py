@@ -37,10 +37,11 @@ from ..errors import OptionError, OutputError
 NAME_MAX = 255
 
 #: errno -> the reason shown; the first four can only come from writing.
+_EDQUOT = getattr(errno, "EDQUOT", -1)  # not on every platform
 _WRITE_ERRORS = {
     errno.EROFS: "read-only file system",
     errno.ENOSPC: "no space left",
-    errno.EDQUOT: "disk quota exceeded",
+    _EDQUOT: "disk quota exceeded",
     errno.EFBIG: "file too large",
     errno.ENAMETOOLONG: "name too long",
     errno.EACCES: "permission denied",
@@ -48,7 +49,7 @@ _WRITE_ERRORS = {
 }
 #: errnos that only writing gives: an OSError carrying one is an output error wherever it is
 #: raised (the command line's last resort, see :func:`write_failure`).
-WRITE_ONLY_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+WRITE_ONLY_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, _EDQUOT, errno.EFBIG})
 
 
 # ----------------------------------------------------------------------------------------------
