@@ -250,12 +250,33 @@ def stop_worker_pool(pool) -> None:
     pipe instead, and the pool ends as broken."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     results = getattr(pool, "_result_queue", None)
+    _quiet_cancelled_futures(getattr(pool, "_executor_manager_thread", None))
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         with contextlib.suppress(Exception):
             process.terminate()
     with contextlib.suppress(Exception):
         results._writer.close()
+
+
+def _quiet_cancelled_futures(manager) -> None:
+    """The pool's manager thread, finding its workers gone, sets an error on every pending
+    future, and fails with ``InvalidStateError: CANCELLED`` on those already cancelled (a
+    CPython race); that thread's traceback would break the one-line errors: drop it (only
+    that error, only from that thread)."""
+    if manager is None:
+        return
+    import threading
+    from concurrent.futures import InvalidStateError
+
+    previous = threading.excepthook
+
+    def hook(args) -> None:
+        if args.thread is manager and issubclass(args.exc_type, InvalidStateError):
+            return
+        previous(args)
+
+    threading.excepthook = hook
 
 
 _SHEET_COLUMNS = ("patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site",
