@@ -562,3 +562,64 @@ def test_a_pool_whose_worker_died_mid_message_is_stopped_without_hanging(tmp_pat
     done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.stdout == "stopped\n", done.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# the same on real read-only and full file systems (a private mount namespace: skipped where
+# mounting is not allowed)
+# ----------------------------------------------------------------------------------------------
+
+
+def _can_mount(tmp_path: Path) -> bool:
+    if not shutil.which("unshare") or not shutil.which("mount"):
+        return False
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    done = subprocess.run(["unshare", "-m", "sh", "-c",
+                           f"mount -t tmpfs -o size=16k tmpfs '{probe}'"],
+                          capture_output=True, timeout=30)
+    probe.rmdir()
+    return done.returncode == 0
+
+
+@pytest.mark.parametrize("case", ["calls into a read-only folder",
+                                  "report onto a full disk", "outcomes onto a full disk",
+                                  "a reference without .fai in a read-only folder"])
+def test_real_read_only_and_full_file_systems(cohort, tmp_path, case):
+    if not _can_mount(tmp_path):
+        pytest.skip("cannot mount in a private namespace here")
+    target = tmp_path / "mnt"
+    target.mkdir()
+    sheet, ref = cohort / "samplesheet.tsv", cohort / "ref"
+    if "read-only" in case:
+        mount = f"mount --bind '{target}' '{target}' && mount -o remount,ro,bind '{target}'"
+    else:
+        mount = f"mount -t tmpfs -o size=16k tmpfs '{target}'"
+    if case.startswith("calls"):
+        argv_ = ["calls", sheet, "-o", target / "sub" / "calls.tsv"]
+        expect = f"{target / 'sub'}: cannot write (read-only file system)"
+    elif case.startswith("report"):
+        argv_ = ["report", sheet, "--permutations", "10", "-o", target / "report"]
+        expect = f"{target / 'report'}: cannot write (no space left)"
+    elif case.startswith("outcomes"):
+        argv_ = ["outcomes", sheet, "--patients", cohort / "clinical" / "patients.tsv", "-o",
+                 target / "outcomes"]
+        expect = f"{target / 'outcomes'}: cannot write (no space left)"
+    else:
+        (ref / "ref.fa.fai").unlink()
+        shutil.move(ref, target / "ref")  # the reference's folder becomes read-only
+        ref = target / "ref"
+        argv_ = ["calls", sheet, "--reference", ref / "ref.fa", "-o", tmp_path / "calls.tsv"]
+        expect = None
+    command = " ".join(f"'{a}'" for a in [sys.executable, "-m", "lesiontrack.cli", "-q",
+                                          *map(str, argv_)])
+    done = subprocess.run(["unshare", "-m", "sh", "-c", f"{mount} && {command}"],
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                          text=True, timeout=300)
+    if expect is None:
+        assert done.returncode == 0, done.stderr
+        assert sorted(os.listdir(ref)) == ["ref.fa"]
+        return
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"lesiontrack: error: {expect}\n"
+    assert os.listdir(target) == []  # (the mount is gone: nothing reached the real folder)
