@@ -706,8 +706,9 @@ def build_calls(
     calls = calls[[c for c in CALLS_COLUMNS if c != "detected"]]
     calls = calls.take(order[final])  # two statements: never three copies at once
     calls.index = pd.RangeIndex(len(calls))
-    calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"],
-                                          calls["role"])
+    calls.insert(CALLS_COLUMNS.index("detected"), "detected",  # in place: no copy
+                 thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"],
+                                   calls["role"]))
     for column in ("alt_count", "depth"):
         calls[column] = calls[column].round().astype("Int64")
     return calls

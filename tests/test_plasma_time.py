@@ -432,3 +432,19 @@ def test_the_patient_json_has_the_timeline_and_the_lead_time(tmp_path):
     # the pre-treatment draw is a baseline (the driver in it), and L1's history agrees
     assert row["rule"] == "lesion_history"
     assert "baseline=" not in row["flags"]
+
+
+def test_at_works_on_calls_tables_which_carry_the_date(tmp_path):
+    path = history_cohort(tmp_path)
+    table = tmp_path / "table.tsv"
+    assert main(["-q", "calls", str(path), "-o", str(table)]) == 0
+    calls = pd.read_csv(table, sep="\t", dtype=str, keep_default_na=False)
+    assert set(calls["date"]) == {"2019-03-01", "2021-05-10"}
+    out = tmp_path / "origins.tsv"
+    assert main(["-q", "classify", "--calls", str(table), "--at", "2020-01-01", "-o",
+                 str(out)]) == 0
+    assert key(V654A) not in set(pd.read_csv(out, sep="\t")["variant_key"])
+    # a calls table written before the date column existed still reads (undated samples)
+    old = tmp_path / "old.tsv"
+    calls.drop(columns="date").to_csv(old, sep="\t", index=False)
+    assert set(lt.read_calls_table(old)["date"]) == {""}

@@ -25,7 +25,7 @@ def test_snakemake_scatters_per_patient_and_gathers_the_same_results(tmp_path, c
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(p.name for p in (out / "calls").iterdir()) == [
-        f"GIST0{i}.tsv" for i in range(1, 8)]
+        f"GIST0{i}.tsv" for i in range(1, 9)]
     assert main(["classify", str(FIXTURES / "samplesheet.tsv")]) == 0
     assert (out / "origins.tsv").read_text() == capsys.readouterr().out
     assert (out / "report" / "index.html").is_file()
