@@ -96,6 +96,8 @@ def lesion_statuses(calls: pd.DataFrame, samples: pd.DataFrame | None = None) ->
     columns = ["patient_id", "lesion_id", "sample_id", "role", "status"]
     parts = []
     if samples is not None and len(samples):
+        if "sample_id" not in samples:  # a sheet of lesions only: one sample per lesion
+            samples = samples.assign(sample_id=samples["lesion_id"])
         parts.append(with_dates(samples[[*columns, *(["date"] if "date" in samples else [])]]))
     if calls is not None and len(calls):
         own = calls[[*columns, *(["date"] if "date" in calls else [])]]
