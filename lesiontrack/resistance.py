@@ -22,16 +22,21 @@ not a treatment recommendation.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable
 
 import pandas as pd
 
 from .errors import LesionTrackError
 from .genome.drugs import DRUGS, parse_activity_string
+from .order import natural_key as _natural
 
 RESISTANCE_COLUMNS: tuple[str, ...] = (
     "patient_id", "lesion_id", "status", "variant_key", "name", "gene", "region", "state",
+)
+#: Keys of each patient's :func:`patient_resistance` entry, in order.
+PATIENT_KEYS: tuple[str, ...] = (
+    "n_distinct_secondaries", "secondary_lesions", "n_lesions_with_two_or_more_secondaries",
+    "recurrent_secondaries", "regions", "drug_coverage", "drugs_covering_all_secondary_lesions",
 )
 DETECTED, LOW_LEVEL, ABSENT, NOT_EVALUABLE = "detected", "low_level", "absent", "not_evaluable"
 STATES: tuple[str, ...] = (DETECTED, LOW_LEVEL, ABSENT, NOT_EVALUABLE)
@@ -40,11 +45,6 @@ OTHER_REGION = "other"
 #: Regions listed first (the two classes of secondary KIT mutations), the rest alphabetically.
 REGION_ORDER: tuple[str, ...] = ("ATP-binding pocket", "activation loop")
 _RANK = {state: rank for rank, state in enumerate(STATES)}
-
-
-def _natural(text: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
-                 for p in re.split(r"(\d+)", str(text)))
 
 
 def _text(value: object) -> str:
@@ -291,6 +291,6 @@ def coverage_grid(resistance: dict) -> pd.DataFrame:
     return grid
 
 
-__all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "OTHER_REGION",
+__all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "OTHER_REGION", "PATIENT_KEYS",
            "RESISTANCE_COLUMNS", "STATES", "coverage_grid", "heterogeneity",
            "heterogeneity_words", "patient_resistance", "polyclonal_pairs", "resistance_table"]

@@ -1218,8 +1218,8 @@ BAM_READS = {
     "GIST02_L2": {"V559del": (109, 77), "T670I": (163, 0), "D816V": (158, 1)},
     # GIST03 (VarScan2): each progressive lesion read at depth at the other's secondary site,
     # so each secondary is absent, with power, where the other is detected (polyclonal).
-    "GIST03_L1": {"N822K": (163, 44), "D820Y": (184, 0)},
-    "GIST03_L2": {"D820Y": (171, 52), "N822K": (176, 0)},
+    "GIST03_L1": {"N822K": (163, 44), "D820Y": (184, 0)},  # 391 reads cover D820
+    "GIST03_L2": {"D820Y": (171, 52), "N822K": (176, 0)},  # 399 reads cover N822
 }
 READ_LENGTH = 100
 
@@ -1378,8 +1378,8 @@ EXPECTED_EVIDENCE: dict[tuple[str, str], tuple[str, str, str]] = {
     ("GIST02", "T670I"): ("sharing", "L2", ""),  # from the BAM: 0/163
     ("GIST02", "D816V"): ("sharing", "L2", ""),  # from the BAM: 1/159, noise
     ("GIST03", "A502_Y503dup"): ("sharing", "", ""),
-    ("GIST03", "D820Y"): ("sharing", "L1", "L3"),  # L1 from its BAM: 0/184; L3 no record
-    ("GIST03", "N822K"): ("sharing", "L2", "L3"),  # L2 from its BAM: 0/176
+    ("GIST03", "D820Y"): ("sharing", "L1", "L3"),  # L1 from its BAM: 0/391; L3 no record
+    ("GIST03", "N822K"): ("sharing", "L2", "L3"),  # L2 from its BAM: 0/399
     ("GIST04", "V560D"): ("sharing", "", ""),
     ("GIST04", "Y823D"): ("sharing", "L2", ""),  # expected VAF 20.6% at depth 170: powered
     ("GIST05", "D842V"): ("sharing", "", ""),
@@ -1423,7 +1423,7 @@ def reads_text(patient: Patient, label: str) -> str:
         if reads:
             parts.append(f"{short} {reads[1]}/{sum(reads)}")
         elif bam:
-            parts.append(f"{short} no record (BAM {bam[1]}/{sum(bam)})")
+            parts.append(f"{short} no record (BAM: {bam[1]} ALT reads)")
         else:
             parts.append(f"{short} no record")
     return "; ".join(parts)
@@ -1490,8 +1490,9 @@ README_NOTES = """
   two mutations are secondary by the `sharing` rule. Read bases away from the sites are
   filler: no reference sequence is shipped.
 - `bam/GIST03_L1.bam`, `bam/GIST03_L2.bam` (+ `.bai`): reads at GIST03's two secondary
-  sites. VarScan2 writes no record at D820Y in L1 nor at N822K in L2; the BAMs show 184 and
-  176 reads there without an ALT read, so each secondary is absent (with power) from the
+  sites. VarScan2 writes no record at D820Y in L1 nor at N822K in L2; the BAMs show 391 and
+  399 reads there (the two sites are 8 bases apart, so each site's reads cover the other)
+  without an ALT read, so each secondary is absent (with power) from the
   lesion carrying the other: GIST03 is the demo's patient with different secondary mutations
   in separate lesions (`stats --json`: `heterogeneity`), and GIST02's L1 its lesion with two.
 - `samplesheet.tsv`: one row per (sample, calls file); `calls` paths are relative to the

@@ -659,7 +659,7 @@ def _patient_view(ctx: _Context, patient: str) -> dict:
 
 
 #: What the page's lesions x drugs grid says of each verdict.
-COVERAGE_WORDS = {"covered": "active", "not_covered": "not active", "unknown": "unknown"}
+COVERAGE_WORDS = {"covered": "covered", "not_covered": "not covered", "unknown": "unknown"}
 #: Said beside every drug-coverage grid.
 COVERAGE_NOTICE = ("This grid summarises published series (the drug-activity table and its "
                    "sources); it is not a treatment recommendation.")
@@ -686,10 +686,9 @@ def _resistance_view(entry: dict | None) -> dict | None:
         parts.append(f"{plural(len(entry['regions']), 'region')}: "
                      f"{', '.join(entry['regions'])}")
     covering = entry["drugs_covering_all_secondary_lesions"]
-    coverage = (f"Reported active against the secondary mutations of every such lesion: "
+    coverage = (f"Drugs covering every lesion with a secondary mutation: "
                 f"{', '.join(covering)}." if covering else
-                "No single drug is reported active against the secondary mutations of every "
-                "such lesion.")
+                "No single drug covers every lesion with a secondary mutation.")
     grid = coverage_grid(entry)
     rows = [{"lesion": lesion,
              "cells": [{"drug": drug, "verdict": grid.loc[lesion, drug],
@@ -717,17 +716,20 @@ def _origin_records(ctx: _Context, patient: str, rows: pd.DataFrame) -> list[dic
 
 
 def _patient_json(ctx: _Context, patient: str, view: dict) -> str:
-    from ..resistance import RESISTANCE_COLUMNS, patient_resistance
+    from ..resistance import PATIENT_KEYS, RESISTANCE_COLUMNS, patient_resistance
 
     rows = ctx.origins[ctx.origins["patient_id"] == patient]
     resistance = ctx.resistance.get(patient) or patient_resistance(
         pd.DataFrame(columns=list(RESISTANCE_COLUMNS)), patients=[patient])[patient]
+    pattern = ctx.patterns.get(patient)
+    if pattern is not None:  # the resistance keys are given once, at the top
+        pattern = {k: v for k, v in pattern.items() if k not in PATIENT_KEYS}
     return dumps({
         "patient_id": patient,
         "lesions": [x.record() for x in view["lesions"]],
         "origins": _origin_records(ctx, patient, rows),
         "matrix": [c.record(m.variant_key) for m in view["mutations"] for c in m.cells],
-        "pattern": ctx.patterns.get(patient),
+        "pattern": pattern,
         **resistance,
         "notice": NOTICE,
         "version": __version__,
