@@ -643,7 +643,9 @@ def classify(
     ``error_rate``/``min_power`` decide absences. ``count_all`` counts germline and silent
     changes too. ``states``: :func:`lesion_states` already computed with the same inputs.
     Returns :data:`ORIGIN_COLUMNS`, one row per (patient, mutation detected in at least one
-    sample), sorted by patient and position.
+    sample), sorted by patient and position; ``region`` and ``drug_activity`` (the string form
+    of :func:`lesiontrack.genome.drugs.activity_string`) are filled for protein-altering changes
+    that a drug-table row applies to, else ''.
     """
     if calls.empty:
         return _empty_origins()

@@ -495,8 +495,9 @@ def test_clustering(
 ) -> dict:
     """All clustering statistics as one JSON-ready dict: permutation (the within-patient exact
     test: the headline, first), lesion_table, mantel_haenszel, fisher (pooled, descriptive),
-    informative_patients, patients. Only counted secondary mutations and evaluable lesions
-    enter the tests. ``patients``: the optional patient table whose ``pattern`` or radiology
+    informative_patients, patients (each with the resistance keys of
+    :func:`lesiontrack.resistance.patient_resistance`), heterogeneity (last). Only counted
+    secondary mutations and evaluable lesions enter the tests. ``patients``: the optional patient table whose ``pattern`` or radiology
     counts decide each patient's pattern (:func:`patient_patterns`); a patient of it not in the
     cohort raises :class:`~lesiontrack.errors.PatientTableError`."""
     from .compare import lesion_states
