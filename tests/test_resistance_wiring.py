@@ -52,7 +52,9 @@ def test_origins_append_region_and_drug_activity_for_protein_altering_changes_on
     calls = table(rows)
     calls.loc[calls["hgvsp"] == "p.V654=", "consequence"] = "synonymous"
     origins = classify(calls)
-    assert ORIGIN_COLUMNS[-2:] == ["region", "drug_activity"]
+    # appended after not_counted_reason (issue 17 appends first_detected_date/_in after them)
+    at = ORIGIN_COLUMNS.index("not_counted_reason") + 1
+    assert ORIGIN_COLUMNS[at:at + 2] == ["region", "drug_activity"]
     assert list(origins.columns) == ORIGIN_COLUMNS
     origins = origins.set_index("hgvsp")
     assert origins.loc["p.V654A", "region"] == "ATP-binding pocket"
@@ -198,7 +200,7 @@ def test_report_shows_the_grid_the_cohort_sentence_and_the_json_keys(tmp_path):
     assert by_name["p.D816V"]["drug_activity"]["avapritinib"]["in_vitro"] == "in vitro only"
     assert by_name["p.D816V"]["region"] == "activation loop"
     origins_tsv = pd.read_csv(out / "origins.tsv", sep="\t", dtype=str, keep_default_na=False)
-    assert list(origins_tsv.columns[-2:]) == ["region", "drug_activity"]
+    assert list(origins_tsv.columns[-4:-2]) == ["region", "drug_activity"]
     assert json.loads((out / "stats.json").read_text())["heterogeneity"][
         "n_patients_polyclonal_across_lesions"] == 1
 
