@@ -186,10 +186,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write outcomes.json, outcomes.tsv, km_pfs.svg, km_os.svg here")
     p.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
 
+    _add_phylogeny_parser(sub)
     from .report.cli import add_parsers
 
     add_parsers(sub, _add_input_options, _add_stats_options)
     return parser
+
+
+def _add_phylogeny_parser(sub) -> None:
+    p = sub.add_parser(
+        "phylogeny", help="a rooted lesion tree per patient (exome or panel: --genes all)",
+        description="Per patient with two or more lesions, a rooted lesion tree from the "
+                    "mutations' evidence states (detected = present, powered absent = absent, "
+                    "low-level or not evaluable = missing, never absent): each mutation gained "
+                    "once and never lost, the tree with the fewest contradictions. Writes "
+                    "trees/<patient>.nwk, mutations.tsv and phylogeny.json into OUTDIR. For "
+                    "research use only, not for clinical decisions.")
+    _add_input_options(p)
+    group = p.add_argument_group("tree")
+    group.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S",
+                       help="random seed of the heuristic search (more than 7 lesions; "
+                            f"default {DEFAULT_SEED})")
+    group.add_argument("--all-dates", action="store_true",
+                       help="merge every sample of a lesion (default: only its latest-date "
+                            "samples, when the sample sheet has dates)")
+    p.add_argument("-o", "--output", type=Path, metavar="OUTDIR", required=True,
+                   help="folder to write into (created; must be new or empty)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing OUTDIR (only once the new one is complete)")
 
 
 def _load_sheet(args: argparse.Namespace):
@@ -270,10 +294,64 @@ def _run_outcomes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_phylogeny(args: argparse.Namespace) -> int:
+    """``lesiontrack phylogeny``: trees, mutations.tsv and phylogeny.json built in a folder
+    beside OUTDIR and moved into place once complete (as the report)."""
+    import secrets
+    import shutil
+
+    from .compare import classify, lesion_states
+    from .phylo import drops_samples, phylogeny, write_phylogeny
+    from .report.render import _input_files, _swap_into_place, check_outdir
+
+    outdir = Path(os.path.abspath(args.output))
+    check_outdir(outdir, args.force)  # fail before the slow part
+    sheet, thresholds = _load_sheet(args)
+    options = {"calls_tables": getattr(args, "calls_tables", None) or [],
+               "reference": args.reference}
+    inputs = [path for _, path in _input_files(sheet, args.samplesheet, options)]
+    check_outdir(outdir, args.force, inputs)
+    from .calls import read_calls_table
+
+    tables = getattr(args, "calls_tables", None)
+    calls = (read_calls_table(tables, thresholds=thresholds) if tables
+             else _build_calls(args, sheet, thresholds))
+    states = lesion_states(calls, sheet, thresholds=thresholds)
+    origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
+                       states=states)
+    latest_only = not args.all_dates
+    result = phylogeny(calls, origins, sheet, thresholds=thresholds, seed=args.seed,
+                       latest_only=latest_only,
+                       states=None if latest_only and drops_samples(calls) else states)
+    try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OptionError(f"cannot create the output folder: {exc.strerror}",
+                          file=outdir.parent) from exc
+    built = outdir.parent / f".{outdir.name}.{secrets.token_hex(4)}.tmp"
+    built.mkdir()
+    try:
+        write_phylogeny(result, built)
+        check_outdir(outdir, args.force, [])  # nobody filled it meanwhile
+        _swap_into_place(built, outdir)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(built)
+        raise
+    n, skipped = len(result.patients), len(result.skipped)
+    note = (f"; {skipped} {plural(skipped, 'patient')} with one lesion skipped"
+            if skipped else "")
+    wrote(f"wrote {n} lesion {plural(n, 'tree')}, mutations.tsv and phylogeny.json into "
+          f"{args.output}{note}", quiet=args.quiet)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one parsed command."""
     if args.command == "outcomes":
         return _run_outcomes(args)
+    if args.command == "phylogeny":
+        return _run_phylogeny(args)
     if args.command in ("report", "demo"):
         from .report.cli import run as run_report
 

@@ -823,6 +823,92 @@ class Phylogeny:
         }
 
 
+def _check_tables(calls, origins, sheet, states) -> None:
+    _require(calls, "calls", _CALLS_NEEDED)
+    if sheet is not None:
+        _require(sheet, "sample sheet", ("patient_id", "lesion_id", "role"))
+    if origins is not None:
+        _require(origins, "origins", ("patient_id", "variant_key", "origin"))
+    if states is not None:
+        _require(states, "states", ("patient_id", "variant_key", "lesion_id", "state"))
+
+
+def drops_samples(calls: pd.DataFrame) -> bool:
+    """Whether keeping only each lesion's latest-date samples leaves any row of ``calls`` out
+    (when it does not, the lesion states of all the samples are those of the latest ones)."""
+    return len(_latest_samples(calls)) != len(calls)
+
+
+def _matrices(calls, origins, sheet, states, latest_only, thresholds):
+    """(leaves of every patient, matrices of the patients with two or more leaves with their
+    germline mutations left out, per patient the germline count left out)."""
+    import pandas as pd
+
+    if thresholds is not None:
+        calls = calls.copy()
+        calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
+    leaves = _leaf_roster(calls, sheet)
+    tree_leaves = {p: ls for p, ls in leaves.items() if len(ls) >= 2}
+    if states is None:
+        from .compare import lesion_states
+
+        # only the patients that get a tree: a cohort of single-lesion patients costs nothing
+        wanted = calls["patient_id"].astype(str).isin(list(tree_leaves)).to_numpy()
+        chosen = calls[wanted] if not wanted.all() else calls
+        rows = None if sheet is None else sheet[
+            sheet["patient_id"].astype(str).isin(list(tree_leaves)).to_numpy()]
+        states = (lesion_states(_latest_samples(chosen) if latest_only else chosen, rows,
+                                thresholds=thresholds) if len(chosen)
+                  else pd.DataFrame(columns=["patient_id", "variant_key", "lesion_id", "state"]))
+    germline: dict[str, set[str]] = {}
+    if origins is not None and len(origins):
+        marked = origins[(origins["origin"] == "germline").to_numpy()]
+        for patient, key in zip(marked["patient_id"], marked["variant_key"], strict=True):
+            germline.setdefault(str(patient), set()).add(key)
+    matrices = matrices_from_states(states, tree_leaves)
+    excluded: dict[str, dict[str, int]] = {}
+    for patient, matrix in matrices.items():
+        excluded[patient] = {}
+        drop = germline.get(patient)
+        if drop:
+            keep = [i for i, k in enumerate(matrix.mutations) if k not in drop]
+            if len(keep) < len(matrix.mutations):
+                excluded[patient]["germline"] = len(matrix.mutations) - len(keep)
+                matrices[patient] = CharacterMatrix(
+                    matrix.lesions, tuple(matrix.mutations[i] for i in keep),
+                    tuple(matrix.present[i] for i in keep), tuple(matrix.absent[i] for i in keep))
+    return leaves, matrices, excluded
+
+
+def heterogeneity_entry(matrix: CharacterMatrix) -> dict[str, Any]:
+    """``{"jaccard": [{lesion_a, lesion_b, jaccard, n_evaluable}, ...], "private_fraction":
+    {lesion: fraction}}`` of one patient's matrix (values rounded to 4 decimals, as in
+    ``phylogeny.json``)."""
+    return {
+        "jaccard": [{"lesion_a": a, "lesion_b": b, "jaccard": _round(j), "n_evaluable": e}
+                    for a, b, j, e in jaccard(matrix)],
+        "private_fraction": {k: _round(v) for k, v in private_fraction(matrix).items()},
+    }
+
+
+def heterogeneity(
+    calls: pd.DataFrame,
+    origins: pd.DataFrame | None = None,
+    sheet: pd.DataFrame | None = None,
+    *,
+    states: pd.DataFrame | None = None,
+    latest_only: bool = True,
+    thresholds: Thresholds | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per patient with two or more lesions, :func:`heterogeneity_entry` (pairwise Jaccard and
+    private fraction per lesion), without searching a tree: the same values as
+    :func:`phylogeny` (same leaves, states and germline exclusion). Arguments as for
+    :func:`phylogeny`."""
+    _check_tables(calls, origins, sheet, states)
+    _, matrices, _ = _matrices(calls, origins, sheet, states, latest_only, thresholds)
+    return {p: heterogeneity_entry(m) for p, m in matrices.items()}
+
+
 def phylogeny(
     calls: pd.DataFrame,
     origins: pd.DataFrame | None = None,
@@ -840,37 +926,23 @@ def phylogeny(
     Leaves are the ``baseline`` and ``lesion`` lesions of ``calls`` and ``sheet`` (a lesion's
     samples merged; with ``latest_only`` and a ``date`` column, only its latest-date samples);
     plasma and normal samples are not leaves. The lesion states come from ``states`` (columns
-    ``patient_id``, ``variant_key``, ``lesion_id``, ``state``) or are derived from ``calls``.
-    Mutations whose ``origin`` in ``origins`` is ``germline`` are left out; ``origins`` also
-    fills the ``origin`` column. With ``thresholds``, ``detected`` is recomputed from the counts
-    (as :func:`lesiontrack.classify` does). Raises :class:`OptionError` for a table without a
-    column it needs.
+    ``patient_id``, ``variant_key``, ``lesion_id``, ``state``; used as given) or are derived
+    from ``calls`` (:func:`lesiontrack.compare.lesion_states`, for the patients with two or
+    more lesions only). Mutations whose ``origin`` in ``origins`` is ``germline`` are left
+    out; ``origins`` also fills the ``origin`` column. With ``thresholds``, ``detected`` is
+    recomputed from the counts (as :func:`lesiontrack.classify` does). Raises
+    :class:`OptionError` for a table without a column it needs.
     """
-    _require(calls, "calls", _CALLS_NEEDED)
-    if sheet is not None:
-        _require(sheet, "sample sheet", ("patient_id", "lesion_id", "role"))
-    if origins is not None:
-        _require(origins, "origins", ("patient_id", "variant_key", "origin"))
-    if states is not None:
-        _require(states, "states", ("patient_id", "variant_key", "lesion_id", "state"))
-    if thresholds is not None:
-        calls = calls.copy()
-        calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
-    leaves = _leaf_roster(calls, sheet)
-    if states is None:
-        from .compare import lesion_states
-
-        states = lesion_states(_latest_samples(calls) if latest_only else calls, sheet,
-                               thresholds=thresholds)
-    germline: dict[str, set[str]] = {}
+    _check_tables(calls, origins, sheet, states)
+    leaves, matrices, excluded = _matrices(calls, origins, sheet, states, latest_only,
+                                           thresholds)
     origin_of: dict[str, dict[str, str]] = {}
     if origins is not None and len(origins):
         for patient, key, origin in zip(origins["patient_id"], origins["variant_key"],
                                         origins["origin"], strict=True):
             origin_of.setdefault(patient, {})[key] = origin
-            if origin == "germline":
-                germline.setdefault(patient, set()).add(key)
-    info = calls.drop_duplicates(["patient_id", "variant_key"])
+    wanted = calls["patient_id"].astype(str).isin(list(matrices)).to_numpy()
+    info = calls[wanted].drop_duplicates(["patient_id", "variant_key"])
     gene_of: dict[str, dict[str, Any]] = {}
     region_by: dict[str, dict[str, tuple[str | None, bool]]] = {}
     codons = info["codon"] if "codon" in info.columns else [None] * len(info)
@@ -880,27 +952,16 @@ def phylogeny(
         gene = gene if isinstance(gene, str) and gene else None
         gene_of.setdefault(patient, {})[key] = gene
         region_by.setdefault(patient, {})[key] = region_of(gene, exon, codon)
-    tree_leaves = {p: ls for p, ls in leaves.items() if len(ls) >= 2}
-    matrices = matrices_from_states(states, tree_leaves)
     patients: dict[str, PatientTree] = {}
     skipped = {p: f"{len(ls)} lesion (a tree needs two)" for p, ls in leaves.items()
                if len(ls) < 2}
     for patient, matrix in matrices.items():
-        excluded = {}
-        drop = germline.get(patient)
-        if drop:
-            keep = [i for i, k in enumerate(matrix.mutations) if k not in drop]
-            if len(keep) < len(matrix.mutations):
-                excluded["germline"] = len(matrix.mutations) - len(keep)
-                matrix = CharacterMatrix(
-                    matrix.lesions, tuple(matrix.mutations[i] for i in keep),
-                    tuple(matrix.present[i] for i in keep), tuple(matrix.absent[i] for i in keep))
         tree = infer_tree(
             matrix, patient_id=patient, regions=region_by.get(patient),
             genes=gene_of.get(patient), origins=origin_of.get(patient),
             exact_max_lesions=exact_max_lesions, seed=seed, replicates=replicates,
         )
-        tree.excluded = excluded
+        tree.excluded = excluded.get(patient, {})
         patients[patient] = tree
     return Phylogeny(patients=patients, skipped=skipped)
 
