@@ -607,6 +607,11 @@ class PatientTree:
 
         return pd.DataFrame.from_records(self.rows, columns=MUTATION_COLUMNS)
 
+    def heterogeneity(self) -> dict[str, Any]:
+        """``jaccard`` (per pair of lesions) and ``private_fraction`` (per lesion), JSON-ready
+        (as :func:`heterogeneity_entry`)."""
+        return _heterogeneity(self.jaccard, self.private_fraction)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (tree in Newick, counts, heterogeneity)."""
         branch = {"trunk": 0, "shared": 0, "private": 0}
@@ -622,9 +627,7 @@ class PatientTree:
             "contradictions": self.contradictions, "n_mutations": self.n_mutations,
             "newick": self.newick(),
             "branch": branch, "presence": presence, "convergent": convergent,
-            "jaccard": [{"lesion_a": a, "lesion_b": b, "jaccard": _round(j), "n_evaluable": e}
-                        for a, b, j, e in self.jaccard],
-            "private_fraction": {k: _round(v) for k, v in self.private_fraction.items()},
+            **self.heterogeneity(),
             "excluded": dict(self.excluded),
         }
 
@@ -884,10 +887,15 @@ def heterogeneity_entry(matrix: CharacterMatrix) -> dict[str, Any]:
     """``{"jaccard": [{lesion_a, lesion_b, jaccard, n_evaluable}, ...], "private_fraction":
     {lesion: fraction}}`` of one patient's matrix (values rounded to 4 decimals, as in
     ``phylogeny.json``)."""
+    return _heterogeneity(jaccard(matrix), private_fraction(matrix))
+
+
+def _heterogeneity(pairs: Sequence[tuple[str, str, float | None, int]],
+                   private: Mapping[str, float | None]) -> dict[str, Any]:
     return {
         "jaccard": [{"lesion_a": a, "lesion_b": b, "jaccard": _round(j), "n_evaluable": e}
-                    for a, b, j, e in jaccard(matrix)],
-        "private_fraction": {k: _round(v) for k, v in private_fraction(matrix).items()},
+                    for a, b, j, e in pairs],
+        "private_fraction": {k: _round(v) for k, v in private.items()},
     }
 
 

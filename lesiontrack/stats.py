@@ -41,8 +41,9 @@ DESCRIPTIVE_REASON = ("lesions of one patient are not independent, so the pooled
 
 __all__ = [
     "CONFINEMENTS", "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED",
-    "PATTERN_SOURCES", "RADIOLOGY_COLUMNS", "check_table_patients", "clustering_from_tables",
-    "decide_pattern", "informative_patients", "lesion_table", "mantel_haenszel", "parse_count",
+    "PATTERN_SOURCES", "RADIOLOGY_COLUMNS", "add_heterogeneity", "check_table_patients",
+    "clustering_from_tables", "decide_pattern", "informative_patients", "lesion_heterogeneity",
+    "lesion_table", "mantel_haenszel", "parse_count",
     "patient_patterns", "pattern_from_counts", "permutation_distribution", "permutation_test",
     "shuffle_labels", "table_patterns", "test_clustering",
 ]
@@ -499,15 +500,47 @@ def test_clustering(
     enter the tests. ``patients``: the optional patient table whose ``pattern`` or radiology
     counts decide each patient's pattern (:func:`patient_patterns`); a patient of it not in the
     cohort raises :class:`~lesiontrack.errors.PatientTableError`."""
+    if states is None:
+        from .compare import lesion_states
+
+        states = lesion_states(calls, samples, thresholds=thresholds)
     table = lesion_table(origins, calls, samples, states=states, thresholds=thresholds)
     cohort = set(calls["patient_id"]) | set(table["patient_id"])
     if samples is not None:
         cohort |= set(samples["patient_id"])
     check_table_patients(patients, cohort)
     found = patient_patterns(table, origins, calls, focal_max, patients=patients)
+    add_heterogeneity(found, lesion_heterogeneity(calls, origins, samples, states=states,
+                                                  thresholds=thresholds))
     return clustering_from_tables(table, found,
                                   n_patients=int(calls["patient_id"].nunique()),
                                   permutations=permutations, seed=seed)
+
+
+def lesion_heterogeneity(calls: pd.DataFrame, origins: pd.DataFrame,
+                         samples: pd.DataFrame | None = None, *,
+                         states: pd.DataFrame | None = None,
+                         thresholds: Thresholds | None = None) -> dict[str, dict]:
+    """Per patient with two or more lesions: ``jaccard`` (per pair of lesions, over the
+    mutations evaluable in both) and ``private_fraction`` (per lesion), as the lesion phylogeny
+    computes them (:func:`lesiontrack.phylo.heterogeneity`: latest-date samples, germline
+    mutations left out). ``states``: the lesion states of ``calls``, reused when no sample is
+    left out for its date."""
+    from .phylo import drops_samples, heterogeneity
+
+    reuse = states is not None and not drops_samples(calls)
+    return heterogeneity(calls, origins, samples, states=states if reuse else None,
+                         thresholds=thresholds)
+
+
+def add_heterogeneity(patients: list[dict], values: dict[str, dict]) -> list[dict]:
+    """Set ``jaccard`` and ``private_fraction`` on each per-patient entry of ``patients`` (in
+    place; a patient with fewer than two lesions gets ``[]`` and ``{}``); returns it."""
+    for entry in patients:
+        found = values.get(str(entry["patient_id"])) or {}
+        entry["jaccard"] = found.get("jaccard", [])
+        entry["private_fraction"] = found.get("private_fraction", {})
+    return patients
 
 
 def clustering_from_tables(table: pd.DataFrame, patients: list[dict], *, n_patients: int,

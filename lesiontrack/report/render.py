@@ -50,7 +50,7 @@ from ..text import (
 from ..text import format_percent as _percent
 from ..text import is_missing as _missing
 from ..thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
-from . import figures
+from . import figures, tree_figure
 
 #: Shown prominently on every page (and written into every JSON file).
 NOTICE = ("For research use only, not for clinical decisions. This report has not been "
@@ -537,6 +537,7 @@ class _Context:
     min_depth: int
     focal_max: int
     sources: dict[str, str]
+    trees: dict = field(default_factory=dict)  # patient -> phylo.PatientTree (2+ lesions)
 
 
 def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
@@ -628,6 +629,101 @@ def _heatmap(lesions: list[Lesion], rest: list[Mutation]) -> Markup | None:
         [(m.origin, m.pattern()) for m in ordered])
 
 
+#: Order of the branches of the lesion tree in the compact heatmap.
+BRANCH_ORDER = {"trunk": 0, "shared": 1, "private": 2}
+
+
+def _part_trees(calls: pd.DataFrame, origins: pd.DataFrame, sheet: pd.DataFrame | None,
+                states: pd.DataFrame | None, thresholds, seed: int) -> dict:
+    """The lesion trees of one part's patients with two or more lesions (as ``lesiontrack
+    phylogeny`` builds them: a patient's tree depends on its rows only)."""
+    from ..phylo import drops_samples, phylogeny
+
+    if calls.empty:
+        return {}
+    reuse = states is not None and not drops_samples(calls)
+    return phylogeny(calls, origins, sheet, states=states if reuse else None,
+                     thresholds=thresholds, seed=seed).patients
+
+
+def _tree_marks(rows: list[tuple], names: dict[str, Mutation]) -> dict[str, list]:
+    """Per branch (its ``lesions`` text), the mutations marked on it: counted secondary
+    mutations and mutations flagged convergent; convergent, then KIT/PDGFRA, first."""
+    out: dict[str, list] = {}
+    for row in rows:
+        key, lesions, convergent, origin = row[1], row[3], bool(row[6]), row[9]
+        mutation = names.get(key)
+        counted = mutation.counted if mutation is not None else True
+        if not convergent and not (origin == "secondary" and counted):
+            continue
+        label = mutation.name if mutation is not None else key
+        gene = mutation.gene if mutation is not None else ""
+        out.setdefault(lesions, []).append(
+            (not convergent, gene not in KEY_GENES, _natural(label),
+             tree_figure.TreeMark(label, str(origin), convergent)))
+    return {k: [m[-1] for m in sorted(v, key=lambda m: m[:3])] for k, v in out.items()}
+
+
+def _tree_view(ctx: _Context, patient: str, lesions: list[Lesion],
+               mutations: list[Mutation]) -> dict | None:
+    """The lesion tree section of a patient page (None without a tree)."""
+    tree = ctx.trees.get(patient)
+    if tree is None:
+        return None
+    status = {x.lesion_id: x.status for x in lesions}
+    marks = _tree_marks(tree.rows, {m.variant_key: m for m in mutations})
+    names = tree.lesions
+
+    def mask_of(node) -> int:
+        return 1 << node if isinstance(node, int) else mask_of(node[0]) | mask_of(node[1])
+
+    def build(node) -> tree_figure.TreeNode:
+        mask = mask_of(node)
+        text = ",".join(names[j] for j in range(len(names)) if mask >> j & 1)
+        drawn = tree_figure.TreeNode(length=tree.branch_lengths.get(mask, 0),
+                                     marks=marks.get(text, []))
+        if isinstance(node, int):
+            drawn.name, drawn.status = names[node], status.get(names[node], "unknown")
+        else:
+            drawn.children = [build(node[0]), build(node[1])]
+        return drawn
+
+    summary = tree.to_dict()
+    heterogeneity = tree.heterogeneity()
+    return {
+        "svg": tree_figure.lesion_tree_svg(build(tree.topology), method=tree.method,
+                                           contradictions=tree.contradictions),
+        "method": tree.method, "contradictions": tree.contradictions,
+        "n_mutations": tree.n_mutations, "branch": summary["branch"],
+        "presence": summary["presence"], "convergent": summary["convergent"],
+        "excluded": summary["excluded"],
+        "jaccard_svg": tree_figure.jaccard_svg(list(names), heterogeneity["jaccard"]),
+        "private_svg": tree_figure.private_fraction_svg(
+            [(x, status.get(x, "unknown")) for x in names], heterogeneity["private_fraction"]),
+    }
+
+
+def _heatmap_by_branch(lesions: list[Lesion], rest: list[Mutation], tree) -> Markup | None:
+    """The compact view of ``rest`` ordered by the branch of the lesion tree each mutation sits
+    on (trunk, shared, private; mutations not placed last), then by the lesions below it, by
+    origin and by the lesions that carry it."""
+    if not rest:
+        return None
+    placed = {row[1]: (row[2], row[3]) for row in tree.rows}
+
+    def order(m: Mutation) -> tuple:
+        branch, below = placed.get(m.variant_key, ("not placed", ""))
+        return (BRANCH_ORDER.get(branch, 3), _natural(below), ORIGIN_ORDER.get(m.origin, 3),
+                m.pattern().replace("+", "0").replace("-", "1").replace(".", "2"),
+                _natural(m.variant_key))
+
+    ordered = sorted(rest, key=order)
+    return figures.mutation_heatmap_svg(
+        [figures.HeatLesion(x.lesion_id, x.status) for x in lesions],
+        [(m.origin, m.pattern()) for m in ordered],
+        groups=[placed.get(m.variant_key, ("not placed", ""))[0] for m in ordered])
+
+
 def _patient_view(ctx: _Context, patient: str) -> dict:
     mutations = _mutations(ctx, patient)
     lesions = ctx.roster.get(patient, [])
@@ -647,7 +743,11 @@ def _patient_view(ctx: _Context, patient: str) -> dict:
     return {
         "summary": summary,
         "id": patient, "file": ctx.files[patient], "lesions": lesions, "mutations": mutations,
-        "detailed": detailed, "rest": rest, "heatmap": _heatmap(lesions, rest),
+        "detailed": detailed, "rest": rest,
+        "heatmap": (_heatmap_by_branch(lesions, rest, ctx.trees[patient])
+                    if patient in ctx.trees else _heatmap(lesions, rest)),
+        "heatmap_by_branch": patient in ctx.trees,
+        "tree": _tree_view(ctx, patient, lesions, mutations),
         "rest_counts": {o: sum(m.origin == o for m in rest) for o in ORIGIN_ORDER},
         "counts": counts, "pattern": _pattern_words(ctx.patterns.get(patient), ctx.focal_max),
         "graph_svg": _graph_svg(ctx, patient, detailed),
@@ -1129,6 +1229,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     ``patient_table``: the patient table deciding the patterns)."""
     from ..compare import lesion_states
     from ..stats import (
+        add_heterogeneity,
         check_table_patients,
         clustering_from_tables,
         lesion_table,
@@ -1139,6 +1240,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     thresholds = _thresholds(options)
     focal_max = int(options["focal_max"]) if options.get("focal_max") is not None else (
         DEFAULT_FOCAL_MAX)
+    seed = int(options["seed"]) if options.get("seed") is not None else DEFAULT_SEED
     given = {str(p["patient_id"]): p for p in stats.get("patients", [])} if stats else None
     if given is None:
         check_table_patients(patient_table, patients)
@@ -1181,6 +1283,9 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                 patterns.extend(part_patterns)
                 n_patients += int(calls["patient_id"].nunique())
                 found = {str(p["patient_id"]): p for p in part_patterns}
+            trees = _part_trees(calls, origins, part.sheet, states, thresholds, seed)
+            if given is None:
+                add_heterogeneity(part_patterns, {p: t.heterogeneity() for p, t in trees.items()})
             graph = build_graph(calls, origins, part.sheet, states=states)
             spool.add(graph)
             calls_out.write(frame_to_tsv(calls, header=number == 0))
@@ -1189,13 +1294,13 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                 calls=calls, origins=origins, stats={}, roster=roster,
                 cells=_sample_calls(calls), codons=_codons(calls), patterns=found, files=files,
                 graph=graph, states=_states_of(states), min_depth=min_depth,
-                focal_max=focal_max, sources=sources,
+                focal_max=focal_max, sources=sources, trees=trees,
             )
             done = _render_patients(patient_dir, _part_patients(part, roster, found), ctx, page,
                                     jobs, bar)
             for patient, cohort_part in done.items():
                 summary.add(patient, cohort_part)
-            del ctx, graph, roster, calls, origins, states, part, done  # before the next part
+            del ctx, graph, roster, calls, origins, states, part, done, trees  # before the next
     if bar is not None:
         bar.close()
     if stats is None:
