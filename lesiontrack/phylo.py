@@ -816,14 +816,26 @@ class Phylogeny:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the model, one entry per patient, the patients skipped."""
-        return {
-            "model": "rooted at the germline; each mutation gained once on one branch, never "
-                     "lost (Camin-Sokal-like, infinite sites); the tree has the fewest "
-                     "contradictions (absent below a mutation's branch or detected outside it, "
-                     "1 each); missing entries cost nothing",
-            "patients": {p: tree.to_dict() for p, tree in self.patients.items()},
-            "skipped": dict(self.skipped),
-        }
+        return phylogeny_payload({p: tree.to_dict() for p, tree in self.patients.items()},
+                                 self.skipped)
+
+
+#: The model in words (``phylogeny.json``'s ``model``).
+MODEL_TEXT = ("rooted at the germline; each mutation gained once on one branch, never lost "
+              "(Camin-Sokal-like, infinite sites); the tree has the fewest contradictions "
+              "(absent below a mutation's branch or detected outside it, 1 each); missing "
+              "entries cost nothing")
+
+
+def phylogeny_payload(patients: Mapping[str, dict], skipped: Mapping[str, str]) -> dict[str, Any]:
+    """The ``phylogeny.json`` dict from per-patient :meth:`PatientTree.to_dict` entries and the
+    patients skipped (both in the order given)."""
+    return {"model": MODEL_TEXT, "patients": dict(patients), "skipped": dict(skipped)}
+
+
+def phylogeny_json(payload: Mapping[str, Any]) -> str:
+    """``phylogeny.json``'s text (indented, ending in a newline)."""
+    return json.dumps(payload, indent=2, sort_keys=False) + "\n"
 
 
 def _check_tables(calls, origins, sheet, states) -> None:
@@ -1000,7 +1012,7 @@ def write_phylogeny(result: Phylogeny, outdir: str | os.PathLike[str]) -> list[P
     for patient, entry in payload["patients"].items():
         entry["newick_file"] = f"trees/{names[patient]}.nwk"
     path = outdir / "phylogeny.json"
-    atomic_write(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    atomic_write(path, phylogeny_json(payload))
     written.append(path)
     return written
 

@@ -253,6 +253,18 @@ def test_the_report_shows_the_tree_and_is_the_same_for_every_batch(capsys, tmp_p
     stats = json.loads(whole["stats.json"])
     entry = next(p for p in stats["patients"] if p["patient_id"] == "P10")
     assert entry["private_fraction"]["L1"] == round(2 / 11, 4)
+    # the report's phylogeny/ folder holds exactly what the phylogeny command writes
+    code, _, _ = run(capsys, "-q", "phylogeny", "--calls", tmp_path / "cohort.tsv", "-o",
+                     tmp_path / "command")
+    assert code == 0
+    command = {str(p.relative_to(tmp_path / "command")): p.read_bytes()
+               for p in sorted((tmp_path / "command").rglob("*")) if p.is_file()}
+    assert sorted(command) == ["mutations.tsv", "phylogeny.json", "trees/P1.nwk",
+                               "trees/P10.nwk"]
+    assert {k[len("phylogeny/"):]: v for k, v in whole.items()
+            if k.startswith("phylogeny/")} == command
+    assert json.loads(command["phylogeny.json"])["skipped"] == {
+        "P2": "1 lesion (a tree needs two)"}
 
 
 def test_the_compact_heatmap_is_headed_by_branch_in_order():

@@ -202,6 +202,8 @@ def test_the_report_folder_holds_tables_json_graph_and_provenance(report, cohort
     assert names == sorted([
         "calls.tsv", "cohort.graphml", "index.html", "origins.tsv", "provenance.json",
         "stats.json", *(f"patients/P{i}.{s}" for i in (1, 2, 3) for s in ("html", "json", "tsv")),
+        "phylogeny/mutations.tsv", "phylogeny/phylogeny.json",
+        *(f"phylogeny/trees/P{i}.nwk" for i in (1, 2, 3)),
     ])
     assert (report / "origins.tsv").read_text() == frame_to_tsv(cohort["origins"])
     assert json.loads((report / "stats.json").read_text())["lesion_table"] == (

@@ -634,16 +634,59 @@ BRANCH_ORDER = {"trunk": 0, "shared": 1, "private": 2}
 
 
 def _part_trees(calls: pd.DataFrame, origins: pd.DataFrame, sheet: pd.DataFrame | None,
-                states: pd.DataFrame | None, thresholds, seed: int) -> dict:
-    """The lesion trees of one part's patients with two or more lesions (as ``lesiontrack
-    phylogeny`` builds them: a patient's tree depends on its rows only)."""
-    from ..phylo import drops_samples, phylogeny
+                states: pd.DataFrame | None, thresholds, seed: int):
+    """The lesion trees of one part's patients (:class:`~lesiontrack.phylo.Phylogeny`, as
+    ``lesiontrack phylogeny`` builds them: a patient's tree depends on its rows only)."""
+    from ..phylo import Phylogeny, drops_samples, phylogeny
 
     if calls.empty:
-        return {}
+        return Phylogeny(patients={}, skipped={})
     reuse = states is not None and not drops_samples(calls)
     return phylogeny(calls, origins, sheet, states=states if reuse else None,
-                     thresholds=thresholds, seed=seed).patients
+                     thresholds=thresholds, seed=seed)
+
+
+class _PhylogenyFolder:
+    """The report's ``phylogeny/`` folder, filled part by part: the same files as ``lesiontrack
+    phylogeny`` (``trees/<page name>.nwk``, ``mutations.tsv``, ``phylogeny.json``), patients in
+    natural order whatever the parts. Each patient's mutation rows wait in a spool file until
+    the end; only the small JSON entries are held."""
+
+    def __init__(self, folder: Path, files: dict[str, str]) -> None:
+        self.folder = folder / "phylogeny"
+        (self.folder / "trees").mkdir(parents=True)
+        self.spool = folder / ".phylogeny-rows"
+        self.spool.mkdir()
+        self.files = files
+        self.entries: dict[str, dict] = {}
+        self.skipped: dict[str, str] = {}
+
+    def add(self, result) -> None:
+        for patient, tree in result.patients.items():
+            name = self.files.get(patient) or safe_names([patient])[patient]
+            _write(self.folder / "trees" / f"{name}.nwk", tree.newick() + "\n")
+            _write(self.spool / f"{name}.tsv", frame_to_tsv(tree.mutations(), header=False))
+            entry = tree.to_dict()
+            entry["newick_file"] = f"trees/{name}.nwk"
+            self.entries[patient] = entry
+        self.skipped.update(result.skipped)
+
+    def close(self) -> None:
+        from ..phylo import MUTATION_COLUMNS, phylogeny_json, phylogeny_payload
+
+        order = sorted(self.entries, key=_natural)
+        with (self.folder / "mutations.tsv").open("w", encoding="utf-8", newline="\n") as out:
+            out.write(frame_to_tsv(pd.DataFrame(columns=MUTATION_COLUMNS)))
+            for patient in order:
+                name = self.entries[patient]["newick_file"][len("trees/"):-len(".nwk")]
+                part = self.spool / f"{name}.tsv"
+                out.write(part.read_text(encoding="utf-8"))
+                part.unlink()
+        self.spool.rmdir()
+        payload = phylogeny_payload({p: self.entries[p] for p in order},
+                                    {p: self.skipped[p] for p in sorted(self.skipped,
+                                                                        key=_natural)})
+        _write(self.folder / "phylogeny.json", phylogeny_json(payload))
 
 
 def _tree_marks(rows: list[tuple], names: dict[str, Mutation]) -> dict[str, list]:
@@ -1262,6 +1305,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     jobs = max(1, int(options.get("jobs") or 1))
     bar = _progress_bar(progress, len(patients))
     summary = _CohortSummary()
+    phylogeny_folder = _PhylogenyFolder(folder, files)
     tables: list[pd.DataFrame] = []
     patterns: list[dict] = []
     n_patients = 0
@@ -1283,7 +1327,9 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                 patterns.extend(part_patterns)
                 n_patients += int(calls["patient_id"].nunique())
                 found = {str(p["patient_id"]): p for p in part_patterns}
-            trees = _part_trees(calls, origins, part.sheet, states, thresholds, seed)
+            phylogeny = _part_trees(calls, origins, part.sheet, states, thresholds, seed)
+            trees = phylogeny.patients
+            phylogeny_folder.add(phylogeny)
             if given is None:
                 add_heterogeneity(part_patterns, {p: t.heterogeneity() for p, t in trees.items()})
             graph = build_graph(calls, origins, part.sheet, states=states)
@@ -1300,9 +1346,10 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                                     jobs, bar)
             for patient, cohort_part in done.items():
                 summary.add(patient, cohort_part)
-            del ctx, graph, roster, calls, origins, states, part, done, trees  # before the next
+            del ctx, graph, roster, calls, origins, states, part, done, trees, phylogeny
     if bar is not None:
         bar.close()
+    phylogeny_folder.close()
     if stats is None:
         table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
             columns=["patient_id", "lesion_id", "status", "secondary", "has_secondary"])
