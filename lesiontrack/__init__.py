@@ -25,6 +25,7 @@ from .errors import (
     CallsFileError,
     LesionTrackError,
     OptionError,
+    OutputError,
     ReferenceMismatchError,
     SampleSheetError,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "CallsFileError",
     "LesionTrackError",
     "OptionError",
+    "OutputError",
     "ReferenceMismatchError",
     "SampleSheetError",
     "Thresholds",
