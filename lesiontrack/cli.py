@@ -284,7 +284,8 @@ def _load_sheet(args: argparse.Namespace):
 
 
 #: Commands that write a folder, and the option naming it; the others write a file (-o).
-_FOLDER_OUTPUTS = {"report": "output", "demo": "output", "outcomes": "outdir"}
+_FOLDER_OUTPUTS = {"report": "output", "demo": "output", "outcomes": "outdir",
+                   "phylogeny": "output"}
 
 
 def _inputs(args: argparse.Namespace, sheet) -> list:
@@ -379,25 +380,13 @@ def _run_outcomes(args: argparse.Namespace) -> int:
 def _run_phylogeny(args: argparse.Namespace) -> int:
     """``lesiontrack phylogeny``: trees, mutations.tsv and phylogeny.json built in a folder
     beside OUTDIR and moved into place once complete (as the report)."""
-    import secrets
-    import shutil
-
     from .compare import classify, lesion_states
+    from .io.output import building_folder, check_outdir
     from .phylo import drops_samples, phylogeny, write_phylogeny
-    from .report.render import _input_files, _swap_into_place, check_outdir
 
-    outdir = Path(os.path.abspath(args.output))
-    check_outdir(outdir, args.force)  # fail before the slow part
-    sheet, thresholds = _load_sheet(args)
-    options = {"calls_tables": getattr(args, "calls_tables", None) or [],
-               "reference": args.reference}
-    inputs = [path for _, path in _input_files(sheet, args.samplesheet, options)]
-    check_outdir(outdir, args.force, inputs)
-    from .calls import read_calls_table
-
-    tables = getattr(args, "calls_tables", None)
-    calls = (read_calls_table(tables, thresholds=thresholds) if tables
-             else _build_calls(args, sheet, thresholds))
+    check_outdir(args.output, args.force, _inputs(args, None))  # before the slow part
+    sheet, thresholds = _load_sheet(args)  # refuses an OUTDIR holding a file the sheet names
+    calls = _load_calls(args, sheet, thresholds)
     states = lesion_states(calls, sheet, thresholds=thresholds)
     origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
                        states=states)
@@ -405,21 +394,8 @@ def _run_phylogeny(args: argparse.Namespace) -> int:
     result = phylogeny(calls, origins, sheet, thresholds=thresholds, seed=args.seed,
                        latest_only=latest_only,
                        states=None if latest_only and drops_samples(calls) else states)
-    try:
-        outdir.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OptionError(f"cannot create the output folder: {exc.strerror}",
-                          file=outdir.parent) from exc
-    built = outdir.parent / f".{outdir.name}.{secrets.token_hex(4)}.tmp"
-    built.mkdir()
-    try:
+    with building_folder(args.output, force=args.force, inputs=_inputs(args, sheet)) as built:
         write_phylogeny(result, built)
-        check_outdir(outdir, args.force, [])  # nobody filled it meanwhile
-        _swap_into_place(built, outdir)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(built)
-        raise
     n, skipped = len(result.patients), len(result.skipped)
     note = (f"; {skipped} {plural(skipped, 'patient')} with one lesion skipped"
             if skipped else "")
