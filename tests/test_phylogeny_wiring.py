@@ -115,6 +115,18 @@ def test_calls_tables_give_the_same_trees(capsys, tmp_path):
 
 
 @demo
+def test_a_kit_only_tree_says_it_is_unresolved(tmp_path):
+    assert main(["-q", "report", str(SHEET), "-o", str(tmp_path / "r"), "--permutations",
+                 "10"]) == 0
+    page = (tmp_path / "r" / "patients" / "GIST01.html").read_text()
+    text = " ".join(page.split())
+    assert "1 on the trunk, 0 on shared branches, 1 private" in text
+    assert "how these lesions split is unresolved" in text
+    assert (tmp_path / "r" / "phylogeny" / "trees" / "GIST01.nwk").exists()
+    assert 'href="../phylogeny/trees/GIST01.nwk"' in page
+
+
+@demo
 def test_the_command_on_the_demo_cohort(capsys, tmp_path):
     out = tmp_path / "trees"
     code, _, err = run(capsys, "phylogeny", SHEET, "-o", out)
@@ -249,6 +261,7 @@ def test_the_report_shows_the_tree_and_is_the_same_for_every_batch(capsys, tmp_p
     assert f'stroke="{tree_figure.CONVERGENT_COLOUR}"' in svg
     assert '<svg class="jaccard"' in page and '<svg class="private-fraction"' in page
     assert "Convergent: KIT activation loop" in page
+    assert "how these lesions split is unresolved" not in page  # two shared branches
     assert '<svg class="lesion-tree"' not in whole["patients/P2.html"].decode()  # one lesion
     stats = json.loads(whole["stats.json"])
     entry = next(p for p in stats["patients"] if p["patient_id"] == "P10")

@@ -737,6 +737,7 @@ def _tree_view(ctx: _Context, patient: str, lesions: list[Lesion],
         "n_mutations": tree.n_mutations, "branch": summary["branch"],
         "presence": summary["presence"], "convergent": summary["convergent"],
         "excluded": summary["excluded"],
+        "unresolved": len(names) > 2 and summary["branch"]["shared"] == 0,
         "jaccard_svg": tree_figure.jaccard_svg(list(names), heterogeneity["jaccard"]),
         "private_svg": tree_figure.private_fraction_svg(
             [(x, status.get(x, "unknown")) for x in names], heterogeneity["private_fraction"]),
