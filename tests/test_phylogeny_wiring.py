@@ -166,6 +166,16 @@ def test_a_folder_holding_an_input_is_never_written(capsys, tmp_path):
     assert sorted(p.name for p in (tmp_path / "in").rglob("*")) == before
 
 
+def test_a_link_to_the_inputs_folder_is_refused_too(capsys, tmp_path):
+    sheet = write_cohort(tmp_path / "in")
+    (tmp_path / "link").symlink_to(tmp_path / "in")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "in").rglob("*") if p.is_file()}
+    code, _, err = run(capsys, "phylogeny", sheet, "--genes", "all", "--assembly", "GRCh38",
+                       "-o", tmp_path / "link", "--force")
+    assert code == 2 and "input file" in err and len(err.splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in (tmp_path / "in").rglob("*") if p.is_file()} == before
+
+
 @pytest.mark.parametrize("case", ["no_build", "missing_file", "bad_calls_table"])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(capsys, tmp_path, case):
     sheet = write_cohort(tmp_path / "in")
