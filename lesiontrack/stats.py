@@ -41,7 +41,8 @@ DESCRIPTIVE_REASON = ("lesions of one patient are not independent, so the pooled
 
 __all__ = [
     "CONFINEMENTS", "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED",
-    "PATTERN_SOURCES", "RADIOLOGY_COLUMNS", "check_table_patients", "clustering_from_tables",
+    "PATTERN_SOURCES", "RADIOLOGY_COLUMNS", "check_table_patients", "clonal_power",
+    "clustering_from_tables",
     "decide_pattern", "informative_patients", "lesion_table", "mantel_haenszel", "parse_count",
     "patient_patterns", "pattern_from_counts", "permutation_distribution", "permutation_test",
     "shuffle_labels", "table_patterns", "test_clustering",
@@ -62,7 +63,7 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
     best-read mutation); otherwise it is not evaluable and left out of the tests. ``states``:
     the lesion states already computed from the same inputs and ``thresholds``.
     """
-    from .compare import ABSENT, DETECTED, detection_power, lesion_states
+    from .compare import ABSENT, DETECTED, lesion_states
 
     thresholds = thresholds or Thresholds()
     roster = calls[["patient_id", "lesion_id", "role", "status"]]
@@ -86,18 +87,10 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
                                          secondary["gene"].fillna(""),
                                          secondary["hgvsp"].fillna(""), strict=True):
         names.setdefault(patient, {})[key] = f"{gene} {hgvsp}".strip() if hgvsp else key
-    state_of: dict[tuple[str, str, str], tuple[str, str]] = {}
-    clonal_power: dict[tuple[str, str], float] = {}
-    if not states.empty:
-        tc = states["tumour_content"].astype(float).to_numpy()
-        depth = states["depth"].astype(float).to_numpy()
-        power = detection_power(depth, tc / 2, thresholds)
-        for patient, key, lesion, state, reason, p in zip(
-                states["patient_id"], states["variant_key"], states["lesion_id"],
-                states["state"], states["reason"], power, strict=True):
-            state_of[(patient, key, lesion)] = (state, reason)
-            if p > clonal_power.get((patient, lesion), -1.0):
-                clonal_power[(patient, lesion)] = float(p)
+    state_of = {(p, k, x): (s, r) for p, k, x, s, r in zip(
+        states["patient_id"], states["variant_key"], states["lesion_id"], states["state"],
+        states["reason"], strict=True)}
+    clonal = clonal_power(states, thresholds)
     rows = []
     for patient, lesion, status in zip(roster["patient_id"], roster["lesion_id"],
                                        roster["status"], strict=True):
@@ -115,7 +108,7 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
             evaluable = not bad
             reason = "; ".join(bad)
         else:
-            p = clonal_power.get((patient, lesion))
+            p = clonal.get((patient, lesion))
             evaluable = p is not None and p >= thresholds.min_power
             if not evaluable:
                 reason = ("no secondary mutation; tumour content unknown" if p is None else
@@ -126,6 +119,29 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
                      "evaluable": evaluable, "not_evaluable_reason": reason})
     table = pd.DataFrame.from_records(rows, columns=columns)
     return table.sort_values(["patient_id", "lesion_id"]).reset_index(drop=True)
+
+
+def clonal_power(states: pd.DataFrame,
+                 thresholds: Thresholds | None = None) -> dict[tuple[str, str], float]:
+    """``{(patient_id, lesion_id): P(detect)}``: how well each lesion would show a clonal
+    heterozygous mutation (expected VAF = tumour content / 2) at the depth of its best-read
+    mutation, from the lesion states (:func:`~lesiontrack.compare.lesion_states`); 0 where its
+    tumour content is unknown, no entry for a lesion without states. The "without secondary" test of
+    :func:`lesion_table` and the ``powered`` of the progression mechanism read this."""
+    from .compare import detection_power
+
+    thresholds = thresholds or Thresholds()
+    out: dict[tuple[str, str], float] = {}
+    if states.empty:
+        return out
+    tc = states["tumour_content"].astype(float).to_numpy()
+    depth = states["depth"].astype(float).to_numpy()
+    power = detection_power(depth, tc / 2, thresholds)
+    for patient, lesion, p in zip(states["patient_id"], states["lesion_id"], power,
+                                  strict=True):
+        if p > out.get((patient, lesion), -1.0):
+            out[(patient, lesion)] = float(p)
+    return out
 
 
 def _evaluable(table: pd.DataFrame) -> pd.DataFrame:
