@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .defaults import DEFAULT_AMP_CN
 from .errors import OptionError
 from .genome import bundled_genes, normalize_assembly, transcripts
 
@@ -68,8 +69,6 @@ __all__ = [
     "progression_mechanism",
 ]
 
-#: Total copy number from which a gene is called amplified (convention; see the README).
-DEFAULT_AMP_CN = 6.0
 #: ... and, for polyploid tumours, at least this many times the tumour ploidy.
 DEFAULT_AMP_PLOIDY_FACTOR = 2.5
 #: Tumour ploidy assumed when none is given.

@@ -508,19 +508,32 @@ def test_clustering(
     patients: pd.DataFrame | None = None,
     thresholds: Thresholds | None = None,
     states: pd.DataFrame | None = None,
+    copy_number: pd.DataFrame | None = None,
 ) -> dict:
     """All clustering statistics as one JSON-ready dict: permutation (the within-patient exact
     test: the headline, first), lesion_table, mantel_haenszel, fisher (pooled, descriptive),
     informative_patients, patients. Only counted secondary mutations and evaluable lesions
     enter the tests. ``patients``: the optional patient table whose ``pattern`` or radiology
     counts decide each patient's pattern (:func:`patient_patterns`); a patient of it not in the
-    cohort raises :class:`~lesiontrack.errors.PatientTableError`."""
+    cohort raises :class:`~lesiontrack.errors.PatientTableError`. Each ``patients[]`` entry
+    also gets its roads to resistance (:func:`lesiontrack.roads.patient_roads`:
+    ``progression_mechanism`` per progressive lesion and ``controlled_amplifications``) from
+    ``copy_number`` (:func:`lesiontrack.roads.read_sheet_copy_number`; None: copy number not
+    evaluable)."""
+    from .compare import lesion_states
+    from .roads import patient_roads, roads_to_resistance, with_roads
+
+    if states is None:
+        states = lesion_states(calls, samples, thresholds=thresholds)
     table = lesion_table(origins, calls, samples, states=states, thresholds=thresholds)
     cohort = set(calls["patient_id"]) | set(table["patient_id"])
     if samples is not None:
         cohort |= set(samples["patient_id"])
     check_table_patients(patients, cohort)
     found = patient_patterns(table, origins, calls, focal_max, patients=patients)
+    mechanisms, controlled = roads_to_resistance(origins, states, calls, samples, copy_number,
+                                                 thresholds=thresholds)
+    with_roads(found, patient_roads(mechanisms, controlled))
     return clustering_from_tables(table, found,
                                   n_patients=int(calls["patient_id"].nunique()),
                                   permutations=permutations, seed=seed)
