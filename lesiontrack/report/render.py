@@ -1371,8 +1371,14 @@ def write_report(
     force: bool = False,
     progress: bool | None = None,
     outcomes: dict | None = None,
+    copy_number: pd.DataFrame | None = None,
 ) -> Path:
     """Write the HTML report, tables and provenance into ``outdir``; return ``index.html``'s path.
+
+    ``copy_number`` (optional): the copy-number table of the sheet's ``cnv`` files
+    (:func:`lesiontrack.roads.read_sheet_copy_number`, also given to
+    :func:`~lesiontrack.test_clustering`), for the roads to resistance and the graph's
+    ``amplified`` edges.
 
     ``outcomes`` (optional): ``{"result": ..., "figures": {endpoint: svg}, "by": grouping}`` from
     :func:`lesiontrack.outcomes.analyse`, shown as an outcomes section on the cohort page and
@@ -1389,7 +1395,8 @@ def write_report(
     roster = _roster(sheet, calls)
     patients = sorted(set(roster) | {str(p) for p in origins["patient_id"]}
                       | {str(p["patient_id"]) for p in stats.get("patients", [])}, key=_natural)
-    return write_report_parts(outdir, parts=[ReportPart(sheet, calls, origins)],
+    return write_report_parts(outdir, parts=[ReportPart(sheet, calls, origins,
+                                                        copy_number=copy_number)],
                               patients=patients, sheet=sheet, sheet_path=sheet_path,
                               options=options, force=force, progress=progress, stats=stats,
                               outcomes=outcomes)
