@@ -1498,6 +1498,31 @@ codons shifted by 4, and ENST00000512959) are illustrative.
 """
 
 
+README_COPY_NUMBER = """
+## Copy number: the other roads to resistance
+
+The sheet's `cnv` column names a copy-number segment file for five samples, each in the format
+its pipeline writes (`cnv/`):
+
+- GIST03 (VarScan2 pipeline): CNVkit `segment` output, `cnv/GIST03_L1.cns`, `cnv/GIST03_L2.cns`,
+  `cnv/GIST03_L3.cns` (BED-like 0-based starts, log2 to a pooled reference, `probes`). L3, the
+  progressive lesion where no secondary mutation was found, carries a focal KIT amplification:
+  log2 1.503 over KIT, at tumour content 0.61 (2 x the exon 9 driver's VAF, 66/216) a copy number
+  of 8 (pure, it would read 5.7: a gain). As in Liegl et al. (J Pathol 2008), where KIT
+  amplification explained progressing metastases without a secondary mutation, its
+  `progression_mechanism` is `KIT_amplification`; L1 and L2 are copy-neutral over KIT and
+  `secondary_mutation` (N822K, D820Y).
+- GIST05 (MAF): GATK `CallCopyRatioSegments` output, `cnv/GIST05_L1.called.seg` and
+  `cnv/GIST05_L2.called.seg` (SAM header with the GRCh38 sequence dictionary, 1-based segments,
+  `CALL` +/-/0). L1 is copy-neutral over KIT and PDGFRA and powered for a clonal mutation:
+  `unexplained` (no acquired road is seen; the primary D842V itself resists imatinib). In L2 the
+  segment over PDGFRA has 2 points: `not_evaluable`.
+
+Both kinds carry the 14q and 22q losses common in GIST. The other patients have no copy-number
+file: their progressive lesions are explained by their secondary mutations.
+"""
+
+
 def readme(patients: list[Patient], files: dict[str, list[CallsFile]]) -> str:
     out = [README_INTRO]
     for p in patients:
@@ -1515,6 +1540,7 @@ def readme(patients: list[Patient], files: dict[str, list[CallsFile]]) -> str:
     out.append(f"| GIST07 | `{key_of('4', off_pos, off_ref, off_alt)}` | (TET2 locus) | | | | "
                f"4:{off_pos} {off_ref}>{off_alt} | none: outside KIT/PDGFRA, must not be read | "
                f"{reads_text(by_id['GIST07'], 'OFF')} |\n")
+    out.append(README_COPY_NUMBER)
     out.append(README_NOTES)
     return "".join(out)
 
