@@ -25,9 +25,19 @@ from .errors import (
     ReferenceMismatchError,
     SampleSheetError,
 )
-from .io import ReadResult, read_calls_file
+from .io import (
+    COMPRESSION_ERRORS,
+    ILLEGAL_CHARACTERS,
+    REPLACEMENT,
+    ReadResult,
+    character_name,
+    illegal_rows,
+    read_calls_file,
+    replace_illegal,
+)
+from .io.bounded import GuardedReader
 from .reference import Reference
-from .samplesheet import read_samplesheet
+from .samplesheet import read_samplesheet, sheet_folder
 from .thresholds import Thresholds
 from .variants import span, variant_key
 
@@ -128,7 +138,7 @@ def _assembly(rows: list[dict], result: ReadResult, option: str | None, path: Pa
 
 def _base(sheet: Path) -> str:
     """The folder the sample sheet's paths are shown relative to."""
-    return str(sheet.resolve().parent)
+    return str(sheet_folder(sheet))
 
 
 def _display(path: str, sheet: Path, base: str | None = None) -> str:
@@ -251,18 +261,24 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
 
     Reads each file once (in ``jobs`` processes), then does the pandas work once for the whole
     cohort: one concatenation, one ``take`` of the samples' rows, one ``repeat`` per column.
+    Per file, the checks and the sample lookup run once per distinct patient and sample name,
+    not once per sheet row (a sheet of a million rows naming one file).
     """
     positions = sheet.groupby("calls_path", sort=False).indices  # path -> sheet rows, in order
     paths = list(positions)
-    records = sheet.to_dict("records")
+    patient_ids = sheet["patient_id"].to_numpy(dtype=object)
+    lines = sheet["line"].to_numpy()
+    assemblies = sheet["assembly"].to_numpy(dtype=object)
+    vcf_samples = sheet["vcf_sample"].to_numpy(dtype=object)
+    wanted_all = np.where(vcf_samples != "", vcf_samples, sheet["sample_id"].to_numpy(
+        dtype=object))
     base = _base(sheet_path)
     builds: dict[str, tuple[str, Path, int]] = {}  # patient -> (build, first file, its line)
     frames: list[pd.DataFrame] = []
-    takes: list[np.ndarray] = []  # row numbers in the concatenation of ``frames``
-    sheet_rows: list[int] = []
-    counts: list[int] = []
-    file_assembly: list[str] = []
-    source: list[str] = []
+    takes: list[np.ndarray] = []  # row numbers in the concatenation of ``frames``, per file
+    sheet_rows: list[np.ndarray] = []
+    counts: list[np.ndarray] = []
+    per_file: list[tuple[str, str, int]] = []  # (assembly, source, sheet rows with calls)
     offset = 0
     files = iter(paths)
     shown = progress.bar(len(paths), "reading calls files", "file") if len(paths) > 1 else None
@@ -276,30 +292,32 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
             if error is not None:
                 raise error
             path = Path(calls_path)
-            rows = [records[i] for i in positions[calls_path]]
-            this_assembly = _assembly(rows, result, assembly, path, sheet_path)
-            columns = []
-            for row in rows:
-                _check_patient_build(builds, row["patient_id"], this_assembly, path,
-                                     int(row["line"]), sheet_path)
-                wanted = row["vcf_sample"] or row["sample_id"]
-                columns.append(_resolve_sample(result, n_rows, wanted, path, sheet_path,
-                                               int(row["line"])))
+            index = positions[calls_path]
+            this_assembly = _assembly(_first_rows(assemblies[index], lines[index]), result,
+                                      assembly, path, sheet_path)
+            codes, names = pd.factorize(wanted_all[index])
+            columns = _file_columns(result, n_rows, names, codes, index, patient_ids, lines,
+                                    builds, this_assembly, path, sheet_path)
             # the file is usable: now its warnings (a file refused gets its one error line only)
             _emit_read_logs(result, logs, path)
-            display = _display(calls_path, sheet_path, base)
-            samples = all_samples[start - offset:start - offset + n_rows] if n_rows else ()
-            for index, column in zip(positions[calls_path], columns, strict=True):
-                if column is None or not n_rows:
-                    continue
-                take = np.flatnonzero(samples == column)
-                if not len(take):
-                    continue
-                takes.append(take + start)
-                sheet_rows.append(int(index))
-                counts.append(len(take))
-                file_assembly.append(this_assembly)
-                source.append(display)
+            if n_rows:
+                samples = all_samples[start - offset:start - offset + n_rows]
+                wanted_takes = [np.flatnonzero(samples == c) if c is not None else
+                                np.empty(0, dtype=np.int64) for c in columns]
+                sizes = np.array([len(t) for t in wanted_takes], dtype=np.int64)
+                row_sizes = sizes[codes]
+                keep = row_sizes > 0
+                if keep.any():
+                    kept_codes, kept_sizes = codes[keep], row_sizes[keep]
+                    joined = np.concatenate(wanted_takes)
+                    starts = (np.cumsum(sizes) - sizes)[kept_codes]
+                    ends = np.cumsum(kept_sizes)
+                    within = np.arange(ends[-1]) - np.repeat(ends - kept_sizes, kept_sizes)
+                    takes.append(joined[np.repeat(starts, kept_sizes) + within] + start)
+                    sheet_rows.append(index[keep])
+                    counts.append(kept_sizes)
+                    per_file.append((this_assembly, _display(calls_path, sheet_path, base),
+                                     int(keep.sum())))
             start += n_rows
         if frame is not None:
             frames.append(frame)
@@ -310,16 +328,50 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
         return pd.DataFrame()
     calls = pd.concat(frames, ignore_index=True).take(np.concatenate(takes))
     calls = calls.reset_index(drop=True)
-    repeat = np.array(counts)
+    rows = np.concatenate(sheet_rows)
+    repeat = np.concatenate(counts)
     for name in _SHEET_COLUMNS:
-        values = np.empty(len(sheet_rows), dtype=object)
-        values[:] = [records[i][name] for i in sheet_rows]
-        calls[name] = np.repeat(values, repeat)
-    for name, values in (("assembly", file_assembly), ("source", source)):
-        array = np.empty(len(values), dtype=object)
-        array[:] = values
-        calls[name] = np.repeat(array, repeat)
+        calls[name] = np.repeat(sheet[name].to_numpy(dtype=object)[rows], repeat)
+    for name, position in (("assembly", 0), ("source", 1)):
+        values = np.empty(len(per_file), dtype=object)
+        values[:] = [f[position] for f in per_file]
+        calls[name] = np.repeat(np.repeat(values, [f[2] for f in per_file]), repeat)
     return calls
+
+
+def _first_rows(values: np.ndarray, lines: np.ndarray) -> list[dict]:
+    """``{"assembly", "line"}`` of the first sheet row of each distinct assembly value, in
+    sheet order (all :func:`_assembly` needs to name the first conflict)."""
+    first = np.flatnonzero(~pd.Index(values).duplicated())
+    return [{"assembly": values[i], "line": int(lines[i])} for i in first]
+
+
+def _file_columns(result: ReadResult, n_rows: int, names: np.ndarray, codes: np.ndarray,
+                  index: np.ndarray, patient_ids: np.ndarray, lines: np.ndarray,
+                  builds: dict[str, tuple[str, Path, int]], build: str, path: Path,
+                  sheet_path: Path) -> list[str | None]:
+    """The file's column of each distinct wanted sample name (``names``; ``codes`` maps the
+    file's sheet rows ``index`` to them), after the one-build-per-patient check. The error
+    raised is the one the first offending sheet row meets (build before sample, as per row)."""
+    firsts = np.flatnonzero(~pd.Index(codes).duplicated())  # first row of each name, in order
+    columns: list[str | None] = []
+    sample_error: tuple[int, LesionTrackError] | None = None
+    for code, first in enumerate(firsts):
+        try:
+            columns.append(_resolve_sample(result, n_rows, names[code], path, sheet_path,
+                                           int(lines[index[first]])))
+        except LesionTrackError as exc:
+            sample_error = (int(first), exc)
+            break
+    patients = patient_ids[index]
+    for first in np.flatnonzero(~pd.Index(patients).duplicated()):
+        if sample_error is not None and first > sample_error[0]:
+            break
+        _check_patient_build(builds, patients[first], build, path, int(lines[index[first]]),
+                             sheet_path)
+    if sample_error is not None:
+        raise sample_error[1]
+    return columns
 
 
 def _check_patient_build(builds: dict[str, tuple[str, Path, int]], patient: str, build: str,
@@ -335,12 +387,17 @@ def _check_patient_build(builds: dict[str, tuple[str, Path, int]], patient: str,
         )
 
 
+def _by_value(values: pd.Series, func) -> pd.Series:
+    """``values.map(func)``, calling ``func`` once per distinct value."""
+    return values.map({value: func(value) for value in values.unique()})
+
+
 def _keep_genes(calls: pd.DataFrame, genes: tuple[str, ...] | None) -> pd.Series:
     """Rows inside a bundled gene's window of their build, or annotated with a wanted gene."""
     if genes is None:
         return pd.Series(True, index=calls.index)
     keep = calls["ann_gene"].isin(genes)
-    chrom = calls["chrom_raw"].map(genome.normalize_chrom)
+    chrom = _by_value(calls["chrom_raw"], genome.normalize_chrom)
     ends = [span(p, r)[1] for p, r in zip(calls["pos"], calls["ref"], strict=True)]
     ends = pd.Series(ends, index=calls.index)
     bundled = [g for g in genes if g in genome.bundled_genes()]
@@ -482,30 +539,28 @@ def _add_read_counts(calls: pd.DataFrame, sheet: pd.DataFrame, sheet_path: Path,
 
 
 def _annotate(calls: pd.DataFrame, reference: Reference | None) -> pd.DataFrame:
+    """Annotation columns for every row: per (patient, build, variant) from the first non-empty
+    annotation of the patient's own rows, computed once per distinct set of arguments."""
+    keys = ["patient_id", "assembly", "variant_key"]
+    group = calls.groupby(keys, sort=False).ngroup().to_numpy()
     ann = ["ann_gene", "ann_hgvsc", "ann_hgvsp", "ann_consequence"]
-    firsts = (
-        calls.replace({c: {"": None} for c in ann})
-        .groupby(["patient_id", "assembly", "variant_key"], sort=False)
-        .agg(chrom=("chrom", "first"), pos=("pos", "first"), ref=("ref", "first"),
-             alt=("alt", "first"), **{c: (c, "first") for c in ann})
-        .reset_index()
-    )
-    records = []
-    for row in firsts.itertuples(index=False):
-        records.append(annotate_variant(
-            row.assembly, row.chrom, int(row.pos), row.ref, row.alt,
-            ann_gene=row.ann_gene or "", ann_hgvsc=row.ann_hgvsc or "",
-            ann_hgvsp=row.ann_hgvsp or "", ann_consequence=row.ann_consequence or "",
-            reference=reference,
-        ))
-    annotation = pd.concat(
-        [firsts[["patient_id", "assembly", "variant_key"]], pd.DataFrame.from_records(records,
-                                                                         index=firsts.index)],
-        axis=1,
-    )
-    annotation["codon"] = annotation["codon"].astype("Int64")
-    return calls.merge(annotation, on=["patient_id", "assembly", "variant_key"], how="left",
-                       validate="m:1")
+    given = ["assembly", "chrom", "pos", "ref", "alt", *ann]
+    narrow = calls[given].replace({c: {"": None} for c in ann})
+    firsts = narrow.groupby(group, sort=True).first()  # the first non-empty value per group
+    firsts[ann] = firsts[ann].fillna("")
+    codes = firsts.groupby(given, sort=False).ngroup().to_numpy()
+    distinct = firsts.drop_duplicates(given)  # the same order as ``codes``
+    records = [annotate_variant(row.assembly, row.chrom, int(row.pos), row.ref, row.alt,
+                                ann_gene=row.ann_gene, ann_hgvsc=row.ann_hgvsc,
+                                ann_hgvsp=row.ann_hgvsp, ann_consequence=row.ann_consequence,
+                                reference=reference)
+               for row in distinct.itertuples(index=False)]
+    annotation = pd.DataFrame.from_records(records)
+    rows = codes[group]
+    for column in annotation.columns:
+        calls[column] = annotation[column].to_numpy()[rows]
+    calls["codon"] = calls["codon"].astype("Int64")
+    return calls
 
 
 def empty_calls_table() -> pd.DataFrame:
@@ -554,36 +609,49 @@ def build_calls(
                     assume_sorted)
     if calls.empty:
         return empty_calls_table()
-    calls = calls[_keep_genes(calls, wanted)].copy()
+    keep = _keep_genes(calls, wanted).to_numpy()
+    if not keep.all():  # one copy of the table, and only when rows go
+        calls = calls.take(np.flatnonzero(keep))
+        calls.index = pd.RangeIndex(len(calls))
     if calls.empty:
         return empty_calls_table()
     _check_builds(calls)
     if reference is not None:
         calls = _normalise_with_reference(calls, reference)
-    calls["chrom"] = calls["chrom_raw"].map(genome.normalize_chrom)
-    calls["variant_key"] = [variant_key(c, p, r, a) for c, p, r, a in
+    calls["chrom"] = _by_value(calls["chrom_raw"], genome.normalize_chrom)
+    keys: dict[tuple, str] = {}  # one string per distinct variant, however many rows carry it
+    calls["variant_key"] = [keys.get(k) or keys.setdefault(k, variant_key(*k)) for k in
                             zip(calls["chrom"], calls["pos"], calls["ref"], calls["alt"],
                                 strict=True)]
     if "bam_path" in sheet and (sheet["bam_path"] != "").any():
         calls = _add_read_counts(calls, sheet, Path(sheet_path), thresholds, reference, recount)
-        calls["chrom"] = calls["chrom_raw"].map(genome.normalize_chrom)
+        calls["chrom"] = _by_value(calls["chrom_raw"], genome.normalize_chrom)
     calls = _annotate(calls, reference)
     known = calls["alt_count"].notna() & calls["depth"].notna() & (calls["depth"] > 0)
     calls["vaf"] = np.where(known, calls["alt_count"] / calls["depth"].where(known, 1.0),
                             calls["vaf"])
-    # one row per (sample, variant): a sample's files may repeat a record; keep the deepest
-    calls = calls.sort_values("depth", ascending=False, na_position="last", kind="stable")
-    repeated = calls.duplicated(["patient_id", "sample_id", "variant_key"])
+    # one row per (sample, variant): a sample's files may repeat a record; keep the deepest.
+    # The order is worked out on a few columns, then the table is taken once (each sort or
+    # selection of the whole table would copy it)
+    calls.index = pd.RangeIndex(len(calls))
+    order = calls["depth"].sort_values(ascending=False, na_position="last",
+                                       kind="stable").index.to_numpy()
+    repeated = calls[["patient_id", "sample_id", "variant_key"]].take(order).duplicated(
+        ).to_numpy()
     if repeated.any():
         log.warning("%d call(s) appear in more than one calls file of the same sample; "
                     "kept the record with the greatest depth", int(repeated.sum()))
-        calls = calls[~repeated]
+        order = order[~repeated]
+    keys = ["patient_id", "lesion_id", "sample_id", "chrom", "pos", "ref", "alt"]
+    final = calls[keys].take(order).reset_index(drop=True).sort_values(
+        keys, kind="stable").index.to_numpy()
+    calls = calls[[c for c in CALLS_COLUMNS if c != "detected"]]
+    calls = calls.take(order[final])  # two statements: never three copies at once
+    calls.index = pd.RangeIndex(len(calls))
     calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"])
-    calls = calls.sort_values(["patient_id", "lesion_id", "sample_id", "chrom", "pos", "ref",
-                               "alt"], kind="stable").reset_index(drop=True)
     for column in ("alt_count", "depth"):
         calls[column] = calls[column].round().astype("Int64")
-    return calls[CALLS_COLUMNS]
+    return calls
 
 
 def read_calls(
@@ -641,7 +709,8 @@ def read_calls_table(
     so every command applies its own thresholds. Raises :class:`CallsFileError` for a missing
     column or a value of the wrong kind, naming the file, line and column.
     """
-    parts = [_typed_calls(chunk, path, first_line)
+    warned: set[Path] = set()
+    parts = [_typed_calls(chunk, path, first_line, warned)
              for path in _table_paths(paths) for chunk, first_line in _table_chunks(path)]
     if not parts:
         return empty_calls_table()
@@ -686,22 +755,28 @@ def _table_chunks(path: Path, columns: list[str] | None = None,
             if empty:
                 yield source.schema_arrow.empty_table().to_pandas(), 2
             return
-        reader = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[],
-                             usecols=columns, chunksize=rows)
-        if rows is None:
-            yield reader, 2
-            return
-        line = 2
-        with reader:
-            for frame in reader:
-                yield frame, line
-                line += len(frame)
+        # through a guard: decompression bounded, no line longer than MAX_LINE_BYTES held
+        with GuardedReader(path, what="calls table") as source:
+            reader = pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False,
+                                 na_values=[], usecols=columns, chunksize=rows)
+            if rows is None:
+                yield reader, 2
+                return
+            line = 2
+            with reader:
+                for frame in reader:
+                    yield frame, line
+                    line += len(frame)
         if line == 2:  # a header and no rows: its columns are still checked
-            yield pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[],
-                              usecols=columns, nrows=0), 2
+            with GuardedReader(path, what="calls table") as source:
+                yield pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False,
+                                  na_values=[], usecols=columns, nrows=0), 2
     except ImportError as exc:
         raise CallsFileError("reading Parquet needs pyarrow", file=path,
                              hint="pip install 'lesiontrack[parquet]'") from exc
+    except COMPRESSION_ERRORS as exc:
+        raise CallsFileError(f"the compressed file is truncated or corrupt ({exc})", file=path,
+                             field="--calls", hint="copy the file again") from exc
     except (ValueError, OSError, UnicodeDecodeError, KeyError) as exc:
         raise CallsFileError(f"not a calls table: {exc}", file=path, where=1) from exc
 
@@ -766,9 +841,10 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
     batch_of = {p: i for i, batch in enumerate(batches) for p in batch}
     with tempfile.TemporaryDirectory(prefix="lesiontrack-calls-") as folder:
         spills = [Path(folder) / f"batch-{i:06d}.pickle" for i in range(len(batches))]
+        warned: set[Path] = set()
         for path in tables:
             for chunk, first_line in _table_chunks(path, rows=TABLE_CHUNK_ROWS):
-                typed = _typed_calls(chunk, path, first_line)
+                typed = _typed_calls(chunk, path, first_line, warned)
                 index = typed["patient_id"].map(batch_of)
                 if index.isna().any():  # pragma: no cover - the first reading saw them all
                     raise RuntimeError(f"{path}: a patient the first reading did not see")
@@ -793,8 +869,11 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
             del calls  # not held while the next batch is read
 
 
-def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.DataFrame:
-    """The columns of a calls table, typed; ``first_line``: the file line of the first row."""
+def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2,
+                 warned: set[Path] | None = None) -> pd.DataFrame:
+    """The columns of a calls table, typed; ``first_line``: the file line of the first row.
+    Characters XML cannot hold are refused in the sample sheet's columns and replaced in the
+    others, with a warning (once per file in ``warned``: the files already warned about)."""
     missing = [c for c in CALLS_COLUMNS if c not in frame.columns and c not in _COMPUTED_COLUMNS]
     if missing:
         raise CallsFileError(f"missing column(s) {', '.join(missing)}", file=path, where=1,
@@ -815,6 +894,24 @@ def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2) -> pd.Dat
     for column in CALLS_COLUMNS:
         if column not in numeric and column != "detected" and column in frame.columns:
             frame[column] = frame[column].astype(object).fillna("").astype(str)
+    for column in _SHEET_COLUMNS:  # the sample sheet's text: refused, as in the sheet
+        rows = illegal_rows(frame[column])
+        if len(rows):
+            char = ILLEGAL_CHARACTERS.search(frame[column].iloc[rows[0]]).group()
+            raise CallsFileError(
+                f"character {character_name(char)} is not allowed", file=path,
+                where=int(rows[0]) + first_line, field=column,
+                hint="control characters and U+FFFE/U+FFFF cannot be written to the "
+                     "XML/GraphML outputs: remove it",
+            )
+    changed, char = replace_illegal(frame, [c for c in CALLS_COLUMNS if c not in numeric
+                                            and c not in _SHEET_COLUMNS and c != "detected"
+                                            and c in frame.columns])
+    if changed and (warned is None or path not in warned):
+        log.warning("%s: value(s) hold characters XML cannot hold (first %s); replaced by "
+                    "U+FFFD", path, character_name(char or REPLACEMENT))
+        if warned is not None:
+            warned.add(path)
     if any(c not in frame.columns for c in _COMPUTED_COLUMNS):
         frame = _add_consequence(frame)
     return frame[CALLS_COLUMNS]

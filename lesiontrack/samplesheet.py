@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import csv
 import os
-import re
+import stat
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from .errors import LesionTrackError, SampleSheetError
 from .genome import normalize_assembly
+from .io import ILLEGAL_CHARACTERS, character_name
 
-#: A sample sheet larger than this is refused before it is read (memory stays bounded).
+#: A sample sheet (or patient table) larger than this is refused: a regular file before it is
+#: read, a pipe or device as soon as this many bytes have come (memory stays bounded).
 MAX_SHEET_BYTES = 64 * 1024 * 1024
 #: No sample-sheet line is longer than this.
 MAX_LINE_CHARS = 1024 * 1024
-_NEWLINES = re.compile(rb"(\r\n|\r|\n)")
+#: Bytes read at a time (never more than :data:`MAX_LINE_CHARS`: see :func:`read_capped`).
+_BLOCK = 1024 * 1024
+
+#: Identifier columns that must not start like a spreadsheet formula.
+ID_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id", "sample_id", "vcf_sample")
+#: First characters that make a spreadsheet evaluate a cell (OWASP CSV injection), refused at the
+#: start of an identifier. ``-`` is not among them: see the README (*Errors and guarantees*).
+FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id", "sample_id", "status", "calls")
 OPTIONAL_COLUMNS: tuple[str, ...] = (
@@ -52,55 +63,87 @@ SAMPLESHEET_COLUMNS: list[str] = [
 ]
 
 
-def _decode(path: Path, data: bytes) -> str:
+def _line_number(data: bytes | bytearray | str, end: int) -> int:
+    """The line (1-based) holding offset ``end`` of ``data``: LF, CRLF and CR end lines."""
+    lf, cr = ("\n", "\r") if isinstance(data, str) else (b"\n", b"\r")
+    head = data[:end]
+    return head.count(lf) + head.count(cr) - head.count(cr + lf) + 1
+
+
+def _decode(path: Path, data: bytes | bytearray) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + data[: exc.start].count(b"\r") - data[
-            : exc.start
-        ].count(b"\r\n") + 1
         raise SampleSheetError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x})", file=path, where=line,
-            hint="save the sample sheet as UTF-8",
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})", file=path,
+            where=_line_number(data, exc.start), hint="save the sample sheet as UTF-8",
         ) from exc
 
 
-def _check_line_lengths(path: Path, error: type[LesionTrackError], what: str) -> None:
-    """Raise ``error`` for a line longer than :data:`MAX_LINE_CHARS` bytes, reading the file in
-    blocks so that memory stays bounded whatever the file holds. LF, CRLF and CR end lines."""
-    number, length, after_cr = 1, 0, False
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            for piece in _NEWLINES.split(block):
-                if piece in (b"\r\n", b"\r", b"\n"):
-                    if not (piece == b"\n" and after_cr):  # a CRLF split across two blocks
-                        number += 1
-                    length, after_cr = 0, piece == b"\r"
-                    continue
-                if piece:
-                    after_cr = False
-                length += len(piece)
-                if length > MAX_LINE_CHARS:
-                    raise error(
-                        f"line longer than {MAX_LINE_CHARS:,} bytes: not a {what}",
-                        file=path, where=number,
-                        hint=f"is this a calls file or a binary file given in place of the "
-                             f"{what}?",
-                    )
+def read_capped(path: Path, error: type[LesionTrackError], what: str) -> tuple[bytearray, bool]:
+    """(the bytes of ``path``, whether it is a regular file), read ONCE, so that a pipe
+    (``<(cat sheet.tsv)``, ``/dev/stdin``) works.
+
+    Memory stays bounded whatever the file holds: a regular file over :data:`MAX_SHEET_BYTES`
+    is refused before it is read, a pipe or device as soon as more bytes have come (an endless
+    stream); a NUL byte (binary content) and a line over :data:`MAX_LINE_CHARS` bytes are
+    refused in the block that holds them. Raises ``error`` naming the file and line.
+    """
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
+    with handle:
+        try:
+            regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+            size = os.fstat(handle.fileno()).st_size if regular else 0
+        except OSError as exc:
+            raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
+        if size > MAX_SHEET_BYTES:
+            raise error(
+                f"{size:,} bytes is too large for a {what} (limit {MAX_SHEET_BYTES:,})",
+                file=path, where=1, hint=f"is this a calls file given in place of the {what}?",
+            )
+        data = bytearray()
+        run = 0  # bytes of the line the data read so far ends in
+        while True:
+            try:
+                # a block never holds a whole line longer than the limit: only a line running
+                # across blocks can be, and ``run`` follows it
+                block = handle.read(min(_BLOCK, MAX_LINE_CHARS))
+            except OSError as exc:
+                raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
+            if not block:
+                return data, regular
+            if len(data) + len(block) > MAX_SHEET_BYTES:
+                raise error(
+                    f"more than {MAX_SHEET_BYTES:,} bytes: too large for a {what}", file=path,
+                    hint=f"is this an endless stream, or a calls file given in place of the "
+                         f"{what}?",
+                )
+            if b"\x00" in block:
+                at = len(data) + block.index(b"\x00")
+                data += block
+                raise error("not a text file (binary content)", file=path,
+                            where=_line_number(data, at))
+            last = max(block.rfind(b"\n"), block.rfind(b"\r"))
+            if last < 0:
+                run += len(block)
+            else:
+                first = min(p for p in (block.find(b"\n"), block.find(b"\r")) if p >= 0)
+                if run + first > MAX_LINE_CHARS:
+                    _too_long(path, error, what, data, len(data) - run)
+                run = len(block) - last - 1
+            data += block
+            if run > MAX_LINE_CHARS:
+                _too_long(path, error, what, data, len(data) - run)
 
 
-def _lines(text: str) -> list[tuple[int, str]]:
-    """(line number, text) of non-blank, non-comment lines; any newline convention."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    out = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if len(line) > MAX_LINE_CHARS:
-            raise SampleSheetError(f"line of {len(line):,} characters is too long for a sample "
-                                   "sheet", where=number)
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        out.append((number, line))
-    return out
+def _too_long(path: Path, error: type[LesionTrackError], what: str, data: bytearray,
+              start: int) -> None:
+    raise error(f"line longer than {MAX_LINE_CHARS:,} bytes: not a {what}", file=path,
+                where=_line_number(data, start),
+                hint=f"is this a calls file or a binary file given in place of the {what}?")
 
 
 def _delimiter(header: str) -> str:
@@ -136,57 +179,159 @@ def _resolve(folder: Path, value: str) -> Path:
     return path if path.is_absolute() else folder / path
 
 
-def read_table_rows(
-    path: Path, error: type[LesionTrackError], what: str
-) -> tuple[int, list[str], list[tuple[int, dict[str, str]]]]:
-    """Read a small delimited table strictly (sample sheet, patient table).
+class Table(NamedTuple):
+    """A small delimited table read by :func:`read_table_columns`, column by column."""
+
+    header_line: int
+    header: list[str]  # lower case, as in the file ("" for an unnamed column)
+    columns: dict[str, list[str]]  # named columns only, values stripped
+    lines: list[int]  # the line number of each row
+    regular: bool  # a regular file (not a pipe or device)
+
+
+def _first_illegal(text: str, lines: list[str]) -> tuple[int, str] | None:
+    """(line number, character) of the first XML-illegal character outside comment lines."""
+    position, number, counted = 0, 1, 0  # ``number``: the line of offset ``counted``
+    while match := ILLEGAL_CHARACTERS.search(text, position):
+        number += text.count("\n", counted, match.start())
+        counted = match.start()
+        line = lines[number - 1].lstrip()
+        if line and not line.startswith("#"):
+            return number, match.group()
+        position = text.find("\n", match.start())  # the next line
+        if position < 0:
+            return None
+    return None
+
+
+def _split(path: Path, error: type[LesionTrackError], number: int, line: str,
+           delimiter: str, header: list[str] | None) -> list[str]:
+    """The fields of one line, not stripped; quoted cells through :mod:`csv` (one line at a
+    time: a stray quote must not swallow the following lines, nor shift every line number);
+    an identifier whose cell starts with a TAB or CR (only possible quoted, or in a CSV) is
+    refused here, before stripping would hide it."""
+    if '"' not in line and (delimiter == "\t" or "\t" not in line):
+        return line.split(delimiter)
+    try:
+        fields = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise error(f"cannot read the line: {exc}", file=path, where=number) from None
+    for name, value in zip(header or (), fields, strict=False):
+        if name in ID_COLUMNS and value.startswith(("\t", "\r")):
+            _formula(path, error, number, name, value)
+    return fields
+
+
+def _formula(path: Path, error: type[LesionTrackError], number: int, column: str,
+             value: str) -> None:
+    raise error(
+        f"an identifier must not start with {value[:1]!r}: {value!r} would be a formula in a "
+        "spreadsheet", file=path, where=number, field=column,
+        hint="identifiers may not start with =, +, @, TAB or CR",
+    )
+
+
+def read_table_columns(path: str | os.PathLike[str], error: type[LesionTrackError],
+                       what: str) -> Table:
+    """Read a small delimited table strictly (sample sheet, patient table), once.
 
     TSV or CSV (sniffed from the header line), ``#`` comment lines, any newline convention,
-    UTF-8. Returns (header line number, lower-case header, [(line number, {column: value})]).
-    Raises ``error`` (a :class:`LesionTrackError` subclass) naming the file and line.
+    UTF-8, at most :data:`MAX_SHEET_BYTES` (pipes work: see :func:`read_capped`). Refused with
+    ``error`` (a :class:`LesionTrackError` subclass) naming the file, line and field: a
+    character of :data:`ILLEGAL_CHARACTERS` outside comment lines, a row with another number of
+    fields than the header, a repeated column, an identifier (:data:`ID_COLUMNS`) starting with
+    one of :data:`FORMULA_STARTS`.
     """
+    path = Path(path)
+    data, regular = read_capped(path, error, what)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
-    if size > MAX_SHEET_BYTES:
-        raise error(
-            f"{size:,} bytes is too large for a {what} (limit {MAX_SHEET_BYTES:,})",
-            file=path, where=1, hint=f"is this a calls file given in place of the {what}?",
-        )
-    try:
-        _check_line_lengths(path, error, what)  # before loading: bounded memory on any file
-        data = path.read_bytes()
-    except OSError as exc:
-        raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
-    if b"\x00" in data[:65536]:
-        raise error("not a text file (binary content)", file=path, where=1)
-    try:
-        lines = _lines(_decode(path, data))
+        text = _decode(path, data)
     except SampleSheetError as exc:
-        raise error(exc.message, file=path, where=exc.where,
-                    hint=f"save the {what} as UTF-8" if "UTF-8" in exc.message else exc.hint,
+        raise error(exc.message, file=path, where=exc.where, hint=f"save the {what} as UTF-8",
                     ) from None
-    if not lines:
+    del data
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    illegal = _first_illegal(text, lines)
+    del text
+    header_index = next((i for i, line in enumerate(lines)
+                         if (s := line.lstrip()) and not s.startswith("#")), None)
+    if header_index is None:
         raise error(f"the {what} is empty", file=path, where=1)
-    header_line, header_text = lines[0]
-    delimiter = _delimiter(header_text)
-    # one line at a time: a stray quote must not swallow the following lines (nor shift every
-    # line number); no cell of these small tables spans lines
-    parsed = [next(csv.reader([text], delimiter=delimiter), []) for _, text in lines]
-    header = [h.strip().lower() for h in parsed[0]]
+    header_line = header_index + 1
+    delimiter = _delimiter(lines[header_index])
+    header = [h.strip().lower() for h in _split(path, error, header_line, lines[header_index],
+                                                 delimiter, None)]
+    if illegal is not None:
+        number, char = illegal
+        field = None
+        if number > header_line:
+            fields = _split(path, error, number, lines[number - 1], delimiter, header)
+            field = next((h for h, f in zip(header, fields, strict=False) if char in f), None)
+        raise error(f"character {character_name(char)} is not allowed", file=path,
+                    where=number, field=field or None,
+                    hint="control characters and U+FFFE/U+FFFF cannot be written to the "
+                         "XML/GraphML outputs: remove it")
     duplicated = sorted({h for h in header if h and header.count(h) > 1})
     if duplicated:
         raise error(f"column {duplicated[0]} appears twice", file=path, where=header_line,
                     field=duplicated[0])
-    rows = []
-    for (number, _), fields in zip(lines[1:], parsed[1:], strict=True):
-        if len(fields) != len(header):
+    width = len(header)
+    values: list[list[str]] = [[] for _ in header]
+    # equal values share one string (a patient's id on a million rows is one object); a
+    # column whose values are mostly distinct stops sharing (the dictionary would cost more)
+    shared: list[dict[str, str] | None] = [{} for _ in header]
+    numbers: list[int] = []
+    for index in range(header_index + 1, len(lines)):
+        line = lines[index]
+        start = line.lstrip()
+        if not start or start[0] == "#":
+            continue
+        fields = _split(path, error, index + 1, line, delimiter, header)
+        if len(fields) != width:
             shown = "TAB" if delimiter == "\t" else repr(delimiter)
-            raise error(f"{len(fields)} fields where the header has {len(header)}", file=path,
-                        where=number, hint=f"is the delimiter {shown} used throughout?")
-        rows.append((number, {h: f.strip() for h, f in zip(header, fields, strict=True) if h}))
-    return header_line, header, rows
+            raise error(f"{len(fields)} fields where the header has {width}", file=path,
+                        where=index + 1, hint=f"is the delimiter {shown} used throughout?")
+        numbers.append(index + 1)
+        for column, cache, field in zip(values, shared, fields, strict=True):
+            field = field.strip()
+            column.append(field if cache is None else cache.setdefault(field, field))
+        if len(numbers) % 65536 == 0:
+            shared = [None if c is not None and len(c) > len(numbers) // 2 else c
+                      for c in shared]
+    del lines
+    columns = {h: v for h, v in zip(header, values, strict=True) if h}
+    for name in ID_COLUMNS:
+        for row, value in enumerate(columns.get(name, ())):
+            if value.startswith(FORMULA_STARTS):
+                _formula(path, error, numbers[row], name, value)
+    return Table(header_line, header, columns, numbers, regular)
+
+
+def read_table_rows(
+    path: Path, error: type[LesionTrackError], what: str
+) -> tuple[int, list[str], list[tuple[int, dict[str, str]]]]:
+    """:func:`read_table_columns` row by row: (header line number, lower-case header,
+    [(line number, {column: value})])."""
+    table = read_table_columns(path, error, what)
+    names = list(table.columns)
+    rows = [(number, dict(zip(names, values, strict=True)))
+            for number, *values in zip(table.lines, *table.columns.values(), strict=True)]
+    return table.header_line, table.header, rows
+
+
+def sheet_folder(path: str | os.PathLike[str], regular: bool | None = None) -> Path:
+    """The folder a sheet's relative paths are resolved against and shown relative to: the
+    sheet's own folder, or the current directory when the sheet is not a regular file (a pipe
+    such as ``<(cat sheet.tsv)``, ``/dev/stdin``)."""
+    path = Path(path)
+    if regular is None:
+        try:
+            regular = path.is_file()
+        except (OSError, ValueError):
+            regular = False
+    return path.resolve().parent if regular else Path.cwd()
 
 
 def read_samplesheet(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -195,28 +340,95 @@ def read_samplesheet(path: str | os.PathLike[str]) -> pd.DataFrame:
     Returns :data:`SAMPLESHEET_COLUMNS`: ``status`` is normalised (``progressive``,
     ``controlled``, ``baseline``, ``unknown``) with the raw word kept in ``status_raw``;
     ``calls_path``/``bam_path`` are absolute paths (relative ones resolved against the sheet's
-    folder); ``line`` is the row's line number in the file.
+    folder, or the current directory when the sheet is a pipe); ``line`` is the row's line
+    number in the file. The file is read once (a pipe works).
     Raises :class:`SampleSheetError` naming the line and field of the first problem.
     """
     path = Path(path)
-    header_line, header, rows = read_table_rows(path, SampleSheetError, "sample sheet")
+    table = read_table_columns(path, SampleSheetError, "sample sheet")
+    header = table.header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise SampleSheetError(
-            f"missing required column(s) {', '.join(missing)}", file=path, where=header_line,
-            field=missing[0], hint=f"found: {', '.join(h for h in header if h) or 'nothing'}",
+            f"missing required column(s) {', '.join(missing)}", file=path,
+            where=table.header_line, field=missing[0],
+            hint=f"found: {', '.join(h for h in header if h) or 'nothing'}",
         )
-    folder = path.resolve().parent
-    records = [_validate_row(path, folder, number, row) for number, row in rows]
-    if not records:
+    if not table.lines:
         raise SampleSheetError("the sample sheet has a header but no samples", file=path,
-                               where=header_line)
-    frame = pd.DataFrame.from_records(records, columns=SAMPLESHEET_COLUMNS)
+                               where=table.header_line)
+    frame = _validate(path, sheet_folder(path, table.regular), table)
     _check_consistency(path, frame)
     return frame
 
 
+def _validate(path: Path, folder: Path, table: Table) -> pd.DataFrame:
+    """The sheet's frame, every row checked at once: each check runs on the distinct values of
+    its columns; the first row any check refuses is handed to :func:`_validate_row`, which
+    raises the error naming it (the same error a row-by-row reading gives)."""
+    n = len(table.lines)
+    empty = [""] * n
+    column = {c: table.columns.get(c, empty) for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+    bad = np.zeros(n, dtype=bool)
+    for name in REQUIRED_COLUMNS:
+        bad |= np.fromiter((not v for v in column[name]), dtype=bool, count=n)
+    kinds = {pair: _role_status(*pair) for pair in set(zip(column["role"], column["status"],
+                                                            strict=True))}
+    calls = {v: _checked_path(folder, v) for v in set(column["calls"])}
+    bams = {v: _checked_path(folder, v) if v else "" for v in set(column["bam"])}
+    assemblies = {v: normalize_assembly(v) or None if v else "" for v in set(column["assembly"])}
+    cnvs = {v: _checked_path(folder, v) if v else "" for v in set(column["cnv"])}
+    purities = {v: _purity_or_bad(v) for v in set(column["purity"])}
+    role_status = [kinds[pair] for pair in zip(column["role"], column["status"], strict=True)]
+    calls_path = [calls[v] for v in column["calls"]]
+    bam_path = [bams[v] for v in column["bam"]]
+    cnv_path = [cnvs[v] for v in column["cnv"]]
+    purity = [purities[v] for v in column["purity"]]
+    assembly = [assemblies[v] for v in column["assembly"]]
+    for values in (role_status, calls_path, bam_path, cnv_path, assembly):
+        bad |= np.fromiter((v is None for v in values), dtype=bool, count=n)
+    bad |= np.fromiter((v is _BAD for v in purity), dtype=bool, count=n)
+    if bad.any():
+        row = int(np.argmax(bad))
+        _validate_row(path, folder, table.lines[row], {c: v[row] for c, v in column.items()})
+        raise AssertionError(f"line {table.lines[row]} was refused but passes")  # pragma: no cover
+    return pd.DataFrame({
+        "patient_id": column["patient_id"], "lesion_id": column["lesion_id"],
+        "sample_id": column["sample_id"], "role": [k[0] for k in role_status],
+        "status": [k[1] for k in role_status], "status_raw": column["status"],
+        "site": column["site"], "timepoint": column["timepoint"],
+        "vcf_sample": column["vcf_sample"], "calls": column["calls"], "calls_path": calls_path,
+        "bam": column["bam"], "bam_path": bam_path, "assembly": assembly,
+        "line": np.array(table.lines, dtype=np.int64), "cnv": column["cnv"],
+        "cnv_path": cnv_path,
+        "purity": np.array([np.nan if v is None else v for v in purity], dtype=float),
+    }, columns=SAMPLESHEET_COLUMNS)
+
+
+def _role_status(role_raw: str, status_raw: str) -> tuple[str, str] | None:
+    """(role, status) of a row, or None when :func:`_validate_row` refuses the pair."""
+    status = normalize_status(status_raw)
+    role = role_raw.lower() or ("baseline" if status == "baseline" else "lesion")
+    if status is None or role not in ROLES:
+        return None
+    if role == "normal":
+        return (role, "unknown") if status in ("baseline", "unknown") else None
+    if role == "baseline":
+        return (role, "baseline") if status in ("baseline", "unknown") else None
+    return None if status == "baseline" else (role, status)
+
+
+def _checked_path(folder: Path, value: str) -> str | None:
+    """The absolute path of an existing file, or None."""
+    resolved = _resolve(folder, value)
+    try:
+        return str(resolved) if resolved.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
 def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) -> dict:
+    """One row checked and completed; raises :class:`SampleSheetError` naming its problem."""
     for column in REQUIRED_COLUMNS:
         if not row.get(column):
             raise SampleSheetError("empty value", file=path, where=number, field=column)
@@ -286,8 +498,12 @@ def _validate_row(path: Path, folder: Path, number: int, row: dict[str, str]) ->
     }
 
 
-def _purity(path: Path, number: int, text: str) -> float | None:
-    """The optional ``purity`` cell: a tumour fraction in (0, 1], empty for unknown."""
+#: A cell :func:`_validate` refuses (handed to :func:`_validate_row` for the error).
+_BAD = object()
+
+
+def _purity_value(text: str) -> float | None:
+    """A ``purity`` cell as a tumour fraction in (0, 1], None when empty; ValueError else."""
     if not text or text.upper() in ("NA", "."):
         return None
     try:
@@ -295,11 +511,26 @@ def _purity(path: Path, number: int, text: str) -> float | None:
     except ValueError:
         value = float("nan")
     if not 0.0 < value <= 1.0:  # NaN fails too
+        raise ValueError(text)
+    return value
+
+
+def _purity_or_bad(text: str) -> float | object | None:
+    try:
+        return _purity_value(text)
+    except ValueError:
+        return _BAD
+
+
+def _purity(path: Path, number: int, text: str) -> float | None:
+    """The optional ``purity`` cell: a tumour fraction in (0, 1], empty for unknown."""
+    try:
+        return _purity_value(text)
+    except ValueError:
         raise SampleSheetError(f"purity {text!r} is not a tumour fraction", file=path,
                                where=number, field="purity",
                                hint="write a fraction between 0 and 1 (e.g. 0.6), or leave it "
-                                    "empty")
-    return value
+                                    "empty") from None
 
 
 def _check_consistency(path: Path, frame: pd.DataFrame) -> None:

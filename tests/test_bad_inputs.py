@@ -12,9 +12,11 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import random
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,10 +253,54 @@ CASES: dict[str, Case] = {
         {"t.vcf": VCF_HEAD + D816V, "ref.fa": _truncated_reference},
         ["ref.fa: the reference FASTA cannot be read (contig chr4)", "samtools faidx"],
         extra=["--reference", "{dir}/ref.fa"]),
+    # issue 15, item 3: characters XML cannot hold are refused in the sample sheet (the
+    # GraphML output was ill-formed: expat and networkx refused it after exit 0)
+    "vertical tab in a sample-sheet site": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'site': character U+000B (vertical tab) is not allowed"],
+        sheet=HEADER.rstrip("\n") + "\tsite\nP\tL\tT1\tPD\tt.vcf\tliver\x0bsegment 4\n"),
+    "U+FFFF in a sample-sheet lesion id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'lesion_id': character U+FFFF (a non-character) is not allowed"],
+        sheet=HEADER + "P\tL\uffff\tT1\tPD\tt.vcf\n"),
+    "control character U+0001 in a patient id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:3: field 'patient_id': character U+0001 (a control character) is not "
+         "allowed"],
+        sheet=HEADER + "# a comment may hold one: \x01\nP\x01\tL\tT1\tPD\tt.vcf\n"),
+    # issue 15, item 9: an identifier that a spreadsheet would evaluate is refused
+    "formula in a patient id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'patient_id': an identifier must not start with '='"],
+        sheet=HEADER + '=HYPERLINK("http://x","click")\tL\tT1\tPD\tt.vcf\n'),
+    "formula in a lesion id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'lesion_id': an identifier must not start with '@'"],
+        sheet=HEADER + "P\t@SUM(1+1)\tT1\tPD\tt.vcf\n"),
+    "formula in a sample id": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:2: field 'sample_id': an identifier must not start with '+'"],
+        sheet=HEADER + "P\tL\t+1+cmd|x\tPD\tt.vcf\n"),
+    "formula in a vcf_sample": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.tsv:3: field 'vcf_sample': an identifier must not start with '='"],
+        sheet=HEADER.rstrip("\n") + "\tvcf_sample\nP\tL\tT1\tPD\tt.vcf\tT1\n"
+              "P\tL2\tT2\tPD\tt.vcf\t=1+1\n"),
+    "TAB starting a quoted identifier of a CSV sheet": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.csv:2: field 'sample_id': an identifier must not start with '\\t'"],
+        sheet='patient_id,lesion_id,sample_id,status,calls\nP,L,"\t=1+1",PD,t.vcf\n',
+        sheet_name="sheet.csv"),
+    "TAB starting an unquoted identifier of a CSV sheet": Case(
+        {"t.vcf": VCF_HEAD + D816V},
+        ["sheet.csv:2: field 'lesion_id': an identifier must not start with '\\t'"],
+        sheet="patient_id,lesion_id,sample_id,status,calls\nP,\tL,T1,PD,t.vcf\n",
+        sheet_name="sheet.csv"),
 }
 
 #: Cases run through ``report`` too (OUTDIR new, and OUTDIR existing with --force).
-REPORT_CASES = ["unknown status", "truncated bgzip (after the first blocks)", "sites-only VCF",
+REPORT_CASES = ["unknown status", "vertical tab in a sample-sheet site", "formula in a patient id",
+                "truncated bgzip (after the first blocks)", "sites-only VCF",
                 "GRCh37 and GRCh38 in one patient", "non-numeric MAF t_alt_count"]
 
 
@@ -748,3 +794,482 @@ def test_a_record_with_a_non_utf8_ref_is_one_error_line(capfd, tmp_path, compres
     if compress == "plain":
         assert f"{path.name}:6:" in err  # the record's line
     assert not (tmp_path / "out.tsv").exists()
+
+
+# ---- issue 15, item 7: a sheet or patient table from a pipe, and endless streams ----------
+
+
+def _fifo_writer(path: Path, chunks) -> threading.Thread:
+    """A thread writing ``chunks`` (an iterable of bytes) into the FIFO ``path``; it stops
+    quietly when the reader closes its end."""
+
+    def write() -> None:
+        try:
+            with path.open("wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+        except (BrokenPipeError, OSError):
+            pass
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def _endless(line: bytes):
+    block = line * (65536 // len(line))
+    while True:
+        yield block
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_sample_sheet_through_a_pipe_is_read_once(capfd, tmp_path, monkeypatch):
+    """``lesiontrack calls <(cat sheet.tsv)``: the sheet arrives through a pipe, which can be
+    read only once (a pre-check used to consume it: "the sample sheet is empty"); its relative
+    paths are relative to the current folder."""
+    (tmp_path / "t.vcf").write_text(VCF_HEAD + D816V)
+    fifo = tmp_path / "sheet.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.chdir(tmp_path)
+    writer = _fifo_writer(fifo, [(HEADER + "P\tL\tT1\tPD\tt.vcf\n").encode()])
+    code, out, err = run(capfd, "calls", fifo)
+    writer.join(5)
+    assert code == 0, err
+    rows = out.splitlines()
+    assert len(rows) == 2 and rows[1].startswith("P\tL\tT1\t")
+    assert "\tt.vcf\t" in out  # the source shown relative to the current folder
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_patient_table_through_a_pipe(tmp_path):
+    from lesiontrack.outcomes import read_patients
+
+    fifo = tmp_path / "patients.fifo"
+    os.mkfifo(fifo)
+    writer = _fifo_writer(fifo, [b"patient_id\tpfs_months\tpfs_event\nP1\t3.5\t1\n"])
+    frame = read_patients(fifo)
+    writer.join(5)
+    assert frame["patient_id"].tolist() == ["P1"]
+    assert frame["pfs_months"].tolist() == [3.5]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("line", [b"y\n", HEADER.encode()])
+def test_an_endless_stream_as_the_sheet_is_refused(capfd, tmp_path, line):
+    """``yes | lesiontrack calls /dev/stdin``: the size cap counts the bytes that come (a
+    pipe's size is 0), so the endless stream is refused with one line."""
+    fifo = tmp_path / "endless.fifo"
+    os.mkfifo(fifo)
+    writer = _fifo_writer(fifo, _endless(line))
+    code, out, err = run(capfd, "calls", fifo)
+    writer.join(5)
+    assert_one_error_line(code, out, err, [
+        f"{fifo}: more than 67,108,864 bytes: too large for a sample sheet",
+        "endless stream"])
+
+
+@pytest.mark.skipif(not Path("/dev/urandom").exists(), reason="needs /dev/urandom")
+@pytest.mark.parametrize("command", ["calls", "outcomes"])
+def test_random_bytes_as_the_sheet_or_patient_table_are_refused(capfd, tmp_path, command):
+    if command == "calls":
+        argv = ["calls", "/dev/urandom"]
+        expect = ["/dev/urandom:", "not a text file (binary content)"]
+    else:
+        sheet, _ = write_case(tmp_path, Case({"t.vcf": VCF_HEAD + D816V}, []))
+        argv = ["outcomes", sheet, "--patients", "/dev/urandom"]
+        expect = ["/dev/urandom:", "not a text file (binary content)"]
+    code, out, err = run(capfd, *argv)
+    assert_one_error_line(code, out, err, expect)
+
+
+@pytest.mark.parametrize(("text", "expect"), [
+    ("patient_id\tpfs_months\tpfs_event\tsalvage\nP1\t3\t1\tsunitinib\x0b\n",
+     "patients.tsv:2: field 'salvage': character U+000B (vertical tab) is not allowed"),
+    ("patient_id\tpfs_months\tpfs_event\n@P1\t3\t1\n",
+     "patients.tsv:2: field 'patient_id': an identifier must not start with '@'"),
+])
+def test_patient_table_refuses_illegal_characters_and_formulas(capfd, tmp_path, text, expect):
+    sheet, _ = write_case(tmp_path, Case({"t.vcf": VCF_HEAD + D816V}, []))
+    (tmp_path / "patients.tsv").write_text(text)
+    code, out, err = run(capfd, "outcomes", sheet, "--patients", tmp_path / "patients.tsv")
+    assert_one_error_line(code, out, err, [expect])
+
+
+def test_a_dash_starting_identifier_is_accepted(tmp_path):
+    """``-`` is not refused (see the README): ``-1`` and ``-L2`` are read as they are."""
+    (tmp_path / "t.vcf").write_text(VCF_HEAD + D816V)
+    (tmp_path / "sheet.tsv").write_text(HEADER + "-1\t-L2\tT1\tPD\tt.vcf\n")
+    sheet = lt.read_samplesheet(tmp_path / "sheet.tsv")
+    assert sheet.loc[0, "patient_id"] == "-1" and sheet.loc[0, "lesion_id"] == "-L2"
+
+
+# ---- issue 15, item 3: every output parses after hostile input ----------------------------
+
+HOSTILE_MAF = (
+    "Hugo_Symbol\tChromosome\tStart_Position\tReference_Allele\tTumor_Seq_Allele2\t"
+    "Tumor_Sample_Barcode\tt_alt_count\tt_depth\tNCBI_Build\tHGVSp_Short\tHGVSc\n"
+    "KIT\x0b<b>\tchr4\t54733155\tA\tT\tT1\t30\t130\tGRCh38\tp.D816V\x01&\"\tc.2447A>T\uffff\n"
+    "KIT\tchr4\t54728092\tT\tC\tT2\t20\t120\tGRCh38\tp.V654A\x1b]]>\tc.1961T>C\n"
+)
+HOSTILE_TEXT = "<script>alert(1)</script> ]]> &amp; \"'` \u00e9\u2028"
+
+
+def _hostile_cohort(folder: Path) -> tuple[Path, Path]:
+    """A cohort whose calls file holds characters XML cannot hold (gene, HGVS) and whose sheet
+    and patient table hold every legal character that markup, XML and JSON care about."""
+    (folder / "p.maf").write_text(HOSTILE_MAF)
+    patient = 'P<&>"1'
+    (folder / "sheet.tsv").write_text(
+        "patient_id\tlesion_id\tsample_id\tstatus\tsite\ttimepoint\tvcf_sample\tcalls\n"
+        f"{patient}\tL<1>\tT1\tPD\t{HOSTILE_TEXT}\t{HOSTILE_TEXT}\tT1\tp.maf\n"
+        f"{patient}\tL&2\tT2\tSD\tliver \"x\"\t]]>\tT2\tp.maf\n")
+    (folder / "patients.tsv").write_text(
+        "patient_id\tpfs_months\tpfs_event\tos_months\tos_event\tsalvage\n"
+        f"{patient}\t3.5\t1\t12\t0\t{HOSTILE_TEXT}\n")
+    return folder / "sheet.tsv", folder / "patients.tsv"
+
+
+def _parse_every_output(folder: Path) -> list[str]:
+    """Parse every GraphML/XML/SVG, JSON and HTML file under ``folder``; their names."""
+    import json
+    import xml.etree.ElementTree as ET
+    from html.parser import HTMLParser
+
+    import networkx as nx
+
+    parsed = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        text = path.read_text(encoding="utf-8")
+        assert not lt.io.ILLEGAL_CHARACTERS.search(text), path
+        if path.suffix in (".graphml", ".svg", ".xml"):
+            ET.fromstring(text.encode("utf-8"))
+            if path.suffix == ".graphml":
+                nx.read_graphml(path)
+        elif path.suffix == ".json":
+            json.loads(text)
+        elif path.suffix == ".html":
+            parser = HTMLParser()
+            parser.feed(text)
+            parser.close()
+            assert "<script>alert(1)" not in text, path
+        else:
+            continue
+        parsed.append(path.name)
+    return parsed
+
+
+def test_every_output_parses_after_hostile_input(capfd, tmp_path):
+    sheet, patients = _hostile_cohort(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = run(capfd, "report", sheet, "-o", out / "report", "--patients", patients,
+                       "--permutations", "10")
+    assert code == 0, err
+    assert err.count("p.maf: 4 value(s) hold characters XML cannot hold") == 1, err
+    for name in ("cohort.graphml", "cohort.json"):
+        code, _, err = run(capfd, "graph", sheet, "-o", out / name)
+        assert code == 0, err
+    code, _, err = run(capfd, "outcomes", sheet, "--patients", patients, "-o", out / "outcomes",
+                       "--json")
+    assert code == 0, err
+    parsed = _parse_every_output(out)
+    for name in ("cohort.graphml", "cohort.json", "index.html", "outcomes.json",
+                 "provenance.json", "stats.json"):
+        assert name in parsed, (name, parsed)
+    assert any(n.endswith(".svg") for n in parsed), parsed
+    graph = lt.build_graph(*_tables(sheet))
+    names = {d.get("hgvsp") for _, d in graph.nodes(data=True) if d.get("kind") == "mutation"}
+    assert 'p.D816V\ufffd&"' in names  # replaced, not dropped
+
+
+def _tables(sheet: Path):
+    calls = lt.read_calls(sheet)
+    frame = lt.read_samplesheet(sheet)
+    return calls, lt.classify(calls, frame), frame
+
+
+def test_calls_table_text_replaced_and_sheet_columns_refused(capfd, tmp_path):
+    """``--calls`` tables: text from calls files (gene, HGVS) is replaced with one warning per
+    table; the sample sheet's columns (site, ids) are refused like the sheet's own."""
+    sheet, _ = _hostile_cohort(tmp_path)
+    calls = tmp_path / "calls.tsv"
+    code, _, err = run(capfd, "calls", sheet, "-o", calls)
+    assert code == 0, err
+    table = pd.read_csv(calls, sep="\t", dtype=str, keep_default_na=False)
+    table.loc[0, "gene"] = "KIT\x0c"
+    table.loc[1, "hgvsp"] = "p.V654A\x0c"
+    table.to_csv(calls, sep="\t", index=False)
+    code, _, err = run(capfd, "classify", "--calls", calls, "-o", tmp_path / "origins.tsv")
+    assert code == 0, err
+    assert err.count("calls.tsv: value(s) hold characters XML cannot hold (first U+000C") == 1
+    table.loc[1, "site"] = "liver\x0c"
+    table.to_csv(calls, sep="\t", index=False)
+    code, out, err = run(capfd, "classify", "--calls", calls)
+    assert_one_error_line(code, out, err, [
+        f"{calls}:3: field 'site': character U+000C (form feed) is not allowed"])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_report_from_a_sheet_through_a_pipe(capfd, tmp_path, monkeypatch):
+    """The report's provenance does not open the pipe again (it would wait for a writer for
+    ever): the sheet is listed as not checksummed."""
+    import json
+
+    (tmp_path / "t.vcf").write_text(VCF_HEAD + D816V)
+    fifo = tmp_path / "sheet.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.chdir(tmp_path)
+    writer = _fifo_writer(fifo, [(HEADER + "P\tL\tT1\tPD\tt.vcf\n").encode()])
+    code, _, err = run(capfd, "report", fifo, "-o", tmp_path / "report", "--permutations", "10")
+    writer.join(5)
+    assert code == 0, err
+    inputs = json.loads((tmp_path / "report" / "provenance.json").read_text())["inputs"]
+    sheet = next(i for i in inputs if i["role"] == "samplesheet")
+    assert sheet["sha256"] is None and "not checksummed" in sheet["note"]
+    calls = next(i for i in inputs if i["role"] == "calls")
+    assert calls["path"] == "t.vcf" and calls["sha256"]
+
+
+# ---- compressed bombs, over-long lines, absurd allele counts (issue 15) -------------------
+# Each bomb is a few hundred KB of gzip that inflates to hundreds of MB (built in milliseconds
+# by repeating one stand-alone deflate segment). The command runs in a child process that
+# reports its own peak memory (VmHWM): reading must stay far below what the text inflates to.
+
+#: Peak memory (MB) any bomb may cost the child process: the interpreter with pandas/pysam
+#: loaded is ~150 MB; before the fixes these inputs cost 0.5-8 GB.
+BOMB_PEAK_MB = 450
+MIB = 1 << 20
+
+
+def gzip_repeat(prefix: bytes, unit: bytes, times: int, suffix: bytes = b"") -> bytes:
+    """One gzip member whose text is ``prefix + unit * times + suffix``: the deflate segment of
+    ``unit`` (full-flushed, so it stands alone) repeated ``times`` times."""
+    import struct
+    import zlib
+
+    def segment(data: bytes, final: bool = False) -> bytes:
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return packer.compress(data) + (packer.flush() if final
+                                        else packer.flush(zlib.Z_FULL_FLUSH))
+
+    crc = zlib.crc32(prefix)
+    for _ in range(times):
+        crc = zlib.crc32(unit, crc)
+    crc = zlib.crc32(suffix, crc)
+    size = len(prefix) + len(unit) * times + len(suffix)
+    return (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + segment(prefix)
+            + segment(unit) * times + segment(suffix, final=True)
+            + struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
+
+
+_CHILD = textwrap.dedent("""
+    import sys
+    from lesiontrack.cli import main
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+    peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    print("PEAK", int(peak.split()[1]) // 1024, "CODE", code, file=sys.stderr)
+""")
+
+
+def run_child(*argv: object) -> tuple[int, int, str]:
+    """(exit code, peak memory in MB, stderr without the peak line) of a command run in a
+    child process."""
+    env = dict(os.environ, PYTHONPATH=str(Path(lt.__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-c", _CHILD, *map(str, argv)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    lines = done.stderr.splitlines()
+    last = lines[-1].split()
+    assert last[0] == "PEAK", done.stderr
+    return int(last[3]), int(last[1]), "\n".join(lines[:-1]) + ("\n" if lines[:-1] else "")
+
+
+def _bomb_case(tmp_path: Path, name: str, data: bytes) -> Path:
+    (tmp_path / name).write_bytes(data)
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text(HEADER + f"P\tL\tT1\tPD\t{name}\n")
+    return sheet
+
+
+OTHER_CHROM = "chr1\t1000000\t.\tA\tG\t.\tPASS\t.\tAD\t100,30\n"  # outside KIT/PDGFRA
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_a_gzip_vcf_of_hundreds_of_mb_of_records_streams_in_bounded_memory(tmp_path, size):
+    """512 MiB of records outside the genes from a 0.6 MB gzip (a 6 MB one, inflated in a worker
+    thread, for "large"): exit 0, the KIT record read, peak far below 512 MiB (was 3.4 GB for
+    2.5 GiB: the whole text was held)."""
+    import base64
+
+    unit = OTHER_CHROM.encode() * (MIB // len(OTHER_CHROM))
+    head = VCF_HEAD
+    if size == "large":  # an incompressible header line makes the file 6 MB
+        noise = base64.b64encode(random.Random(5).randbytes(6 * MIB)).decode()
+        head = VCF_HEAD.replace("\n", f"\n##noise={noise}\n", 1)
+    data = gzip_repeat((head + D816V).encode(), unit, 512)
+    sheet = _bomb_case(tmp_path, "t.vcf.gz", data)
+    code, peak, err = run_child("calls", sheet, "-o", tmp_path / "o.tsv")
+    assert code == 0, err
+    assert list(read_output(tmp_path / "o.tsv")["variant_key"]) == ["4:54733155:A>T"]
+    assert peak < BOMB_PEAK_MB, peak
+
+
+def test_a_gzip_vcf_of_newlines_streams_in_bounded_memory(tmp_path):
+    """128 MiB of blank lines after a record (was a MemoryError from np.flatnonzero over the
+    whole inflated text): bounded memory, one line whatever the outcome."""
+    data = gzip_repeat((VCF_HEAD + D816V).encode(), b"\n" * MIB, 128)
+    sheet = _bomb_case(tmp_path, "t.vcf.gz", data)
+    code, peak, err = run_child("calls", sheet, "-o", tmp_path / "o.tsv")
+    assert code in (0, 2), err
+    assert err.count("\n") <= 1 and "internal error" not in err
+    assert peak < BOMB_PEAK_MB, peak
+
+
+@pytest.mark.parametrize("genes", ["KIT", "all"])  # the text engine; the pysam engine
+@pytest.mark.parametrize("packing", ["gzip", "bgzip", "plain"])
+def test_one_huge_line_is_refused_at_its_line_in_bounded_memory(tmp_path, genes, packing):
+    """A 64 MiB line with no break (a record on chr4, so the text engine reads it) after a
+    valid record: one error line naming the file and line 6 (the 64 KiB check saw only the
+    start of the file); memory far below the line's size."""
+    prefix = (VCF_HEAD + D816V + "chr4\t54733160\t.\tA\t").encode()
+    if packing == "gzip":
+        data = gzip_repeat(prefix, b"T" * MIB, 64, b"\n")
+    elif packing == "bgzip":
+        data = bgzip((prefix + b"T" * (64 * MIB) + b"\n").decode())
+    else:
+        data = prefix + b"T" * (64 * MIB) + b"\n"
+    name = "t.vcf" if packing == "plain" else "t.vcf.gz"
+    sheet = _bomb_case(tmp_path, name, data)
+    code, peak, err = run_child("calls", sheet, "--genes", genes, "-o", tmp_path / "o.tsv")
+    assert code == 2, err
+    assert err == (f"lesiontrack: error: {tmp_path / name}:6: line longer than 16,777,216 "
+                   "bytes (is this a corrupt or foreign file, or not a VCF?)\n"), err
+    assert not (tmp_path / "o.tsv").exists()
+    assert peak < BOMB_PEAK_MB, peak
+
+
+def test_a_calls_table_cell_of_64_mib_is_refused_in_bounded_memory(tmp_path):
+    """A ``--calls`` table (.tsv.gz) whose ``site`` cell is 64 MiB (was 6 GB for 3 GiB): one
+    error line naming the file and line 2."""
+    from lesiontrack.calls import CALLS_COLUMNS
+
+    header = "\t".join(CALLS_COLUMNS) + "\n"
+    site = CALLS_COLUMNS.index("site")
+    before = "\t".join(["x"] * site) + "\t"
+    data = gzip_repeat((header + before).encode(), b"s" * MIB, 64, b"\n")
+    table = tmp_path / "calls.tsv.gz"
+    table.write_bytes(data)
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text(HEADER + "P\tL\tT1\tPD\tt.vcf\n")
+    (tmp_path / "t.vcf").write_text(VCF_HEAD + D816V)
+    code, peak, err = run_child("classify", sheet, "--calls", table, "-o", tmp_path / "o.tsv")
+    assert code == 2, err
+    assert err == (f"lesiontrack: error: {table}:2: line longer than 16,777,216 bytes (is this "
+                   "a corrupt or foreign file, or not a calls table?)\n"), err
+    assert peak < BOMB_PEAK_MB, peak
+
+
+@pytest.mark.parametrize("kind", ["maf", "tsv"])
+def test_a_table_of_blank_lines_streams_in_bounded_memory(tmp_path, kind):
+    """64 MiB of blank lines in a gzip MAF/TSV (every blank line was kept in memory)."""
+    head = MAF_HEAD if kind == "maf" else TSV_HEAD
+    data = gzip_repeat(head.encode(), b"\n" * MIB, 64)
+    sheet = _bomb_case(tmp_path, f"t.{kind}.gz", data)
+    code, peak, err = run_child("calls", sheet, "--assembly", "GRCh38", "-o", tmp_path / "o.tsv")
+    assert code == 0, err
+    assert peak < BOMB_PEAK_MB, peak
+
+
+@pytest.mark.parametrize("kind", ["maf", "tsv"])
+def test_a_huge_table_line_is_refused_at_its_line(capfd, tmp_path, kind):
+    head = MAF_HEAD if kind == "maf" else TSV_HEAD
+    data = gzip_repeat((head + "chr4\t").encode(), b"x" * MIB, 20, b"\n")
+    sheet = _bomb_case(tmp_path, f"t.{kind}.gz", data)
+    code, out, err = run(capfd, "calls", sheet, "-o", tmp_path / "o.tsv")
+    assert_one_error_line(code, out, err, [f"t.{kind}.gz:2: line longer than 16,777,216"])
+
+
+def _alts_vcf(n: int) -> str:
+    """A KIT record with ``n`` distinct ALT alleles (all insertions after the REF base)."""
+    import itertools
+
+    bases = ("".join(p) for k in range(1, 8) for p in itertools.product("ACGT", repeat=k))
+    alts = ["A" + b for b in itertools.islice(bases, n)]
+    ad = ",".join(["100"] + ["1"] * n)
+    return VCF_HEAD + f"chr4\t54733155\t.\tA\t{','.join(alts)}\t.\tPASS\t.\tAD\t{ad}\n"
+
+
+@pytest.mark.parametrize("genes", ["KIT", "all"])
+def test_more_than_1000_alt_alleles_in_one_record_is_refused(capfd, tmp_path, genes):
+    sheet, _ = write_case(tmp_path, Case({"t.vcf": _alts_vcf(1001)}, []))
+    code, out, err = run(capfd, "calls", sheet, "--genes", genes, "-o", tmp_path / "o.tsv")
+    assert_one_error_line(code, out, err, [
+        "t.vcf:record chr4:54733155: field 'ALT': 1,001 ALT alleles in one record (at most "
+        "1,000)"])
+
+
+@pytest.mark.parametrize("genes", ["KIT", "all"])
+def test_1000_alt_alleles_in_one_record_are_read(capfd, tmp_path, genes):
+    """1,000 ALTs: every one read, each with its own count and the record's depth (the AD total
+    was recomputed for each ALT: quadratic)."""
+    sheet, _ = write_case(tmp_path, Case({"t.vcf": _alts_vcf(1000)}, []))
+    code, _, err = run(capfd, "calls", sheet, "--genes", genes, "-o", tmp_path / "o.tsv")
+    assert code == 0, err
+    table = read_output(tmp_path / "o.tsv")
+    assert len(table) == 1000 and table["variant_key"].nunique() == 1000
+    assert set(table["alt_count"]) == {"1"} and set(table["depth"]) == {"1100"}
+
+
+@pytest.mark.parametrize("kind", ["maf", "tsv"])
+def test_a_table_that_inflates_past_the_cap_is_refused_while_reading(capfd, tmp_path,
+                                                                     monkeypatch, kind):
+    """A MAF/TSV is held to be read: rows beyond MAX_TABLE_CHARS (each counted with its
+    overhead; 256 MiB, lowered here to 4 MiB) are refused as they stream by, naming the line
+    reached (a 3 MB gzip of 1 GiB of rows cost ~1 GB before the refusal; measured 394 MB)."""
+    from lesiontrack.io import tabular
+
+    monkeypatch.setattr(tabular, "MAX_TABLE_CHARS", 4 * MIB)
+    head = MAF_HEAD if kind == "maf" else TSV_HEAD
+    row = ("KRAS\tchr12\t25398284\tC\tA\tT1\t30\t130\tGRCh38\n" if kind == "maf"
+           else "chr12\t25398284\tC\tA\t30\t130\tT1\tGRCh38\n")
+    data = gzip_repeat(head.encode(), row.encode() * (MIB // len(row)), 64)
+    sheet = _bomb_case(tmp_path, f"t.{kind}.gz", data)
+    code, out, err = run(capfd, "calls", sheet, "-o", tmp_path / "o.tsv")
+    assert_one_error_line(code, out, err, [f"t.{kind}.gz:", "more than 4 MiB of rows to hold"])
+    line = int(err.split(f"t.{kind}.gz:")[1].split(":")[0])
+    assert 4 * MIB // (len(row) + tabular.LINE_OVERHEAD) < line < 4 * MIB // len(row)
+
+
+@pytest.mark.parametrize("genes", ["KIT", "all"])  # the text engine; the pysam engine
+def test_a_vcf_saved_by_a_spreadsheet_is_read_with_one_warning(capfd, tmp_path, genes):
+    """Cells and '##' lines wrapped in quotes (inner quotes doubled), rows padded with tabs, a
+    note typed below the records: read from a private repaired copy, one warning naming what
+    was repaired, the same rows as the clean file; nothing written beside the input."""
+    clean = VCF_HEAD + "".join(KIT_RECORDS)
+    rows = []
+    for line in clean.rstrip("\n").split("\n"):
+        cells = ['"' + c.replace('"', '""') + '"' if ('"' in c or "," in c) else c
+                 for c in line.split("\t")]
+        rows.append("\t".join(cells + [""] * (12 - len(cells))))
+    rows.append("#TruelyPresentSNVs\t.\t.\t3")
+    sheet, _ = write_case(tmp_path, Case({"t.vcf": "\n".join(rows)}, []))
+    (tmp_path / "clean.vcf").write_text(clean)
+    clean_sheet = tmp_path / "clean.tsv"
+    clean_sheet.write_text(HEADER + "P\tL\tT1\tPD\tclean.vcf\n")
+    code, _, err = run(capfd, "calls", sheet, "--genes", genes, "-o", tmp_path / "o.tsv")
+    assert code == 0, err
+    repaired = [line for line in err.splitlines() if "spreadsheet" in line]
+    assert repaired == [
+        f"lesiontrack: warning: {tmp_path / 't.vcf'}: the VCF went through a spreadsheet; read "
+        "a repaired copy (5 quoted cell(s) unquoted; trailing empty cells dropped on 7 line(s); "
+        "1 '#' comment or blank line(s) after the header skipped (line 8)); the file itself is "
+        "unchanged: re-export it as plain text to silence this"], err
+    code, _, err = run(capfd, "calls", clean_sheet, "--genes", genes, "-o", tmp_path / "c.tsv")
+    assert code == 0, err
+    got, expected = read_output(tmp_path / "o.tsv"), read_output(tmp_path / "c.tsv")
+    assert len(got) == 3
+    pd.testing.assert_frame_equal(got.drop(columns="source"), expected.drop(columns="source"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "c.tsv", "clean.tsv", "clean.vcf", "o.tsv", "sheet.tsv", "t.vcf"]

@@ -13,6 +13,7 @@ import pandas as pd
 import pysam
 import pytest
 
+from lesiontrack.calls import _windows
 from lesiontrack.errors import CallsFileError
 from lesiontrack.io import RAW_COLUMNS, read_calls_file
 from lesiontrack.io.annotations import short_hgvsp, strip_transcript
@@ -808,3 +809,37 @@ def test_example_annotations_and_assembly():
     row = one(vep, "TUMOR", pos=27553788)
     assert (row.ann_gene, row.ann_hgvsc) == ("ARNTL2", "c.1160+86dupT")  # CANONICAL=YES entry
     assert (row.alt_count, row.depth) == (4.0, 45.0)
+
+
+@pytest.mark.parametrize("engine", ["pysam", "text"])
+def test_per_record_work_is_linear_in_the_alt_alleles(tmp_path, monkeypatch, engine):
+    """A record with 1,000 ALTs sums its AD once per sample, not once per ALT (quadratic: N=1e5
+    did not finish in a minute); 1,001 ALTs are refused naming the record and ALT."""
+    import itertools
+
+    import lesiontrack.io.vcf as vcf_module
+
+    def record(n: int) -> str:
+        bases = ("".join(p) for k in range(1, 8) for p in itertools.product("ACGT", repeat=k))
+        alts = ",".join("A" + b for b in itertools.islice(bases, n))
+        ad = ",".join(["100"] + ["1"] * n)
+        return (f"chr4\t54733155\t.\tA\t{alts}\t.\tPASS\t.\tAD\t{ad}\t{ad}\n")
+
+    head = ("##fileformat=VCFv4.2\n##contig=<ID=chr4,length=190214555>\n"
+            '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="d">\n'
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT1\tT2\n")
+    calls = []
+    real_total = vcf_module._total
+    monkeypatch.setattr(vcf_module, "_total",
+                        lambda values: calls.append(len(values)) or real_total(values))
+    path = tmp_path / "many.vcf"
+    path.write_text(head + record(1000))
+    result = read_vcf(path, regions=_windows(("KIT",)), engine=engine)
+    assert len(result.calls) == 2000
+    assert set(result.calls["depth"]) == {1100.0}
+    assert calls == [1001, 1001]  # one sum of the 1,001 AD values per sample
+    path.write_text(head + record(1001))
+    with pytest.raises(CallsFileError) as info:
+        read_vcf(path, regions=_windows(("KIT",)), engine=engine)
+    assert str(info.value) == (f"{path}:record chr4:54733155: field 'ALT': 1,001 ALT alleles in "
+                               "one record (at most 1,000) (is the file corrupt?)")

@@ -9,10 +9,13 @@ assembly, annotation and the ``detected`` call happen later, in :mod:`lesiontrac
 from __future__ import annotations
 
 import gzip
+import logging
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import CallsFileError
@@ -46,6 +49,75 @@ SNIFF_BYTES = 65536
 VCF_HEAD_BYTES = 16384
 #: Errors of a truncated or corrupt gzip/BGZF stream.
 COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+#: Characters XML 1.0 cannot hold (C0 controls other than TAB, LF and CR; U+FFFE, U+FFFF):
+#: refused in the sample sheet and the patient table, replaced by :data:`REPLACEMENT` in text
+#: read from calls files (so that GraphML, HTML and JSON outputs stay well-formed).
+ILLEGAL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: What an illegal character of a calls file becomes.
+REPLACEMENT = "\ufffd"
+#: The raw columns holding text read from a calls file.
+TEXT_COLUMNS = ("file_sample", "chrom_raw", "ref", "alt", "filter", "caller", "ann_gene",
+                "ann_hgvsc", "ann_hgvsp", "record")
+
+_CHARACTER_NAMES = {"\x00": "NUL", "\x0b": "vertical tab", "\x0c": "form feed",
+                    "\x1b": "escape", "\x08": "backspace", "\x07": "bell",
+                    "\ufffe": "a non-character", "\uffff": "a non-character"}
+
+log = logging.getLogger("lesiontrack")
+
+
+def character_name(char: str) -> str:
+    """``U+000B (vertical tab)``: how errors and warnings name a character."""
+    return f"U+{ord(char):04X} ({_CHARACTER_NAMES.get(char, 'a control character')})"
+
+
+def illegal_rows(values: pd.Series) -> np.ndarray:
+    """Positions of the values holding a character of :data:`ILLEGAL_CHARACTERS` (one regular
+    expression search over the distinct values when there are none)."""
+    distinct = [v for v in pd.unique(values) if isinstance(v, str)]
+    if not ILLEGAL_CHARACTERS.search("\n".join(distinct)):
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero([isinstance(v, str) and ILLEGAL_CHARACTERS.search(v) is not None
+                           for v in values])
+
+
+def replace_illegal(frame: pd.DataFrame, columns) -> tuple[int, str | None]:
+    """Replace :data:`ILLEGAL_CHARACTERS` by :data:`REPLACEMENT` in ``frame``'s ``columns``
+    (in place); (values changed, the first character replaced or None)."""
+    changed, first = 0, None
+    for column in columns:
+        if column not in frame.columns or frame[column].dtype != object:
+            continue
+        rows = illegal_rows(frame[column])
+        if not len(rows):
+            continue
+        values = frame[column].to_numpy(dtype=object).copy()
+        if first is None:
+            first = ILLEGAL_CHARACTERS.search(values[rows[0]]).group()
+        values[rows] = [ILLEGAL_CHARACTERS.sub(REPLACEMENT, v) for v in values[rows]]
+        frame[column] = values
+        changed += len(rows)
+    return changed, first
+
+
+def _clean_result(path: Path, result: ReadResult) -> ReadResult:
+    """``result`` with the illegal characters of its text replaced, and one warning."""
+    changed, first = replace_illegal(result.calls, TEXT_COLUMNS)
+    for name in ("tumor_sample", "normal_sample"):
+        value = getattr(result, name)
+        if value and (match := ILLEGAL_CHARACTERS.search(value)):
+            first, changed = first or match.group(), changed + 1
+            setattr(result, name, ILLEGAL_CHARACTERS.sub(REPLACEMENT, value))
+    for i, value in enumerate(result.samples):
+        if match := ILLEGAL_CHARACTERS.search(value):
+            first, changed = first or match.group(), changed + 1
+            result.samples[i] = ILLEGAL_CHARACTERS.sub(REPLACEMENT, value)
+    if changed:
+        log.warning("%s: %d value(s) hold characters XML cannot hold (first %s); replaced by "
+                    "U+FFFD", path, changed, character_name(first or REPLACEMENT))
+    return result
+
 
 #: Readers' numeric columns (floats so that "unknown" is NaN).
 NUMERIC_COLUMNS = ("alt_count", "depth", "vaf", "caller_vaf")
@@ -141,7 +213,7 @@ def _family(path: Path, head: bytes) -> str:
             where=1, hint="is the file truncated or of another kind?",
         )
     text = head.decode("utf-8", errors="replace")
-    if text.startswith("##fileformat=VCF"):
+    if text.startswith(("##fileformat=VCF", '"##fileformat=VCF')):  # quoted: a spreadsheet's
         return "vcf"
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     header = next((line for line in lines
@@ -273,10 +345,12 @@ def read_calls_file(
     if kind in ("vcf", "bcf"):
         from .vcf import read_vcf
 
-        return read_vcf(path, regions=regions, include_filtered=include_filtered,
-                        stop_early=assume_sorted, head=head)
+        return _clean_result(path, read_vcf(path, regions=regions,
+                                            include_filtered=include_filtered,
+                                            stop_early=assume_sorted, head=head))
     from .tabular import read_maf, read_tsv
 
     if kind == "maf":
-        return read_maf(path, regions=regions, include_filtered=include_filtered)
-    return read_tsv(path, regions=regions, include_filtered=include_filtered)
+        return _clean_result(path, read_maf(path, regions=regions,
+                                            include_filtered=include_filtered))
+    return _clean_result(path, read_tsv(path, regions=regions, include_filtered=include_filtered))

@@ -27,6 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from .bounded import MAX_LINE_BYTES, LineGuard
+
 try:  # pragma: no cover - depends on the environment
     from isal import isal_zlib as _inflater
 
@@ -100,12 +102,15 @@ def block_at(data: bytes | memoryview, start: int) -> tuple[int, int, int, int]:
 
 
 def inflate(data: bytes | memoryview, payload_start: int, payload_end: int, isize: int) -> bytes:
-    """The text of one block."""
+    """The text of one block: never more than its ISIZE (at most 64 KiB) is inflated, whatever
+    the deflate data would give."""
     try:
-        out = _inflate(data[payload_start:payload_end], -15)
+        inflater = _inflater.decompressobj(-15)
+        out = inflater.decompress(data[payload_start:payload_end], isize + 1)
+        complete = inflater.eof
     except _ERRORS as exc:
         raise FastPathUnsupported(f"corrupt BGZF block ({exc})") from exc
-    if len(out) != isize:
+    if len(out) != isize or not complete:
         raise FastPathUnsupported("BGZF block size mismatch")
     return out
 
@@ -242,11 +247,11 @@ def read_head(path: Path, kind: str, marker: bytes = b"\n#CHROM", limit: int = 6
             inflater = zlib.decompressobj(31)
             out = b""
             while True:
-                raw = handle.read(1 << 16)
+                raw = inflater.unconsumed_tail or handle.read(1 << 16)
                 if not raw:
                     raise FastPathUnsupported("no #CHROM line")
-                try:
-                    out += inflater.decompress(raw)
+                try:  # at most 1 MiB more at a time, whatever the data inflates to
+                    out += inflater.decompress(raw, 1 << 20)
                 except zlib.error as exc:
                     raise FastPathUnsupported(f"corrupt gzip ({exc})") from exc
                 found = _marker_line_end(out, marker)
@@ -365,6 +370,9 @@ def lines_from(path: Path, voffset: int) -> Iterator[tuple[int, bytes]]:
                 if not carry:
                     carry_block = block
                 carry += lines[0]
+                if len(carry) > MAX_LINE_BYTES:  # never held whole: the line is refused
+                    raise LineGuard(path, what="VCF").fail(f"the line starting in the BGZF block at byte "
+                                               f"{carry_block}")
                 continue
             yield (carry_block if carry else block), carry + lines[0]
             carry = lines.pop()
@@ -379,29 +387,72 @@ def lines_from(path: Path, voffset: int) -> Iterator[tuple[int, bytes]]:
 # Whole-file streaming (unindexed files)
 
 
-def _block_list(data: memoryview) -> list[tuple[int, int, int]]:
-    """(payload start, payload end, isize) of every block; raises if the file does not end with
-    the BGZF end-of-file block (a truncated copy: pysam reports it)."""
+#: Compressed bytes of an unindexed BGZF file held at a time by the whole-file scan (the file
+#: is read window by window: memory does not follow its size).
+WINDOW_BYTES = 8 << 20
+
+
+def _block_list(data: memoryview, final: bool) -> tuple[list[tuple[int, int, int]], int]:
+    """((payload start, payload end, isize) of every whole block in ``data``, where the first
+    incomplete block starts); with ``final`` (the end of the file) an incomplete block is a
+    truncated file."""
     blocks = []
     pos = 0
     n = len(data)
     append = blocks.append
-    while pos < n:
+    while pos + 18 <= n:
         # the usual layout, parsed inline: this loop sees every block of the file
-        if data[pos + 12] == 66 and data[pos + 13] == 67 and data[pos] == 0x1F and pos + 18 <= n:
+        if data[pos + 12] == 66 and data[pos + 13] == 67 and data[pos] == 0x1F:
             nxt = pos + (data[pos + 16] | (data[pos + 17] << 8)) + 1
             if nxt > n:
-                raise FastPathUnsupported("truncated BGZF file")
+                break
             isize = data[nxt - 4] | data[nxt - 3] << 8 | data[nxt - 2] << 16 | data[nxt - 1] << 24
             append((pos + 18, nxt - 8, isize))
             pos = nxt
         else:
-            p0, p1, isize, nxt = block_at(data, pos)
+            try:
+                p0, p1, isize, nxt = block_at(data, pos)
+            except FastPathUnsupported:
+                if not final and _block_incomplete(data, pos):
+                    break
+                raise
             append((p0, p1, isize))
             pos = nxt
-    if n < 28 or bytes(data[n - 28:]) != BGZF_EOF:
-        raise FastPathUnsupported("no BGZF end-of-file block")
-    return blocks
+    if final and pos != n:
+        raise FastPathUnsupported("truncated BGZF file")
+    return blocks, pos
+
+
+def _bgzf_batches(path: Path) -> Iterator[tuple[memoryview, list[tuple[int, int, int]]]]:
+    """(a window of the compressed file, a run of its whole blocks holding about
+    :data:`CHUNK_BYTES` of text), front to back, :data:`WINDOW_BYTES` read at a time. Raises
+    if the file does not end with the BGZF end-of-file block (a truncated copy: pysam reports
+    it)."""
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(max(0, size - 28))
+        if size < 28 or handle.read(28) != BGZF_EOF:
+            raise FastPathUnsupported("no BGZF end-of-file block")
+        handle.seek(0)
+        tail = b""
+        while True:
+            more = handle.read(WINDOW_BYTES)
+            final = handle.tell() >= size or not more
+            data = memoryview(tail + more if tail else more)
+            blocks, end = _block_list(data, final)
+            batch: list[tuple[int, int, int]] = []
+            text = 0
+            for block in blocks:
+                batch.append(block)
+                text += block[2]
+                if text >= CHUNK_BYTES:
+                    yield data, batch
+                    batch, text = [], 0
+            if batch:
+                yield data, batch
+            if final:
+                return
+            tail = bytes(data[end:])
 
 
 def _inflate_batch(data: memoryview, batch: list[tuple[int, int, int]]) -> bytes:
@@ -409,90 +460,81 @@ def _inflate_batch(data: memoryview, batch: list[tuple[int, int, int]]) -> bytes
 
 
 def _bgzf_results(path: Path, work: Callable[[bytes], R], threads: int) -> Iterator[R]:
-    with path.open("rb") as handle:
-        data = memoryview(handle.read())
-    blocks = _block_list(data)
-    batches: list[list[tuple[int, int, int]]] = []
-    size = 0
-    batch: list[tuple[int, int, int]] = []
-    for block in blocks:
-        batch.append(block)
-        size += block[2]
-        if size >= CHUNK_BYTES:
-            batches.append(batch)
-            batch, size = [], 0
-    if batch:
-        batches.append(batch)
-    if threads <= 1 or len(data) < THREADS_FROM_BYTES or len(batches) < 2:
-        for batch in batches:
+    batches = _bgzf_batches(path)
+    if threads <= 1 or path.stat().st_size < THREADS_FROM_BYTES:
+        for data, batch in batches:
             yield work(_inflate_batch(data, batch))
         return
 
-    def task(batch: list[tuple[int, int, int]]) -> R:
+    def task(data: memoryview, batch: list[tuple[int, int, int]]) -> R:
         return work(_inflate_batch(data, batch))
 
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lesiontrack-bgzf")
     pending: deque[Future[R]] = deque()
     try:
-        todo = iter(batches)
-        for batch in todo:
-            pending.append(pool.submit(task, batch))
+        for data, batch in batches:  # at most 2 x threads batches in flight
+            pending.append(pool.submit(task, data, batch))
             if len(pending) >= 2 * threads:
                 break
         while pending:
             result = pending.popleft().result()
-            nxt = next(todo, None)
+            nxt = next(batches, None)
             if nxt is not None:
-                pending.append(pool.submit(task, nxt))
+                pending.append(pool.submit(task, *nxt))
             yield result
     finally:
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+        batches.close()
+
+
+def _gzip_stream(path: Path) -> Iterator[bytes]:
+    """The text of a plain gzip file (one or more members), about :data:`CHUNK_BYTES` at a
+    time. Inflation is bounded: never more than ``CHUNK_BYTES`` of text is inflated and pending,
+    whatever the compressed data inflates to (a gzip "bomb" streams by in bounded memory)."""
+    with path.open("rb") as handle:
+        inflater = _inflater.decompressobj(31)
+        raw = handle.read(1 << 20)
+        if not raw:
+            return
+        pending: list[bytes] = []
+        size = 0
+        while True:
+            try:  # raw may be empty: then what zlib still holds comes out
+                out = inflater.decompress(raw, CHUNK_BYTES - size)
+            except _ERRORS as exc:
+                raise FastPathUnsupported(f"corrupt gzip file ({exc})") from exc
+            if out:
+                pending.append(out)
+                size += len(out)
+                if size >= CHUNK_BYTES:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+            if inflater.eof:  # end of a member: another may follow
+                raw = inflater.unused_data or handle.read(1 << 20)
+                if not raw:
+                    break
+                inflater = _inflater.decompressobj(31)
+                continue
+            raw = inflater.unconsumed_tail or handle.read(1 << 20)
+            if not raw and not out:  # the stream stops inside a member: pysam reports it
+                raise FastPathUnsupported("truncated gzip file")
+        if pending:
+            yield b"".join(pending)
 
 
 def _gzip_pieces(path: Path, threaded: bool) -> Iterator[bytes]:
-    """Plain gzip (one or more members): one stream, inflated in a thread when ``threaded``."""
-
-    def produce(put) -> None:
-        with path.open("rb") as handle:
-            inflater = _inflater.decompressobj(31)
-            raw = handle.read(1 << 20)
-            pending: list[bytes] = []
-            size = 0
-            while raw:
-                try:
-                    out = inflater.decompress(raw)
-                except _ERRORS as exc:
-                    raise FastPathUnsupported(f"corrupt gzip file ({exc})") from exc
-                if out:
-                    pending.append(out)
-                    size += len(out)
-                    if size >= CHUNK_BYTES:
-                        if not put(b"".join(pending)):
-                            return
-                        pending, size = [], 0
-                if inflater.eof:  # end of a member: another may follow
-                    raw = inflater.unused_data or handle.read(1 << 20)
-                    if raw:
-                        inflater = _inflater.decompressobj(31)
-                    continue
-                raw = handle.read(1 << 20)
-                if not raw:  # the stream stops inside a member: pysam reports the truncation
-                    raise FastPathUnsupported("truncated gzip file")
-            if pending:
-                put(b"".join(pending))
-
+    """Plain gzip (one or more members): one stream, inflated in a thread when ``threaded``
+    (at most four pieces waiting for the reader)."""
     if not threaded:
-        pieces: list[bytes] = []
-        produce(lambda piece: pieces.append(piece) or True)
-        yield from pieces
+        yield from _gzip_stream(path)
         return
     channel: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
     failure: list[BaseException] = []
 
-    def put(piece: bytes) -> bool:
+    def put(piece: bytes | None) -> bool:
         while not stop.is_set():
             try:
                 channel.put(piece, timeout=0.1)
@@ -503,7 +545,9 @@ def _gzip_pieces(path: Path, threaded: bool) -> Iterator[bytes]:
 
     def run() -> None:
         try:
-            produce(put)
+            for piece in _gzip_stream(path):
+                if not put(piece):
+                    return
         except BaseException as exc:  # handed to the reading thread
             failure.append(exc)
         finally:

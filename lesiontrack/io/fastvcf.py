@@ -52,6 +52,7 @@ from .bgzf import (
     map_text,
     read_head,
 )
+from .bounded import MAX_LINE_BYTES, LineGuard
 from .vcf import (
     NO_SAMPLES_NOTE,
     PLAIN_GZIP_NOTE,
@@ -552,6 +553,7 @@ _ODD_FIRST = np.zeros(256, dtype=bool)
 _ODD_FIRST[_STRIPPABLE] = True
 _ODD_AFTER = _ODD_FIRST.copy()  # after a contig name: anything but the tab is checked by hand
 _ODD_AFTER[9] = False
+_ODD_FIRST[10] = False  # a blank line is no record (and millions of them must not be listed)
 _COLUMNS11 = np.arange(11)
 _POW10 = 10 ** np.arange(11, dtype=np.int64)
 
@@ -759,6 +761,8 @@ def _read_streaming(path: Path, kind: str, windows: dict[str, list[tuple[int, in
         for piece in pieces:
             if not piece.complete:
                 carry += piece.head
+                if len(carry) > MAX_LINE_BYTES:  # never held whole: the line is refused
+                    raise LineGuard(calls.shown, what="VCF").fail(total_lines + 1)
                 continue
             stitched = consider(carry + piece.head)  # the line across the pieces' boundary
             carry = piece.tail
@@ -865,10 +869,12 @@ def read_vcf_text(
     include_filtered: bool = False,
     stop_early: bool = False,
     head: bytes | None = None,
+    shown: Path | None = None,
 ) -> ReadResult:
     """The rows of a VCF's gene windows, read as text. Same contract as ``read_vcf``; raises
     :class:`FastPathUnsupported` when the file needs the pysam engine. ``head``: the file's
-    first bytes of text, if already read; used when they hold the whole header."""
+    first bytes of text, if already read; used when they hold the whole header. ``shown``: the
+    file to name in warnings (the input, when ``path`` is a repaired copy of it)."""
     path = Path(path)
     try:
         kind = compression(path)
@@ -887,7 +893,7 @@ def read_vcf_text(
         # htslib adds the index's contigs missing from the header to the header
         declared = {name for name, _ in fields.contigs}
         fields.contigs = fields.contigs + [(n, None) for n in index.names if n not in declared]
-    calls = _Calls(path, include_filtered)
+    calls = _Calls(path, include_filtered, shown)
     if kind == "gzip":
         calls.notes["plain_gzip"] = PLAIN_GZIP_NOTE
     result = ReadResult(calls=None, samples=[])  # type: ignore[arg-type]  # set by finish()

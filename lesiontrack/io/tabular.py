@@ -183,26 +183,54 @@ def _objects(values: Sequence[object]) -> np.ndarray:
 
 #: No line of a MAF/TSV is longer than this (a longer one is a corrupt or foreign file).
 MAX_LINE_CHARS = 16 * 1024 * 1024
+#: A MAF/TSV calls file is held in memory to be read: at most this much (its non-blank lines,
+#: each counted with :data:`LINE_OVERHEAD`; blank lines are only counted), so a compressed file
+#: cannot inflate without bound.
+MAX_TABLE_CHARS = 256 * 1024 * 1024
+#: What holding one more line costs beyond its characters (the str object, its line number).
+LINE_OVERHEAD = 96
+#: A line holding something other than white space (``str.strip`` would leave something).
+_NON_BLANK_LINE = re.compile(r"[^\n]*\S[^\n]*")
 
 
-def _read_lines(path: Path) -> list[str]:
-    """The file's lines (any newline convention), read in blocks: a line longer than
-    :data:`MAX_LINE_CHARS` is refused as soon as it is seen, so memory stays bounded."""
+def _read_lines(path: Path) -> tuple[list[int], list[str]]:
+    """(1-based line numbers, text) of the file's non-blank lines (any newline convention),
+    read in blocks: a line longer than :data:`MAX_LINE_CHARS`, or more than
+    :data:`MAX_TABLE_CHARS` of text, is refused as soon as it is seen, so memory stays bounded
+    whatever the file inflates to (blank lines are counted, not kept)."""
+    numbers: list[int] = []
     lines: list[str] = []
     pending = ""
+    number = 0  # lines completed so far
+    held = 0
     try:
         with open_text(path) as handle:
             while block := handle.read(1 << 20):
-                pieces = (pending + block).split("\n")
-                pending = pieces.pop()
-                lines.extend(pieces)
-                longest = max(len(pending), *(len(p) for p in pieces)) if pieces else len(
-                    pending)
-                if longest > MAX_LINE_CHARS:
+                text = pending + block
+                cut = text.rfind("\n")
+                if cut < 0:
+                    pending = text
+                    if len(pending) > MAX_LINE_CHARS:
+                        raise _too_long(path, number + 1)
+                    continue
+                body, pending = text[:cut], text[cut + 1:]  # ``pending`` is in the block
+                first = body.find("\n")
+                if (first if first >= 0 else len(body)) > MAX_LINE_CHARS:
+                    raise _too_long(path, number + 1)  # later lines are inside the block
+                base, index, at = number, 0, 0
+                for found in _NON_BLANK_LINE.finditer(body):  # blank lines: counted only
+                    index += body.count("\n", at, found.start())
+                    at = found.start()
+                    line = found.group()
+                    numbers.append(base + index + 1)
+                    lines.append(line)
+                    held += len(line) + LINE_OVERHEAD
+                number = base + body.count("\n") + 1
+                if held > MAX_TABLE_CHARS:
                     raise CallsFileError(
-                        f"line longer than {MAX_LINE_CHARS:,} characters", file=path,
-                        where=_long_line(lines, pending),
-                        hint="is the file corrupt, or not a MAF/TSV calls file?",
+                        f"more than {MAX_TABLE_CHARS >> 20:,} MiB of rows to hold: too large "
+                        "for a MAF/TSV calls file", file=path, where=number,
+                        hint="split it, e.g. per sample, or give a bgzipped, indexed VCF",
                     )
     except UnicodeDecodeError as exc:
         raise CallsFileError(
@@ -214,18 +242,21 @@ def _read_lines(path: Path) -> list[str]:
                              hint="copy the file again") from exc
     except OSError as exc:
         raise CallsFileError(f"cannot read the file: {exc}", file=path) from exc
-    lines.append(pending)
-    if lines:
+    if pending.strip():
+        numbers.append(number + 1)
+        lines.append(pending)
+    if numbers and numbers[0] == 1:
         lines[0] = lines[0].removeprefix("\ufeff")
-    return lines
+        if not lines[0].strip():
+            del numbers[0], lines[0]
+    return numbers, lines
 
 
-def _long_line(lines: list[str], pending: str) -> int:
-    """1-based number of the first over-long line among ``lines`` + ``pending``."""
-    for number, line in enumerate(lines, start=1):
-        if len(line) > MAX_LINE_CHARS:
-            return number
-    return len(lines) + 1
+def _too_long(path: Path, number: int) -> CallsFileError:
+    return CallsFileError(
+        f"line longer than {MAX_LINE_CHARS:,} characters", file=path, where=number,
+        hint="is the file corrupt, or not a MAF/TSV calls file?",
+    )
 
 
 def _undecodable_line(path: Path) -> int | None:
@@ -308,9 +339,9 @@ def _load_table(
     tab-separated and unquoted; a TSV's delimiter is sniffed from its header and cells may be
     quoted.
     """
-    raw_lines = _read_lines(path)
+    line_numbers, raw_lines = _read_lines(path)  # non-blank lines only
     header_index = next(
-        (i for i, line in enumerate(raw_lines) if line.strip() and not line.startswith("#")), None
+        (i for i, line in enumerate(raw_lines) if not line.startswith("#")), None
     )
     if header_index is None:
         raise CallsFileError(
@@ -319,18 +350,18 @@ def _load_table(
     data_start = header_index + 1
     if header_in_comment is not None and not header_in_comment(raw_lines[header_index]):
         last_comment = header_index - 1
-        while last_comment >= 0 and not raw_lines[last_comment].strip():
-            last_comment -= 1
         if last_comment >= 0 and header_in_comment(raw_lines[last_comment].lstrip("#")):
             header_index, data_start = last_comment, last_comment + 1
     comments = [line for line in raw_lines[:header_index] if line.startswith("#")]
     header = raw_lines[header_index].lstrip("#")  # "#chrom" when claimed from a comment
     data_lines: list[str] = []
     numbers: list[int] = []
-    for number, line in enumerate(raw_lines[data_start:], start=data_start + 1):
-        if line.strip() and not line.startswith("#"):
+    for number, line in zip(line_numbers[data_start:], raw_lines[data_start:], strict=True):
+        if not line.startswith("#"):
             data_lines.append(line)
             numbers.append(number)
+    header_line = line_numbers[header_index]
+    del raw_lines, line_numbers
     delimiter = "\t" if kind == "MAF" else _sniff_delimiter(header)
     _check_fields(path, kind, header, delimiter, data_lines, numbers)
     try:
@@ -370,9 +401,9 @@ def _load_table(
     if len(frame) == len(numbers):
         lines = np.asarray(numbers, dtype=np.int64)
     else:  # quoted newlines inside cells: fall back to an approximate numbering
-        lines = np.arange(len(frame), dtype=np.int64) + header_index + 2
+        lines = np.arange(len(frame), dtype=np.int64) + header_line + 1
     return _Table(path=path, frame=frame, lines=lines,
-                  header_line=header_index + 1, comments=comments,
+                  header_line=header_line, comments=comments,
                   decimal_comma=delimiter == ";")
 
 

@@ -33,7 +33,6 @@ import gzip
 import logging
 import os
 import re
-import shutil
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -48,7 +47,14 @@ from ..errors import CallsFileError
 from ..genome import assembly_from_chr4_length, normalize_assembly
 from ..genome import normalize_chrom as _normalize_chrom
 from ..variants import is_simple_allele, minimal
-from . import NUMERIC_COLUMNS, RAW_COLUMNS, ReadResult, empty_calls, open_text
+from . import (
+    COMPRESSION_ERRORS,
+    NUMERIC_COLUMNS,
+    RAW_COLUMNS,
+    ReadResult,
+    empty_calls,
+    open_text,
+)
 from .annotations import (
     EMPTY,
     SNPEFF_FIELDS,
@@ -57,6 +63,8 @@ from .annotations import (
     choose,
     formats_from_header,
 )
+from .bgzf import BGZF_EOF
+from .vcfindex import index_path
 
 log = logging.getLogger("lesiontrack")
 
@@ -81,6 +89,9 @@ PLAIN_GZIP_NOTE = (
     "'bgzip' and index with 'tabix -p vcf' to read only the gene regions"
 )
 NO_SAMPLES_NOTE = "no sample columns (sites-only VCF): no per-sample allele counts to read"
+#: Most ALT alleles one record may have (real records have a handful; thousands are a corrupt
+#: or hostile file).
+MAX_ALT_ALLELES = 1000
 #: FORMAT fields holding read counts: negative values are impossible.
 _COUNT_KEYS = frozenset({"AD", "DP", "RD", "RO", "AO", "TAR", "TIR", "AU", "CU", "GU", "TU"})
 
@@ -196,8 +207,11 @@ def detect_caller(keys: set[str] | frozenset[str], af_number: str | None = None)
     return "unknown"
 
 
-class _GzipPipe:
-    """Decompress a plain-gzip (not BGZF) file in a thread into a pipe pysam reads as a stream."""
+class _TextPipe:
+    """A VCF's text (plain, gzip or BGZF) pumped by a thread into a pipe pysam reads as a stream,
+    through a :class:`~lesiontrack.io.bounded.LineGuard`: decompression is bounded (1 MiB at a
+    time) and a line longer than :data:`~lesiontrack.io.bounded.MAX_LINE_BYTES` stops the
+    stream with an error, before htslib would hold it whole."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -208,19 +222,46 @@ class _GzipPipe:
         self._thread.start()
 
     def _pump(self, write_fd: int) -> None:
+        from .bounded import LineGuard, open_binary
+
+        guard = LineGuard(self.path, what="VCF")
         try:
-            with os.fdopen(write_fd, "wb") as sink, gzip.open(self.path, "rb") as source:
-                shutil.copyfileobj(source, sink, 1 << 16)
+            with os.fdopen(write_fd, "wb") as sink, open_binary(self.path) as source:
+                while chunk := source.read(1 << 20):
+                    guard.feed(chunk)
+                    sink.write(chunk)
         except BrokenPipeError:  # the reader stopped early: not an error of the file
             pass
-        except Exception as exc:  # truncated or corrupt gzip: reported by the reader
+        except Exception as exc:  # truncated or corrupt gzip, a line too long: for the reader
             self.error = exc
 
     def stop(self) -> BaseException | None:
-        """Close the reading end, wait for the thread; the decompression error, if any."""
+        """Close the reading end, wait for the thread; the pump's error, if any."""
         self.handle.close()
         self._thread.join()
         return self.error
+
+
+def _bounded_lines(handle) -> Iterator:
+    """The lines of a text or binary handle, each read at most
+    :data:`~lesiontrack.io.bounded.MAX_LINE_BYTES` (+1) long; stops at a longer one (these
+    loops only look for where an error is)."""
+    from .bounded import MAX_LINE_BYTES
+
+    while line := handle.readline(MAX_LINE_BYTES + 1):
+        if len(line) > MAX_LINE_BYTES:
+            return
+        yield line
+
+
+def _is_bcf(path: Path) -> bool:
+    from .bounded import open_binary
+
+    try:
+        with open_binary(path) as handle:
+            return handle.read(4) == b"BCF\x02"
+    except (OSError, EOFError, ValueError):
+        return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,8 +371,9 @@ class _Calls:
     """Collects rows from records of one file. Every engine feeds records through :meth:`add`
     so that the caller rules live in one place."""
 
-    def __init__(self, path: Path, include_filtered: bool) -> None:
+    def __init__(self, path: Path, include_filtered: bool, shown: Path | None = None) -> None:
         self.path = path
+        self.shown = shown or path  # the file named in the log: the input, for a repaired copy
         self.include_filtered = include_filtered
         self.n_read = 0  # records read from the file (any > 0 is what the notes need)
         self.notes: dict[str, str] = {}
@@ -417,6 +459,12 @@ class _Calls:
             return
         ref = rec.ref
         chrom = rec.chrom
+        if len(alts) > MAX_ALT_ALLELES:
+            raise CallsFileError(
+                f"{len(alts):,} ALT alleles in one record (at most {MAX_ALT_ALLELES:,})",
+                file=self.path, where=f"record {chrom}:{rec.pos}", field="ALT",
+                hint="is the file corrupt?",
+            )
         if self.declared_contigs and chrom not in self.declared_contigs:
             self.undeclared_contigs.add(chrom)
         alleles = []
@@ -444,8 +492,15 @@ class _Calls:
             cache: dict[str, Values | None] = {}
 
             def get(
-                key: str, *, percent: bool = False, index=index, cache=cache, sample=sample
+                key: str, *, percent: bool = False, total: bool = False, index=index,
+                cache=cache, sample=sample
             ) -> Values | None:
+                if total:  # the sum of the values (None when one is missing), once per sample
+                    name = key + "+"
+                    if name not in cache:
+                        values = get(key)
+                        cache[name] = None if values is None else _total(values)
+                    return cache[name]
                 if key in cache:
                     return cache[key]
                 values = None
@@ -526,7 +581,7 @@ class _Calls:
             ad = get("AD")  # alt-only counts, one per ALT
             if ad and len(ad) == n_alleles - 1:
                 alt_count = ad[j]
-                depth = _total([_first(get("RD")), *ad])
+                depth = _total([_first(get("RD")), get("AD", total=True)])
             else:
                 alt_count = depth = None
             if depth is None:
@@ -540,7 +595,7 @@ class _Calls:
         if caller == "freebayes":
             ao = get("AO")
             alt_count = ao[j] if ao and len(ao) == n_alleles - 1 else None
-            depth = _total([_first(get("RO")), *(ao or [None])])
+            depth = _total([_first(get("RO")), get("AO", total=True) if ao else None])
             if depth is None:
                 depth = _first(get("DP"))
             return alt_count, depth, None, None, ("AO", "RO+AO")
@@ -557,7 +612,7 @@ class _Calls:
             declared = self.format_numbers.get("AD")
             if len(ad) == n_alleles:
                 alt_count = ad[j + 1]
-                total = _total(ad)
+                total = get("AD", total=True)
                 if total is not None:
                     depth, depth_field = total, "AD"
                 if declared not in (None, "R", ".") and "ad_number" not in self.notes:
@@ -624,7 +679,7 @@ class _Calls:
                 f"sample value(s) (first at {self.bad_ad_records[0]}); alt counts left unknown"
             )
         for message in self.notes.values():
-            log.warning("%s: %s", self.path, message)
+            log.warning("%s: %s", self.shown, message)
         return list(self.notes.values())
 
     def finish(self, result: ReadResult) -> ReadResult:
@@ -693,11 +748,12 @@ def _empty_frame() -> pd.DataFrame:
 class _VcfReader(_Calls):
     """Reads records with pysam/htslib: every file htslib reads, with its error messages."""
 
-    def __init__(self, path: Path, regions: list[Region] | None, include_filtered: bool) -> None:
-        super().__init__(path, include_filtered)
+    def __init__(self, path: Path, regions: list[Region] | None, include_filtered: bool,
+                 shown: Path | None = None) -> None:
+        super().__init__(path, include_filtered, shown)
         self.regions = regions
         self.vf: pysam.VariantFile | None = None
-        self.pipe: _GzipPipe | None = None
+        self.pipe: _TextPipe | None = None
         self.compression = "none"
         self.streaming = True  # records read in file order (line numbers are meaningful)
         self.last = ""  # last record returned, "chrom:pos"
@@ -708,13 +764,37 @@ class _VcfReader(_Calls):
         self.compression = _compression(self.path)
         if self.compression == "gzip":
             self.notes["plain_gzip"] = PLAIN_GZIP_NOTE
-            self.pipe = _GzipPipe(self.path)
+        if self._piped():
+            self.pipe = _TextPipe(self.path)
         try:
             source = self.pipe.handle if self.pipe is not None else str(self.path)
             self.vf = pysam.VariantFile(source)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, TypeError) as exc:  # TypeError: pysam naming a stream
             raise self._open_error(exc) from exc
         return self.vf
+
+    def _piped(self) -> bool:
+        """Whether htslib reads the text through a :class:`_TextPipe` (every VCF read whole,
+        in file order: plain gzip always, plain text and BGZF unless an index serves the
+        windows) rather than the file itself (an indexed query, a BCF)."""
+        if self.compression == "gzip":
+            return True
+        if self.regions is not None and index_path(self.path) is not None:
+            return False
+        if self.compression == "bgzf":
+            if _is_bcf(self.path):
+                return False
+            with self.path.open("rb") as handle:  # htslib's check, kept: a cut copy is named
+                handle.seek(0, os.SEEK_END)
+                size = handle.tell()
+                handle.seek(max(0, size - 28))
+                if handle.read(28) != BGZF_EOF:
+                    raise CallsFileError(
+                        "the compressed file is truncated (no BGZF end-of-file block)",
+                        file=self.path,
+                        hint="the copy or the pipeline step that wrote it was interrupted",
+                    )
+        return self.compression in ("bgzf", "none")
 
     def close(self) -> None:
         if self.vf is not None:
@@ -723,7 +803,7 @@ class _VcfReader(_Calls):
             self.pipe.stop()
 
     def _gzip_failure(self) -> CallsFileError | None:
-        """After a failure: the plain-gzip stream's own error, if that is the cause."""
+        """After a failure: the piped stream's own error, if that is the cause."""
         if self.pipe is None:
             return None
         if self.vf is not None:
@@ -731,7 +811,16 @@ class _VcfReader(_Calls):
         error = self.pipe.stop()
         if error is None:
             return None
+        if isinstance(error, CallsFileError):
+            return error
         where = f"after record {self.last}" if self.last else None
+        if self.compression == "none":
+            return CallsFileError(f"cannot read the file ({error})", file=self.path, where=where)
+        if self.compression == "bgzf":
+            return CallsFileError(
+                f"the compressed file is truncated or corrupt ({error})", file=self.path,
+                where=where, hint="the copy or the pipeline step that wrote it was interrupted",
+            )
         return CallsFileError(
             f"truncated or corrupt gzip file ({error})", file=self.path, where=where,
             hint="check the copy of the file; recompress it with bgzip",
@@ -764,6 +853,14 @@ class _VcfReader(_Calls):
                     "not a VCF file (no ##fileformat=VCF header)", file=self.path, where=1,
                     hint="give a VCF (plain or bgzipped) or BCF file",
                 )
+            chrom_line = self._chrom_line_after(line_no)
+            if chrom_line:  # the header goes on: this line is what breaks it
+                shown = first_line if len(first_line) <= 60 else first_line[:57] + "..."
+                return CallsFileError(
+                    f"a header line that is neither a ## meta line nor the #CHROM line (which "
+                    f"is at line {chrom_line}): {shown!r}", file=self.path, where=line_no,
+                    hint="every line above #CHROM must start with '##'",
+                )
             return CallsFileError(
                 "no #CHROM header line before the first record", file=self.path, where=line_no,
                 hint="the VCF header must end with the #CHROM POS ID REF ALT ... line",
@@ -778,12 +875,26 @@ class _VcfReader(_Calls):
         when the file cannot be read as text."""
         try:
             with open_text(self.path) as handle:
-                for number, line in enumerate(handle, start=1):
+                for number, line in enumerate(_bounded_lines(handle), start=1):
                     if not line.startswith("##") or number > 100_000:
                         return number, line.rstrip("\n")
                 return 0, ""
         except (OSError, EOFError, UnicodeDecodeError, ValueError):
             return 0, None
+
+    def _chrom_line_after(self, after: int) -> int:
+        """Number of the #CHROM line when it comes after line ``after`` (among the first 100,000
+        lines), else 0."""
+        try:
+            with open_text(self.path) as handle:
+                for number, line in enumerate(_bounded_lines(handle), start=1):
+                    if number > after and line.startswith("#CHROM"):
+                        return number
+                    if number > 100_000:
+                        break
+        except (OSError, EOFError, UnicodeDecodeError, ValueError):
+            pass
+        return 0
 
     # -- records -----------------------------------------------------------------------------
 
@@ -833,8 +944,10 @@ class _VcfReader(_Calls):
             opener = gzip.open if self.compression != "none" else open
             with opener(self.path, "rb") as handle:
                 records = 0
-                for line_no, line in enumerate(handle, start=1):
-                    if line.startswith(b"#"):
+                in_body = False  # htslib reads every line after #CHROM as a record
+                for line_no, line in enumerate(_bounded_lines(handle), start=1):
+                    if not in_body:
+                        in_body = line.startswith(b"#CHROM")
                         continue
                     records += 1
                     if records == number:
@@ -913,9 +1026,11 @@ class _VcfReader(_Calls):
             with open_text(self.path) as handle:
                 number = 0
                 records = 0
-                for line in handle:
+                in_body = False  # htslib reads every line after #CHROM as a record
+                for line in _bounded_lines(handle):
                     number += 1
-                    if line.startswith("#"):
+                    if not in_body:
+                        in_body = line.startswith("#CHROM")
                         continue
                     records += 1
                     if records == self.n_read + 1:
@@ -925,6 +1040,11 @@ class _VcfReader(_Calls):
         return 0, ""
 
     def _diagnose(self, line: str) -> str:
+        if line.startswith("#"):
+            return ("a '#' line after the #CHROM line (a VCF has no comment lines among its "
+                    "records: remove it)")
+        if not line.strip():
+            return "a blank line among the records (remove it)"
         fields = line.split("\t")
         if len(fields) < 8:
             return f"{len(fields)} tab-separated column(s), a VCF record needs at least 8"
@@ -957,8 +1077,8 @@ ENGINES = ("auto", "text", "pysam")
 
 
 def _read_with_pysam(path: Path, regions: list[Region] | None,
-                     include_filtered: bool) -> ReadResult:
-    reader = _VcfReader(path, regions, include_filtered)
+                     include_filtered: bool, shown: Path | None = None) -> ReadResult:
+    reader = _VcfReader(path, regions, include_filtered, shown)
     previous = pysam.set_verbosity(0)
     try:
         vf = reader.open()
@@ -1014,17 +1134,53 @@ def read_vcf(
     path = Path(path)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    repair = _spreadsheet_repair(path, head)
+    if repair is None:
+        return _read_vcf(path, regions, include_filtered, engine, stop_early, head, None)
+    with repair:
+        message = repair.message()
+        log.warning("%s: %s", path, message)
+        try:
+            result = _read_vcf(repair.path, regions, include_filtered, engine, stop_early, None,
+                               path)
+        except CallsFileError as exc:
+            raise repair.translate(exc) from None
+    result.warnings.insert(0, message)
+    return result
+
+
+def _spreadsheet_repair(path: Path, head: bytes | None):
+    """A repaired private copy of a VCF that went through a spreadsheet (see
+    :mod:`lesiontrack.io.spreadsheet`), or None for any other file (BCF included)."""
+    from .bounded import raw_chunks
+    from .spreadsheet import damaged, repaired_copy
+
+    if head is None:
+        try:
+            head = next(raw_chunks(path, 1 << 16), b"")
+        except (OSError, ValueError, *COMPRESSION_ERRORS):
+            return None  # the reader names the problem
+    if head.startswith(b"BCF") or not damaged(head):
+        return None
+    return repaired_copy(path)
+
+
+def _read_vcf(path: Path, regions: list[Region] | None, include_filtered: bool, engine: str,
+              stop_early: bool, head: bytes | None, shown: Path | None) -> ReadResult:
     if engine != "pysam" and regions is not None:
+        from .bounded import LineTooLongError
         from .fastvcf import FastPathUnsupported, read_vcf_text
 
         try:
             return read_vcf_text(path, regions=regions, include_filtered=include_filtered,
-                                 stop_early=stop_early, head=head)
+                                 stop_early=stop_early, head=head, shown=shown)
         except FastPathUnsupported as exc:
             if engine == "text":
                 raise
-            log.debug("%s: read with pysam (%s)", path, exc)
+            log.debug("%s: read with pysam (%s)", shown or path, exc)
+        except LineTooLongError:
+            raise  # final: pysam would hold the line in memory
         except CallsFileError:
             if engine == "text":
                 raise
-    return _read_with_pysam(path, regions, include_filtered)
+    return _read_with_pysam(path, regions, include_filtered, shown)

@@ -36,6 +36,7 @@ from ..genome import drugs
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
 from ..io.output import frame_to_tsv
 from ..order import natural_key as _natural
+from ..samplesheet import sheet_folder
 from ..text import (
     clustering_lines,
     format_ci,
@@ -994,9 +995,17 @@ def _shown(path: Path, base: Path | None) -> str:
 
 
 def _provenance(sheet, sheet_path, options: dict) -> str:
-    base = Path(sheet_path).resolve().parent if sheet_path is not None else None
+    base = sheet_folder(sheet_path) if sheet_path is not None else None
     inputs = []
     for role, path in _input_files(sheet, sheet_path, options):
+        try:
+            regular = path.is_file()
+        except (OSError, ValueError):
+            regular = False
+        if not regular and path.exists():  # a pipe (<(...), /dev/stdin): read once, not again
+            inputs.append({"role": role, "path": _shown(path, base), "sha256": None,
+                           "note": "not a regular file (a pipe?): read once, not checksummed"})
+            continue
         digest = _sha256(path)
         entry = {"role": role, "path": _shown(path, base), "sha256": digest}
         if digest is None:
