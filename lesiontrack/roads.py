@@ -69,7 +69,8 @@ def _builds(calls: pd.DataFrame, sheet: pd.DataFrame, assembly: str | None) -> d
     out: dict[str, str] = {}
     by_patient: dict[str, str] = {}
     if "assembly" in calls and len(calls):
-        known = calls[calls["assembly"].fillna("").astype(str) != ""]
+        known = calls.loc[calls["assembly"].fillna("").astype(str) != "",
+                          ["sample_id", "patient_id", "assembly"]].drop_duplicates("sample_id")
         for sample, patient, build in zip(known["sample_id"], known["patient_id"],
                                           known["assembly"], strict=True):
             out.setdefault(str(sample), str(build))
