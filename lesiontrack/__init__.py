@@ -24,6 +24,7 @@ from .errors import (
     CallsFileError,
     LesionTrackError,
     OptionError,
+    OutputError,
     ReferenceMismatchError,
     SampleSheetError,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "CallsFileError",
     "LesionTrackError",
     "OptionError",
+    "OutputError",
     "ReferenceMismatchError",
     "SampleSheetError",
     "Thresholds",

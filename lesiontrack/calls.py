@@ -7,6 +7,7 @@ applies the detection thresholds.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterable, Iterator
@@ -246,9 +247,46 @@ def _read_all(paths: list[str], windows, include_filtered: bool, jobs: int,
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         try:
             yield from pool.map(_read_task, tasks)
-        except BaseException:  # an error while gathering: do not read the files left
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # an error or SIGTERM while gathering: read no more files
+            stop_worker_pool(pool)
             raise
+
+
+def stop_worker_pool(pool) -> None:
+    """Stop a worker pool at once, never waiting for it: cancel the tasks not started, end the
+    workers, and close this process's end of the result pipe. A worker killed while sending a
+    result (SIGTERM to the process group) leaves a partial message, and the pool's reader
+    would wait for the rest for ever, also at exit; with no writer left it sees the end of the
+    pipe instead, and the pool ends as broken."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    results = getattr(pool, "_result_queue", None)
+    _quiet_cancelled_futures(getattr(pool, "_executor_manager_thread", None))
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    with contextlib.suppress(Exception):
+        results._writer.close()
+
+
+def _quiet_cancelled_futures(manager) -> None:
+    """The pool's manager thread, finding its workers gone, sets an error on every pending
+    future, and fails with ``InvalidStateError: CANCELLED`` on those already cancelled (a
+    CPython race); that thread's traceback would break the one-line errors: drop it (only
+    that error, only from that thread)."""
+    if manager is None:
+        return
+    import threading
+    from concurrent.futures import InvalidStateError
+
+    previous = threading.excepthook
+
+    def hook(args) -> None:
+        if args.thread is manager and issubclass(args.exc_type, InvalidStateError):
+            return
+        previous(args)
+
+    threading.excepthook = hook
 
 
 _SHEET_COLUMNS = ("patient_id", "lesion_id", "sample_id", "role", "status", "status_raw", "site",
@@ -269,6 +307,7 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
     patient_ids = sheet["patient_id"].to_numpy(dtype=object)
     lines = sheet["line"].to_numpy()
     assemblies = sheet["assembly"].to_numpy(dtype=object)
+    written = sheet["calls"].to_numpy(dtype=object)  # the paths as the sheet wrote them
     vcf_samples = sheet["vcf_sample"].to_numpy(dtype=object)
     wanted_all = np.where(vcf_samples != "", vcf_samples, sheet["sample_id"].to_numpy(
         dtype=object))
@@ -316,8 +355,10 @@ def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bo
                     takes.append(joined[np.repeat(starts, kept_sizes) + within] + start)
                     sheet_rows.append(index[keep])
                     counts.append(kept_sizes)
-                    per_file.append((this_assembly, _display(calls_path, sheet_path, base),
-                                     int(keep.sum())))
+                    # the path as the sheet wrote it (its first row naming the file; a sheet
+                    # read from elsewhere: relative to its folder)
+                    shown_as = written[index[keep][0]] or _display(calls_path, sheet_path, base)
+                    per_file.append((this_assembly, shown_as, int(keep.sum())))
             start += n_rows
         if frame is not None:
             frames.append(frame)
@@ -408,6 +449,21 @@ def _keep_genes(calls: pd.DataFrame, genes: tuple[str, ...] | None) -> pd.Series
     return keep
 
 
+def _warn_unknown_genes(genes: tuple[str, ...] | None, calls: pd.DataFrame) -> None:
+    """One warning naming the wanted genes that have no bundled model and that no call read is
+    annotated with: nothing can be found for them (a typo, or an unannotated input)."""
+    if genes is None:
+        return
+    bundled = set(genome.bundled_genes())
+    annotated = set(calls["ann_gene"].dropna()) if "ann_gene" in calls else set()
+    unknown = [g for g in genes if g not in bundled and g not in annotated]
+    if unknown:
+        log.warning("--genes %s: no bundled gene model (bundled: %s) and no call of the input "
+                    "is annotated with %s; no rows for %s", ", ".join(unknown),
+                    ", ".join(sorted(bundled)), "it" if len(unknown) == 1 else "them",
+                    "it" if len(unknown) == 1 else "them")
+
+
 def _check_builds(calls: pd.DataFrame) -> None:
     builds = calls.groupby("patient_id")["assembly"].nunique()
     mixed = builds[builds > 1]
@@ -428,7 +484,7 @@ def _check_reference_readable(reference: Reference) -> None:
     name = None
     previous = pysam.set_verbosity(0)
     try:
-        with pysam.FastaFile(str(reference.path)) as fasta:
+        with pysam.FastaFile(str(reference.fasta_path)) as fasta:
             for name, length in zip(fasta.references, fasta.lengths, strict=True):
                 if length and len(fasta.fetch(name, length - 1, length)) != 1:
                     raise ValueError("short read")
@@ -607,6 +663,7 @@ def build_calls(
             pysam.set_verbosity(previous)
     calls = _gather(sheet, Path(sheet_path), _windows(wanted), include_filtered, assembly, jobs,
                     assume_sorted)
+    _warn_unknown_genes(wanted, calls)
     if calls.empty:
         return empty_calls_table()
     keep = _keep_genes(calls, wanted).to_numpy()
@@ -836,11 +893,14 @@ def calls_table_batches(
 def _spilled_batches(tables: list[Path], batches: list[list[str]],
                      thresholds: Thresholds | None) -> Iterator[tuple[list[str], pd.DataFrame]]:
     import pickle
-    import tempfile
+    import shutil
+
+    from .io.output import output_errors, private_folder
 
     batch_of = {p: i for i, batch in enumerate(batches) for p in batch}
-    with tempfile.TemporaryDirectory(prefix="lesiontrack-calls-") as folder:
-        spills = [Path(folder) / f"batch-{i:06d}.pickle" for i in range(len(batches))]
+    folder = private_folder("calls")  # lesiontrack-calls-<pid>-...: stale ones are removed
+    try:
+        spills = [folder / f"batch-{i:06d}.pickle" for i in range(len(batches))]
         warned: set[Path] = set()
         for path in tables:
             for chunk, first_line in _table_chunks(path, rows=TABLE_CHUNK_ROWS):
@@ -850,7 +910,7 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
                     raise RuntimeError(f"{path}: a patient the first reading did not see")
                 for number, piece in typed.groupby(index.to_numpy(), sort=True):
                     # opened per piece: one open file at a time, however many batches
-                    with spills[int(number)].open("ab") as handle:
+                    with output_errors(folder), spills[int(number)].open("ab") as handle:
                         pickle.dump(piece, handle, protocol=pickle.HIGHEST_PROTOCOL)
         for number, batch in enumerate(batches):
             pieces = []
@@ -867,6 +927,8 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
             del pieces
             yield batch, calls
             del calls  # not held while the next batch is read
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2,

@@ -42,11 +42,45 @@ class _OneLineFormatter(logging.Formatter):
         return f"lesiontrack: {record.levelname.lower()}: {' '.join(record.getMessage().split())}"
 
 
+class _Once(logging.Filter):
+    """Each distinct message once per command (a report reads its cohort in batches, and a
+    batch's warning about the options would repeat)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.levelno, record.getMessage())
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (exit 2)."""
+    """argparse with one-line usage errors (exit 2) that point at the subcommand's ``--help``."""
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"lesiontrack: error: {message} (see '{self.prog} --help')\n")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and self._subparsers is not None:  # left over by a subcommand: its error
+            sub = self._subparsers._group_actions[0].choices.get(getattr(parsed, "command", None))
+            if sub is not None:
+                sub.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
+def _add_global_options_to(subparsers: argparse._SubParsersAction) -> None:
+    """``--debug`` and ``--quiet`` are accepted after the subcommand too (their default is left
+    to the main parser's, so an option given before the subcommand still counts)."""
+    for sub in subparsers.choices.values():
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show tracebacks of internal errors")
+        sub.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                         help="print errors only")
 
 
 def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True,
@@ -154,14 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read only these patients' rows of the sample sheet (to scatter a "
                         "cohort per patient)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
-                   help="output TSV (.parquet for Parquet); default: standard output")
+                   help="output TSV (.parquet for Parquet; missing folders are created; never "
+                        "an input); default: standard output")
 
     p = sub.add_parser("classify", help="primary vs secondary origin of every mutation",
                        description="Give every (patient, mutation) an origin (primary, "
                                    "secondary, undetermined) with its rule and evidence.")
     _add_input_options(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
-                   help="output TSV; default: standard output")
+                   help="output TSV (missing folders are created; never an input); default: "
+                        "standard output")
 
     p = sub.add_parser("graph", help="the graph of patients, lesions, statuses and mutations",
                        description="Write the cohort graph as GraphML (Cytoscape) or "
@@ -169,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(p)
     _add_copy_number_options(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
-                   help="FILE.graphml or FILE.json")
+                   help="FILE.graphml or FILE.json (missing folders are created; never an "
+                        "input)")
 
     p = sub.add_parser("stats", help="do secondary mutations cluster in progressive lesions?",
                        description="Lesion-level 2x2 table, one-sided Fisher test, "
@@ -183,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "decide each patient's pattern (outcome columns are optional here)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
-                   help="write to FILE instead of standard output")
+                   help="write to FILE instead of standard output (missing folders are "
+                        "created; never an input)")
 
     p = sub.add_parser(
         "outcomes", help="outcome after salvage therapy by progression pattern",
@@ -203,12 +241,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="most progressive lesions a focal progression may have "
                         f"(default {DEFAULT_FOCAL_MAX})")
     p.add_argument("-o", "--outdir", type=Path, metavar="OUTDIR",
-                   help="also write outcomes.json, outcomes.tsv, km_pfs.svg, km_os.svg here")
+                   help="also write outcomes.json, outcomes.tsv, km_pfs.svg, km_os.svg into "
+                        "this folder (created; must be new or empty; built beside it and "
+                        "moved into place when complete)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing OUTDIR (only once the new one is complete)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
 
     from .report.cli import add_parsers
 
     add_parsers(sub, _add_input_options, _add_stats_options)
+    _add_global_options_to(sub)
     return parser
 
 
@@ -225,6 +268,7 @@ def _load_sheet(args: argparse.Namespace):
         raise OptionError("give a sample sheet, or precomputed calls tables with --calls",
                           field="samplesheet")
     sheet = read_samplesheet(args.samplesheet) if args.samplesheet is not None else None
+    _refuse_inputs_as_outputs(args, sheet)  # the whole sheet's files, before --patient
     wanted = getattr(args, "only_patients", None)
     if wanted:
         unknown = sorted(set(wanted) - set(sheet["patient_id"]))
@@ -233,6 +277,35 @@ def _load_sheet(args: argparse.Namespace):
                               file=args.samplesheet, field="--patient")
         sheet = sheet[sheet["patient_id"].isin(wanted)].reset_index(drop=True)
     return sheet, thresholds
+
+
+#: Commands that write a folder, and the option naming it; the others write a file (-o).
+_FOLDER_OUTPUTS = {"report": "output", "demo": "output", "outcomes": "outdir"}
+
+
+def _inputs(args: argparse.Namespace, sheet) -> list:
+    """Every input of the parsed command as (role, path), index files included."""
+    from .io.output import named_inputs
+
+    return named_inputs(sheet_path=args.samplesheet, sheet=sheet,
+                        calls_tables=getattr(args, "calls_tables", None),
+                        reference=getattr(args, "reference", None),
+                        patients=getattr(args, "patients", None))
+
+
+def _refuse_inputs_as_outputs(args: argparse.Namespace, sheet) -> None:
+    """OptionError when the command's output file is one of its inputs, or its output folder
+    holds one (see :func:`lesiontrack.io.output.check_outputs`)."""
+    from .io.output import check_outputs
+
+    folder_option = _FOLDER_OUTPUTS.get(args.command)
+    target = getattr(args, folder_option or "output", None)
+    if target is None:
+        return
+    if folder_option:
+        check_outputs(_inputs(args, sheet), folders=[target])
+    else:
+        check_outputs(_inputs(args, sheet), files=[target])
 
 
 def _build_calls(args: argparse.Namespace, sheet, thresholds):
@@ -247,15 +320,18 @@ def _build_calls(args: argparse.Namespace, sheet, thresholds):
 
 def _load(args: argparse.Namespace):
     """(sample sheet or None, calls table, thresholds) for a parsed command."""
+    sheet, thresholds = _load_sheet(args)
+    return sheet, _load_calls(args, sheet, thresholds), thresholds
+
+
+def _load_calls(args: argparse.Namespace, sheet, thresholds):
+    """The calls table: from ``--calls`` tables, else read from the sheet's calls files."""
     from .calls import read_calls_table
 
-    sheet, thresholds = _load_sheet(args)
     tables = getattr(args, "calls_tables", None)
     if tables:
-        calls = read_calls_table(tables, thresholds=thresholds)
-    else:
-        calls = _build_calls(args, sheet, thresholds)
-    return sheet, calls, thresholds
+        return read_calls_table(tables, thresholds=thresholds)
+    return _build_calls(args, sheet, thresholds)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -272,8 +348,13 @@ def _run_outcomes(args: argparse.Namespace) -> int:
     from .outcomes import analyse, outcomes_json, outcomes_text, read_patients, write_outcomes
     from .stats import test_clustering
 
+    if args.outdir is not None:
+        from .io.output import check_outdir
+
+        check_outdir(args.outdir, args.force, _inputs(args, None))  # before the slow part
     patients = read_patients(args.patients)  # before the calls files: fail fast
-    sheet, calls, thresholds = _load(args)
+    sheet, thresholds = _load_sheet(args)  # refuses an OUTDIR holding a file the sheet names
+    calls = _load_calls(args, sheet, thresholds)
     states = lesion_states(calls, sheet, thresholds=thresholds)
     origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
                        states=states)
@@ -282,7 +363,8 @@ def _run_outcomes(args: argparse.Namespace) -> int:
     result, figures = analyse(patients, clustering["patients"], args.by,
                               focal_max=args.focal_max)
     if args.outdir is not None:
-        written = write_outcomes(args.outdir, result, figures)
+        written = write_outcomes(args.outdir, result, figures, force=args.force,
+                                 inputs=_inputs(args, sheet))
     sys.stdout.write(outcomes_json(result) if args.json else outcomes_text(result))
     if args.outdir is not None:
         wrote(f"wrote {', '.join(p.name for p in written)} into {args.outdir}",
@@ -354,43 +436,75 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lesiontrack`` console script."""
+    previous = _on_terminate()  # first: SIGTERM at any later point gives the one line
+    try:
+        return _main(argv)
+    except _Terminated:
+        _unwinding()
+        return _say_terminated()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+            _stop_retrying()
+            _TERMINATION.clear()
+            _UNWINDING[0] = False
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLineFormatter())
+    handler.addFilter(_Once())
     saved = (log.level, log.propagate)
     log.addHandler(handler)
     log.setLevel(logging.ERROR if args.quiet else logging.WARNING)
     log.propagate = False
-    previous = _on_terminate()
     try:
         with progress.enabled(not args.quiet):
-            return run(args)
+            code = run(args)
+        if _TERMINATION.is_set():  # asked to stop while finishing: say so
+            _unwinding()
+            raise _Terminated
+        return code
     except _Terminated:
         progress.close_all()
-        print("lesiontrack: terminated", file=sys.stderr)
-        return 143
-    except LesionTrackError as exc:
+        raise
+    except BaseException as exc:
         progress.close_all()
-        print(f"lesiontrack: error: {exc.one_line()}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("lesiontrack: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:
-        if args.debug:
-            raise
-        print(f"lesiontrack: internal error: {type(exc).__name__}: {exc} "
-              "(a bug: please report it; --debug shows the traceback)", file=sys.stderr)
-        return 1
+        if _TERMINATION.is_set():  # e.g. the worker pool broken by the same SIGTERM
+            _unwinding()
+            raise _Terminated from None
+        return _error_exit(exc, args.debug)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
         log.removeHandler(handler)
         log.setLevel(saved[0])
         log.propagate = saved[1]
+
+
+def _error_exit(exc: BaseException, debug: bool) -> int:
+    """The one line and exit code of an exception that ended a command."""
+    from .io.output import WRITE_ONLY_ERRNOS, write_failure
+
+    if isinstance(exc, OSError) and exc.errno in WRITE_ONLY_ERRNOS:
+        failure = write_failure(exc, None if exc.filename else "output")  # a full disk
+        if failure is not None:
+            exc = failure
+    if isinstance(exc, LesionTrackError):
+        print(f"lesiontrack: error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    if isinstance(exc, KeyboardInterrupt):
+        print("lesiontrack: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(exc, BrokenPipeError):
+        return 0
+    if not isinstance(exc, Exception):  # SystemExit and the like
+        raise exc
+    if debug:
+        raise exc
+    print(f"lesiontrack: internal error: {type(exc).__name__}: {exc} "
+          "(a bug: please report it; --debug shows the traceback)", file=sys.stderr)
+    return 1
 
 
 class _Terminated(BaseException):
@@ -398,8 +512,77 @@ class _Terminated(BaseException):
     folders and half-built reports are removed on the way out."""
 
 
+#: Set once SIGTERM arrived: later exceptions are its consequences, and say "terminated".
+_TERMINATION = threading.Event()
+#: The process that installed the handler (a forked child before its reset is not it).
+_OWNER = [os.getpid()]
+#: Code that must not be interrupted by an exception: locks taken and released by hand, fork
+#: hooks, worker-pool book-keeping. SIGTERM there is acted on as soon as it has left.
+_DELICATE = tuple(os.path.join(os.path.dirname(threading.__file__), name) for name in (
+    "threading.py", "logging", "concurrent", "multiprocessing", "queue.py", "weakref.py",
+    "selectors.py", "subprocess.py", "tempfile.py", "shutil.py", "contextlib.py"))
+_RETRY_SECONDS = 0.02
+
+
+def _say_terminated() -> int:
+    print("lesiontrack: terminated", file=sys.stderr)
+    return 143
+
+
+def _in_delicate_code(frame) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(_DELICATE):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _quiet_after_termination(args) -> None:
+    """Threads and finalisers that fail once SIGTERM broke the worker pool stay silent (the
+    hooks stay in place: the process is ending)."""
+
+
 def _terminated(signum, frame):
+    if os.getpid() != _OWNER[0]:  # a forked worker before its reset: die as by default
+        os._exit(128 + signal.SIGTERM)
+    if _UNWINDING[0]:  # already on the way out: one line, whatever else arrives
+        return
+    if not _TERMINATION.is_set():
+        _TERMINATION.set()
+        threading.excepthook = _quiet_after_termination  # e.g. InvalidStateError: CANCELLED
+        sys.unraisablehook = _quiet_after_termination
+    if hasattr(signal, "setitimer") and _RETRIES[0] < _MAX_RETRIES and _in_delicate_code(frame):
+        # raising here could leave a lock held or a pool half-updated: look again shortly
+        # (at most _MAX_RETRIES times: a wait for a result that never comes is safe to end)
+        _RETRIES[0] += 1
+        previous = signal.signal(signal.SIGALRM, _terminated)
+        if previous is not _terminated:
+            _SAVED_ALARM.append(previous)
+        signal.setitimer(signal.ITIMER_REAL, _RETRY_SECONDS)
+        return
+    _unwinding()
     raise _Terminated
+
+
+def _unwinding() -> None:
+    """From here on the command ends as terminated: no second exception, no retry timer."""
+    _UNWINDING[0] = True
+    _stop_retrying()
+
+
+_UNWINDING = [False]
+_RETRIES = [0]
+_MAX_RETRIES = 50  # 1 s
+
+
+_SAVED_ALARM: list = []  # the SIGALRM handler replaced while SIGTERM waits for a safe point
+
+
+def _stop_retrying() -> None:
+    _RETRIES[0] = 0
+    if _SAVED_ALARM:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, _SAVED_ALARM.pop())
 
 
 def _default_sigterm_in_child() -> None:
@@ -419,6 +602,7 @@ def _on_terminate():
     (None when signals cannot be set here: not the main thread)."""
     if threading.current_thread() is not threading.main_thread():
         return None
+    _OWNER[0] = os.getpid()
     return signal.signal(signal.SIGTERM, _terminated)
 
 

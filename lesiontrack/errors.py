@@ -64,11 +64,16 @@ class PatientTableError(LesionTrackError):
     the sample sheet."""
 
 
+class OutputError(LesionTrackError):
+    """An output cannot be written: a read-only or full file system, a name too long, no
+    permission. The user's environment, not a bug: ``<path>: cannot write (<reason>)``."""
+
 
 __all__ = [
     "CallsFileError",
     "LesionTrackError",
     "OptionError",
+    "OutputError",
     "PatientTableError",
     "ReferenceMismatchError",
     "SampleSheetError",

@@ -67,7 +67,7 @@ import pandas as pd
 
 from .defaults import DEFAULT_FOCAL_MAX
 from .errors import OptionError, PatientTableError
-from .io.output import atomic_write, write_table
+from .io.output import building_folder, frame_to_tsv
 from .samplesheet import read_table_rows
 from .stats import (
     PATTERN_SOURCES,
@@ -762,26 +762,25 @@ def outcomes_json(result: dict) -> str:
 
 
 def write_outcomes(outdir: str | os.PathLike[str], result: dict,
-                   svgs: Mapping[str, str]) -> list[Path]:
+                   svgs: Mapping[str, str], *, force: bool = False,
+                   inputs: Iterable[tuple[str, str | os.PathLike[str]]] = ()) -> list[Path]:
     """Write ``outcomes.json``, ``outcomes.tsv`` and ``km_<endpoint>.svg`` (one per SVG given)
-    atomically into ``outdir`` (created if needed). Returns the paths written."""
+    into ``outdir`` (parents created), built beside it and moved into place when complete, as
+    a report is. A non-empty ``outdir`` is refused unless ``force`` (then replaced whole), as
+    is one that holds any of ``inputs`` (``(role, path)``). Returns the paths written."""
+    unknown = [e for e in svgs if e not in ENDPOINTS]
+    if unknown:
+        raise OptionError(f"unknown endpoint {unknown[0]!r}",
+                          hint=f"accepted: {', '.join(ENDPOINTS)}")
     outdir = Path(outdir)
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OptionError(f"cannot create the output folder: {exc.strerror}",
-                          file=outdir) from exc
-    written = [outdir / "outcomes.json", outdir / "outcomes.tsv"]
-    atomic_write(written[0], outcomes_json(result))
-    write_table(outcomes_table(result), written[1])
-    for endpoint, svg in svgs.items():
-        if endpoint not in ENDPOINTS:
-            raise OptionError(f"unknown endpoint {endpoint!r}",
-                              hint=f"accepted: {', '.join(ENDPOINTS)}")
-        path = outdir / f"km_{endpoint}.svg"
-        atomic_write(path, svg if svg.endswith("\n") else svg + "\n")
-        written.append(path)
-    return written
+    names = ["outcomes.json", "outcomes.tsv", *(f"km_{e}.svg" for e in svgs)]
+    with building_folder(outdir, force=force, inputs=inputs) as built:
+        (built / names[0]).write_text(outcomes_json(result), encoding="utf-8", newline="\n")
+        frame_to_tsv(outcomes_table(result), built / names[1])
+        for name, svg in zip(names[2:], svgs.values(), strict=True):
+            (built / name).write_text(svg if svg.endswith("\n") else svg + "\n",
+                                      encoding="utf-8", newline="\n")
+    return [outdir / name for name in names]
 
 
 __all__ = [

@@ -6,8 +6,10 @@ A contig may be a whole chromosome (``chr4`` or ``4``) or an excerpt named the w
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -69,6 +71,44 @@ class SequenceSource:
         return pos, ref, alt
 
 
+#: (real path, size, mtime) of a FASTA without an index beside it -> the link to it, in a
+#: private folder, beside which its index was built (once per process).
+_PRIVATE_INDEXES: dict[tuple[str, int, int], Path] = {}
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def indexed_fasta(path: str | os.PathLike[str]) -> Path:
+    """The path to open the FASTA ``path`` through: ``path`` itself when its index (``.fai``,
+    and ``.gzi`` when bgzipped) is beside it; else a link to it in a private temporary folder
+    (removed at exit), where htslib then builds the index: never beside an input, so a
+    read-only folder of references works. Raises OSError when ``path`` cannot be read."""
+    path = Path(path)
+    stat = os.stat(path)
+    wanted = [".fai", ".gzi"] if _is_gzip(path) else [".fai"]
+    if all(os.path.exists(f"{path}{suffix}") for suffix in wanted):
+        return path
+    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+    link = _PRIVATE_INDEXES.get(key)
+    if link is None or not link.exists():
+        from .io.output import private_folder
+
+        folder = private_folder("fai")
+        atexit.register(_remove_private, folder, os.getpid())
+        link = folder / (path.name or "reference.fa")
+        os.symlink(key[0], link)
+        _PRIVATE_INDEXES[key] = link
+    return link
+
+
+def _remove_private(folder: Path, owner: int) -> None:
+    if os.getpid() == owner:  # not in a forked worker
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class Reference(SequenceSource):
     """A reference genome (or an excerpt of one), queried with 1-based inclusive positions."""
 
@@ -77,11 +117,14 @@ class Reference(SequenceSource):
 
         self.path = Path(path)
         try:
-            self._fasta = pysam.FastaFile(str(self.path))
+            #: what htslib opens: the FASTA, or a private link to it beside a private index
+            self.fasta_path = indexed_fasta(self.path)
+            self._fasta = pysam.FastaFile(str(self.fasta_path))
         except (OSError, ValueError) as exc:
             raise ReferenceMismatchError(
                 f"cannot open the reference FASTA: {exc}", file=self.path,
-                hint="give an uncompressed or bgzipped FASTA; an index (.fai) is made if missing",
+                hint="give an uncompressed or bgzipped FASTA; a missing index (.fai) is built in a "
+                     "private temporary folder",
             ) from exc
         # normalised chrom -> list of (fasta contig, first base position, last base position)
         self._contigs: dict[str, list[tuple[str, int, int]]] = {}

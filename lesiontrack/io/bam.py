@@ -86,7 +86,7 @@ import pysam
 
 from ..errors import CallsFileError, OptionError, ReferenceMismatchError
 from ..genome import CHR4_LENGTH, assembly_from_chr4_length, normalize_assembly, normalize_chrom
-from ..reference import Reference
+from ..reference import Reference, indexed_fasta
 from ..variants import is_simple_allele, variant_type
 
 log = logging.getLogger("lesiontrack")
@@ -479,8 +479,11 @@ def _fasta_path(reference: Reference | str | os.PathLike[str] | None) -> Path | 
     if reference is None:
         return None
     if isinstance(reference, Reference):
-        return reference.path
-    return Path(reference)
+        return reference.fasta_path
+    try:
+        return indexed_fasta(reference)  # an index is never built beside the input
+    except OSError:
+        return Path(reference)  # opening it names the problem
 
 
 def _open_checked(

@@ -62,7 +62,8 @@ def add_parsers(
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, metavar="OUTDIR", required=True,
-                        help="folder to write the report into (created; must be new or empty)")
+                        help="folder to write the report into (created with its parents; must "
+                             "be new or empty, and hold no input)")
     parser.add_argument("--force", action="store_true",
                         help="replace an existing OUTDIR (only once the new report is complete)")
 
@@ -185,10 +186,13 @@ def _part_copy_number(args: argparse.Namespace, rows, calls, thresholds):
 
 def _report(args: argparse.Namespace) -> tuple[Path, int]:
     """Write the report of ``args``: (its index.html, the number of patients)."""
-    from ..cli import _load_sheet
-    from .render import check_outdir, write_report_parts
+    from ..cli import _inputs, _load_sheet
+    from ..io.output import check_outdir
+    from .render import write_report_parts
 
-    check_outdir(Path(os.path.abspath(args.output)), args.force)  # fail before the slow part
+    # fail before the slow part (and before reading the sheet; once read, an OUTDIR holding
+    # any file it names is refused too)
+    check_outdir(Path(os.path.abspath(args.output)), args.force, _inputs(args, None))
     patients_table = None
     if getattr(args, "patients", None) is not None:
         from ..outcomes import read_patients

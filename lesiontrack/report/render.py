@@ -7,7 +7,6 @@ GraphML and HTML; only ``provenance.json`` records the run time.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -15,8 +14,6 @@ import math
 import os
 import platform
 import re
-import secrets
-import shutil
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -31,10 +28,9 @@ from .. import __version__, genome
 from .. import progress as progress_bars
 from ..compare import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE  # the one home of states
 from ..defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
-from ..errors import OptionError
 from ..genome import drugs
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
-from ..io.output import frame_to_tsv
+from ..io.output import building_folder, frame_to_tsv, named_inputs
 from ..order import natural_key as _natural
 from ..samplesheet import sheet_folder
 from ..text import (
@@ -1024,52 +1020,6 @@ def _provenance(sheet, sheet_path, options: dict) -> str:
     })
 
 
-# ----------------------------------------------------------------------------------------------
-# the output folder
-# ----------------------------------------------------------------------------------------------
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
-def check_outdir(outdir: Path, force: bool, inputs: Iterable[Path] = ()) -> None:
-    """Raise OptionError unless OUTDIR may receive a report (new, empty, or ``force``)."""
-    if outdir.exists() and not outdir.is_dir():
-        raise OptionError(f"{outdir} exists and is not a folder", file=outdir,
-                          hint="choose a new folder name for the report")
-    if outdir.parent == outdir:
-        raise OptionError("cannot write a report over the root folder", file=outdir)
-    if _inside(Path.cwd().resolve(), outdir.resolve()):
-        raise OptionError("the output folder is the current folder or one of its parents",
-                          file=outdir, hint="choose a new folder for the report, e.g. -o report")
-    for path in inputs:
-        if _inside(path.resolve(), outdir.resolve()):
-            raise OptionError(f"the output folder holds an input file ({path.name})",
-                              file=outdir, hint="write the report to a new folder; inputs are "
-                                                "never modified")
-    if outdir.is_dir() and any(outdir.iterdir()) and not force:
-        raise OptionError("the output folder exists and is not empty", file=outdir,
-                          hint="choose a new folder, or pass --force to replace it")
-
-
-def _swap_into_place(built: Path, outdir: Path) -> None:
-    """Move the finished folder onto OUTDIR; an old OUTDIR is removed only afterwards."""
-    if not outdir.exists():
-        os.rename(built, outdir)
-        return
-    old = outdir.parent / f".{outdir.name}.{secrets.token_hex(4)}.old"
-    os.rename(outdir, old)
-    try:
-        os.rename(built, outdir)
-    except BaseException:
-        os.rename(old, outdir)
-        raise
-    if old.is_symlink():  # OUTDIR was a link to a folder: drop the link, not its target
-        old.unlink()
-    else:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("lesiontrack.report", "templates"),
@@ -1154,12 +1104,20 @@ def _render_patients(patient_dir: Path, patients: list[str], ctx: _Context, page
         size = max(1, min(50, len(patients) // (jobs * 4) or 1))
         chunks = [patients[i:i + size] for i in range(0, len(patients), size)]
         _WORKER = (patient_dir, ctx, page)
+        from concurrent.futures import ProcessPoolExecutor
+
+        from ..calls import stop_worker_pool
+
         try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                for chunk in pool.imap(_render_chunk, chunks):
-                    done.update(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                try:
+                    for chunk in pool.map(_render_chunk, chunks):
+                        done.update(chunk)
+                        if bar is not None:
+                            bar.update(len(chunk))
+                except BaseException:  # an error or SIGTERM: never wait for the workers
+                    stop_worker_pool(pool)
+                    raise
         finally:
             _WORKER = None
         return done
@@ -1435,24 +1393,12 @@ def write_report_parts(
     The report is the same for every way of cutting the cohort into parts."""
     outdir = Path(os.path.abspath(outdir))
     options = jsonable(dict(options))
-    inputs = [path for _, path in _input_files(sheet, sheet_path, options)]
-    check_outdir(outdir, force, inputs)
-    try:
-        outdir.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OptionError(f"cannot create the output folder: {exc.strerror}",
-                          file=outdir.parent) from exc
-    built = outdir.parent / f".{outdir.name}.{secrets.token_hex(4)}.tmp"
-    built.mkdir()
-    try:
+    inputs = named_inputs(sheet_path=sheet_path, sheet=sheet,
+                          calls_tables=options.get("calls_tables"),
+                          reference=options.get("reference"), patients=options.get("patients"))
+    with building_folder(outdir, force=force, inputs=inputs) as built:
         _build(built, parts=parts, patients=sorted(set(patients), key=_natural), stats=stats,
                options=options, progress=progress, outcomes=outcomes,
                patient_table=patient_table)
         _write(built / "provenance.json", _provenance(sheet, sheet_path, options))
-        check_outdir(outdir, force, [])  # nobody filled it meanwhile
-        _swap_into_place(built, outdir)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(built)
-        raise
     return outdir / "index.html"
