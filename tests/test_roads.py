@@ -178,7 +178,10 @@ def test_a_report_is_never_written_over_a_cnv_file(capsys, tmp_path):
     sheet = cohort(tmp_path, {"L2": "cnv/L2.seg"})
     before = (folder / "L2.seg").read_bytes()
     code, _, err = run(capsys, "report", sheet, "-o", folder, "--force")
-    assert code == 2 and "holds an input file (L2.seg)" in err
+    assert code == 2 and "holds an input file" in err and "L2.seg" in err
+    for command in ("stats", "graph"):
+        code, _, err = run(capsys, command, sheet, "-o", folder / "L2.seg")
+        assert code == 2 and "the output is an input file: the copy-number file" in err
     assert (folder / "L2.seg").read_bytes() == before
 
 
