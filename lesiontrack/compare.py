@@ -254,8 +254,10 @@ def _tumour_content(purity: pd.Series, driver_vaf: pd.Series) -> tuple[pd.Series
 def _driver_rows(frame: pd.DataFrame, drivers: dict[str, _Driver]) -> pd.DataFrame:
     """The truncal driver's best row in each sample (detected first, then most ALT reads)."""
     rows = frame[["patient_id", "variant_key", "sample_id", "_alt", "_depth", "_vaf", "_det"]]
-    rows = rows[[drivers.get(p) is not None and drivers[p].key == k
-                 for p, k in zip(rows["patient_id"], rows["variant_key"], strict=True)]]
+    keep = np.array([drivers.get(p) is not None and drivers[p].key == k
+                     for p, k in zip(rows["patient_id"], rows["variant_key"], strict=True)],
+                    dtype=bool)
+    rows = rows.loc[keep]
     rows = rows.sort_values(["_det", "_alt", "_depth"], ascending=False, kind="stable")
     return rows.drop_duplicates(["patient_id", "sample_id"])
 

@@ -212,3 +212,29 @@ def test_demo_mechanisms(capsys):
         assert set(found[patient]["progression_mechanism"].values()) == {"secondary_mutation"}
     assert found["GIST06"]["progression_mechanism"] == {}
     assert all(p["controlled_amplifications"] == [] for p in found.values())
+
+
+def test_sample_tumour_content_is_the_one_the_lesion_states_use(tmp_path):
+    """One home: the per-sample tumour content equals lesion_states' where the driver decides
+    it, is the sheet's purity where given, and is unknown (NaN, no source) without calls."""
+    import math
+
+    import lesiontrack as lt
+    from lesiontrack.calls import empty_calls_table
+    from lesiontrack.compare import lesion_states, sample_tumour_content
+
+    sheet_path = cohort(tmp_path, {}, purity={"L3": "0.4"},
+                        records=[(*RECORDS[0][:3], ["100,100", "150,50", "100,100", "100,100",
+                                                    "100,100"]), RECORDS[1]])
+    sheet, calls = lt.read_samplesheet(sheet_path), lt.read_calls(sheet_path)
+    content = sample_tumour_content(calls, sheet).set_index("sample_id")
+    states = lesion_states(calls, sheet)
+    drivers = states[states["is_driver"]].set_index("sample_id")
+    for sample, row in drivers.iterrows():
+        assert content.loc[sample, "tumour_content"] == pytest.approx(row["tumour_content"])
+        assert content.loc[sample, "tumour_content_source"] == row["tumour_content_source"]
+    assert content.loc["P1_L2", "tumour_content"] == pytest.approx(0.5)  # 2 x 50/200
+    assert content.loc["P1_L3", "tumour_content_source"] == "purity column"
+    empty = sample_tumour_content(empty_calls_table(), sheet)
+    assert len(empty) == 5 and all(math.isnan(v) for v in empty["tumour_content"])
+    assert set(empty["tumour_content_source"]) == {""}
