@@ -235,6 +235,8 @@ def test_sample_tumour_content_is_the_one_the_lesion_states_use(tmp_path):
         assert content.loc[sample, "tumour_content_source"] == row["tumour_content_source"]
     assert content.loc["P1_L2", "tumour_content"] == pytest.approx(0.5)  # 2 x 50/200
     assert content.loc["P1_L3", "tumour_content_source"] == "purity column"
-    empty = sample_tumour_content(empty_calls_table(), sheet)
-    assert len(empty) == 5 and all(math.isnan(v) for v in empty["tumour_content"])
-    assert set(empty["tumour_content_source"]) == {""}
+    empty = sample_tumour_content(empty_calls_table(), sheet).set_index("sample_id")
+    assert len(empty) == 5 and empty.loc["P1_L3", "tumour_content"] == 0.4  # the sheet's
+    others = empty.drop(index="P1_L3")
+    assert all(math.isnan(v) for v in others["tumour_content"])
+    assert set(others["tumour_content_source"]) == {""}
