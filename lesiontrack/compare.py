@@ -58,7 +58,8 @@ TUMOUR_ROLES = ("baseline", "lesion")
 ORIGIN_COLUMNS: list[str] = [
     "patient_id", "variant_key", "chrom", "pos", "ref", "alt", "gene", "exon", "hgvsc", "hgvsp",
     "origin", "rule", "flags", "evidence", "lesions_detected", "lesions_absent",
-    "lesions_not_evaluable", "consequence", "counted", "not_counted_reason",
+    "lesions_not_evaluable", "consequence", "counted", "not_counted_reason", "region",
+    "drug_activity",
 ]
 
 #: Columns of :func:`lesion_states`, in order.
@@ -702,7 +703,9 @@ def classify(
     ``error_rate``/``min_power`` decide absences. ``count_all`` counts germline and silent
     changes too. ``states``: :func:`lesion_states` already computed with the same inputs.
     Returns :data:`ORIGIN_COLUMNS`, one row per (patient, mutation detected in at least one
-    sample), sorted by patient and position.
+    sample), sorted by patient and position; ``region`` and ``drug_activity`` (the string form
+    of :func:`lesiontrack.genome.drugs.activity_string`) are filled for protein-altering changes
+    that a drug-table row applies to, else ''.
     """
     if calls.empty:
         return _empty_origins()
@@ -781,6 +784,7 @@ def classify(
             "lesions_not_evaluable": ",".join(
                 x.lesion_id for x in mets if x.state in (NOT_EVALUABLE, LOW_LEVEL)),
             "consequence": consequence, "counted": counted, "not_counted_reason": reason,
+            **_drug_fields(info["gene"], info["codon"], info["hgvsp"], consequence),
         })
     if not rows:
         return _empty_origins()
@@ -788,6 +792,15 @@ def classify(
     out["_chrom"] = out["chrom"].map(_natural)
     out = out.sort_values(["patient_id", "_chrom", "pos", "ref", "alt"], kind="stable")
     return out.drop(columns="_chrom").reset_index(drop=True)
+
+
+def _drug_fields(gene, codon, hgvsp, consequence: str) -> dict[str, str]:
+    """``region`` and ``drug_activity`` (string form) of a protein-altering change, else ''."""
+    from .genome.drugs import activity_string, drug_activity
+
+    found = drug_activity(gene if isinstance(gene, str) else None, _codon(codon),
+                          hgvsp if isinstance(hgvsp, str) else None, consequence)
+    return {"region": found.region if found else "", "drug_activity": activity_string(found)}
 
 
 def _empty_origins() -> pd.DataFrame:

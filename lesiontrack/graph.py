@@ -4,10 +4,12 @@ Nodes carry ``kind`` in {patient, lesion, status, mutation}. Edges: ``patient ->
 (``has_lesion``), ``lesion -> status`` (``has_status``), ``lesion -> mutation``: ``carries`` where
 the mutation is detected (the lesion's best sample's counts), ``absent`` where it is absent with
 power (:func:`~lesiontrack.compare.lesion_states`: expected VAF and power); no edge where it is
-low-level or not evaluable. Mutation nodes are per patient. With a copy-number table, each
-amplification adds ``lesion -> gene:<GENE>`` (``amplified``, with ``copy_number`` and
-``sample_id``; gene nodes, ``kind`` gene, are shared by the cohort). Every attribute is a
-string, int, float or bool, so GraphML opens in Cytoscape.
+low-level or not evaluable. Mutation nodes are per patient and carry ``consequence``, ``region``
+and ``drug_activity`` (``imatinib=resistant;sunitinib=sensitive;...`` in GraphML; the node-link
+JSON gives ``{drug: {"activity", "grade", "in_vitro", "sources"}}``, ``null`` where none). With a
+copy-number table, each amplification adds ``lesion -> gene:<GENE>`` (``amplified``, with
+``copy_number`` and ``sample_id``; gene nodes, ``kind`` gene, are shared by the cohort). Every
+attribute is a string, int, float or bool, so GraphML opens in Cytoscape.
 """
 
 from __future__ import annotations
@@ -70,6 +72,42 @@ def _clean(value) -> str | int | float | bool:
     return str(value)
 
 
+def _codons(calls: pd.DataFrame) -> dict[tuple[str, str], int]:
+    if calls.empty or "codon" not in calls:
+        return {}
+    known = calls.dropna(subset=["codon"]).drop_duplicates(["patient_id", "variant_key"])
+    return {(p, k): int(c) for p, k, c in
+            zip(known["patient_id"], known["variant_key"], known["codon"], strict=True)}
+
+
+def _drug_attributes(row, codon: int | None) -> dict:
+    """A mutation node's ``consequence``, ``codon`` (when known), ``region`` and
+    ``drug_activity`` (the string form, :func:`lesiontrack.genome.drugs.activity_string`)."""
+    from .genome.drugs import activity_string, drug_activity
+
+    consequence = _clean(getattr(row, "consequence", ""))
+    if hasattr(row, "drug_activity"):
+        region, activity = _clean(row.region), _clean(row.drug_activity)
+    else:
+        found = drug_activity(row.gene if isinstance(row.gene, str) else None, codon,
+                              row.hgvsp if isinstance(row.hgvsp, str) else None,
+                              consequence or None)
+        region, activity = (found.region if found else ""), activity_string(found)
+    return {"consequence": consequence, **({"codon": codon} if codon is not None else {}),
+            "region": region, "drug_activity": activity}
+
+
+def _drug_json(data: dict) -> dict | None:
+    """The JSON form of a mutation node's drug activity (``None`` where it has none)."""
+    from .genome.drugs import activity_json, drug_activity
+
+    if not data.get("drug_activity"):
+        return None
+    found = drug_activity(data.get("gene") or None, data.get("codon"),
+                          data.get("hgvsp") or None, data.get("consequence") or None)
+    return activity_json(found)
+
+
 def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
                 samples: pd.DataFrame | None = None, *, states: pd.DataFrame | None = None,
                 thresholds=None, copy_number: pd.DataFrame | None = None) -> nx.DiGraph:
@@ -96,6 +134,7 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
                        label=f"{patient} {lesion}")
         graph.add_edge(pnode, lnode, relation="has_lesion")
         graph.add_edge(lnode, status_node(first["status"]), relation="has_status")
+    codons = _codons(calls)
     for row in origins.itertuples(index=False):
         mnode = mutation_node(row.patient_id, row.variant_key)
         name = f"{row.gene} {row.hgvsp}".strip() if row.hgvsp else f"{row.gene} {row.variant_key}"
@@ -103,7 +142,8 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
                        variant_key=row.variant_key, gene=_clean(row.gene), exon=_clean(row.exon),
                        hgvsc=_clean(row.hgvsc), hgvsp=_clean(row.hgvsp), origin=row.origin,
                        rule=row.rule, flags=_clean(row.flags), label=name.strip(),
-                       **({"counted": bool(row.counted)} if hasattr(row, "counted") else {}))
+                       **({"counted": bool(row.counted)} if hasattr(row, "counted") else {}),
+                       **_drug_attributes(row, codons.get((row.patient_id, row.variant_key))))
     if states is None:
         from .compare import lesion_states
 
@@ -185,6 +225,9 @@ def secondary_by_status(graph: nx.DiGraph) -> dict[str, int]:
 def graph_to_json(graph: nx.DiGraph) -> str:
     """Node-link JSON (deterministic: sorted nodes and links)."""
     data = nx.node_link_data(graph, edges="links")
+    for node in data["nodes"]:
+        if node.get("kind") == "mutation" and "drug_activity" in node:
+            node["drug_activity"] = _drug_json(node)
     data["nodes"] = sorted(data["nodes"], key=lambda n: n["id"])
     data["links"] = sorted(data["links"], key=lambda e: (e["source"], e["target"]))
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"

@@ -22,16 +22,21 @@ not a treatment recommendation.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable
 
 import pandas as pd
 
 from .errors import LesionTrackError
 from .genome.drugs import DRUGS, parse_activity_string
+from .order import natural_key as _natural
 
 RESISTANCE_COLUMNS: tuple[str, ...] = (
     "patient_id", "lesion_id", "status", "variant_key", "name", "gene", "region", "state",
+)
+#: Keys of each patient's :func:`patient_resistance` entry, in order.
+PATIENT_KEYS: tuple[str, ...] = (
+    "n_distinct_secondaries", "secondary_lesions", "n_lesions_with_two_or_more_secondaries",
+    "recurrent_secondaries", "regions", "drug_coverage", "drugs_covering_all_secondary_lesions",
 )
 DETECTED, LOW_LEVEL, ABSENT, NOT_EVALUABLE = "detected", "low_level", "absent", "not_evaluable"
 STATES: tuple[str, ...] = (DETECTED, LOW_LEVEL, ABSENT, NOT_EVALUABLE)
@@ -40,11 +45,6 @@ OTHER_REGION = "other"
 #: Regions listed first (the two classes of secondary KIT mutations), the rest alphabetically.
 REGION_ORDER: tuple[str, ...] = ("ATP-binding pocket", "activation loop")
 _RANK = {state: rank for rank, state in enumerate(STATES)}
-
-
-def _natural(text: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
-                 for p in re.split(r"(\d+)", str(text)))
 
 
 def _text(value: object) -> str:
@@ -143,44 +143,61 @@ def _one_patient(rows: pd.DataFrame) -> dict:
     }
 
 
-def resistance_table(origins: pd.DataFrame, sheet: pd.DataFrame | None = None) -> pd.DataFrame:
+def resistance_table(origins: pd.DataFrame, sheet: pd.DataFrame | None = None, *,
+                     states: pd.DataFrame | None = None) -> pd.DataFrame:
     """The input table from an origins table (:func:`lesiontrack.classify`).
 
     Rows: the ``secondary`` mutations (only those with ``counted`` True when the column exists),
-    one per lesion named in ``lesions_detected`` (``detected``), ``lesions_absent`` (``absent``)
-    and ``lesions_not_evaluable`` (``not_evaluable``; the origins table does not tell
-    ``low_level`` apart: feed the lesion states themselves to keep it). ``region`` and
-    ``drug_activity`` come from :func:`lesiontrack.genome.drugs.drug_columns` (protein-altering
-    changes only: without a ``consequence`` column both are empty). ``status`` is the lesion's
-    last status in ``sheet`` (``unknown`` without one).
+    one per tumour lesion (``role`` ``lesion``). With ``states``
+    (:func:`lesiontrack.compare.lesion_states` of the same inputs: the one home of the states,
+    and the only way to keep ``low_level``), each lesion's ``state`` and ``status`` come from
+    it; without, from the origins' ``lesions_detected`` (``detected``), ``lesions_absent``
+    (``absent``) and ``lesions_not_evaluable`` (``not_evaluable``) lists, and ``status`` is the
+    lesion's status in ``sheet`` (``unknown`` without one). ``region`` and ``drug_activity``
+    are the origins' columns when present, else from
+    :func:`lesiontrack.genome.drugs.drug_columns` (protein-altering changes only).
     """
     from .genome.drugs import drug_columns
 
     columns = [*RESISTANCE_COLUMNS, "drug_activity"]
     chosen = origins[origins["origin"] == "secondary"]
     if "counted" in chosen.columns:
-        chosen = chosen[chosen["counted"].fillna(False).astype(bool)]
+        chosen = chosen[chosen["counted"].astype("boolean").fillna(False).astype(bool)]
     if chosen.empty:
         return pd.DataFrame(columns=columns)
-    chosen = drug_columns(chosen)
+    if not {"region", "drug_activity"} <= set(chosen.columns):
+        chosen = drug_columns(chosen)
     status: dict[tuple[str, str], str] = {}
     if sheet is not None and {"patient_id", "lesion_id", "status"} <= set(sheet.columns):
         for patient, lesion, value in zip(sheet["patient_id"], sheet["lesion_id"],
                                           sheet["status"], strict=True):
             status[(str(patient), str(lesion))] = _text(value) or "unknown"
+    found: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    if states is not None:
+        tumour = states[states["role"] == "lesion"] if len(states) else states
+        for patient, key, lesion, state, value in zip(
+                tumour["patient_id"], tumour["variant_key"], tumour["lesion_id"],
+                tumour["state"], tumour["status"], strict=True):
+            found.setdefault((_text(patient), _text(key)), []).append(
+                (_text(lesion), _text(state), _text(value) or "unknown"))
     out = []
     for row in chosen.to_dict("records"):
+        patient, key = _text(row["patient_id"]), _text(row["variant_key"])
         gene, hgvsp = _text(row.get("gene")), _text(row.get("hgvsp"))
-        name = f"{gene} {hgvsp}".strip() if hgvsp else _text(row["variant_key"])
-        for column, state in (("lesions_detected", DETECTED), ("lesions_absent", ABSENT),
-                              ("lesions_not_evaluable", NOT_EVALUABLE)):
-            for lesion in (x for x in _text(row.get(column)).split(",") if x):
-                patient = _text(row["patient_id"])
-                out.append({"patient_id": patient, "lesion_id": lesion,
-                            "status": status.get((patient, lesion), "unknown"),
-                            "variant_key": _text(row["variant_key"]), "name": name,
-                            "gene": gene, "region": row["region"], "state": state,
-                            "drug_activity": row["drug_activity"]})
+        name = f"{gene} {hgvsp}".strip() if hgvsp else key
+        if states is not None:
+            lesions = found.get((patient, key), [])
+        else:
+            lesions = [(lesion, state, status.get((patient, lesion), "unknown"))
+                       for column, state in (("lesions_detected", DETECTED),
+                                             ("lesions_absent", ABSENT),
+                                             ("lesions_not_evaluable", NOT_EVALUABLE))
+                       for lesion in _text(row.get(column)).split(",") if lesion]
+        for lesion, state, lesion_status in lesions:
+            out.append({"patient_id": patient, "lesion_id": lesion, "status": lesion_status,
+                        "variant_key": key, "name": name, "gene": gene,
+                        "region": _text(row["region"]), "state": state,
+                        "drug_activity": _text(row["drug_activity"])})
     return pd.DataFrame(out, columns=columns)
 
 
@@ -199,8 +216,9 @@ def patient_resistance(
     :class:`LesionTrackError` on a missing column, an unknown state or a malformed drug activity.
     """
     frame = _checked(table)
-    names = set(frame["patient_id"]) | {str(p) for p in (patients or ())}
-    return {patient: _one_patient(frame[frame["patient_id"] == patient])
+    groups = {str(p): rows for p, rows in frame.groupby("patient_id", sort=False)}
+    names = set(groups) | {str(p) for p in (patients or ())}
+    return {patient: _one_patient(groups.get(patient, frame.iloc[:0]))
             for patient in sorted(names, key=_natural)}
 
 
@@ -273,6 +291,6 @@ def coverage_grid(resistance: dict) -> pd.DataFrame:
     return grid
 
 
-__all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "OTHER_REGION",
+__all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "OTHER_REGION", "PATIENT_KEYS",
            "RESISTANCE_COLUMNS", "STATES", "coverage_grid", "heterogeneity",
            "heterogeneity_words", "patient_resistance", "polyclonal_pairs", "resistance_table"]

@@ -512,15 +512,17 @@ def test_clustering(
 ) -> dict:
     """All clustering statistics as one JSON-ready dict: permutation (the within-patient exact
     test: the headline, first), lesion_table, mantel_haenszel, fisher (pooled, descriptive),
-    informative_patients, patients. Only counted secondary mutations and evaluable lesions
-    enter the tests. ``patients``: the optional patient table whose ``pattern`` or radiology
-    counts decide each patient's pattern (:func:`patient_patterns`); a patient of it not in the
-    cohort raises :class:`~lesiontrack.errors.PatientTableError`. Each ``patients[]`` entry
+    informative_patients, patients (each with the resistance keys of
+    :func:`lesiontrack.resistance.patient_resistance`), heterogeneity (last). Only counted
+    secondary mutations and evaluable lesions enter the tests. ``patients``: the optional
+    patient table whose ``pattern`` or radiology counts decide each patient's pattern
+    (:func:`patient_patterns`); a patient of it not in the cohort raises :class:`~lesiontrack.errors.PatientTableError`. Each ``patients[]`` entry
     also gets its roads to resistance (:func:`lesiontrack.roads.patient_roads`:
     ``progression_mechanism`` per progressive lesion and ``controlled_amplifications``) from
     ``copy_number`` (:func:`lesiontrack.roads.read_sheet_copy_number`; None: copy number not
     evaluable)."""
     from .compare import lesion_states
+    from .resistance import resistance_table
     from .roads import patient_roads, roads_to_resistance, with_roads
 
     if states is None:
@@ -536,16 +538,29 @@ def test_clustering(
     with_roads(found, patient_roads(mechanisms, controlled))
     return clustering_from_tables(table, found,
                                   n_patients=int(calls["patient_id"].nunique()),
-                                  permutations=permutations, seed=seed)
+                                  permutations=permutations, seed=seed,
+                                  resistance=resistance_table(origins, samples, states=states))
 
 
 def clustering_from_tables(table: pd.DataFrame, patients: list[dict], *, n_patients: int,
                            permutations: int = DEFAULT_PERMUTATIONS,
-                           seed: int = DEFAULT_SEED) -> dict:
+                           seed: int = DEFAULT_SEED,
+                           resistance: pd.DataFrame | None = None) -> dict:
     """:func:`test_clustering` from its per-patient parts: the :func:`lesion_table` and the
     :func:`patient_patterns` of every patient (computed patient by patient, e.g. by a report
-    that streams the cohort, and concatenated in patient order), and the number of patients
-    with calls."""
+    that streams the cohort, and concatenated in patient order), the number of patients
+    with calls, and the resistance table
+    (:func:`lesiontrack.resistance.resistance_table`, concatenated the same way; None: no
+    secondary mutation). Each patient's dict gets the keys of
+    :func:`lesiontrack.resistance.patient_resistance` (appended), and the result the cohort's
+    ``heterogeneity`` (:func:`lesiontrack.resistance.heterogeneity`)."""
+    from .resistance import RESISTANCE_COLUMNS, heterogeneity, patient_resistance
+
+    if resistance is None:
+        resistance = pd.DataFrame(columns=[*RESISTANCE_COLUMNS, "drug_activity"])
+    per_patient = patient_resistance(resistance, patients=[str(p["patient_id"])
+                                                           for p in patients])
+    patients = [{**p, **per_patient[str(p["patient_id"])]} for p in patients]
     tested = _evaluable(table)
     excluded = table.drop(tested.index) if len(tested) != len(table) else table.iloc[:0]
     prog = tested["status"] == "progressive"
@@ -570,6 +585,7 @@ def clustering_from_tables(table: pd.DataFrame, patients: list[dict], *, n_patie
         "n_patients": n_patients,
         "n_lesions_tested": len(tested),
         "n_lesions_not_evaluable": len(excluded),
+        "heterogeneity": heterogeneity(resistance),
     }
 
 

@@ -223,6 +223,28 @@ def pattern_basis(row: dict) -> str:
     return f"{source}; {sequenced}"
 
 
+def resistance_lines(result: dict) -> list[str]:
+    """The heterogeneity of resistance and the drug coverage in words (none without the
+    ``heterogeneity`` key)."""
+    from .resistance import heterogeneity_words
+
+    found = result.get("heterogeneity")
+    if not found:
+        return []
+    lines = [f"heterogeneity of resistance: {heterogeneity_words(found)}"]
+    with_secondary = [row for row in result.get("patients") or []
+                      if row.get("secondary_lesions")]
+    if with_secondary:
+        uncovered = sum(not row.get("drugs_covering_all_secondary_lesions")
+                        for row in with_secondary)
+        n = len(with_secondary)
+        lines.append(f"drug coverage (summarises published series; not a treatment "
+                     f"recommendation): in {uncovered} of {n} {plural(n, 'patient')} with "
+                     f"secondary mutations no single drug is reported active against all of "
+                     f"them in every lesion")
+    return lines
+
+
 def stats_text(result: dict) -> str:
     """The text summary of ``lesiontrack stats``: the headline within-patient test first, then
     the lesion 2x2 table with the lesions left out as not evaluable, the descriptive pooled test
@@ -243,6 +265,7 @@ def stats_text(result: dict) -> str:
         f"  controlled lesions  {format_count(t.get('controlled_with_secondary')):>14}  "
         f"{format_count(t.get('controlled_without')):>7}",
         *([fisher] if fisher else []),
+        *resistance_lines(result),
         "patients:",
     ]
     for row in result.get("patients") or []:

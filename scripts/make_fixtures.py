@@ -389,7 +389,11 @@ def cohort() -> list[Patient]:
         Patient(
             "GIST03", "GRCh38", "generalized", "varscan2_pairs",
             "Generalized progression of an exon 9 GIST: every lesion progresses, each with its "
-            "own activation-loop secondary (N822K in L1, D820Y in L2, none found in L3).",
+            "own activation-loop secondary (N822K in L1, D820Y in L2, none found in L3). "
+            "VarScan2 writes no record where nothing is called, but L1 and L2 have BAMs: each "
+            "shows the other lesion's site at depth with no ALT read, so both are absent where "
+            "the other is detected, and the patient is polyclonal across lesions (different "
+            "secondaries in separate lesions). L3 has no BAM: not evaluable for either.",
             [
                 Sample("L1", "GIST03_L1", "lesion", "PD", "peritoneum", "imatinib 800 mg month 14",
                        "TUMOR"),
@@ -1212,8 +1216,28 @@ def write_bgzipped(text: str, target: Path, scratch: Path) -> list[Path]:
 BAM_READS = {
     "GIST02_L1": {"V559del": (96, 84), "T670I": (152, 47), "D816V": (171, 38)},
     "GIST02_L2": {"V559del": (109, 77), "T670I": (163, 0), "D816V": (158, 1)},
+    # GIST03 (VarScan2): each progressive lesion read at depth at the other's secondary site,
+    # so each secondary is absent, with power, where the other is detected (polyclonal).
+    "GIST03_L1": {"N822K": (163, 44), "D820Y": (184, 0)},  # 391 reads cover D820
+    "GIST03_L2": {"D820Y": (171, 52), "N822K": (176, 0)},  # 399 reads cover N822
 }
 READ_LENGTH = 100
+
+
+def _reference_at_other_sites(seq: str, start: int, label: str,
+                              reads: dict[str, tuple[int, int]], assembly: str) -> str:
+    """``seq`` (all-match, from ``start``) with the REF base at every other substitution site of
+    the BAM it covers: filler there could read as the other mutation (GIST03's D820 and N822
+    are 8 bases apart)."""
+    for other in sorted(reads):
+        if other == label:
+            continue
+        pos, ref, alt = minimal(*MUTATIONS[other].vcf[assembly])
+        offset = pos - start
+        if "-" in (ref, alt) or offset < 0 or offset + len(ref) > len(seq):
+            continue
+        seq = seq[:offset] + ref + seq[offset + len(ref):]
+    return seq
 
 
 def write_bam(target: Path, sample_id: str, reads: dict[str, tuple[int, int]],
@@ -1243,6 +1267,7 @@ def write_bam(target: Path, sample_id: str, reads: dict[str, tuple[int, int]],
                 cigar = f"{READ_LENGTH}M"
                 site = alt if carries else ref
                 seq = filler[:left] + site + filler[left + len(site):]
+                seq = _reference_at_other_sites(seq, start, label, reads, assembly)
             records.append((start, f"{label}_{'alt' if carries else 'ref'}_{i:03d}", cigar, seq))
     records.sort()
     with pysam.AlignmentFile(str(target), "wb", header=header) as out:
@@ -1353,8 +1378,8 @@ EXPECTED_EVIDENCE: dict[tuple[str, str], tuple[str, str, str]] = {
     ("GIST02", "T670I"): ("sharing", "L2", ""),  # from the BAM: 0/163
     ("GIST02", "D816V"): ("sharing", "L2", ""),  # from the BAM: 1/159, noise
     ("GIST03", "A502_Y503dup"): ("sharing", "", ""),
-    ("GIST03", "D820Y"): ("knowledge", "", "L1,L3"),  # VarScan2 writes no record there
-    ("GIST03", "N822K"): ("knowledge", "", "L2,L3"),
+    ("GIST03", "D820Y"): ("sharing", "L1", "L3"),  # L1 from its BAM: 0/391; L3 no record
+    ("GIST03", "N822K"): ("sharing", "L2", "L3"),  # L2 from its BAM: 0/399
     ("GIST04", "V560D"): ("sharing", "", ""),
     ("GIST04", "Y823D"): ("sharing", "L2", ""),  # expected VAF 20.6% at depth 170: powered
     ("GIST05", "D842V"): ("sharing", "", ""),
@@ -1394,7 +1419,13 @@ def reads_text(patient: Patient, label: str) -> str:
     for sample in patient.samples:
         reads = patient.counts[sample.sample_id].get(label)
         short = sample.sample_id.removeprefix(f"{patient.patient_id}_")
-        parts.append(f"{short} {reads[1]}/{sum(reads)}" if reads else f"{short} no record")
+        bam = BAM_READS.get(sample.sample_id, {}).get(label)
+        if reads:
+            parts.append(f"{short} {reads[1]}/{sum(reads)}")
+        elif bam:
+            parts.append(f"{short} no record (BAM: {bam[1]} ALT reads)")
+        else:
+            parts.append(f"{short} no record")
     return "; ".join(parts)
 
 
@@ -1423,7 +1454,11 @@ alone.
 With the evidence-aware rules (a mutation is absent from a lesion only where its ALT reads
 are consistent with noise and the lesion, at its tumour content, was powered to show it),
 two lesions are not evaluable and are left out of the statistics: GIST03's L3 (VarScan2 wrote
-no record at D820/N822) and GIST07's stable L2 (no record at A829P). The within-patient
+no record at D820/N822, and it has no BAM) and GIST07's stable L2 (no record at A829P).
+Resistance is heterogeneous as Liegl et al. (2008) describe: GIST03 carries N822K in one
+progressive lesion and D820Y in another, each absent with power where the other is found, and
+GIST02's progressive L1 carries two secondaries (T670I and D816V) that no single drug is
+reported to cover. The within-patient
 permutation test then has three informative patients (GIST01, GIST02, GIST04) and its exact p
 is 1/3 x 1/2 x 1/2 = 0.083, the smallest this cohort allows; the pooled Fisher test (p = 0.009)
 is descriptive only, since lesions of one patient are not independent.
@@ -1454,6 +1489,12 @@ README_NOTES = """
   the reads itself (163 reads without T670I, 158 with one D816V read: below threshold) and the
   two mutations are secondary by the `sharing` rule. Read bases away from the sites are
   filler: no reference sequence is shipped.
+- `bam/GIST03_L1.bam`, `bam/GIST03_L2.bam` (+ `.bai`): reads at GIST03's two secondary
+  sites. VarScan2 writes no record at D820Y in L1 nor at N822K in L2; the BAMs show 391 and
+  399 reads there (the two sites are 8 bases apart, so each site's reads cover the other)
+  without an ALT read, so each secondary is absent (with power) from the
+  lesion carrying the other: GIST03 is the demo's patient with different secondary mutations
+  in separate lesions (`stats --json`: `heterogeneity`), and GIST02's L1 its lesion with two.
 - `samplesheet.tsv`: one row per (sample, calls file); `calls` paths are relative to the
   sheet; `vcf_sample` is set only where the file's column (or MAF barcode) differs from
   `sample_id` (Strelka2 and VarScan2 write `NORMAL`/`TUMOR`; GIST06's FreeBayes columns

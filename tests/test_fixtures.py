@@ -165,8 +165,32 @@ def test_the_demo_bams_make_gist02_l2_evaluable() -> None:
 
     calls = read_calls(FIXTURES / "samplesheet.tsv")
     reads = calls[calls["source"] == "reads"]
-    assert set(reads["sample_id"]) == {"GIST02_L2"}
-    assert sorted(zip(reads["hgvsc"], reads["alt_count"], reads["depth"], strict=True)) == [
+    assert set(reads["sample_id"]) == {"GIST02_L2", "GIST03_L1", "GIST03_L2"}
+    gist02 = reads[reads["sample_id"] == "GIST02_L2"]
+    assert sorted(zip(gist02["hgvsc"], gist02["alt_count"], gist02["depth"], strict=True)) == [
         ("c.2009C>T", 0, 163), ("c.2447A>T", 1, 159)]
     origins = classify(calls).set_index(["patient_id", "hgvsc"])
     assert origins.loc[("GIST02", "c.2447A>T"), "rule"] == "sharing"
+
+
+def test_the_demo_has_a_polyclonal_patient_and_a_lesion_with_two_secondaries() -> None:
+    """GIST03: N822K in L1 and D820Y in L2, each absent with power (its BAM: 0 ALT reads at
+    depth) where the other is detected; GIST02's L1 carries T670I and D816V."""
+    from lesiontrack import classify, lesion_states, read_calls, read_samplesheet
+    from lesiontrack.resistance import heterogeneity, polyclonal_pairs, resistance_table
+
+    sheet = read_samplesheet(FIXTURES / "samplesheet.tsv")
+    calls = read_calls(FIXTURES / "samplesheet.tsv")
+    reads = calls[(calls["source"] == "reads") & calls["sample_id"].str.startswith("GIST03")]
+    assert sorted(zip(reads["sample_id"], reads["hgvsp"], reads["alt_count"], reads["depth"],
+                      strict=True)) == [("GIST03_L1", "p.D820Y", 0, 391),
+                                        ("GIST03_L2", "p.N822K", 0, 399)]
+    states = lesion_states(calls, sheet)
+    origins = classify(calls, sheet, states=states)
+    table = resistance_table(origins, sheet, states=states)
+    assert polyclonal_pairs(table) == {"GIST03": [("KIT p.D820Y", "L2", "KIT p.N822K", "L1")]}
+    found = heterogeneity(table)
+    assert found["n_patients_polyclonal_across_lesions"] == 1
+    assert found["n_patients_two_in_one_lesion"] == 1
+    assert found["n_lesions_with_two_or_more"] == 1
+    assert found["n_patients_with_secondary"] == 5

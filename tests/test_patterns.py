@@ -238,3 +238,20 @@ def test_report_with_a_pattern_only_table_shows_the_source_and_no_outcomes(capsy
     patient = json.loads((out / "patients" / "P2.json").read_text())
     assert patient["pattern"]["pattern_source"] == "patients table pattern"
     assert "as stated in the patient table" in (out / "patients" / "P2.html").read_text()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (0, 0), (0.0, 0), (3, 3), (3.0, 3), ("0", 0), ("", None), (None, None),
+])
+def test_lesion_counts_accept_zero_and_whole_numbers(value, expected):
+    from lesiontrack.stats import parse_count
+
+    assert parse_count(value) == expected
+
+
+@pytest.mark.parametrize("value", [-1, -1.0, 2.5, "-1", "2.5", "many", True])
+def test_lesion_counts_refuse_negatives_fractions_and_words(value):
+    from lesiontrack.stats import parse_count
+
+    with pytest.raises(ValueError):
+        parse_count(value)

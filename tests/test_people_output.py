@@ -156,7 +156,7 @@ def test_stats_text_of_the_demo_reads_like_the_report(capsys):
 # ------------------------------------------------------------------ closing line and progress
 
 @pytest.mark.parametrize("command, extra, said", [
-    ("calls", ["-o", "@calls.tsv"], r"wrote 33 rows \(calls\) to .*calls\.tsv"),
+    ("calls", ["-o", "@calls.tsv"], r"wrote 35 rows \(calls\) to .*calls\.tsv"),
     ("classify", ["-o", "@origins.tsv"],
      r"wrote \d+ rows \(origins of mutations\) to .*origins\.tsv"),
     ("graph", ["-o", "@g.graphml"],

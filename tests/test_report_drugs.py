@@ -32,7 +32,15 @@ def test_patient_page_shows_sourced_drug_activity_for_d816v(tmp_path):
     assert "Published series at codons 550-592 (juxtamembrane domain)" in text
     assert "here it is the primary mutation" in text
     assert "This summarises published series: it is not a treatment recommendation" in text
-    assert not re.search(r"regorafenib[^;.]*\b(active|sensitive)", text)
+    # the lesions x drugs grid (a table: its cells are checked one by one) ...
+    grid = text[text.index('<table class="coverage">'):]
+    grid = grid[:grid.index("</table>")]
+    assert re.search(r'title="regorafenib in [^"]*: unknown">unknown</td>', grid)
+    assert not re.search(r'title="regorafenib in [^"]*: covered"', grid)
+    assert "it is not a treatment recommendation" in text
+    # ... and nowhere else is regorafenib said to be active at D816
+    prose = text.replace(grid, "")
+    assert not re.search(r"regorafenib[^;.]*\b(active|sensitive)", prose)
 
 
 def test_unknown_consequence_says_why_no_drug_activity_is_shown(tmp_path):

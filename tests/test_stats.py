@@ -151,3 +151,17 @@ def test_large_tables_use_the_woolf_interval_and_stay_finite():
     assert full["odds_ratio"] == pytest.approx(a * d / b)
     small = _fisher(3, 1, 1, 3)
     assert "conditional MLE" in small["note"]
+
+
+def test_json_numbers_for_infinite_and_undefined_values():
+    from lesiontrack.stats import _num
+
+    assert _num(float("inf")) == "inf" and _num(float("-inf")) == "-inf"
+    assert _num(float("nan")) is None and _num(2) == 2.0
+
+
+def test_a_literal_shuffle_adds_every_patients_count():
+    # every lesion progressive and carrying a secondary: any shuffle keeps T = all 5 lesions
+    rows = [("A", f"L{i}", "progressive", True) for i in range(3)]
+    rows += [("B", f"L{i}", "progressive", True) for i in range(2)]
+    assert shuffle_labels(lesions(rows), np.random.default_rng(1)) == 5

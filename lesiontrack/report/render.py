@@ -534,6 +534,7 @@ class _Context:
     min_depth: int
     focal_max: int
     sources: dict[str, str]
+    resistance: dict[str, dict] = field(default_factory=dict)  # resistance.patient_resistance
     roads: dict[str, dict] = field(default_factory=dict)  # per patient: _roads_by_patient
 
 
@@ -651,18 +652,86 @@ def _patient_view(ctx: _Context, patient: str) -> dict:
         "graph_svg": _graph_svg(ctx, patient, detailed),
         "any_flags": any(m.flags for m in mutations),
         "has_knowledge": any(m.knowledge or m.drugs for m in detailed),
+        "resistance": _resistance_view(ctx.resistance.get(patient)),
         "roads": _roads_view(ctx.roads.get(patient), lesions),
     }
 
 
+#: What the page's lesions x drugs grid says of each verdict.
+COVERAGE_WORDS = {"covered": "covered", "not_covered": "not covered", "unknown": "unknown"}
+#: Said beside every drug-coverage grid.
+COVERAGE_NOTICE = ("This grid summarises published series (the drug-activity table and its "
+                   "sources); it is not a treatment recommendation.")
+
+
+def _resistance_view(entry: dict | None) -> dict | None:
+    """The patient page's resistance section from the patient's
+    :func:`~lesiontrack.resistance.patient_resistance` entry: counts in words and the lesions x
+    drugs grid (:func:`~lesiontrack.resistance.coverage_grid`); None without a secondary
+    mutation detected in a lesion."""
+    from ..resistance import coverage_grid
+
+    if not entry or not entry.get("secondary_lesions"):
+        return None
+    lesions = entry["secondary_lesions"]
+    n, n_two = entry["n_distinct_secondaries"], entry["n_lesions_with_two_or_more_secondaries"]
+    parts = [f"{n} distinct counted secondary {plural(n, 'mutation')} in "
+             f"{len(lesions)} {plural(len(lesions), 'lesion')} ({', '.join(lesions)})",
+             f"{n_two} {plural(n_two, 'lesion carries', 'lesions carry')} two or more"]
+    recurrent = entry["recurrent_secondaries"]
+    parts.append(f"in two or more lesions: {', '.join(recurrent)}" if recurrent
+                 else "none is detected in two or more lesions")
+    if entry["regions"]:
+        parts.append(f"{plural(len(entry['regions']), 'region')}: "
+                     f"{', '.join(entry['regions'])}")
+    covering = entry["drugs_covering_all_secondary_lesions"]
+    coverage = (f"Drugs covering every lesion with a secondary mutation: "
+                f"{', '.join(covering)}." if covering else
+                "No single drug covers every lesion with a secondary mutation.")
+    grid = coverage_grid(entry)
+    rows = [{"lesion": lesion,
+             "cells": [{"drug": drug, "verdict": grid.loc[lesion, drug],
+                        "words": COVERAGE_WORDS.get(grid.loc[lesion, drug], "unknown")}
+                       for drug in grid.columns]}
+            for lesion in grid.index]
+    return {"sentence": "; ".join(parts) + ".", "coverage": coverage,
+            "drugs": list(grid.columns), "rows": rows, "notice": COVERAGE_NOTICE}
+
+
+def _origin_records(ctx: _Context, patient: str, rows: pd.DataFrame) -> list[dict]:
+    """The patient's origins rows for JSON: ``drug_activity`` in its JSON form
+    (``{drug: {"activity", "grade", "in_vitro", "sources"}}``, null where none)."""
+    out = []
+    for _, row in rows.iterrows():
+        record = {c: row[c] for c in rows.columns}
+        if "drug_activity" in record:
+            found = drugs.drug_activity(
+                _text(row["gene"]) or None, ctx.codons.get((patient, str(row["variant_key"]))),
+                _text(row["hgvsp"]) or None, _text(row.get("consequence")) or None)
+            record["drug_activity"] = (drugs.activity_json(found)
+                                       if _text(row["drug_activity"]) else None)
+        out.append(record)
+    return out
+
+
 def _patient_json(ctx: _Context, patient: str, view: dict) -> str:
+    from ..resistance import PATIENT_KEYS, RESISTANCE_COLUMNS, patient_resistance
+    from ..roads import ROAD_KEYS
+
     rows = ctx.origins[ctx.origins["patient_id"] == patient]
+    resistance = ctx.resistance.get(patient) or patient_resistance(
+        pd.DataFrame(columns=list(RESISTANCE_COLUMNS)), patients=[patient])[patient]
+    pattern = ctx.patterns.get(patient)
+    if pattern is not None:  # the resistance keys are given once, at the top
+        pattern = {k: v for k, v in pattern.items() if k not in PATIENT_KEYS
+                   and k not in ROAD_KEYS}
     return dumps({
         "patient_id": patient,
         "lesions": [x.record() for x in view["lesions"]],
-        "origins": [{c: row[c] for c in rows.columns} for _, row in rows.iterrows()],
+        "origins": _origin_records(ctx, patient, rows),
         "matrix": [c.record(m.variant_key) for m in view["mutations"] for c in m.cells],
-        "pattern": ctx.patterns.get(patient),
+        "pattern": pattern,
+        **resistance,
         **_roads_json(ctx.roads.get(patient)),
         "notice": NOTICE,
         "version": __version__,
@@ -1205,6 +1274,31 @@ def _at_least_one(parts: Iterable[ReportPart]) -> Iterator[ReportPart]:
         yield ReportPart(None, empty_calls_table(), _empty_origins())
 
 
+def _concat_resistance(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """The parts' resistance tables as one (the same rows for every cut of the cohort)."""
+    from ..resistance import RESISTANCE_COLUMNS
+
+    columns = [*RESISTANCE_COLUMNS, "drug_activity"]
+    kept = [t for t in tables if len(t)]
+    return (pd.concat(kept, ignore_index=True)[columns] if kept
+            else pd.DataFrame(columns=columns))
+
+
+def _heterogeneity_view(stats: dict, resistance: pd.DataFrame) -> dict:
+    """The cohort page's "Heterogeneity of resistance" section: the sentence
+    (:func:`~lesiontrack.resistance.heterogeneity_words`), the counts by region and the figure
+    (:func:`~lesiontrack.report.resistance_figure.heterogeneity_svg`)."""
+    from ..resistance import heterogeneity, heterogeneity_words
+    from .resistance_figure import heterogeneity_svg
+
+    found = stats.get("heterogeneity") or heterogeneity(resistance)
+    regions = found.get("secondaries_by_region") or {}
+    return {"sentence": heterogeneity_words(found),
+            "regions": [{"region": r, "n": n} for r, n in regions.items()],
+            "svg": heterogeneity_svg(resistance) if found["n_patients_with_secondary"] else None,
+            "notice": COVERAGE_NOTICE}
+
+
 def _thresholds(options: dict):
     """The run's :class:`~lesiontrack.Thresholds` from its recorded options."""
     from ..thresholds import Thresholds
@@ -1224,6 +1318,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     parts' lesion tables and patterns at the end (``outcomes``: a function of those stats;
     ``patient_table``: the patient table deciding the patterns)."""
     from ..compare import lesion_states
+    from ..resistance import patient_resistance, resistance_table
     from ..roads import patient_roads, roads_to_resistance, with_roads
     from ..stats import (
         check_table_patients,
@@ -1258,6 +1353,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     bar = _progress_bar(progress, len(patients))
     summary = _CohortSummary()
     tables: list[pd.DataFrame] = []
+    resistances: list[pd.DataFrame] = []
     patterns: list[dict] = []
     n_patients = 0
     with (folder / "calls.tsv").open("w", encoding="utf-8", newline="\n") as calls_out, \
@@ -1267,6 +1363,8 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
             states = part.states if part.states is not None else lesion_states(
                 calls, part.sheet, thresholds=thresholds)
             roster = _roster(part.sheet, calls)
+            resistance = resistance_table(origins, part.sheet, states=states)
+            resistances.append(resistance)
             mechanisms, controlled = roads_to_resistance(origins, states, calls, part.sheet,
                                                          part.copy_number,
                                                          thresholds=thresholds)
@@ -1292,6 +1390,8 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                 cells=_sample_calls(calls), codons=_codons(calls), patterns=found, files=files,
                 graph=graph, states=_states_of(states), min_depth=min_depth,
                 focal_max=focal_max, sources=sources,
+                resistance=patient_resistance(resistance, patients=_part_patients(
+                    part, roster, found)),
                 roads=_roads_by_patient(mechanisms, controlled, part.copy_number),
             )
             done = _render_patients(patient_dir, _part_patients(part, roster, found), ctx, page,
@@ -1301,6 +1401,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
             del ctx, graph, roster, calls, origins, states, part, done  # before the next part
     if bar is not None:
         bar.close()
+    resistance = _concat_resistance(resistances)
     if stats is None:
         table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
             columns=["patient_id", "lesion_id", "status", "secondary", "has_secondary"])
@@ -1308,7 +1409,8 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
             table, patterns, n_patients=n_patients,
             permutations=int(options["permutations"]) if options.get("permutations") is not None
             else DEFAULT_PERMUTATIONS,
-            seed=int(options["seed"]) if options.get("seed") is not None else DEFAULT_SEED)
+            seed=int(options["seed"]) if options.get("seed") is not None else DEFAULT_SEED,
+            resistance=resistance)
     if callable(outcomes):
         outcomes = outcomes(stats)
     _write(folder / "stats.json", dumps(stats))
@@ -1316,6 +1418,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
         spool.write(handle)  # merged from the parts' sorted runs
     spool_dir.rmdir()
     cohort = summary.view(stats)
+    cohort["heterogeneity"] = _heterogeneity_view(stats, resistance)
     cohort["outcomes"] = _outcomes_view(outcomes)
     if outcomes:
         from ..outcomes import outcomes_json, outcomes_table

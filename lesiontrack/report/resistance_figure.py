@@ -7,11 +7,10 @@ already decided) and only lays it out. Deterministic SVG text; every input text 
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 from markupsafe import Markup, escape
 
+from ..order import natural_key as _natural
 from ..resistance import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE, OTHER_REGION, REGION_ORDER
 from .figures import INK, MUTED, STATUS_COLOURS, _clip
 
@@ -22,11 +21,6 @@ REGION_COLOURS: dict[str, str] = {
 }
 OTHER_COLOUR = "#8C959F"
 _STATUS_ORDER = ("progressive", "controlled", "baseline", "unknown")
-
-
-def _natural(text: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
-                 for p in re.split(r"(\d+)", str(text)))
 
 
 def region_colour(region: str) -> str:
