@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import __version__, progress
 from .defaults import (
+    DEFAULT_AMP_CN,
     DEFAULT_ERROR_RATE,
     DEFAULT_FOCAL_MAX,
     DEFAULT_MIN_ALT,
@@ -145,6 +146,24 @@ def _add_stats_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--focal-max", type=int, default=DEFAULT_FOCAL_MAX, metavar="N",
                        help="most progressive lesions a focal progression may have "
                             f"(default {DEFAULT_FOCAL_MAX})")
+    _add_copy_number_options(parser)
+
+
+def _add_copy_number_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("copy number (the sample sheet's cnv column)")
+    group.add_argument("--amp-cn", type=float, default=DEFAULT_AMP_CN, metavar="CN",
+                       help="total copy number from which a gene is amplified (and at least "
+                            f"2.5 x the tumour ploidy; default {DEFAULT_AMP_CN:g})")
+
+
+def _copy_number(args: argparse.Namespace, sheet, calls, thresholds):
+    """The copy-number table of the sheet's cnv files (no rows without any), with the
+    command's --genes, --amp-cn and --assembly."""
+    from .roads import read_sheet_copy_number
+
+    return read_sheet_copy_number(sheet, calls, genes=args.genes,
+                                  amp_cn=getattr(args, "amp_cn", DEFAULT_AMP_CN),
+                                  assembly=args.assembly, thresholds=thresholds)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write the cohort graph as GraphML (Cytoscape) or "
                                    "node-link JSON.")
     _add_input_options(p)
+    _add_copy_number_options(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
                    help="FILE.graphml or FILE.json (missing folders are created; never an "
                         "input)")
@@ -446,7 +466,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "graph":
         from .graph import build_graph, write_graph
 
-        graph = build_graph(calls, origins, sheet, states=states)
+        graph = build_graph(calls, origins, sheet, states=states,
+                            copy_number=_copy_number(args, sheet, calls, thresholds))
         write_graph(graph, args.output)
         wrote(f"wrote the cohort graph ({graph.number_of_nodes():,} nodes, "
               f"{graph.number_of_edges():,} edges) to {args.output}", quiet=args.quiet)
@@ -456,7 +477,8 @@ def run(args: argparse.Namespace) -> int:
         result = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
                                  seed=args.seed, focal_max=args.focal_max,
                                  patients=patients_table, thresholds=thresholds,
-                                 states=states)
+                                 states=states,
+                                 copy_number=_copy_number(args, sheet, calls, thresholds))
         text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (
             stats_text(result))
         _emit(text, args.output)

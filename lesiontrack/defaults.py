@@ -22,3 +22,6 @@ DEFAULT_MIN_POWER = 0.95
 GERMLINE_MIN_VAF = 0.25
 #: Cancer-cell fractions above this are flagged (copy-number change at the locus) before clamping.
 CCF_FLAG_ABOVE = 1.2
+#: Total copy number from which a gene is called amplified (``--amp-cn``; a convention, see the
+#: README section "Copy number and other roads to resistance").
+DEFAULT_AMP_CN = 6.0

@@ -680,13 +680,18 @@ def test_report_is_the_same_for_every_batch_of_patients(tmp_path, monkeypatch, s
     table_calls = lt.read_calls(sheet) if source == "sheet" else lt.read_calls_table(table)
     origins = lt.classify(table_calls, samples)
     patient_table = read_patients(patients)  # it decides the patterns, as --patients does
+    from lesiontrack.roads import read_sheet_copy_number
+
+    # the sheet's cnv files (with --calls too: the sheet is not given, so none are read)
+    copy_number = read_sheet_copy_number(samples if source == "sheet" else None, table_calls)
     stats = lt.test_clustering(origins, table_calls, samples=samples, permutations=300,
-                               patients=patient_table)
+                               patients=patient_table, copy_number=copy_number)
     result, figures = analyse(patient_table, stats["patients"], "pattern")
     reference = tmp_path / "whole"
     write_report(reference, sheet=samples, calls=table_calls, origins=origins, stats=stats,
                  sheet_path=sheet, options={}, outcomes={"result": result, "figures": figures,
-                                                         "by": "pattern"})
+                                                         "by": "pattern"},
+                 copy_number=copy_number)
     expected = _report_files(reference)
     for size in (1, 3, 200):
         monkeypatch.setattr(report_cli, "BATCH_PATIENTS", size)

@@ -535,6 +535,7 @@ class _Context:
     focal_max: int
     sources: dict[str, str]
     resistance: dict[str, dict] = field(default_factory=dict)  # resistance.patient_resistance
+    roads: dict[str, dict] = field(default_factory=dict)  # per patient: _roads_by_patient
     trees: dict = field(default_factory=dict)  # patient -> phylo.PatientTree (2+ lesions)
 
 
@@ -796,6 +797,7 @@ def _patient_view(ctx: _Context, patient: str) -> dict:
         "any_flags": any(m.flags for m in mutations),
         "has_knowledge": any(m.knowledge or m.drugs for m in detailed),
         "resistance": _resistance_view(ctx.resistance.get(patient)),
+        "roads": _roads_view(ctx.roads.get(patient), lesions),
     }
 
 
@@ -858,13 +860,15 @@ def _origin_records(ctx: _Context, patient: str, rows: pd.DataFrame) -> list[dic
 
 def _patient_json(ctx: _Context, patient: str, view: dict) -> str:
     from ..resistance import PATIENT_KEYS, RESISTANCE_COLUMNS, patient_resistance
+    from ..roads import ROAD_KEYS
 
     rows = ctx.origins[ctx.origins["patient_id"] == patient]
     resistance = ctx.resistance.get(patient) or patient_resistance(
         pd.DataFrame(columns=list(RESISTANCE_COLUMNS)), patients=[patient])[patient]
     pattern = ctx.patterns.get(patient)
     if pattern is not None:  # the resistance keys are given once, at the top
-        pattern = {k: v for k, v in pattern.items() if k not in PATIENT_KEYS}
+        pattern = {k: v for k, v in pattern.items() if k not in PATIENT_KEYS
+                   and k not in ROAD_KEYS}
     return dumps({
         "patient_id": patient,
         "lesions": [x.record() for x in view["lesions"]],
@@ -872,6 +876,7 @@ def _patient_json(ctx: _Context, patient: str, view: dict) -> str:
         "matrix": [c.record(m.variant_key) for m in view["mutations"] for c in m.cells],
         "pattern": pattern,
         **resistance,
+        **_roads_json(ctx.roads.get(patient)),
         "notice": NOTICE,
         "version": __version__,
     })
@@ -962,6 +967,129 @@ def _cohort_part(view: dict, pattern: dict | None) -> dict:
             "counts": dict(counts)}
 
 
+# ----------------------------------------------------------------------------------------------
+# roads to resistance (copy number and the progression mechanism; lesiontrack.roads)
+# ----------------------------------------------------------------------------------------------
+
+#: Words for the progression mechanisms on the pages.
+MECHANISM_WORDS = {
+    "secondary_mutation": "a secondary KIT/PDGFRA mutation",
+    "KIT_amplification": "KIT amplification",
+    "PDGFRA_amplification": "PDGFRA amplification",
+    "unexplained": "unexplained: neither a secondary mutation nor an amplification",
+    "not_evaluable": "not evaluable",
+}
+
+
+def _mechanism_words(mechanism: str) -> str:
+    if mechanism in MECHANISM_WORDS:
+        return MECHANISM_WORDS[mechanism]
+    return " and ".join(MECHANISM_WORDS.get(part, part) for part in mechanism.split("+"))
+
+
+def _roads_by_patient(mechanisms: pd.DataFrame, controlled: pd.DataFrame,
+                      copy_number: pd.DataFrame | None) -> dict[str, dict]:
+    """Per patient of a part: its mechanism rows, its copy-number track (KIT/PDGFRA per
+    lesion) and its controlled lesions with an amplification, as records."""
+    from ..roads import lesion_track
+
+    out: dict[str, dict] = defaultdict(lambda: {"mechanisms": [], "track": [],
+                                                "controlled": [], "has_copy_number": False})
+    for row in mechanisms.to_dict("records"):
+        out[str(row["patient_id"])]["mechanisms"].append(row)
+    track = lesion_track(copy_number, KEY_GENES)
+    for row in track.to_dict("records"):
+        out[str(row["patient_id"])]["track"].append(row)
+    if copy_number is not None and len(copy_number):
+        for patient in set(copy_number.loc[copy_number["format"] != "", "patient_id"]):
+            out[str(patient)]["has_copy_number"] = True
+    for row in controlled.to_dict("records"):
+        out[str(row["patient_id"])]["controlled"].append(row)
+    return dict(out)
+
+
+def _copy_number_text(value) -> str:
+    number = _float(value)
+    return "—" if number is None else f"{number:.1f}"
+
+
+def _roads_view(roads: dict | None, lesions: list[Lesion]) -> dict:
+    """The patient page's roads section: the mechanism of each progressive lesion and the
+    copy-number track (one row per lesion, KIT and PDGFRA), in the page's lesion order."""
+    roads = roads or {}
+    order = {x.lesion_id: i for i, x in enumerate(lesions)}
+    status = {x.lesion_id: x.status for x in lesions}
+    mechanisms = sorted(roads.get("mechanisms", []),
+                        key=lambda r: order.get(str(r["lesion_id"]), len(order)))
+    rows = [{"lesion_id": str(r["lesion_id"]), "mechanism": r["progression_mechanism"],
+             "words": _mechanism_words(r["progression_mechanism"]),
+             "secondary": r["secondary"], "copy_number": r["copy_number"],
+             "reason": r["reason"]} for r in mechanisms]
+    track: dict[str, dict] = {}
+    for r in roads.get("track", []):
+        entry = track.setdefault(str(r["lesion_id"]), {"lesion_id": str(r["lesion_id"]),
+                                                        "status": status.get(str(r["lesion_id"]),
+                                                                             ""),
+                                                        "genes": {}})
+        entry["genes"][r["gene"]] = {"cn": _copy_number_text(r["copy_number"]),
+                                     "call": r["call"], "reason": r["reason"],
+                                     "samples": r["samples"]}
+    track_rows = sorted(track.values(), key=lambda e: order.get(e["lesion_id"], len(order)))
+    controlled = [{"lesion_id": str(r["lesion_id"]), "evidence": r["evidence"]}
+                  for r in roads.get("controlled", [])]
+    return {"mechanisms": rows, "track": track_rows if roads.get("has_copy_number") else [],
+            "genes": list(KEY_GENES), "controlled": controlled}
+
+
+def _roads_json(roads: dict | None) -> dict:
+    """The patient JSON's ``progression_mechanism`` ({lesion_id: mechanism}, as in
+    stats.json), ``roads_to_resistance`` (the mechanism rows with their reasons),
+    ``copy_number`` (the KIT/PDGFRA track per lesion) and ``controlled_amplifications``."""
+    roads = roads or {}
+    mechanisms = roads.get("mechanisms", [])
+    keep = ("lesion_id", "status", "progression_mechanism", "secondary", "copy_number", "reason")
+    return {
+        "progression_mechanism": {str(r["lesion_id"]): r["progression_mechanism"]
+                                  for r in mechanisms},
+        "roads_to_resistance": [{k: r[k] for k in keep} for r in mechanisms],
+        "copy_number": ([{k: v for k, v in r.items() if k != "patient_id"}
+                         for r in roads.get("track", [])] if roads.get("has_copy_number")
+                        else []),
+        "controlled_amplifications": [{k: v for k, v in r.items() if k != "patient_id"}
+                                      for r in roads.get("controlled", [])],
+    }
+
+
+def _roads_cohort_view(stats: dict, files: dict[str, str]) -> dict:
+    """The cohort page's "Roads to resistance": how many progressive lesions each road
+    explains (:func:`lesiontrack.copynumber.mechanism_counts` of the statistics'
+    ``progression_mechanism``), the unexplained lesions, and the controlled lesions with a KIT
+    amplification."""
+    from ..copynumber import MECHANISM_COLUMNS, mechanism_counts
+
+    rows = [{"patient_id": str(p["patient_id"]), "lesion_id": str(lesion),
+             "progression_mechanism": mechanism}
+            for p in stats.get("patients", [])
+            for lesion, mechanism in (p.get("progression_mechanism") or {}).items()]
+    frame = pd.DataFrame(rows, columns=MECHANISM_COLUMNS)
+    counts = [{"mechanism": r["progression_mechanism"],
+               "words": _mechanism_words(r["progression_mechanism"]), "lesions": r["lesions"]}
+              for r in mechanism_counts(frame).to_dict("records")] if len(frame) else []
+    unexplained = sorted(({"patient": r["patient_id"], "lesion": r["lesion_id"],
+                           "file": files.get(r["patient_id"], "")}
+                          for r in rows if r["progression_mechanism"] == "unexplained"),
+                         key=lambda r: (_natural(r["patient"]), _natural(r["lesion"])))
+    controlled = sorted(({"patient": str(p["patient_id"]), "file": files.get(
+        str(p["patient_id"]), ""), **flag}
+        for p in stats.get("patients", []) for flag in p.get("controlled_amplifications") or []),
+        key=lambda r: (_natural(r["patient"]), _natural(r["lesion_id"])))
+    shown_unexplained, unexplained_more = top_rows(unexplained)
+    return {"counts": counts, "n_progressive": len(rows), "unexplained": shown_unexplained,
+            "unexplained_more": unexplained_more, "n_unexplained": len(unexplained),
+            "controlled": controlled[:MAX_ROWS],
+            "controlled_more": max(0, len(controlled) - MAX_ROWS)}
+
+
 def _names(mutations: list[Mutation], origin: str, limit: int = MAX_NAMES) -> dict:
     """``{origin: the first names (KIT/PDGFRA first), origin_more: how many more}``."""
     names = [m.name for m in mutations if m.origin == origin and m.gene in KEY_GENES]
@@ -1029,6 +1157,7 @@ class _CohortSummary:
             "stats": _stats_view(stats), "exon_rows": exon_rows, "exons_more": exons_more,
             "exon_svg": figures.secondary_by_exon_svg(exon_rows) if exon_rows else None,
             "recurrent": recurrent, "recurrent_more": recurrent_more, "counts": self.counts, "n_lesions": self.n_lesions,
+            "roads": _roads_cohort_view(stats, {r["id"]: r["file"] for r in self.rows}),
         }
 
 
@@ -1052,7 +1181,8 @@ def _input_files(sheet: pd.DataFrame | None, sheet_path, options: dict) -> list[
     if sheet_path is not None:
         files.append(("samplesheet", Path(sheet_path)))
     if sheet is not None and not sheet.empty:
-        for column, role in (("calls_path", "calls"), ("bam_path", "alignments")):
+        for column, role in (("calls_path", "calls"), ("bam_path", "alignments"),
+                             ("cnv_path", "copy_number")):
             if column in sheet:
                 for value in sorted({str(v) for v in sheet[column].dropna() if str(v)}):
                     files.append((role, Path(value)))
@@ -1258,6 +1388,7 @@ class ReportPart:
     calls: pd.DataFrame
     origins: pd.DataFrame
     states: pd.DataFrame | None = None  # compare.lesion_states of the part (computed if None)
+    copy_number: pd.DataFrame | None = None  # roads.read_sheet_copy_number of the part
 
 
 def _part_patients(part: ReportPart, roster: dict, patterns: dict) -> list[str]:
@@ -1332,6 +1463,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     ``patient_table``: the patient table deciding the patterns)."""
     from ..compare import lesion_states
     from ..resistance import patient_resistance, resistance_table
+    from ..roads import patient_roads, roads_to_resistance, with_roads
     from ..stats import (
         add_heterogeneity,
         check_table_patients,
@@ -1380,6 +1512,9 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
             roster = _roster(part.sheet, calls)
             resistance = resistance_table(origins, part.sheet, states=states)
             resistances.append(resistance)
+            mechanisms, controlled = roads_to_resistance(origins, states, calls, part.sheet,
+                                                         part.copy_number,
+                                                         thresholds=thresholds)
             if given is not None:  # the given stats' patterns of this part's patients
                 found = {p: given[p] for p in _part_patients(part, roster, {}) if p in given}
             else:
@@ -1387,6 +1522,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                                      thresholds=thresholds)
                 part_patterns = patient_patterns(table, origins, calls, focal_max,
                                                  patients=patient_table)
+                with_roads(part_patterns, patient_roads(mechanisms, controlled))
                 tables.append(table)
                 patterns.extend(part_patterns)
                 n_patients += int(calls["patient_id"].nunique())
@@ -1396,7 +1532,8 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
             phylogeny_folder.add(phylogeny)
             if given is None:
                 add_heterogeneity(part_patterns, {p: t.heterogeneity() for p, t in trees.items()})
-            graph = build_graph(calls, origins, part.sheet, states=states)
+            graph = build_graph(calls, origins, part.sheet, states=states,
+                                copy_number=part.copy_number)
             spool.add(graph)
             calls_out.write(frame_to_tsv(calls, header=number == 0))
             origins_out.write(frame_to_tsv(origins, header=number == 0))
@@ -1406,7 +1543,8 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                 graph=graph, states=_states_of(states), min_depth=min_depth,
                 focal_max=focal_max, sources=sources,
                 resistance=patient_resistance(resistance, patients=_part_patients(
-                    part, roster, found)), trees=trees,
+                    part, roster, found)),
+                roads=_roads_by_patient(mechanisms, controlled, part.copy_number), trees=trees,
             )
             done = _render_patients(patient_dir, _part_patients(part, roster, found), ctx, page,
                                     jobs, bar)
@@ -1456,8 +1594,14 @@ def write_report(
     force: bool = False,
     progress: bool | None = None,
     outcomes: dict | None = None,
+    copy_number: pd.DataFrame | None = None,
 ) -> Path:
     """Write the HTML report, tables and provenance into ``outdir``; return ``index.html``'s path.
+
+    ``copy_number`` (optional): the copy-number table of the sheet's ``cnv`` files
+    (:func:`lesiontrack.roads.read_sheet_copy_number`, also given to
+    :func:`~lesiontrack.test_clustering`), for the roads to resistance and the graph's
+    ``amplified`` edges.
 
     ``outcomes`` (optional): ``{"result": ..., "figures": {endpoint: svg}, "by": grouping}`` from
     :func:`lesiontrack.outcomes.analyse`, shown as an outcomes section on the cohort page and
@@ -1474,7 +1618,8 @@ def write_report(
     roster = _roster(sheet, calls)
     patients = sorted(set(roster) | {str(p) for p in origins["patient_id"]}
                       | {str(p["patient_id"]) for p in stats.get("patients", [])}, key=_natural)
-    return write_report_parts(outdir, parts=[ReportPart(sheet, calls, origins)],
+    return write_report_parts(outdir, parts=[ReportPart(sheet, calls, origins,
+                                                        copy_number=copy_number)],
                               patients=patients, sheet=sheet, sheet_path=sheet_path,
                               options=options, force=force, progress=progress, stats=stats,
                               outcomes=outcomes)
