@@ -23,7 +23,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lesiontrack import phylogeny as ph  # noqa: E402
+from lesiontrack import phylo as ph  # noqa: E402
 
 SHARED = ROOT.parent.parent / "shared" if (ROOT.parent.parent / "shared").exists() else \
     ROOT.parent / "shared"

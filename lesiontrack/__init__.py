@@ -10,6 +10,7 @@ cluster in progressive lesions. For research use only, not for clinical decision
     origins = lt.classify(calls, lt.read_samplesheet("samplesheet.tsv"))
     graph = lt.build_graph(calls, origins)
     result = lt.test_clustering(origins, calls)
+    trees = lt.phylogeny(calls, origins)  # lesion trees (module lesiontrack.phylo)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ _LAZY = {
     "write_graph": "graph", "read_samplesheet": "samplesheet", "lesion_table": "stats",
     "permutation_test": "stats", "test_clustering": "stats",
     "clustering_from_tables": "stats", "patient_patterns": "stats", "Thresholds": "thresholds",
+    "phylogeny": "phylo", "write_phylogeny": "phylo",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
@@ -51,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from .compare import ORIGIN_COLUMNS, classify, lesion_states
     from .graph import build_graph, graph_to_graphml, graph_to_json, write_graph
+    from .phylo import phylogeny, write_phylogeny
     from .samplesheet import read_samplesheet
     from .stats import (
         clustering_from_tables,
@@ -99,9 +102,11 @@ __all__ = [
     "lesion_table",
     "patient_patterns",
     "permutation_test",
+    "phylogeny",
     "read_calls",
     "read_calls_table",
     "read_samplesheet",
     "test_clustering",
     "write_graph",
+    "write_phylogeny",
 ]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import __version__, progress
 from .defaults import (
+    DEFAULT_AMP_CN,
     DEFAULT_ERROR_RATE,
     DEFAULT_FOCAL_MAX,
     DEFAULT_MIN_ALT,
@@ -192,6 +193,24 @@ def _add_stats_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--focal-max", type=int, default=DEFAULT_FOCAL_MAX, metavar="N",
                        help="most progressive lesions a focal progression may have "
                             f"(default {DEFAULT_FOCAL_MAX})")
+    _add_copy_number_options(parser)
+
+
+def _add_copy_number_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("copy number (the sample sheet's cnv column)")
+    group.add_argument("--amp-cn", type=float, default=DEFAULT_AMP_CN, metavar="CN",
+                       help="total copy number from which a gene is amplified (and at least "
+                            f"2.5 x the tumour ploidy; default {DEFAULT_AMP_CN:g})")
+
+
+def _copy_number(args: argparse.Namespace, sheet, calls, thresholds):
+    """The copy-number table of the sheet's cnv files (no rows without any), with the
+    command's --genes, --amp-cn and --assembly."""
+    from .roads import read_sheet_copy_number
+
+    return read_sheet_copy_number(sheet, calls, genes=args.genes,
+                                  amp_cn=getattr(args, "amp_cn", DEFAULT_AMP_CN),
+                                  assembly=args.assembly, thresholds=thresholds)
 
 
 def _add_patients_option(parser: argparse.ArgumentParser) -> None:
@@ -250,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "node-link JSON.")
     _add_input_options(p)
     _add_patients_option(p)
+    _add_copy_number_options(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
                    help="FILE.graphml or FILE.json (missing folders are created; never an "
                         "input)")
@@ -294,11 +314,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an existing OUTDIR (only once the new one is complete)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a text summary")
 
+    _add_phylogeny_parser(sub)
     from .report.cli import add_parsers
 
     add_parsers(sub, _add_input_options, _add_stats_options)
     _add_global_options_to(sub)
     return parser
+
+
+def _add_phylogeny_parser(sub) -> None:
+    p = sub.add_parser(
+        "phylogeny", help="a rooted lesion tree per patient (exome or panel: --genes all)",
+        description="Per patient with two or more lesions, a rooted lesion tree from the "
+                    "mutations' evidence states (detected = present, powered absent = absent, "
+                    "low-level or not evaluable = missing, never absent): each mutation gained "
+                    "once and never lost, the tree with the fewest contradictions. Writes "
+                    "trees/<patient>.nwk, mutations.tsv and phylogeny.json into OUTDIR. For "
+                    "research use only, not for clinical decisions.")
+    _add_input_options(p)
+    group = p.add_argument_group("tree")
+    group.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S",
+                       help="random seed of the heuristic search (more than 7 lesions; "
+                            f"default {DEFAULT_SEED})")
+    group.add_argument("--all-dates", action="store_true",
+                       help="merge every sample of a lesion (default: only its latest-date "
+                            "samples, when the sample sheet has dates)")
+    p.add_argument("-o", "--output", type=Path, metavar="OUTDIR", required=True,
+                   help="folder to write into (created; must be new or empty)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing OUTDIR (only once the new one is complete)")
 
 
 def _load_sheet(args: argparse.Namespace):
@@ -327,7 +371,8 @@ def _load_sheet(args: argparse.Namespace):
 
 
 #: Commands that write a folder, and the option naming it; the others write a file (-o).
-_FOLDER_OUTPUTS = {"report": "output", "demo": "output", "outcomes": "outdir"}
+_FOLDER_OUTPUTS = {"report": "output", "demo": "output", "outcomes": "outdir",
+                   "phylogeny": "output"}
 
 
 def _inputs(args: argparse.Namespace, sheet) -> list:
@@ -422,10 +467,39 @@ def _run_outcomes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_phylogeny(args: argparse.Namespace) -> int:
+    """``lesiontrack phylogeny``: trees, mutations.tsv and phylogeny.json built in a folder
+    beside OUTDIR and moved into place once complete (as the report)."""
+    from .compare import classify, lesion_states
+    from .io.output import building_folder, check_outdir
+    from .phylo import drops_samples, phylogeny, write_phylogeny
+
+    check_outdir(args.output, args.force, _inputs(args, None))  # before the slow part
+    sheet, thresholds = _load_sheet(args)  # refuses an OUTDIR holding a file the sheet names
+    calls = _load_calls(args, sheet, thresholds)
+    states = lesion_states(calls, sheet, thresholds=thresholds)
+    origins = classify(calls, sheet, thresholds=thresholds, count_all=args.count_all,
+                       states=states)
+    latest_only = not args.all_dates
+    result = phylogeny(calls, origins, sheet, thresholds=thresholds, seed=args.seed,
+                       latest_only=latest_only,
+                       states=None if latest_only and drops_samples(calls) else states)
+    with building_folder(args.output, force=args.force, inputs=_inputs(args, sheet)) as built:
+        write_phylogeny(result, built)
+    n, skipped = len(result.patients), len(result.skipped)
+    note = (f"; {skipped} {plural(skipped, 'patient')} with one lesion skipped"
+            if skipped else "")
+    wrote(f"wrote {n} lesion {plural(n, 'tree')}, mutations.tsv and phylogeny.json into "
+          f"{args.output}{note}", quiet=args.quiet)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one parsed command."""
     if args.command == "outcomes":
         return _run_outcomes(args)
+    if args.command == "phylogeny":
+        return _run_phylogeny(args)
     if args.command in ("report", "demo"):
         from .report.cli import run as run_report
 
@@ -458,7 +532,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "graph":
         from .graph import build_graph, write_graph
 
-        graph = build_graph(calls, origins, sheet, states=states)
+        graph = build_graph(calls, origins, sheet, states=states,
+                            copy_number=_copy_number(args, sheet, calls, thresholds))
         write_graph(graph, args.output)
         wrote(f"wrote the cohort graph ({graph.number_of_nodes():,} nodes, "
               f"{graph.number_of_edges():,} edges) to {args.output}", quiet=args.quiet)
@@ -468,7 +543,8 @@ def run(args: argparse.Namespace) -> int:
         result = test_clustering(origins, calls, samples=sheet, permutations=args.permutations,
                                  seed=args.seed, focal_max=args.focal_max,
                                  patients=patients_table, thresholds=thresholds,
-                                 states=states)
+                                 states=states,
+                                 copy_number=_copy_number(args, sheet, calls, thresholds))
         text = (json.dumps(result, indent=2, sort_keys=False) + "\n") if args.json else (
             stats_text(result))
         _emit(text, args.output)

@@ -253,6 +253,68 @@ def _choose_drivers(frame: pd.DataFrame) -> dict[str, _Driver]:
         strict=True)}
 
 
+def _tumour_content(purity: pd.Series, driver_vaf: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """(tumour content, its source) of samples: the sheet's purity, else 2 x the driver's VAF
+    (clamped at 1), else NaN with an empty source."""
+    content = purity.where(purity.notna(), np.minimum(1.0, 2 * driver_vaf))
+    source = np.where(purity.notna(), "purity column",
+                      np.where(driver_vaf.notna(), "2 x driver VAF", ""))
+    return content, source
+
+
+def _driver_rows(frame: pd.DataFrame, drivers: dict[str, _Driver]) -> pd.DataFrame:
+    """The truncal driver's best row in each sample (detected first, then most ALT reads)."""
+    rows = frame[["patient_id", "variant_key", "sample_id", "_alt", "_depth", "_vaf", "_det"]]
+    keep = np.array([drivers.get(p) is not None and drivers[p].key == k
+                     for p, k in zip(rows["patient_id"], rows["variant_key"], strict=True)],
+                    dtype=bool)
+    rows = rows.loc[keep]
+    rows = rows.sort_values(["_det", "_alt", "_depth"], ascending=False, kind="stable")
+    return rows.drop_duplicates(["patient_id", "sample_id"])
+
+
+#: Columns of :func:`sample_tumour_content`, in order.
+TUMOUR_CONTENT_COLUMNS: list[str] = [
+    "patient_id", "lesion_id", "sample_id", "role", "tumour_content", "tumour_content_source",
+]
+
+
+def sample_tumour_content(calls: pd.DataFrame, samples: pd.DataFrame | None = None, *,
+                          thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """The tumour content of every sample, as :func:`lesion_states` uses it: the sample sheet's
+    ``purity``, else 2 x the truncal driver's VAF where the driver is detected in the sample
+    (clamped at 1), else NaN (source ``""``). One row per sample: :data:`TUMOUR_CONTENT_COLUMNS`
+    (``tumour_content_source`` ``purity column`` / ``2 x driver VAF`` / ``""``). With
+    ``thresholds``, ``detected`` is recomputed from the counts."""
+    if calls.empty and (samples is None or samples.empty):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in TUMOUR_CONTENT_COLUMNS})
+    frame = _prepared(calls, thresholds)
+    roster = _roster(calls, samples)
+    drivers = _choose_drivers(frame) if len(frame) else {}
+    best = _driver_rows(frame, drivers).set_index(["patient_id", "sample_id"])
+    keys = list(zip(roster["patient_id"], roster["sample_id"], strict=True))
+    dvaf = best["_vaf"].where(best["_det"]).reindex(keys) if len(best) else pd.Series(
+        np.nan, index=range(len(keys)))
+    dvaf = pd.Series(dvaf.to_numpy(dtype=float), index=roster.index)
+    content, source = _tumour_content(roster["purity"].astype(float), dvaf)
+    lesions = _lesion_ids(calls, samples)
+    out = pd.DataFrame({
+        "patient_id": roster["patient_id"], "sample_id": roster["sample_id"],
+        "role": roster["role"], "tumour_content": content, "tumour_content_source": source,
+    })
+    out.insert(1, "lesion_id", [lesions.get((p, s), "") for p, s in keys])
+    return out[TUMOUR_CONTENT_COLUMNS].reset_index(drop=True)
+
+
+def _lesion_ids(calls: pd.DataFrame, samples: pd.DataFrame | None) -> dict[tuple, str]:
+    parts = [calls[["patient_id", "sample_id", "lesion_id"]]]
+    if samples is not None and len(samples) and "sample_id" in samples:
+        parts.append(samples[["patient_id", "sample_id", "lesion_id"]])
+    frame = pd.concat(parts, ignore_index=True).drop_duplicates(["patient_id", "sample_id"])
+    return dict(zip(zip(frame["patient_id"], frame["sample_id"], strict=True),
+                    frame["lesion_id"], strict=True))
+
+
 def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str, _Driver],
                    thresholds: Thresholds) -> pd.DataFrame:
     """One row per (patient, detected mutation, sample of the patient)."""
@@ -278,9 +340,7 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
                                                    strict=True)}
     purity = grid["purity"].astype(float)
     dvaf = grid["_driver_vaf"].astype(float)
-    tumour_content = purity.where(purity.notna(), np.minimum(1.0, 2 * dvaf))
-    source = np.where(purity.notna(), "purity column",
-                      np.where(dvaf.notna(), "2 x driver VAF", ""))
+    tumour_content, source = _tumour_content(purity, dvaf)
     grid["tumour_content"] = tumour_content
     source = np.where((grid["role"] == PLASMA).to_numpy() & (source == "2 x driver VAF"),
                       "ctDNA fraction: 2 x driver plasma VAF", source)
@@ -951,5 +1011,6 @@ def _empty_origins() -> pd.DataFrame:
 
 
 __all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "ORIGIN_COLUMNS", "PLASMA",
-           "STATES", "STATE_COLUMNS", "classify", "detection_power", "lesion_states",
-           "noise_p_value", "sample_states", "vaf_interval"]
+           "STATES", "STATE_COLUMNS", "TUMOUR_CONTENT_COLUMNS", "classify", "detection_power",
+           "lesion_states", "noise_p_value", "sample_states", "sample_tumour_content",
+           "vaf_interval"]

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .defaults import DEFAULT_AMP_CN
 from .errors import OptionError
 from .genome import bundled_genes, normalize_assembly, transcripts
 
@@ -68,8 +69,6 @@ __all__ = [
     "progression_mechanism",
 ]
 
-#: Total copy number from which a gene is called amplified (convention; see the README).
-DEFAULT_AMP_CN = 6.0
 #: ... and, for polyploid tumours, at least this many times the tumour ploidy.
 DEFAULT_AMP_PLOIDY_FACTOR = 2.5
 #: Tumour ploidy assumed when none is given.
@@ -198,7 +197,7 @@ def gene_copy_number(
         ratio = float(np.dot(weights, np.power(2.0, log2)))
         out["log2"] = round(math.log2(ratio), 4) if ratio > 0 else -math.inf
         if purity is not None and purity < min_purity:
-            out["reason"] = (f"tumour content {purity:g} below {min_purity:g}: the log2 ratio "
+            out["reason"] = (f"tumour content {purity:.2f} below {min_purity:g}: the log2 ratio "
                              f"over {gene} cannot be turned into a copy number reliably")
             return out
         copy_number = float(copy_number_from_log2(math.log2(ratio) if ratio > 0 else -math.inf,
@@ -207,7 +206,7 @@ def gene_copy_number(
             notes.append("tumour content unknown: copy number from the log2 ratio assuming a pure "
                          "sample (gains are underestimated)")
         else:
-            notes.append(f"copy number from the log2 ratio adjusted for tumour content {purity:g}")
+            notes.append(f"copy number from the log2 ratio adjusted for tumour content {purity:.2f}")
     out["copy_number"] = round(copy_number, 4)
     call = call_copy_number(out["copy_number"], ploidy, amp_cn=amp_cn,
                             amp_ploidy_factor=amp_ploidy_factor)
@@ -221,7 +220,7 @@ def gene_copy_number(
     }[call]
     cover = "" if out["covered_fraction"] >= 1 else (
         f"; segments cover {out['covered_fraction']:.0%} of the gene")
-    out["reason"] = (f"{gene} copy number {out['copy_number']:g} {what} over {len(on)} "
+    out["reason"] = (f"{gene} copy number {out['copy_number']:.2f} {what} over {len(on)} "
                      f"segment(s){cover}; {'; '.join(notes)}")
     return out
 
@@ -513,7 +512,7 @@ def controlled_amplifications(copy_number: pd.DataFrame, lesions: pd.DataFrame,
     hits = hits.merge(controlled, on=["patient_id", "lesion_id"])
     out = hits[["patient_id", "lesion_id", "sample_id", "gene", "copy_number"]].copy()
     out["flag"] = "amplification_in_controlled_lesion"
-    out["evidence"] = [f"{g} copy number {c:g} in a controlled lesion (sample {s})"
+    out["evidence"] = [f"{g} copy number {c:.2f} in a controlled lesion (sample {s})"
                        for g, c, s in zip(out["gene"], out["copy_number"], out["sample_id"],
                                           strict=True)]
     return out.reset_index(drop=True)

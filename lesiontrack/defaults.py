@@ -30,3 +30,6 @@ DEFAULT_PLASMA_MIN_DEPTH = 500
 #: KIT D816V seen only in plasma below this allele fraction is flagged as possibly from blood
 #: cells (mast-cell or other haematopoietic clones) rather than from the tumour.
 HAEMATOPOIETIC_MAX_VAF = 0.05
+#: Total copy number from which a gene is called amplified (``--amp-cn``; a convention, see the
+#: README section "Copy number and other roads to resistance").
+DEFAULT_AMP_CN = 6.0

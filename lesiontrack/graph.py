@@ -6,7 +6,9 @@ the mutation is detected (the lesion's best sample's counts), ``absent`` where i
 power (:func:`~lesiontrack.compare.lesion_states`: expected VAF and power); no edge where it is
 low-level or not evaluable. Mutation nodes are per patient and carry ``consequence``, ``region``
 and ``drug_activity`` (``imatinib=resistant;sunitinib=sensitive;...`` in GraphML; the node-link
-JSON gives ``{drug: {"activity", "grade", "in_vitro", "sources"}}``, ``null`` where none). Every
+JSON gives ``{drug: {"activity", "grade", "in_vitro", "sources"}}``, ``null`` where none). With a
+copy-number table, each amplification adds ``lesion -> gene:<GENE>`` (``amplified``, with
+``copy_number`` and ``sample_id``; gene nodes, ``kind`` gene, are shared by the cohort). Every
 attribute is a string, int, float or bool, so GraphML opens in Cytoscape.
 """
 
@@ -43,6 +45,16 @@ def status_node(status: str) -> str:
 
 
 _STATUS_PREFIX = status_node("")
+
+
+def gene_node(gene: str) -> str:
+    """Node id of a gene (shared by the cohort: the target of ``amplified`` edges)."""
+    return f"gene:{gene}"
+
+
+_GENE_PREFIX = gene_node("")
+#: Node ids shared by every part of a cohort graph (written once by :class:`GraphmlSpool`).
+_SHARED_PREFIXES = (_STATUS_PREFIX, _GENE_PREFIX)
 
 
 def mutation_node(patient: str, variant_key: str) -> str:
@@ -98,10 +110,11 @@ def _drug_json(data: dict) -> dict | None:
 
 def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
                 samples: pd.DataFrame | None = None, *, states: pd.DataFrame | None = None,
-                thresholds=None) -> nx.DiGraph:
+                thresholds=None, copy_number: pd.DataFrame | None = None) -> nx.DiGraph:
     """Build the cohort graph from the calls table, the origins table and the lesion states
     (``states``: :func:`~lesiontrack.compare.lesion_states`, computed with ``thresholds`` when
-    not given)."""
+    not given); ``copy_number`` (:func:`lesiontrack.copynumber.copy_number_table`) adds the
+    ``amplified`` edges (:func:`add_amplifications`)."""
     graph = nx.DiGraph(name="lesiontrack cohort")
     for status in STATUSES:
         graph.add_node(status_node(status), kind="status", name=status, label=status)
@@ -161,6 +174,29 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
         graph.add_edge(lesion_node(row.patient_id, row.lesion_id), mnode, relation="carries",
                        state="detected", vaf=_clean(row.vaf), alt_count=_clean(row.alt_count),
                        depth=_clean(row.depth), detected=True, sample_id=row.sample_id)
+    if copy_number is not None and len(copy_number):
+        add_amplifications(graph, copy_number)
+    return graph
+
+
+def add_amplifications(graph: nx.DiGraph, copy_number: pd.DataFrame) -> nx.DiGraph:
+    """Add ``lesion -> gene:<GENE>`` (``relation="amplified"``, ``copy_number``, ``sample_id``:
+    the lesion's sample with the highest copy number) for every gene amplified in a lesion of
+    the graph (:func:`lesiontrack.copynumber.lesion_copy_number`); gene nodes have ``kind``
+    gene. Returns ``graph``."""
+    from .copynumber import lesion_copy_number
+
+    per_lesion = lesion_copy_number(copy_number)
+    amplified = per_lesion[per_lesion["call"] == "amplification"]
+    for row in amplified.itertuples(index=False):
+        lnode = lesion_node(row.patient_id, row.lesion_id)
+        if lnode not in graph:
+            continue
+        gnode = gene_node(str(row.gene))
+        if gnode not in graph:
+            graph.add_node(gnode, kind="gene", name=str(row.gene), label=str(row.gene))
+        graph.add_edge(lnode, gnode, relation="amplified", copy_number=float(row.copy_number),
+                       sample_id=str(row.sample_id))
     return graph
 
 
@@ -299,7 +335,8 @@ class GraphmlSpool:
     Each part's nodes and edges go to a sorted run file in ``folder`` (JSON lines); the
     attribute types are collected as they come; :meth:`write` merges the runs in order. The
     parts are disjoint but for the status nodes (``status:...``, the known ones in every part,
-    an unknown status wherever a lesion has it): those are written once.
+    an unknown status wherever a lesion has it) and the gene nodes (``gene:...``, wherever a
+    lesion has an amplification): those are written once.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -319,7 +356,7 @@ class GraphmlSpool:
         with run.open("w", encoding="utf-8") as handle:
             for node in sorted(graph.nodes):
                 data = graph.nodes[node]
-                if str(node).startswith(_STATUS_PREFIX):  # known or not, in every part
+                if str(node).startswith(_SHARED_PREFIXES):  # in several parts: once
                     self.status_nodes.setdefault(str(node), dict(data))
                     continue
                 handle.write(json.dumps([0, str(node), "", data]) + "\n")

@@ -41,8 +41,9 @@ DESCRIPTIVE_REASON = ("lesions of one patient are not independent, so the pooled
 
 __all__ = [
     "CONFINEMENTS", "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED",
-    "PATTERN_SOURCES", "RADIOLOGY_COLUMNS", "check_table_patients", "clustering_from_tables",
-    "decide_pattern", "informative_patients", "lesion_table", "mantel_haenszel", "parse_count",
+    "PATTERN_SOURCES", "RADIOLOGY_COLUMNS", "add_heterogeneity", "check_table_patients",
+    "clonal_power", "clustering_from_tables", "decide_pattern", "informative_patients",
+    "lesion_heterogeneity", "lesion_table", "mantel_haenszel", "parse_count",
     "patient_patterns", "pattern_from_counts", "permutation_distribution", "permutation_test",
     "shuffle_labels", "table_patterns", "test_clustering",
 ]
@@ -62,7 +63,7 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
     best-read mutation); otherwise it is not evaluable and left out of the tests. ``states``:
     the lesion states already computed from the same inputs and ``thresholds``.
     """
-    from .compare import ABSENT, DETECTED, detection_power, lesion_states
+    from .compare import ABSENT, DETECTED, lesion_states
 
     thresholds = thresholds or Thresholds()
     from .timeline import lesion_statuses
@@ -85,18 +86,10 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
                                          secondary["gene"].fillna(""),
                                          secondary["hgvsp"].fillna(""), strict=True):
         names.setdefault(patient, {})[key] = f"{gene} {hgvsp}".strip() if hgvsp else key
-    state_of: dict[tuple[str, str, str], tuple[str, str]] = {}
-    clonal_power: dict[tuple[str, str], float] = {}
-    if not states.empty:
-        tc = states["tumour_content"].astype(float).to_numpy()
-        depth = states["depth"].astype(float).to_numpy()
-        power = detection_power(depth, tc / 2, thresholds)
-        for patient, key, lesion, state, reason, p in zip(
-                states["patient_id"], states["variant_key"], states["lesion_id"],
-                states["state"], states["reason"], power, strict=True):
-            state_of[(patient, key, lesion)] = (state, reason)
-            if p > clonal_power.get((patient, lesion), -1.0):
-                clonal_power[(patient, lesion)] = float(p)
+    state_of = {(p, k, x): (s, r) for p, k, x, s, r in zip(
+        states["patient_id"], states["variant_key"], states["lesion_id"], states["state"],
+        states["reason"], strict=True)}
+    clonal = clonal_power(states, thresholds)
     rows = []
     for patient, lesion, status in zip(roster["patient_id"], roster["lesion_id"],
                                        roster["status"], strict=True):
@@ -114,7 +107,7 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
             evaluable = not bad
             reason = "; ".join(bad)
         else:
-            p = clonal_power.get((patient, lesion))
+            p = clonal.get((patient, lesion))
             evaluable = p is not None and p >= thresholds.min_power
             if not evaluable:
                 reason = ("no secondary mutation; tumour content unknown" if p is None else
@@ -125,6 +118,29 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
                      "evaluable": evaluable, "not_evaluable_reason": reason})
     table = pd.DataFrame.from_records(rows, columns=columns)
     return table.sort_values(["patient_id", "lesion_id"]).reset_index(drop=True)
+
+
+def clonal_power(states: pd.DataFrame,
+                 thresholds: Thresholds | None = None) -> dict[tuple[str, str], float]:
+    """``{(patient_id, lesion_id): P(detect)}``: how well each lesion would show a clonal
+    heterozygous mutation (expected VAF = tumour content / 2) at the depth of its best-read
+    mutation, from the lesion states (:func:`~lesiontrack.compare.lesion_states`); 0 where its
+    tumour content is unknown, no entry for a lesion without states. The "without secondary" test of
+    :func:`lesion_table` and the ``powered`` of the progression mechanism read this."""
+    from .compare import detection_power
+
+    thresholds = thresholds or Thresholds()
+    out: dict[tuple[str, str], float] = {}
+    if states.empty:
+        return out
+    tc = states["tumour_content"].astype(float).to_numpy()
+    depth = states["depth"].astype(float).to_numpy()
+    power = detection_power(depth, tc / 2, thresholds)
+    for patient, lesion, p in zip(states["patient_id"], states["lesion_id"], power,
+                                  strict=True):
+        if p > out.get((patient, lesion), -1.0):
+            out[(patient, lesion)] = float(p)
+    return out
 
 
 def _evaluable(table: pd.DataFrame) -> pd.DataFrame:
@@ -506,16 +522,22 @@ def test_clustering(
     patients: pd.DataFrame | None = None,
     thresholds: Thresholds | None = None,
     states: pd.DataFrame | None = None,
+    copy_number: pd.DataFrame | None = None,
 ) -> dict:
     """All clustering statistics as one JSON-ready dict: permutation (the within-patient exact
     test: the headline, first), lesion_table, mantel_haenszel, fisher (pooled, descriptive),
     informative_patients, patients (each with the resistance keys of
     :func:`lesiontrack.resistance.patient_resistance`), heterogeneity (last). Only counted
-    secondary mutations and evaluable lesions enter the tests. ``patients``: the optional patient table whose ``pattern`` or radiology
-    counts decide each patient's pattern (:func:`patient_patterns`); a patient of it not in the
-    cohort raises :class:`~lesiontrack.errors.PatientTableError`."""
+    secondary mutations and evaluable lesions enter the tests. ``patients``: the optional
+    patient table whose ``pattern`` or radiology counts decide each patient's pattern
+    (:func:`patient_patterns`); a patient of it not in the cohort raises :class:`~lesiontrack.errors.PatientTableError`. Each ``patients[]`` entry
+    also gets its roads to resistance (:func:`lesiontrack.roads.patient_roads`:
+    ``progression_mechanism`` per progressive lesion and ``controlled_amplifications``) from
+    ``copy_number`` (:func:`lesiontrack.roads.read_sheet_copy_number`; None: copy number not
+    evaluable)."""
     from .compare import lesion_states
     from .resistance import resistance_table
+    from .roads import patient_roads, roads_to_resistance, with_roads
 
     if states is None:
         states = lesion_states(calls, samples, thresholds=thresholds)
@@ -525,10 +547,41 @@ def test_clustering(
         cohort |= set(samples["patient_id"])
     check_table_patients(patients, cohort)
     found = patient_patterns(table, origins, calls, focal_max, patients=patients)
+    add_heterogeneity(found, lesion_heterogeneity(calls, origins, samples, states=states,
+                                                  thresholds=thresholds))
+    mechanisms, controlled = roads_to_resistance(origins, states, calls, samples, copy_number,
+                                                 thresholds=thresholds)
+    with_roads(found, patient_roads(mechanisms, controlled))
     return clustering_from_tables(table, found,
                                   n_patients=int(calls["patient_id"].nunique()),
                                   permutations=permutations, seed=seed,
                                   resistance=resistance_table(origins, samples, states=states))
+
+
+def lesion_heterogeneity(calls: pd.DataFrame, origins: pd.DataFrame,
+                         samples: pd.DataFrame | None = None, *,
+                         states: pd.DataFrame | None = None,
+                         thresholds: Thresholds | None = None) -> dict[str, dict]:
+    """Per patient with two or more lesions: ``jaccard`` (per pair of lesions, over the
+    mutations evaluable in both) and ``private_fraction`` (per lesion), as the lesion phylogeny
+    computes them (:func:`lesiontrack.phylo.heterogeneity`: latest-date samples, germline
+    mutations left out). ``states``: the lesion states of ``calls``, reused when no sample is
+    left out for its date."""
+    from .phylo import drops_samples, heterogeneity
+
+    reuse = states is not None and not drops_samples(calls)
+    return heterogeneity(calls, origins, samples, states=states if reuse else None,
+                         thresholds=thresholds)
+
+
+def add_heterogeneity(patients: list[dict], values: dict[str, dict]) -> list[dict]:
+    """Set ``jaccard`` and ``private_fraction`` on each per-patient entry of ``patients`` (in
+    place; a patient with fewer than two lesions gets ``[]`` and ``{}``); returns it."""
+    for entry in patients:
+        found = values.get(str(entry["patient_id"])) or {}
+        entry["jaccard"] = found.get("jaccard", [])
+        entry["private_fraction"] = found.get("private_fraction", {})
+    return patients
 
 
 def clustering_from_tables(table: pd.DataFrame, patients: list[dict], *, n_patients: int,

@@ -1616,6 +1616,31 @@ codons shifted by 4, and ENST00000512959) are illustrative.
 """
 
 
+README_COPY_NUMBER = """
+## Copy number: the other roads to resistance
+
+The sheet's `cnv` column names a copy-number segment file for five samples, each in the format
+its pipeline writes (`cnv/`):
+
+- GIST03 (VarScan2 pipeline): CNVkit `segment` output, `cnv/GIST03_L1.cns`, `cnv/GIST03_L2.cns`,
+  `cnv/GIST03_L3.cns` (BED-like 0-based starts, log2 to a pooled reference, `probes`). L3, the
+  progressive lesion where no secondary mutation was found, carries a focal KIT amplification:
+  log2 1.503 over KIT, at tumour content 0.61 (2 x the exon 9 driver's VAF, 66/216) a copy number
+  of 8 (pure, it would read 5.7: a gain). As in Liegl et al. (J Pathol 2008), where KIT
+  amplification explained progressing metastases without a secondary mutation, its
+  `progression_mechanism` is `KIT_amplification`; L1 and L2 are copy-neutral over KIT and
+  `secondary_mutation` (N822K, D820Y).
+- GIST05 (MAF): GATK `CallCopyRatioSegments` output, `cnv/GIST05_L1.called.seg` and
+  `cnv/GIST05_L2.called.seg` (SAM header with the GRCh38 sequence dictionary, 1-based segments,
+  `CALL` +/-/0). L1 is copy-neutral over KIT and PDGFRA and powered for a clonal mutation:
+  `unexplained` (no acquired road is seen; the primary D842V itself resists imatinib). In L2 the
+  segment over PDGFRA has 2 points: `not_evaluable`.
+
+Both kinds carry the 14q and 22q losses common in GIST. The other patients have no copy-number
+file: their progressive lesions are explained by their secondary mutations.
+"""
+
+
 def readme(patients: list[Patient], files: dict[str, list[CallsFile]]) -> str:
     out = [README_INTRO]
     for p in patients:
@@ -1633,6 +1658,7 @@ def readme(patients: list[Patient], files: dict[str, list[CallsFile]]) -> str:
     out.append(f"| GIST07 | `{key_of('4', off_pos, off_ref, off_alt)}` | (TET2 locus) | | | | "
                f"4:{off_pos} {off_ref}>{off_alt} | none: outside KIT/PDGFRA, must not be read | "
                f"{reads_text(by_id['GIST07'], 'OFF')} |\n")
+    out.append(README_COPY_NUMBER)
     out.append(README_NOTES)
     return "".join(out)
 
@@ -1668,6 +1694,121 @@ OUTCOME_COMMENTS.append(
     "a baseline sample.")
 
 
+# --------------------------------------------------------------------------------------------
+# Copy number (the sheet's cnv column; issue 19)
+# --------------------------------------------------------------------------------------------
+
+#: GRCh38 primary-assembly lengths (GRC assembly report) of the contigs a GATK sequence
+#: dictionary lists; chr4 190,214,555 tells GRCh38.
+GRCH38_LENGTHS = [
+    ("chr1", 248956422), ("chr2", 242193529), ("chr3", 198295559), ("chr4", 190214555),
+    ("chr5", 181538259), ("chr6", 170805979), ("chr7", 159345973), ("chr8", 145138636),
+    ("chr9", 138394717), ("chr10", 133797422), ("chr11", 135086622), ("chr12", 133275309),
+    ("chr13", 114364328), ("chr14", 107043718), ("chr15", 101991189), ("chr16", 90338345),
+    ("chr17", 83257441), ("chr18", 80373285), ("chr19", 58617616), ("chr20", 64444167),
+    ("chr21", 46709983), ("chr22", 50818468), ("chrX", 156040895), ("chrY", 57227415),
+]
+
+#: CNVkit ``segment`` rows (chromosome, 0-based start, end, genes, log2, depth, probes, weight).
+#: Panel bins cover KIT, PDGFRA, KDR and a genome-wide antitarget backbone. Chromosome 14 and
+#: 22 losses are the commonest arm-level changes of GIST; GIST03's L3 carries a focal KIT
+#: amplification (log2 1.503 at tumour content 0.61, from the exon 9 driver's VAF: CN 8).
+CNVKIT_SEGMENTS = {
+    "GIST03_L1": [
+        ("chr1", 10000, 248946000, "Antitarget", "0.0121", "201.4", "3950", "1320.7"),
+        ("chr4", 10000, 54650000, "PDGFRA,Antitarget", "-0.0184", "198.2", "912", "301.5"),
+        ("chr4", 54650000, 54760000, "KIT,KDR", "0.0427", "1288.5", "41", "36.2"),
+        ("chr4", 54760000, 190204000, "TMEM165,SRD5A3,Antitarget", "0.0093", "203.8", "2110",
+         "702.4"),
+        ("chr14", 18240000, 107033000, "Antitarget", "-0.3866", "151.2", "1406", "470.1"),
+        ("chr22", 10510000, 50808000, "Antitarget", "-0.4127", "146.9", "634", "212.8"),
+    ],
+    "GIST03_L2": [
+        ("chr1", 10000, 248946000, "Antitarget", "-0.0066", "207.9", "3950", "1318.2"),
+        ("chr4", 10000, 54650000, "PDGFRA,Antitarget", "0.0211", "206.1", "912", "317.9"),
+        ("chr4", 54650000, 54760000, "KIT,KDR", "0.0318", "1301.7", "41", "36.5"),
+        ("chr4", 54760000, 190204000, "TMEM165,SRD5A3,Antitarget", "-0.0142", "199.5", "2110",
+         "699.8"),
+        ("chr14", 18240000, 107033000, "Antitarget", "-0.4419", "147.3", "1406", "468.6"),
+        ("chr22", 10510000, 50808000, "Antitarget", "-0.4662", "143.0", "634", "211.0"),
+    ],
+    "GIST03_L3": [
+        ("chr1", 10000, 248946000, "Antitarget", "0.0035", "204.6", "3950", "1321.9"),
+        ("chr4", 10000, 54650000, "PDGFRA,Antitarget", "0.0273", "209.3", "912", "318.4"),
+        ("chr4", 54650000, 54760000, "KIT,KDR", "1.5031", "3650.2", "41", "35.8"),
+        ("chr4", 54760000, 190204000, "TMEM165,SRD5A3,Antitarget", "0.0178", "206.0", "2110",
+         "701.1"),
+        ("chr14", 18240000, 107033000, "Antitarget", "-0.3502", "155.8", "1406", "471.3"),
+        ("chr22", 10510000, 50808000, "Antitarget", "-0.3981", "149.5", "634", "213.2"),
+    ],
+}
+CNVKIT_HEADER = ["chromosome", "start", "end", "gene", "log2", "depth", "probes", "weight"]
+
+#: GATK ``CallCopyRatioSegments`` rows (CONTIG, START, END, NUM_POINTS_COPY_RATIO,
+#: MEAN_LOG2_COPY_RATIO, CALL), 1-based inclusive. GIST05's L1 is copy-neutral over KIT and
+#: PDGFRA (unexplained: no secondary, no amplification); in L2 the segmenter split a 2-point
+#: segment over PDGFRA (too few points for a call: not evaluable).
+GATK_SEGMENTS = {
+    "GIST05_L1": [
+        ("chr1", "10001", "248946422", "4012", "0.004217", "0"),
+        ("chr4", "10001", "54650000", "903", "-0.010364", "0"),
+        ("chr4", "54650001", "54760000", "39", "0.052114", "0"),
+        ("chr4", "54760001", "190204555", "2118", "0.006540", "0"),
+        ("chr14", "18240001", "107033718", "1411", "-0.401265", "-"),
+        ("chr22", "10510001", "50808468", "640", "-0.009925", "0"),
+    ],
+    "GIST05_L2": [
+        ("chr1", "10001", "248946422", "4012", "-0.002904", "0"),
+        ("chr4", "10001", "54200000", "880", "0.011876", "0"),
+        ("chr4", "54200001", "54300000", "2", "0.240370", "0"),
+        ("chr4", "54300001", "54650000", "21", "0.003125", "0"),
+        ("chr4", "54650001", "54760000", "39", "0.048307", "0"),
+        ("chr4", "54760001", "190204555", "2118", "-0.004412", "0"),
+        ("chr14", "18240001", "107033718", "1411", "-0.388120", "-"),
+        ("chr22", "10510001", "50808468", "640", "-0.012290", "0"),
+    ],
+}
+
+
+def cnvkit_cns(sample_id: str) -> str:
+    """A CNVkit ``segment`` output (``.cns``): BED-like 0-based starts, log2 to the reference."""
+    rows = [CNVKIT_HEADER, *CNVKIT_SEGMENTS[sample_id]]
+    return "".join("\t".join(map(str, row)) + "\n" for row in rows)
+
+
+def gatk_called_seg(sample_id: str) -> str:
+    """A GATK ``CallCopyRatioSegments`` output (``.called.seg``): SAM-style header (the
+    sequence dictionary and the read group's sample), then 1-based segments with CALL +/-/0."""
+    lines = ["@HD\tVN:1.6"]
+    lines += [f"@SQ\tSN:{name}\tLN:{length}" for name, length in GRCH38_LENGTHS]
+    lines.append(f"@RG\tID:GATKCopyNumber\tSM:{sample_id}")
+    lines.append("CONTIG\tSTART\tEND\tNUM_POINTS_COPY_RATIO\tMEAN_LOG2_COPY_RATIO\tCALL")
+    lines += ["\t".join(row) for row in GATK_SEGMENTS[sample_id]]
+    return "\n".join(lines) + "\n"
+
+
+def copy_number_files() -> dict[str, tuple[str, str]]:
+    """sample_id -> (path relative to the sheet, text) of every copy-number file."""
+    files = {s: (f"cnv/{s}.cns", cnvkit_cns(s)) for s in CNVKIT_SEGMENTS}
+    files.update({s: (f"cnv/{s}.called.seg", gatk_called_seg(s)) for s in GATK_SEGMENTS})
+    return dict(sorted(files.items()))
+
+
+def write_copy_number(out: Path, sheet: list[list[str]]) -> list[Path]:
+    """Write the copy-number files and add the ``cnv`` column to ``sheet`` (header first)."""
+    files = copy_number_files()
+    (out / "cnv").mkdir(exist_ok=True)
+    written = []
+    for path, text in files.values():
+        (out / path).write_bytes(text.encode("utf-8"))
+        written.append(out / path)
+    sample = sheet[0].index("sample_id")
+    sheet[0] = [*sheet[0], "cnv"]
+    for row in sheet[1:]:
+        row.append(files.get(row[sample], ("", ""))[0])
+    return written
+
+
 def make_fixtures(out: Path) -> list[Path]:
     """Write the cohort under ``out``; returns the written files (sorted)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -1701,6 +1842,7 @@ def make_fixtures(out: Path) -> list[Path]:
                             calls.path, patient.assembly if patient.sheet_assembly else "", bam,
                             sample.date,
                         ])
+    written += write_copy_number(out, sheet)
     comment = [
         "lesiontrack demo cohort: 8 metastatic GIST patients on imatinib (synthetic; see "
         "README.md). One row per (sample, calls file); calls paths are relative to this file. "

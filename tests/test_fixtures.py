@@ -87,7 +87,7 @@ def test_the_sample_sheet_starts_with_a_comment_and_has_the_documented_columns()
     assert lines[0].startswith("# ")
     assert lines[1].split("\t") == ["patient_id", "lesion_id", "sample_id", "role", "status",
                                     "site", "timepoint", "vcf_sample", "calls", "assembly", "bam",
-                                    "date"]
+                                    "date", "cnv"]
 
 
 def test_vcf_sample_names_a_column_of_the_calls_file() -> None:

@@ -97,6 +97,9 @@ def test_a_stated_pattern_wins_and_a_disagreement_with_the_counts_is_logged(capl
     assert found["P1"]["pattern"] == "focal"
     assert found["P1"]["pattern_source"] == "patients table pattern"
     assert "P1" in caplog.text and "disagrees with its radiology counts" in caplog.text
+    # the message names both patterns and the counts
+    assert ("pattern 'focal' of the patient table disagrees with its radiology counts (5 "
+            "progressive, 1 controlled: 'generalized' with --focal-max 1)") in caplog.text
     assert "P2" not in caplog.text  # agrees
     assert found["P3"]["pattern"] == "generalized"  # no counts: nothing to disagree with
     assert found["P3"]["pattern_source"] == "patients table pattern"
@@ -255,3 +258,15 @@ def test_lesion_counts_refuse_negatives_fractions_and_words(value):
 
     with pytest.raises(ValueError):
         parse_count(value)
+
+
+def test_sequenced_lesions_follow_focal_max():
+    from lesiontrack.stats import decide_pattern
+
+    # two progressive and one controlled lesion: focal only when --focal-max allows two
+    assert decide_pattern("P", ["L1", "L2"], ["L3"], None, focal_max=2) == (
+        "focal", "sequenced lesions")
+    assert decide_pattern("P", ["L1", "L2"], ["L3"], None, focal_max=1) == (
+        "generalized", "sequenced lesions")
+    assert decide_pattern("P", ["L1", "L2"], [], None, focal_max=2) == (
+        "generalized", "sequenced lesions")

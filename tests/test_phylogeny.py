@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lesiontrack import OptionError
-from lesiontrack import phylogeny as ph
+from lesiontrack import phylo as ph
 
 M = ph.CharacterMatrix.from_strings
 

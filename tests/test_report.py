@@ -202,6 +202,8 @@ def test_the_report_folder_holds_tables_json_graph_and_provenance(report, cohort
     assert names == sorted([
         "calls.tsv", "cohort.graphml", "index.html", "origins.tsv", "provenance.json",
         "stats.json", *(f"patients/P{i}.{s}" for i in (1, 2, 3) for s in ("html", "json", "tsv")),
+        "phylogeny/mutations.tsv", "phylogeny/phylogeny.json",
+        *(f"phylogeny/trees/P{i}.nwk" for i in (1, 2, 3)),
     ])
     assert (report / "origins.tsv").read_text() == frame_to_tsv(cohort["origins"])
     assert json.loads((report / "stats.json").read_text())["lesion_table"] == (
@@ -677,15 +679,19 @@ def test_report_is_the_same_for_every_batch_of_patients(tmp_path, monkeypatch, s
     # (a TSV keeps 6 significant digits of a VAF: the reference reads the same table whole)
     table_calls = lt.read_calls(sheet) if source == "sheet" else lt.read_calls_table(table)
     patient_table = read_patients(patients)  # it decides the patterns, as --patients does
+    from lesiontrack.roads import read_sheet_copy_number
+
+    # the sheet's cnv files (with --calls too: the sheet is not given, so none are read)
+    copy_number = read_sheet_copy_number(samples if source == "sheet" else None, table_calls)
     origins = lt.classify(table_calls, samples, patients=patient_table)  # treatment start
     stats = lt.test_clustering(origins, table_calls, samples=samples, permutations=300,
-                               patients=patient_table)
+                               patients=patient_table, copy_number=copy_number)
     result, figures = analyse(patient_table, stats["patients"], "pattern")
     reference = tmp_path / "whole"
     write_report(reference, sheet=samples, calls=table_calls, origins=origins, stats=stats,
                  sheet_path=sheet, options={}, outcomes={"result": result, "figures": figures,
                                                          "by": "pattern"},
-                 patient_table=patient_table)
+                 copy_number=copy_number, patient_table=patient_table)
     expected = _report_files(reference)
     for size in (1, 3, 200):
         monkeypatch.setattr(report_cli, "BATCH_PATIENTS", size)

@@ -165,3 +165,26 @@ def test_a_literal_shuffle_adds_every_patients_count():
     rows = [("A", f"L{i}", "progressive", True) for i in range(3)]
     rows += [("B", f"L{i}", "progressive", True) for i in range(2)]
     assert shuffle_labels(lesions(rows), np.random.default_rng(1)) == 5
+
+
+def test_permutation_result_keys_and_seed_dependence():
+    table_ = lesions([(p, f"L{i}", "progressive" if i < 2 else "controlled", i in (0, 2))
+                      for p in ("P", "Q", "R") for i in range(4)])
+    result = permutation_test(table_, 999, seed=7)
+    assert set(result) == {"statistic", "observed", "expected", "n_permutations", "seed",
+                           "p_value", "exact_p_value", "informative_patients"}
+    assert result["statistic"] == "progressive lesions with a secondary mutation"
+    assert result["seed"] == 7
+    assert 0.2 < result["exact_p_value"] < 0.8  # a p-value that the draws can move
+    assert permutation_test(table_, 999, seed=7) == result
+    others = {permutation_test(table_, 999, seed=s)["p_value"] for s in range(8, 14)}
+    assert len(others | {result["p_value"]}) > 1
+
+
+def test_confinement_without_an_evaluable_column_takes_every_lesion_as_evaluable():
+    from lesiontrack.stats import _confinement
+
+    rows = pd.DataFrame({"status": ["progressive", "controlled"],
+                         "has_secondary": [True, False]})
+    assert _confinement(rows, 1) == "confined"
+    assert _confinement(rows.assign(evaluable=[True, False]), 1) == "not_assessable"

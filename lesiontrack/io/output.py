@@ -250,14 +250,16 @@ def named_inputs(
     reference: str | os.PathLike[str] | None = None,
     patients: str | os.PathLike[str] | None = None,
 ) -> list[tuple[str, str]]:
-    """Every input of a command as ``(role, path)``: the sample sheet, its calls files and
-    BAM/CRAMs (``sheet``'s ``calls_path``/``bam_path``), ``--calls`` tables, ``--reference``
+    """Every input of a command as ``(role, path)``: the sample sheet, its calls files,
+    BAM/CRAMs and copy-number files (``sheet``'s ``calls_path``/``bam_path``/``cnv_path``),
+    ``--calls`` tables, ``--reference``
     and ``--patients`` (:func:`check_outputs` adds their index files)."""
     out: list[tuple[str, str]] = []
     if sheet_path is not None:
         out.append(("sample sheet", os.fspath(sheet_path)))
     if sheet is not None:
-        for column, role in (("calls_path", "calls file"), ("bam_path", "BAM/CRAM")):
+        for column, role in (("calls_path", "calls file"), ("bam_path", "BAM/CRAM"),
+                             ("cnv_path", "copy-number file")):
             if column in sheet:
                 out.extend((role, str(v)) for v in dict.fromkeys(sheet[column].dropna()) if v)
     out.extend(("calls table", os.fspath(t)) for t in calls_tables or ())

@@ -176,10 +176,19 @@ def _parts(args: argparse.Namespace, sheet, thresholds, patients_table=None):
             origins = classify(calls, rows, thresholds=thresholds,
                                count_all=bool(getattr(args, "count_all", False)), states=states,
                                sample_states=per_sample, patients=patients_table)
-            yield ReportPart(rows, calls, origins, states, per_sample)
+            yield ReportPart(rows, calls, origins, states, per_sample,
+                             copy_number=_part_copy_number(args, rows, calls, thresholds))
             del calls, rows, states, origins  # not held while the next batch is read
 
     return patients, parts()
+
+
+def _part_copy_number(args: argparse.Namespace, rows, calls, thresholds):
+    """The copy-number table of one batch's samples (the sheet's cnv files; no rows without
+    any), with the run's --genes, --amp-cn and --assembly."""
+    from ..cli import _copy_number
+
+    return _copy_number(args, rows, calls, thresholds)
 
 
 def _report(args: argparse.Namespace) -> tuple[Path, int]:

@@ -250,12 +250,15 @@ HEAT_MAX_HEIGHT = 600
 
 
 def mutation_heatmap_svg(lesions: Sequence[HeatLesion],
-                         rows: Sequence[tuple[str, str]]) -> Markup:
+                         rows: Sequence[tuple[str, str]],
+                         groups: Sequence[str] | None = None) -> Markup:
     """One thin row per mutation, one column per lesion: detected cells coloured by origin,
     absent cells white, not-evaluable cells grey. ``rows``: (origin, states) in display order,
     states one character per lesion (``+`` detected, ``-`` absent, ``.`` not evaluable).
     Neighbouring rows with the same origin and states are drawn as one band (its tooltip says
-    how many mutations), so the size follows the number of distinct patterns, not of rows."""
+    how many mutations), so the size follows the number of distinct patterns, not of rows.
+    ``groups`` (one label per row, rows of a group together, e.g. the branch of the lesion
+    tree: trunk, shared, private): the sections headed; default: the origins."""
     n = len(rows)
     row_h = min(4.0, max(HEAT_MAX_HEIGHT / max(n, 1), 0.25))
     label_w, col_w, head_h, pad = 170, 46, 46, 8
@@ -275,16 +278,19 @@ def mutation_heatmap_svg(lesions: Sequence[HeatLesion],
                    f'fill="{colour}"/><text x="{x + col_w / 2}" y="{head_h - 16}" '
                    f'text-anchor="middle" class="g-detail">{escape(_clip(lesion.key, 7))}'
                    '</text></g>')
+    labels = list(groups) if groups is not None else [origin for origin, _ in rows]
     bands: list[tuple[str, str, int, int]] = []  # origin, states, first row, rows
     for index, (origin, states) in enumerate(rows):
-        if bands and bands[-1][:2] == (origin, states):
+        if (bands and bands[-1][:2] == (origin, states)
+                and labels[index] == labels[bands[-1][2]]):
             bands[-1] = (origin, states, bands[-1][2], bands[-1][3] + 1)
         else:
             bands.append((origin, states, index, 1))
     words = {"+": "detected", "-": "absent", ".": "not evaluable"}
     first_of: dict[str, int] = {}
+    for index, label in enumerate(labels):
+        first_of.setdefault(label, index)
     for origin, states, first, count in bands:
-        first_of.setdefault(origin, first)
         y = head_h + first * row_h
         h = count * row_h
         parts = []
@@ -302,14 +308,14 @@ def mutation_heatmap_svg(lesions: Sequence[HeatLesion],
                          f'width="{col_w - 4}" height="{h:.2f}" fill="{fill}"/>')
         out.append(f"<g><title>{escape(title)}</title>{''.join(cells)}</g>")
     totals: dict[str, int] = {}
-    for origin, _ in rows:
-        totals[origin] = totals.get(origin, 0) + 1
-    for origin, first in first_of.items():
+    for label in labels:
+        totals[label] = totals.get(label, 0) + 1
+    for label, first in first_of.items():
         y = head_h + first * row_h
         out.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y:.2f}" y2="{y:.2f}" '
                    f'stroke="{MUTED}" stroke-width="0.6"/>'
                    f'<text x="{pad}" y="{y + 12:.2f}" class="g-head">'
-                   f'{escape(origin)}: {totals[origin]:,}</text>')
+                   f'{escape(label)}: {totals[label]:,}</text>')
     out.append(f'<rect x="{label_w}" y="{head_h}" width="{col_w * len(lesions)}" '
                f'height="{row_h * n:.2f}" fill="none" stroke="{MUTED}" stroke-width="0.6"/>')
     out.append("</svg>")

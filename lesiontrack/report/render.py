@@ -47,7 +47,7 @@ from ..text import (
 from ..text import format_percent as _percent
 from ..text import is_missing as _missing
 from ..thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
-from . import figures
+from . import figures, tree_figure
 
 #: Shown prominently on every page (and written into every JSON file).
 NOTICE = ("For research use only, not for clinical decisions. This report has not been "
@@ -558,6 +558,8 @@ class _Context:
     sources: dict[str, str]
     timelines: dict[str, dict] = field(default_factory=dict)  # lesiontrack.timeline
     resistance: dict[str, dict] = field(default_factory=dict)  # resistance.patient_resistance
+    roads: dict[str, dict] = field(default_factory=dict)  # per patient: _roads_by_patient
+    trees: dict = field(default_factory=dict)  # patient -> phylo.PatientTree (2+ lesions)
 
 
 def _mutations(ctx: _Context, patient: str) -> list[Mutation]:
@@ -649,6 +651,145 @@ def _heatmap(lesions: list[Lesion], rest: list[Mutation]) -> Markup | None:
         [(m.origin, m.pattern()) for m in ordered])
 
 
+#: Order of the branches of the lesion tree in the compact heatmap.
+BRANCH_ORDER = {"trunk": 0, "shared": 1, "private": 2}
+
+
+def _part_trees(calls: pd.DataFrame, origins: pd.DataFrame, sheet: pd.DataFrame | None,
+                states: pd.DataFrame | None, thresholds, seed: int):
+    """The lesion trees of one part's patients (:class:`~lesiontrack.phylo.Phylogeny`, as
+    ``lesiontrack phylogeny`` builds them: a patient's tree depends on its rows only)."""
+    from ..phylo import Phylogeny, drops_samples, phylogeny
+
+    if calls.empty:
+        return Phylogeny(patients={}, skipped={})
+    reuse = states is not None and not drops_samples(calls)
+    return phylogeny(calls, origins, sheet, states=states if reuse else None,
+                     thresholds=thresholds, seed=seed)
+
+
+class _PhylogenyFolder:
+    """The report's ``phylogeny/`` folder, filled part by part: the same files as ``lesiontrack
+    phylogeny`` (``trees/<page name>.nwk``, ``mutations.tsv``, ``phylogeny.json``), patients in
+    natural order whatever the parts. Each patient's mutation rows wait in a spool file until
+    the end; only the small JSON entries are held."""
+
+    def __init__(self, folder: Path, files: dict[str, str]) -> None:
+        self.folder = folder / "phylogeny"
+        (self.folder / "trees").mkdir(parents=True)
+        self.spool = folder / ".phylogeny-rows"
+        self.spool.mkdir()
+        self.files = files
+        self.entries: dict[str, dict] = {}
+        self.skipped: dict[str, str] = {}
+
+    def add(self, result) -> None:
+        for patient, tree in result.patients.items():
+            name = self.files.get(patient) or safe_names([patient])[patient]
+            _write(self.folder / "trees" / f"{name}.nwk", tree.newick() + "\n")
+            _write(self.spool / f"{name}.tsv", frame_to_tsv(tree.mutations(), header=False))
+            entry = tree.to_dict()
+            entry["newick_file"] = f"trees/{name}.nwk"
+            self.entries[patient] = entry
+        self.skipped.update(result.skipped)
+
+    def close(self) -> None:
+        from ..phylo import MUTATION_COLUMNS, phylogeny_json, phylogeny_payload
+
+        order = sorted(self.entries, key=_natural)
+        with (self.folder / "mutations.tsv").open("w", encoding="utf-8", newline="\n") as out:
+            out.write(frame_to_tsv(pd.DataFrame(columns=MUTATION_COLUMNS)))
+            for patient in order:
+                name = self.entries[patient]["newick_file"][len("trees/"):-len(".nwk")]
+                part = self.spool / f"{name}.tsv"
+                out.write(part.read_text(encoding="utf-8"))
+                part.unlink()
+        self.spool.rmdir()
+        payload = phylogeny_payload({p: self.entries[p] for p in order},
+                                    {p: self.skipped[p] for p in sorted(self.skipped,
+                                                                        key=_natural)})
+        _write(self.folder / "phylogeny.json", phylogeny_json(payload))
+
+
+def _tree_marks(rows: list[tuple], names: dict[str, Mutation]) -> dict[str, list]:
+    """Per branch (its ``lesions`` text), the mutations marked on it: counted secondary
+    mutations and mutations flagged convergent; convergent, then KIT/PDGFRA, first."""
+    out: dict[str, list] = {}
+    for row in rows:
+        key, lesions, convergent, origin = row[1], row[3], bool(row[6]), row[9]
+        mutation = names.get(key)
+        counted = mutation.counted if mutation is not None else True
+        if not convergent and not (origin == "secondary" and counted):
+            continue
+        label = mutation.name if mutation is not None else key
+        gene = mutation.gene if mutation is not None else ""
+        out.setdefault(lesions, []).append(
+            (not convergent, gene not in KEY_GENES, _natural(label),
+             tree_figure.TreeMark(label, str(origin), convergent)))
+    return {k: [m[-1] for m in sorted(v, key=lambda m: m[:3])] for k, v in out.items()}
+
+
+def _tree_view(ctx: _Context, patient: str, lesions: list[Lesion],
+               mutations: list[Mutation]) -> dict | None:
+    """The lesion tree section of a patient page (None without a tree)."""
+    tree = ctx.trees.get(patient)
+    if tree is None:
+        return None
+    status = {x.lesion_id: x.status for x in lesions}
+    marks = _tree_marks(tree.rows, {m.variant_key: m for m in mutations})
+    names = tree.lesions
+
+    def mask_of(node) -> int:
+        return 1 << node if isinstance(node, int) else mask_of(node[0]) | mask_of(node[1])
+
+    def build(node) -> tree_figure.TreeNode:
+        mask = mask_of(node)
+        text = ",".join(names[j] for j in range(len(names)) if mask >> j & 1)
+        drawn = tree_figure.TreeNode(length=tree.branch_lengths.get(mask, 0),
+                                     marks=marks.get(text, []))
+        if isinstance(node, int):
+            drawn.name, drawn.status = names[node], status.get(names[node], "unknown")
+        else:
+            drawn.children = [build(node[0]), build(node[1])]
+        return drawn
+
+    summary = tree.to_dict()
+    heterogeneity = tree.heterogeneity()
+    return {
+        "svg": tree_figure.lesion_tree_svg(build(tree.topology), method=tree.method,
+                                           contradictions=tree.contradictions),
+        "method": tree.method, "contradictions": tree.contradictions,
+        "n_mutations": tree.n_mutations, "branch": summary["branch"],
+        "presence": summary["presence"], "convergent": summary["convergent"],
+        "excluded": summary["excluded"],
+        "unresolved": len(names) > 2 and summary["branch"]["shared"] == 0,
+        "jaccard_svg": tree_figure.jaccard_svg(list(names), heterogeneity["jaccard"]),
+        "private_svg": tree_figure.private_fraction_svg(
+            [(x, status.get(x, "unknown")) for x in names], heterogeneity["private_fraction"]),
+    }
+
+
+def _heatmap_by_branch(lesions: list[Lesion], rest: list[Mutation], tree) -> Markup | None:
+    """The compact view of ``rest`` ordered by the branch of the lesion tree each mutation sits
+    on (trunk, shared, private; mutations not placed last), then by the lesions below it, by
+    origin and by the lesions that carry it."""
+    if not rest:
+        return None
+    placed = {row[1]: (row[2], row[3]) for row in tree.rows}
+
+    def order(m: Mutation) -> tuple:
+        branch, below = placed.get(m.variant_key, ("not placed", ""))
+        return (BRANCH_ORDER.get(branch, 3), _natural(below), ORIGIN_ORDER.get(m.origin, 3),
+                m.pattern().replace("+", "0").replace("-", "1").replace(".", "2"),
+                _natural(m.variant_key))
+
+    ordered = sorted(rest, key=order)
+    return figures.mutation_heatmap_svg(
+        [figures.HeatLesion(x.lesion_id, x.status) for x in lesions],
+        [(m.origin, m.pattern()) for m in ordered],
+        groups=[placed.get(m.variant_key, ("not placed", ""))[0] for m in ordered])
+
+
 def _patient_view(ctx: _Context, patient: str) -> dict:
     mutations = _mutations(ctx, patient)
     lesions = ctx.roster.get(patient, [])
@@ -668,7 +809,11 @@ def _patient_view(ctx: _Context, patient: str) -> dict:
     return {
         "summary": summary,
         "id": patient, "file": ctx.files[patient], "lesions": lesions, "mutations": mutations,
-        "detailed": detailed, "rest": rest, "heatmap": _heatmap(lesions, rest),
+        "detailed": detailed, "rest": rest,
+        "heatmap": (_heatmap_by_branch(lesions, rest, ctx.trees[patient])
+                    if patient in ctx.trees else _heatmap(lesions, rest)),
+        "heatmap_by_branch": patient in ctx.trees,
+        "tree": _tree_view(ctx, patient, lesions, mutations),
         "rest_counts": {o: sum(m.origin == o for m in rest) for o in ORIGIN_ORDER},
         "counts": counts, "pattern": _pattern_words(ctx.patterns.get(patient), ctx.focal_max),
         "graph_svg": _graph_svg(ctx, patient, detailed),
@@ -676,6 +821,7 @@ def _patient_view(ctx: _Context, patient: str) -> dict:
         "any_flags": any(m.flags for m in mutations),
         "has_knowledge": any(m.knowledge or m.drugs for m in detailed),
         "resistance": _resistance_view(ctx.resistance.get(patient)),
+        "roads": _roads_view(ctx.roads.get(patient), lesions),
     }
 
 
@@ -757,13 +903,15 @@ def _origin_records(ctx: _Context, patient: str, rows: pd.DataFrame) -> list[dic
 
 def _patient_json(ctx: _Context, patient: str, view: dict) -> str:
     from ..resistance import PATIENT_KEYS, RESISTANCE_COLUMNS, patient_resistance
+    from ..roads import ROAD_KEYS
 
     rows = ctx.origins[ctx.origins["patient_id"] == patient]
     resistance = ctx.resistance.get(patient) or patient_resistance(
         pd.DataFrame(columns=list(RESISTANCE_COLUMNS)), patients=[patient])[patient]
     pattern = ctx.patterns.get(patient)
     if pattern is not None:  # the resistance keys are given once, at the top
-        pattern = {k: v for k, v in pattern.items() if k not in PATIENT_KEYS}
+        pattern = {k: v for k, v in pattern.items() if k not in PATIENT_KEYS
+                   and k not in ROAD_KEYS}
     return dumps({
         "patient_id": patient,
         "lesions": [x.record() for x in view["lesions"]],
@@ -772,6 +920,7 @@ def _patient_json(ctx: _Context, patient: str, view: dict) -> str:
         "pattern": pattern,
         **resistance,
         "timeline": ctx.timelines.get(patient),
+        **_roads_json(ctx.roads.get(patient)),
         "notice": NOTICE,
         "version": __version__,
     })
@@ -862,6 +1011,129 @@ def _cohort_part(view: dict, pattern: dict | None) -> dict:
             "counts": dict(counts)}
 
 
+# ----------------------------------------------------------------------------------------------
+# roads to resistance (copy number and the progression mechanism; lesiontrack.roads)
+# ----------------------------------------------------------------------------------------------
+
+#: Words for the progression mechanisms on the pages.
+MECHANISM_WORDS = {
+    "secondary_mutation": "a secondary KIT/PDGFRA mutation",
+    "KIT_amplification": "KIT amplification",
+    "PDGFRA_amplification": "PDGFRA amplification",
+    "unexplained": "unexplained: neither a secondary mutation nor an amplification",
+    "not_evaluable": "not evaluable",
+}
+
+
+def _mechanism_words(mechanism: str) -> str:
+    if mechanism in MECHANISM_WORDS:
+        return MECHANISM_WORDS[mechanism]
+    return " and ".join(MECHANISM_WORDS.get(part, part) for part in mechanism.split("+"))
+
+
+def _roads_by_patient(mechanisms: pd.DataFrame, controlled: pd.DataFrame,
+                      copy_number: pd.DataFrame | None) -> dict[str, dict]:
+    """Per patient of a part: its mechanism rows, its copy-number track (KIT/PDGFRA per
+    lesion) and its controlled lesions with an amplification, as records."""
+    from ..roads import lesion_track
+
+    out: dict[str, dict] = defaultdict(lambda: {"mechanisms": [], "track": [],
+                                                "controlled": [], "has_copy_number": False})
+    for row in mechanisms.to_dict("records"):
+        out[str(row["patient_id"])]["mechanisms"].append(row)
+    track = lesion_track(copy_number, KEY_GENES)
+    for row in track.to_dict("records"):
+        out[str(row["patient_id"])]["track"].append(row)
+    if copy_number is not None and len(copy_number):
+        for patient in set(copy_number.loc[copy_number["format"] != "", "patient_id"]):
+            out[str(patient)]["has_copy_number"] = True
+    for row in controlled.to_dict("records"):
+        out[str(row["patient_id"])]["controlled"].append(row)
+    return dict(out)
+
+
+def _copy_number_text(value) -> str:
+    number = _float(value)
+    return "—" if number is None else f"{number:.1f}"
+
+
+def _roads_view(roads: dict | None, lesions: list[Lesion]) -> dict:
+    """The patient page's roads section: the mechanism of each progressive lesion and the
+    copy-number track (one row per lesion, KIT and PDGFRA), in the page's lesion order."""
+    roads = roads or {}
+    order = {x.lesion_id: i for i, x in enumerate(lesions)}
+    status = {x.lesion_id: x.status for x in lesions}
+    mechanisms = sorted(roads.get("mechanisms", []),
+                        key=lambda r: order.get(str(r["lesion_id"]), len(order)))
+    rows = [{"lesion_id": str(r["lesion_id"]), "mechanism": r["progression_mechanism"],
+             "words": _mechanism_words(r["progression_mechanism"]),
+             "secondary": r["secondary"], "copy_number": r["copy_number"],
+             "reason": r["reason"]} for r in mechanisms]
+    track: dict[str, dict] = {}
+    for r in roads.get("track", []):
+        entry = track.setdefault(str(r["lesion_id"]), {"lesion_id": str(r["lesion_id"]),
+                                                        "status": status.get(str(r["lesion_id"]),
+                                                                             ""),
+                                                        "genes": {}})
+        entry["genes"][r["gene"]] = {"cn": _copy_number_text(r["copy_number"]),
+                                     "call": r["call"], "reason": r["reason"],
+                                     "samples": r["samples"]}
+    track_rows = sorted(track.values(), key=lambda e: order.get(e["lesion_id"], len(order)))
+    controlled = [{"lesion_id": str(r["lesion_id"]), "evidence": r["evidence"]}
+                  for r in roads.get("controlled", [])]
+    return {"mechanisms": rows, "track": track_rows if roads.get("has_copy_number") else [],
+            "genes": list(KEY_GENES), "controlled": controlled}
+
+
+def _roads_json(roads: dict | None) -> dict:
+    """The patient JSON's ``progression_mechanism`` ({lesion_id: mechanism}, as in
+    stats.json), ``roads_to_resistance`` (the mechanism rows with their reasons),
+    ``copy_number`` (the KIT/PDGFRA track per lesion) and ``controlled_amplifications``."""
+    roads = roads or {}
+    mechanisms = roads.get("mechanisms", [])
+    keep = ("lesion_id", "status", "progression_mechanism", "secondary", "copy_number", "reason")
+    return {
+        "progression_mechanism": {str(r["lesion_id"]): r["progression_mechanism"]
+                                  for r in mechanisms},
+        "roads_to_resistance": [{k: r[k] for k in keep} for r in mechanisms],
+        "copy_number": ([{k: v for k, v in r.items() if k != "patient_id"}
+                         for r in roads.get("track", [])] if roads.get("has_copy_number")
+                        else []),
+        "controlled_amplifications": [{k: v for k, v in r.items() if k != "patient_id"}
+                                      for r in roads.get("controlled", [])],
+    }
+
+
+def _roads_cohort_view(stats: dict, files: dict[str, str]) -> dict:
+    """The cohort page's "Roads to resistance": how many progressive lesions each road
+    explains (:func:`lesiontrack.copynumber.mechanism_counts` of the statistics'
+    ``progression_mechanism``), the unexplained lesions, and the controlled lesions with a KIT
+    amplification."""
+    from ..copynumber import MECHANISM_COLUMNS, mechanism_counts
+
+    rows = [{"patient_id": str(p["patient_id"]), "lesion_id": str(lesion),
+             "progression_mechanism": mechanism}
+            for p in stats.get("patients", [])
+            for lesion, mechanism in (p.get("progression_mechanism") or {}).items()]
+    frame = pd.DataFrame(rows, columns=MECHANISM_COLUMNS)
+    counts = [{"mechanism": r["progression_mechanism"],
+               "words": _mechanism_words(r["progression_mechanism"]), "lesions": r["lesions"]}
+              for r in mechanism_counts(frame).to_dict("records")] if len(frame) else []
+    unexplained = sorted(({"patient": r["patient_id"], "lesion": r["lesion_id"],
+                           "file": files.get(r["patient_id"], "")}
+                          for r in rows if r["progression_mechanism"] == "unexplained"),
+                         key=lambda r: (_natural(r["patient"]), _natural(r["lesion"])))
+    controlled = sorted(({"patient": str(p["patient_id"]), "file": files.get(
+        str(p["patient_id"]), ""), **flag}
+        for p in stats.get("patients", []) for flag in p.get("controlled_amplifications") or []),
+        key=lambda r: (_natural(r["patient"]), _natural(r["lesion_id"])))
+    shown_unexplained, unexplained_more = top_rows(unexplained)
+    return {"counts": counts, "n_progressive": len(rows), "unexplained": shown_unexplained,
+            "unexplained_more": unexplained_more, "n_unexplained": len(unexplained),
+            "controlled": controlled[:MAX_ROWS],
+            "controlled_more": max(0, len(controlled) - MAX_ROWS)}
+
+
 def _names(mutations: list[Mutation], origin: str, limit: int = MAX_NAMES) -> dict:
     """``{origin: the first names (KIT/PDGFRA first), origin_more: how many more}``."""
     names = [m.name for m in mutations if m.origin == origin and m.gene in KEY_GENES]
@@ -929,6 +1201,7 @@ class _CohortSummary:
             "stats": _stats_view(stats), "exon_rows": exon_rows, "exons_more": exons_more,
             "exon_svg": figures.secondary_by_exon_svg(exon_rows) if exon_rows else None,
             "recurrent": recurrent, "recurrent_more": recurrent_more, "counts": self.counts, "n_lesions": self.n_lesions,
+            "roads": _roads_cohort_view(stats, {r["id"]: r["file"] for r in self.rows}),
         }
 
 
@@ -952,7 +1225,8 @@ def _input_files(sheet: pd.DataFrame | None, sheet_path, options: dict) -> list[
     if sheet_path is not None:
         files.append(("samplesheet", Path(sheet_path)))
     if sheet is not None and not sheet.empty:
-        for column, role in (("calls_path", "calls"), ("bam_path", "alignments")):
+        for column, role in (("calls_path", "calls"), ("bam_path", "alignments"),
+                             ("cnv_path", "copy_number")):
             if column in sheet:
                 for value in sorted({str(v) for v in sheet[column].dropna() if str(v)}):
                     files.append((role, Path(value)))
@@ -1159,6 +1433,7 @@ class ReportPart:
     origins: pd.DataFrame
     states: pd.DataFrame | None = None  # compare.lesion_states of the part (computed if None)
     sample_states: pd.DataFrame | None = None  # compare.sample_states (computed if None)
+    copy_number: pd.DataFrame | None = None  # roads.read_sheet_copy_number of the part
 
 
 def _part_patients(part: ReportPart, roster: dict, patterns: dict) -> list[str]:
@@ -1247,7 +1522,9 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     ``patient_table``: the patient table deciding the patterns)."""
     from ..compare import lesion_states
     from ..resistance import patient_resistance, resistance_table
+    from ..roads import patient_roads, roads_to_resistance, with_roads
     from ..stats import (
+        add_heterogeneity,
         check_table_patients,
         clustering_from_tables,
         lesion_table,
@@ -1258,6 +1535,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     thresholds = _thresholds(options)
     focal_max = int(options["focal_max"]) if options.get("focal_max") is not None else (
         DEFAULT_FOCAL_MAX)
+    seed = int(options["seed"]) if options.get("seed") is not None else DEFAULT_SEED
     given = {str(p["patient_id"]): p for p in stats.get("patients", [])} if stats else None
     if given is None:
         check_table_patients(patient_table, patients)
@@ -1279,6 +1557,7 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     jobs = max(1, int(options.get("jobs") or 1))
     bar = _progress_bar(progress, len(patients))
     summary = _CohortSummary()
+    phylogeny_folder = _PhylogenyFolder(folder, files)
     tables: list[pd.DataFrame] = []
     resistances: list[pd.DataFrame] = []
     patterns: list[dict] = []
@@ -1292,6 +1571,9 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
             roster = _roster(part.sheet, calls)
             resistance = resistance_table(origins, part.sheet, states=states)
             resistances.append(resistance)
+            mechanisms, controlled = roads_to_resistance(origins, states, calls, part.sheet,
+                                                         part.copy_number,
+                                                         thresholds=thresholds)
             if given is not None:  # the given stats' patterns of this part's patients
                 found = {p: given[p] for p in _part_patients(part, roster, {}) if p in given}
             else:
@@ -1299,11 +1581,18 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                                      thresholds=thresholds)
                 part_patterns = patient_patterns(table, origins, calls, focal_max,
                                                  patients=patient_table)
+                with_roads(part_patterns, patient_roads(mechanisms, controlled))
                 tables.append(table)
                 patterns.extend(part_patterns)
                 n_patients += int(calls["patient_id"].nunique())
                 found = {str(p["patient_id"]): p for p in part_patterns}
-            graph = build_graph(calls, origins, part.sheet, states=states)
+            phylogeny = _part_trees(calls, origins, part.sheet, states, thresholds, seed)
+            trees = phylogeny.patients
+            phylogeny_folder.add(phylogeny)
+            if given is None:
+                add_heterogeneity(part_patterns, {p: t.heterogeneity() for p, t in trees.items()})
+            graph = build_graph(calls, origins, part.sheet, states=states,
+                                copy_number=part.copy_number)
             spool.add(graph)
             calls_out.write(frame_to_tsv(calls, header=number == 0))
             origins_out.write(frame_to_tsv(origins, header=number == 0))
@@ -1315,14 +1604,16 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
                 timelines=_timelines(part, thresholds, patient_table),
                 resistance=patient_resistance(resistance, patients=_part_patients(
                     part, roster, found)),
+                roads=_roads_by_patient(mechanisms, controlled, part.copy_number), trees=trees,
             )
             done = _render_patients(patient_dir, _part_patients(part, roster, found), ctx, page,
                                     jobs, bar)
             for patient, cohort_part in done.items():
                 summary.add(patient, cohort_part)
-            del ctx, graph, roster, calls, origins, states, part, done  # before the next part
+            del ctx, graph, roster, calls, origins, states, part, done, trees, phylogeny
     if bar is not None:
         bar.close()
+    phylogeny_folder.close()
     resistance = _concat_resistance(resistances)
     if stats is None:
         table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
@@ -1364,8 +1655,14 @@ def write_report(
     progress: bool | None = None,
     outcomes: dict | None = None,
     patient_table: pd.DataFrame | None = None,
+    copy_number: pd.DataFrame | None = None,
 ) -> Path:
     """Write the HTML report, tables and provenance into ``outdir``; return ``index.html``'s path.
+
+    ``copy_number`` (optional): the copy-number table of the sheet's ``cnv`` files
+    (:func:`lesiontrack.roads.read_sheet_copy_number`, also given to
+    :func:`~lesiontrack.test_clustering`), for the roads to resistance and the graph's
+    ``amplified`` edges.
 
     ``outcomes`` (optional): ``{"result": ..., "figures": {endpoint: svg}, "by": grouping}`` from
     :func:`lesiontrack.outcomes.analyse`, shown as an outcomes section on the cohort page and
@@ -1383,7 +1680,8 @@ def write_report(
     roster = _roster(sheet, calls)
     patients = sorted(set(roster) | {str(p) for p in origins["patient_id"]}
                       | {str(p["patient_id"]) for p in stats.get("patients", [])}, key=_natural)
-    return write_report_parts(outdir, parts=[ReportPart(sheet, calls, origins)],
+    return write_report_parts(outdir, parts=[ReportPart(sheet, calls, origins,
+                                                        copy_number=copy_number)],
                               patients=patients, sheet=sheet, sheet_path=sheet_path,
                               options=options, force=force, progress=progress, stats=stats,
                               outcomes=outcomes, patient_table=patient_table)

@@ -607,6 +607,11 @@ class PatientTree:
 
         return pd.DataFrame.from_records(self.rows, columns=MUTATION_COLUMNS)
 
+    def heterogeneity(self) -> dict[str, Any]:
+        """``jaccard`` (per pair of lesions) and ``private_fraction`` (per lesion), JSON-ready
+        (as :func:`heterogeneity_entry`)."""
+        return _heterogeneity(self.jaccard, self.private_fraction)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (tree in Newick, counts, heterogeneity)."""
         branch = {"trunk": 0, "shared": 0, "private": 0}
@@ -622,9 +627,7 @@ class PatientTree:
             "contradictions": self.contradictions, "n_mutations": self.n_mutations,
             "newick": self.newick(),
             "branch": branch, "presence": presence, "convergent": convergent,
-            "jaccard": [{"lesion_a": a, "lesion_b": b, "jaccard": _round(j), "n_evaluable": e}
-                        for a, b, j, e in self.jaccard],
-            "private_fraction": {k: _round(v) for k, v in self.private_fraction.items()},
+            **self.heterogeneity(),
             "excluded": dict(self.excluded),
         }
 
@@ -735,17 +738,20 @@ def matrices_from_states(
     frame = frame.assign(_p=np.where(is_present, bit, 0), _a=np.where(is_present, 0, bit))
     masks = frame.groupby(["patient_id", "variant_key"], sort=False)[["_p", "_a"]].sum()
     masks = masks[masks["_p"].to_numpy() != 0]
+    # one pass over plain lists (a pandas group per patient costs ~0.1 ms each)
+    groups: dict[str, tuple[list, list, list]] = {}
+    for patient, key, p, a in zip(masks.index.get_level_values(0).tolist(),
+                                  masks.index.get_level_values(1).tolist(),
+                                  masks["_p"].tolist(), masks["_a"].tolist(), strict=True):
+        keys, present, absent = groups.setdefault(patient, ([], [], []))
+        keys.append(key)
+        present.append(int(p))
+        absent.append(int(a) & ~int(p))
     out = {}
-    groups = {p: g for p, g in masks.groupby(level=0, sort=False)}
     for patient, lesions in leaves.items():
-        group = groups.get(patient)
-        if group is None:
-            out[patient] = CharacterMatrix(tuple(lesions), (), (), ())
-            continue
-        out[patient] = CharacterMatrix(
-            tuple(lesions), tuple(group.index.get_level_values(1)),
-            tuple(int(x) for x in group["_p"]),
-            tuple(int(a) & ~int(p) for p, a in zip(group["_p"], group["_a"], strict=True)))
+        keys, present, absent = groups.get(patient, ([], [], []))
+        out[patient] = CharacterMatrix(tuple(lesions), tuple(keys), tuple(present),
+                                       tuple(absent))
     return out
 
 
@@ -813,14 +819,118 @@ class Phylogeny:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the model, one entry per patient, the patients skipped."""
-        return {
-            "model": "rooted at the germline; each mutation gained once on one branch, never "
-                     "lost (Camin-Sokal-like, infinite sites); the tree has the fewest "
-                     "contradictions (absent below a mutation's branch or detected outside it, "
-                     "1 each); missing entries cost nothing",
-            "patients": {p: tree.to_dict() for p, tree in self.patients.items()},
-            "skipped": dict(self.skipped),
-        }
+        return phylogeny_payload({p: tree.to_dict() for p, tree in self.patients.items()},
+                                 self.skipped)
+
+
+#: The model in words (``phylogeny.json``'s ``model``).
+MODEL_TEXT = ("rooted at the germline; each mutation gained once on one branch, never lost "
+              "(Camin-Sokal-like, infinite sites); the tree has the fewest contradictions "
+              "(absent below a mutation's branch or detected outside it, 1 each); missing "
+              "entries cost nothing")
+
+
+def phylogeny_payload(patients: Mapping[str, dict], skipped: Mapping[str, str]) -> dict[str, Any]:
+    """The ``phylogeny.json`` dict from per-patient :meth:`PatientTree.to_dict` entries and the
+    patients skipped (both in the order given)."""
+    return {"model": MODEL_TEXT, "patients": dict(patients), "skipped": dict(skipped)}
+
+
+def phylogeny_json(payload: Mapping[str, Any]) -> str:
+    """``phylogeny.json``'s text (indented, ending in a newline)."""
+    return json.dumps(payload, indent=2, sort_keys=False) + "\n"
+
+
+def _check_tables(calls, origins, sheet, states) -> None:
+    _require(calls, "calls", _CALLS_NEEDED)
+    if sheet is not None:
+        _require(sheet, "sample sheet", ("patient_id", "lesion_id", "role"))
+    if origins is not None:
+        _require(origins, "origins", ("patient_id", "variant_key", "origin"))
+    if states is not None:
+        _require(states, "states", ("patient_id", "variant_key", "lesion_id", "state"))
+
+
+def drops_samples(calls: pd.DataFrame) -> bool:
+    """Whether keeping only each lesion's latest-date samples leaves any row of ``calls`` out
+    (when it does not, the lesion states of all the samples are those of the latest ones)."""
+    return len(_latest_samples(calls)) != len(calls)
+
+
+def _matrices(calls, origins, sheet, states, latest_only, thresholds):
+    """(leaves of every patient, matrices of the patients with two or more leaves with their
+    germline mutations left out, per patient the germline count left out)."""
+    import pandas as pd
+
+    if thresholds is not None and states is None:  # given states already decided detection
+        calls = calls.copy()
+        calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"],
+                                              calls.get("role"))
+    leaves = _leaf_roster(calls, sheet)
+    tree_leaves = {p: ls for p, ls in leaves.items() if len(ls) >= 2}
+    if states is None:
+        from .compare import lesion_states
+
+        # only the patients that get a tree: a cohort of single-lesion patients costs nothing
+        wanted = calls["patient_id"].astype(str).isin(list(tree_leaves)).to_numpy()
+        chosen = calls[wanted] if not wanted.all() else calls
+        rows = None if sheet is None else sheet[
+            sheet["patient_id"].astype(str).isin(list(tree_leaves)).to_numpy()]
+        states = (lesion_states(_latest_samples(chosen) if latest_only else chosen, rows,
+                                thresholds=thresholds, current_only=latest_only) if len(chosen)
+                  else pd.DataFrame(columns=["patient_id", "variant_key", "lesion_id", "state"]))
+    germline: dict[str, set[str]] = {}
+    if origins is not None and len(origins):
+        marked = origins[(origins["origin"] == "germline").to_numpy()]
+        for patient, key in zip(marked["patient_id"], marked["variant_key"], strict=True):
+            germline.setdefault(str(patient), set()).add(key)
+    matrices = matrices_from_states(states, tree_leaves)
+    excluded: dict[str, dict[str, int]] = {}
+    for patient, matrix in matrices.items():
+        excluded[patient] = {}
+        drop = germline.get(patient)
+        if drop:
+            keep = [i for i, k in enumerate(matrix.mutations) if k not in drop]
+            if len(keep) < len(matrix.mutations):
+                excluded[patient]["germline"] = len(matrix.mutations) - len(keep)
+                matrices[patient] = CharacterMatrix(
+                    matrix.lesions, tuple(matrix.mutations[i] for i in keep),
+                    tuple(matrix.present[i] for i in keep), tuple(matrix.absent[i] for i in keep))
+    return leaves, matrices, excluded
+
+
+def heterogeneity_entry(matrix: CharacterMatrix) -> dict[str, Any]:
+    """``{"jaccard": [{lesion_a, lesion_b, jaccard, n_evaluable}, ...], "private_fraction":
+    {lesion: fraction}}`` of one patient's matrix (values rounded to 4 decimals, as in
+    ``phylogeny.json``)."""
+    return _heterogeneity(jaccard(matrix), private_fraction(matrix))
+
+
+def _heterogeneity(pairs: Sequence[tuple[str, str, float | None, int]],
+                   private: Mapping[str, float | None]) -> dict[str, Any]:
+    return {
+        "jaccard": [{"lesion_a": a, "lesion_b": b, "jaccard": _round(j), "n_evaluable": e}
+                    for a, b, j, e in pairs],
+        "private_fraction": {k: _round(v) for k, v in private.items()},
+    }
+
+
+def heterogeneity(
+    calls: pd.DataFrame,
+    origins: pd.DataFrame | None = None,
+    sheet: pd.DataFrame | None = None,
+    *,
+    states: pd.DataFrame | None = None,
+    latest_only: bool = True,
+    thresholds: Thresholds | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per patient with two or more lesions, :func:`heterogeneity_entry` (pairwise Jaccard and
+    private fraction per lesion), without searching a tree: the same values as
+    :func:`phylogeny` (same leaves, states and germline exclusion). Arguments as for
+    :func:`phylogeny`."""
+    _check_tables(calls, origins, sheet, states)
+    _, matrices, _ = _matrices(calls, origins, sheet, states, latest_only, thresholds)
+    return {p: heterogeneity_entry(m) for p, m in matrices.items()}
 
 
 def phylogeny(
@@ -840,38 +950,23 @@ def phylogeny(
     Leaves are the ``baseline`` and ``lesion`` lesions of ``calls`` and ``sheet`` (a lesion's
     samples merged; with ``latest_only`` and a ``date`` column, only its latest-date samples);
     plasma and normal samples are not leaves. The lesion states come from ``states`` (columns
-    ``patient_id``, ``variant_key``, ``lesion_id``, ``state``) or are derived from ``calls``.
-    Mutations whose ``origin`` in ``origins`` is ``germline`` are left out; ``origins`` also
-    fills the ``origin`` column. With ``thresholds``, ``detected`` is recomputed from the counts
-    (as :func:`lesiontrack.classify` does). Raises :class:`OptionError` for a table without a
-    column it needs.
+    ``patient_id``, ``variant_key``, ``lesion_id``, ``state``; used as given) or are derived
+    from ``calls`` (:func:`lesiontrack.compare.lesion_states`, for the patients with two or
+    more lesions only). Mutations whose ``origin`` in ``origins`` is ``germline`` are left
+    out; ``origins`` also fills the ``origin`` column. With ``thresholds``, ``detected`` is
+    recomputed from the counts (as :func:`lesiontrack.classify` does). Raises
+    :class:`OptionError` for a table without a column it needs.
     """
-    _require(calls, "calls", _CALLS_NEEDED)
-    if sheet is not None:
-        _require(sheet, "sample sheet", ("patient_id", "lesion_id", "role"))
-    if origins is not None:
-        _require(origins, "origins", ("patient_id", "variant_key", "origin"))
-    if states is not None:
-        _require(states, "states", ("patient_id", "variant_key", "lesion_id", "state"))
-    if thresholds is not None:
-        calls = calls.copy()
-        calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"],
-                                              calls.get("role"))
-    leaves = _leaf_roster(calls, sheet)
-    if states is None:
-        from .compare import lesion_states
-
-        states = lesion_states(_latest_samples(calls) if latest_only else calls, sheet,
-                               thresholds=thresholds, current_only=latest_only)
-    germline: dict[str, set[str]] = {}
+    _check_tables(calls, origins, sheet, states)
+    leaves, matrices, excluded = _matrices(calls, origins, sheet, states, latest_only,
+                                           thresholds)
     origin_of: dict[str, dict[str, str]] = {}
     if origins is not None and len(origins):
         for patient, key, origin in zip(origins["patient_id"], origins["variant_key"],
                                         origins["origin"], strict=True):
             origin_of.setdefault(patient, {})[key] = origin
-            if origin == "germline":
-                germline.setdefault(patient, set()).add(key)
-    info = calls.drop_duplicates(["patient_id", "variant_key"])
+    wanted = calls["patient_id"].astype(str).isin(list(matrices)).to_numpy()
+    info = calls[wanted].drop_duplicates(["patient_id", "variant_key"])
     gene_of: dict[str, dict[str, Any]] = {}
     region_by: dict[str, dict[str, tuple[str | None, bool]]] = {}
     codons = info["codon"] if "codon" in info.columns else [None] * len(info)
@@ -881,27 +976,16 @@ def phylogeny(
         gene = gene if isinstance(gene, str) and gene else None
         gene_of.setdefault(patient, {})[key] = gene
         region_by.setdefault(patient, {})[key] = region_of(gene, exon, codon)
-    tree_leaves = {p: ls for p, ls in leaves.items() if len(ls) >= 2}
-    matrices = matrices_from_states(states, tree_leaves)
     patients: dict[str, PatientTree] = {}
     skipped = {p: f"{len(ls)} lesion (a tree needs two)" for p, ls in leaves.items()
                if len(ls) < 2}
     for patient, matrix in matrices.items():
-        excluded = {}
-        drop = germline.get(patient)
-        if drop:
-            keep = [i for i, k in enumerate(matrix.mutations) if k not in drop]
-            if len(keep) < len(matrix.mutations):
-                excluded["germline"] = len(matrix.mutations) - len(keep)
-                matrix = CharacterMatrix(
-                    matrix.lesions, tuple(matrix.mutations[i] for i in keep),
-                    tuple(matrix.present[i] for i in keep), tuple(matrix.absent[i] for i in keep))
         tree = infer_tree(
             matrix, patient_id=patient, regions=region_by.get(patient),
             genes=gene_of.get(patient), origins=origin_of.get(patient),
             exact_max_lesions=exact_max_lesions, seed=seed, replicates=replicates,
         )
-        tree.excluded = excluded
+        tree.excluded = excluded.get(patient, {})
         patients[patient] = tree
     return Phylogeny(patients=patients, skipped=skipped)
 
@@ -932,7 +1016,7 @@ def write_phylogeny(result: Phylogeny, outdir: str | os.PathLike[str]) -> list[P
     for patient, entry in payload["patients"].items():
         entry["newick_file"] = f"trees/{names[patient]}.nwk"
     path = outdir / "phylogeny.json"
-    atomic_write(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    atomic_write(path, phylogeny_json(payload))
     written.append(path)
     return written
 
