@@ -28,11 +28,21 @@ def region_colour(region: str) -> str:
     return REGION_COLOURS.get(region, OTHER_COLOUR)
 
 
-def heterogeneity_svg(table: pd.DataFrame) -> Markup:
+#: Most secondary mutations drawn per patient, and most patients drawn (an exome cohort has
+#: hundreds of "secondary" passengers): the rest are counted in words under the figure.
+MAX_MUTATIONS_PER_PATIENT = 12
+MAX_PATIENTS = 30
+
+
+def heterogeneity_svg(table: pd.DataFrame, *, max_mutations: int = MAX_MUTATIONS_PER_PATIENT,
+                      max_patients: int = MAX_PATIENTS) -> Markup:
     """Per patient with a detected secondary: a small grid, lesions as columns (status bar
     below the name), secondary mutations as rows; a filled mark where detected (coloured by
     region), a ring where low-level, a dash where absent, "n.e." where not evaluable.
 
+    At most ``max_patients`` patients (those with the most distinct secondary mutations) and
+    ``max_mutations`` mutations a patient (known resistance regions first, then those detected
+    in the most lesions) are drawn; a line says how many more there are.
     ``table``: :data:`lesiontrack.resistance.RESISTANCE_COLUMNS` rows. Returns inline SVG.
     """
     frame = table.copy()
@@ -40,7 +50,14 @@ def heterogeneity_svg(table: pd.DataFrame) -> Markup:
         frame[column] = frame[column].fillna("").astype(str) if column in frame else ""
     frame["name"] = frame["name"].where(frame["name"] != "", frame["variant_key"])
     frame["region"] = frame["region"].where(frame["region"] != "", OTHER_REGION)
-    carrying = sorted(set(frame.loc[frame["state"] == DETECTED, "patient_id"]), key=_natural)
+    detected = frame[frame["state"] == DETECTED]
+    carrying = sorted(set(detected["patient_id"]), key=_natural)
+    n_distinct = detected.drop_duplicates(["patient_id", "variant_key"])["patient_id"] \
+        .value_counts().to_dict()
+    hidden_patients = max(0, len(carrying) - max_patients)
+    if hidden_patients:
+        kept = set(sorted(carrying, key=lambda p: (-n_distinct[p], _natural(p)))[:max_patients])
+        carrying = [p for p in carrying if p in kept]
     label_w, cell_w, row_h, head_h, gap, left = 190, 58, 24, 40, 18, 12
     blocks = []
     for patient in carrying:
@@ -49,17 +66,23 @@ def heterogeneity_svg(table: pd.DataFrame) -> Markup:
         lesions = sorted(status, key=lambda x: (
             _STATUS_ORDER.index(status[x]) if status[x] in _STATUS_ORDER else len(_STATUS_ORDER),
             _natural(x)))
-        keys = rows.loc[rows["state"] == DETECTED].drop_duplicates("variant_key")
+        hits = rows.loc[rows["state"] == DETECTED]
+        spread = hits.groupby("variant_key")["lesion_id"].nunique().to_dict()
+        keys = hits.drop_duplicates("variant_key")
         keys = sorted(zip(keys["variant_key"], keys["name"], keys["region"], strict=True),
                       key=lambda k: (REGION_ORDER.index(k[2]) if k[2] in REGION_ORDER
-                                     else len(REGION_ORDER), _natural(k[1]), k[0]))
+                                     else len(REGION_ORDER), -spread[k[0]], _natural(k[1]),
+                                     k[0]))
+        more = max(0, len(keys) - max_mutations)
+        keys = keys[:max_mutations]
         states = {}
         for r in rows.itertuples(index=False):
             states.setdefault((r.lesion_id, r.variant_key), set()).add(r.state)
-        blocks.append((patient, lesions, status, keys, states))
+        blocks.append((patient, lesions, status, keys, states, more))
     width = max([480] + [left + label_w + cell_w * len(b[1]) + 12 for b in blocks])
     legend_h = 34
-    height = legend_h + sum(head_h + row_h * len(b[3]) + gap for b in blocks) + 8
+    height = (legend_h + sum(head_h + row_h * (len(b[3]) + (b[5] > 0)) + gap for b in blocks)
+              + 8 + (row_h if hidden_patients else 0))
     if not blocks:
         height = legend_h + 40
     out = [f'<svg class="heterogeneity" xmlns="http://www.w3.org/2000/svg" role="img" '
@@ -80,7 +103,7 @@ def heterogeneity_svg(table: pd.DataFrame) -> Markup:
         out.append(f'<text x="{left}" y="{legend_h + 24}" font-size="12" fill="{MUTED}">'
                    'No secondary mutation detected in a lesion.</text>')
     y = legend_h
-    for patient, lesions, status, keys, states in blocks:
+    for patient, lesions, status, keys, states, more in blocks:
         out.append(f'<text x="{left}" y="{y + 14}" font-size="12" font-weight="bold" '
                    f'fill="{INK}">{escape(_clip(patient, 30))}</text>')
         for i, lesion in enumerate(lesions):
@@ -116,7 +139,16 @@ def heterogeneity_svg(table: pd.DataFrame) -> Markup:
                     out.append(f'<text x="{cx:.1f}" y="{cy + 3:.1f}" font-size="9" '
                                f'text-anchor="middle" fill="{MUTED}">n.e.{tip}</text>')
             y += row_h
+        if more:
+            out.append(f'<text x="{left + 8}" y="{y + 16}" font-size="11" fill="{MUTED}">'
+                       f'and {more} more secondary mutation{"s" if more > 1 else ""} (see the '
+                       'patient page)</text>')
+            y += row_h
         y += gap
+    if hidden_patients:
+        out.append(f'<text x="{left}" y="{y + 14}" font-size="12" fill="{MUTED}">and '
+                   f'{hidden_patients} more patient{"s" if hidden_patients > 1 else ""} with '
+                   'secondary mutations (fewer distinct ones; see their pages)</text>')
     out.append("</svg>")
     return Markup("\n".join(out))
 
