@@ -82,9 +82,11 @@ def current_mask(frame: pd.DataFrame) -> pd.Series:
     sub = frame[lesion]
     sub_dates = dates[lesion]
     keys = [sub["patient_id"], sub["lesion_id"]]
-    responding = sub_dates.where(sub["status"].isin(RESPONSE_STATUSES).to_numpy())
+    # "" (not NaN) off the response statuses: max over an object column mixing strings and
+    # NaN fails; a lesion without a response status falls back to its latest date of any status
+    responding = sub_dates.where(sub["status"].isin(RESPONSE_STATUSES).to_numpy(), "")
     latest = responding.groupby(keys).transform("max")
-    latest = latest.where(latest.notna(), sub_dates.groupby(keys).transform("max"))
+    latest = latest.where(latest != "", sub_dates.groupby(keys).transform("max"))
     out[lesion] = (sub_dates == latest).to_numpy()
     return out
 
