@@ -144,7 +144,10 @@ def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True
 
 def _add_plasma_options(group) -> None:
     """``--plasma-min-vaf``, ``--plasma-min-alt``, ``--plasma-min-depth``: detection in
-    role=plasma samples (error-corrected cfDNA data assumed)."""
+    role=plasma samples (error-corrected cfDNA data assumed); ``--plasma-error-rate``: their
+    noise test."""
+    from .defaults import DEFAULT_PLASMA_ERROR_RATE
+
     group.add_argument("--plasma-min-vaf", type=float, default=DEFAULT_PLASMA_MIN_VAF,
                        metavar="F", help="allele fraction a detection in plasma needs (default "
                                          f"{DEFAULT_PLASMA_MIN_VAF}; assumes error-corrected, "
@@ -155,6 +158,10 @@ def _add_plasma_options(group) -> None:
     group.add_argument("--plasma-min-depth", type=int, default=DEFAULT_PLASMA_MIN_DEPTH,
                        metavar="N", help="reads needed at a site in plasma (default "
                                          f"{DEFAULT_PLASMA_MIN_DEPTH})")
+    group.add_argument("--plasma-error-rate", type=float, default=DEFAULT_PLASMA_ERROR_RATE,
+                       metavar="F", help="error rate the ALT reads of an absence in plasma are "
+                                         f"tested against (default {DEFAULT_PLASMA_ERROR_RATE}; "
+                                         "UMI data)")
 
 
 def _add_time_options(parser: argparse.ArgumentParser) -> None:
@@ -174,7 +181,8 @@ def _thresholds_of(args: argparse.Namespace):
                       getattr(args, "min_power", DEFAULT_MIN_POWER),
                       getattr(args, "plasma_min_depth", DEFAULT_PLASMA_MIN_DEPTH),
                       getattr(args, "plasma_min_alt", DEFAULT_PLASMA_MIN_ALT),
-                      getattr(args, "plasma_min_vaf", DEFAULT_PLASMA_MIN_VAF))
+                      getattr(args, "plasma_min_vaf", DEFAULT_PLASMA_MIN_VAF),
+                      getattr(args, "plasma_error_rate", Thresholds.plasma_error_rate))
 
 
 def _at(args: argparse.Namespace) -> str | None:

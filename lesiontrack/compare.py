@@ -5,7 +5,8 @@ decided, and where every (patient, mutation) gets its origin, rule, flags and ev
 
 - ``detected``: the call passes the detection thresholds (the calls table's ``detected``);
 - ``low_level``: ALT reads above sequencing noise (one-sided binomial test against
-  ``error_rate`` at alpha 0.05) but below the thresholds: never absent, never evaluable;
+  ``error_rate``, ``plasma_error_rate`` in plasma, at alpha 0.05), or at least ``min_alt`` ALT
+  reads, but below the thresholds: never absent, never evaluable;
 - ``absent``: ALT reads consistent with noise *and* the mutation would have been detected with
   probability >= ``min_power`` at the allele fraction expected in that sample:
   power = P(X >= max(min_alt, ceil(min_vaf x d))), X ~ Binomial(d, expected VAF), 0 if d < min_depth;
@@ -402,14 +403,17 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
     # states
     depth = grid["_depth"].to_numpy(dtype=float)
     alt = grid["_alt"].to_numpy(dtype=float)
-    noise_p = noise_p_value(alt, depth, thresholds.error_rate)
     plasma = (grid["role"] == PLASMA).to_numpy()
+    noise_p = noise_p_value(alt, depth, thresholds.error_rate)
     power = detection_power(depth, expected, thresholds)
     min_depth = np.full(len(grid), float(thresholds.min_depth))
-    if plasma.any():  # plasma rows: the plasma detection thresholds
-        power = np.where(plasma, detection_power(depth, expected, thresholds.for_role(PLASMA)),
-                         power)
-        min_depth[plasma] = float(thresholds.plasma_min_depth)
+    min_alt = np.full(len(grid), float(thresholds.min_alt))
+    if plasma.any():  # plasma rows: the plasma thresholds (detection and noise)
+        cf = thresholds.for_role(PLASMA)
+        noise_p = np.where(plasma, noise_p_value(alt, depth, cf.error_rate), noise_p)
+        power = np.where(plasma, detection_power(depth, expected, cf), power)
+        min_depth[plasma] = float(cf.min_depth)
+        min_alt[plasma] = float(cf.min_alt)
     grid["power"] = np.where(np.isfinite(expected), power, np.nan)
     states, reasons = [], []
     det_flags = grid["_det"].to_numpy()
@@ -432,6 +436,11 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
             states.append(LOW_LEVEL)
             reasons.append(f"{_reads(alt[i], depth[i])}: ALT reads above noise but below the "
                            "detection thresholds")
+            continue
+        if alt[i] >= min_alt[i]:  # as many ALT reads as a detection needs: never absent
+            states.append(LOW_LEVEL)
+            reasons.append(f"{_reads(alt[i], depth[i])}: ALT reads reach min_alt but not the "
+                           "other detection thresholds")
             continue
         if depth[i] < min_depth[i]:
             states.append(NOT_EVALUABLE)

@@ -27,6 +27,9 @@ CCF_FLAG_ABOVE = 1.2
 DEFAULT_PLASMA_MIN_VAF = 0.001
 DEFAULT_PLASMA_MIN_ALT = 3
 DEFAULT_PLASMA_MIN_DEPTH = 500
+#: Error rate the ALT reads of a plasma absence are tested against (error-corrected UMI data;
+#: the tissue ``DEFAULT_ERROR_RATE`` would call 9/10000 reads noise under a 0.1% detection limit).
+DEFAULT_PLASMA_ERROR_RATE = 1e-4
 #: KIT D816V seen only in plasma below this allele fraction is flagged as possibly from blood
 #: cells (mast-cell or other haematopoietic clones) rather than from the tumour.
 HAEMATOPOIETIC_MAX_VAF = 0.05

@@ -17,6 +17,7 @@ from .defaults import (
     DEFAULT_MIN_DEPTH,
     DEFAULT_MIN_POWER,
     DEFAULT_MIN_VAF,
+    DEFAULT_PLASMA_ERROR_RATE,
     DEFAULT_PLASMA_MIN_ALT,
     DEFAULT_PLASMA_MIN_DEPTH,
     DEFAULT_PLASMA_MIN_VAF,
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["DEFAULT_ERROR_RATE", "DEFAULT_MIN_ALT", "DEFAULT_MIN_DEPTH", "DEFAULT_MIN_POWER",
-           "DEFAULT_MIN_VAF", "DEFAULT_PLASMA_MIN_ALT", "DEFAULT_PLASMA_MIN_DEPTH",
+           "DEFAULT_MIN_VAF", "DEFAULT_PLASMA_ERROR_RATE", "DEFAULT_PLASMA_MIN_ALT", "DEFAULT_PLASMA_MIN_DEPTH",
            "DEFAULT_PLASMA_MIN_VAF", "PLASMA_ROLE", "Thresholds"]
 
 #: The sample role whose rows use the plasma thresholds.
@@ -37,9 +38,9 @@ PLASMA_ROLE = "plasma"
 @dataclass(frozen=True)
 class Thresholds:
     """``min_depth``, ``min_alt`` and ``min_vaf`` (detection), ``error_rate`` and ``min_power``
-    (absence), with their documented defaults; ``plasma_min_depth``, ``plasma_min_alt`` and
-    ``plasma_min_vaf`` replace the first three for ``role=plasma`` samples
-    (:meth:`for_role`)."""
+    (absence), with their documented defaults; ``plasma_min_depth``, ``plasma_min_alt``,
+    ``plasma_min_vaf`` and ``plasma_error_rate`` replace ``min_depth``, ``min_alt``, ``min_vaf``
+    and ``error_rate`` for ``role=plasma`` samples (:meth:`for_role`)."""
 
     min_depth: int = DEFAULT_MIN_DEPTH
     min_alt: int = DEFAULT_MIN_ALT
@@ -49,6 +50,7 @@ class Thresholds:
     plasma_min_depth: int = DEFAULT_PLASMA_MIN_DEPTH
     plasma_min_alt: int = DEFAULT_PLASMA_MIN_ALT
     plasma_min_vaf: float = DEFAULT_PLASMA_MIN_VAF
+    plasma_error_rate: float = DEFAULT_PLASMA_ERROR_RATE
 
     def __post_init__(self) -> None:
         if self.min_depth < 0 or int(self.min_depth) != self.min_depth:
@@ -75,16 +77,19 @@ class Thresholds:
         if not 0.0 <= self.plasma_min_vaf <= 1.0:
             raise OptionError(f"plasma_min_vaf must be a fraction between 0 and 1, not "
                               f"{self.plasma_min_vaf}", field="plasma_min_vaf")
+        if not 0.0 < self.plasma_error_rate < 1.0:
+            raise OptionError(f"plasma_error_rate must be a fraction between 0 and 1 (exclusive), "
+                              f"not {self.plasma_error_rate}", field="plasma_error_rate")
 
     def for_role(self, role: str | None) -> Thresholds:
-        """The thresholds of a sample of ``role``: for ``plasma``, the plasma detection
-        thresholds in place of ``min_depth``/``min_alt``/``min_vaf``; else these."""
+        """The thresholds of a sample of ``role``: for ``plasma``, the plasma thresholds in
+        place of ``min_depth``/``min_alt``/``min_vaf``/``error_rate``; else these."""
         if role != PLASMA_ROLE:
             return self
         from dataclasses import replace
 
         return replace(self, min_depth=self.plasma_min_depth, min_alt=self.plasma_min_alt,
-                       min_vaf=self.plasma_min_vaf)
+                       min_vaf=self.plasma_min_vaf, error_rate=self.plasma_error_rate)
 
     def alt_needed(self, depth: int) -> int:
         """ALT reads a detection needs at ``depth``: max(min_alt, ceil(min_vaf x depth))."""

@@ -20,6 +20,7 @@ from lesiontrack.compare import detection_power, lesion_states, sample_states
 from lesiontrack.errors import OptionError, PatientTableError, SampleSheetError
 from lesiontrack.outcomes import read_patients
 from lesiontrack.stats import lesion_table
+from lesiontrack.timeline import lesion_statuses
 
 W557 = ("chr4", 54727434, "CAGTGGA", "C")  # KIT p.W557_K558del, exon 11: the driver
 V654A = ("chr4", 54728092, "T", "C")  # KIT exon 13, resistance site
@@ -448,3 +449,112 @@ def test_at_works_on_calls_tables_which_carry_the_date(tmp_path):
     old = tmp_path / "old.tsv"
     calls.drop(columns="date").to_csv(old, sep="\t", index=False)
     assert set(lt.read_calls_table(old)["date"]) == {""}
+
+
+# ----------------------------------------------------------------------------------------------
+# reviewer findings: plasma noise, history without the driver, plasma without a driver, dates
+# ----------------------------------------------------------------------------------------------
+
+NF1_R1000C = ("chr17", 31252085, "C", "T")  # NF1, no driver in the patient
+
+
+def pre_treatment_plasma(folder: Path, v654a_alt: int) -> Path:
+    """L1 progressive V654A 80/200, L2 controlled 0/200, driver in both; a pre-treatment
+    plasma draw PL0 (2018-01-01, treatment from 2018-02-01) with the driver at 1% and V654A
+    ``v654a_alt``/10000."""
+    samples = [("P", "L1", "P_L1", "lesion", "PD", "2021-05-10"),
+               ("P", "L2", "P_L2", "lesion", "SD", "2021-05-10"),
+               ("P", "plasma", "PL0", "plasma", "unknown", "2018-01-01")]
+    reads = [("P_L1", W557, 90, 200), ("P_L1", V654A, 80, 200),
+             ("P_L2", W557, 90, 200), ("P_L2", V654A, 0, 200),
+             ("PL0", W557, 100, 10000), ("PL0", V654A, v654a_alt, 10000)]
+    return write_cohort(folder, samples, reads,
+                        "patient_id\ttreatment_start_date\nP\t2018-02-01\n")
+
+
+def test_plasma_noise_uses_the_plasma_error_rate(tmp_path):
+    assert lt.Thresholds().plasma_error_rate == 1e-4
+    assert lt.Thresholds().for_role("plasma").error_rate == 1e-4
+    assert lt.Thresholds().for_role("lesion").error_rate == 0.005
+    path = pre_treatment_plasma(tmp_path, 9)
+    patients = read_patients(tmp_path / "patients.tsv", require_outcomes=False)
+    _, _, _, origins, _, per = analyse(path, patients=patients)
+    pl0 = per[(per["sample_id"] == "PL0") & (per["variant_key"] == key(V654A))].iloc[0]
+    # 9/10000 = 0.09% < 0.1%: not detected; far above a 0.01% error rate: low_level
+    assert pl0.state == "low_level", pl0.reason
+    row = origin(origins, V654A)
+    assert "absent from baseline" not in row.evidence
+    # 2/10000 is consistent with 1e-4 noise (p = 0.26): absent; at 5e-5 it is above noise
+    path = pre_treatment_plasma(tmp_path / "two", 2)
+    _, _, _, _, _, per = analyse(path, patients=patients)
+    pl0 = per[(per["sample_id"] == "PL0") & (per["variant_key"] == key(V654A))].iloc[0]
+    assert pl0.state == "absent", pl0.reason
+    _, _, _, _, _, per = analyse(path, patients=patients,
+                                 thresholds=lt.Thresholds(plasma_error_rate=1e-5))
+    pl0 = per[(per["sample_id"] == "PL0") & (per["variant_key"] == key(V654A))].iloc[0]
+    assert pl0.state == "low_level", pl0.reason
+    # the option reaches the CLI's thresholds
+    out = tmp_path / "origins.tsv"
+    assert main(["classify", str(path), "--patients", str(tmp_path / "patients.tsv"),
+                 "--plasma-error-rate", "0.00001", "-o", str(out)]) == 0
+    rc = main(["classify", str(path), "--plasma-error-rate", "0", "-o", str(out)])
+    assert rc == 2
+
+
+def test_alt_reads_reaching_min_alt_are_never_absent(tmp_path):
+    # 3/10000 (min_alt 3) with a noise rate so high that 3 reads are noise: still not absent
+    path = pre_treatment_plasma(tmp_path, 3)
+    patients = read_patients(tmp_path / "patients.tsv", require_outcomes=False)
+    _, _, _, _, _, per = analyse(path, patients=patients,
+                                 thresholds=lt.Thresholds(plasma_error_rate=0.01))
+    pl0 = per[(per["sample_id"] == "PL0") & (per["variant_key"] == key(V654A))].iloc[0]
+    assert pl0.state != "absent", pl0.reason
+    with pytest.raises(OptionError):
+        lt.Thresholds(plasma_error_rate=0.0)
+
+
+def test_an_earlier_biopsy_without_the_driver_is_not_history(tmp_path):
+    samples = [("P", "L1", "P_L1a", "lesion", "SD", "2019-03-01"),
+               ("P", "L1", "P_L1b", "lesion", "PD", "2021-05-10"),
+               ("P", "L2", "P_L2", "lesion", "SD", "2021-05-10")]
+    reads = [("P_L1a", W557, 0, 800), ("P_L1a", V654A, 0, 800),
+             ("P_L1b", W557, 450, 1000), ("P_L1b", V654A, 440, 1000),
+             ("P_L2", W557, 400, 900), ("P_L2", V654A, 0, 900)]
+    path = write_cohort(tmp_path, samples, reads)
+    sheet = lt.read_samplesheet(path)
+    sheet["purity"] = [0.6, None, None]
+    calls = lt.read_calls(path)
+    origins = lt.classify(calls, sheet)
+    driver = origin(origins, W557)
+    assert driver.rule != "lesion_history" and driver.origin != "secondary"
+    row = origin(origins, V654A)
+    assert row.rule != "lesion_history"
+    assert "earlier biopsy uninformative/conflict (driver not detected)" in row["flags"]
+
+
+def test_plasma_without_a_driver_is_not_evaluable(tmp_path):
+    samples = [("P", "L1", "P_L1", "lesion", "PD", "2021-05-10"),
+               ("P", "plasma", "PL0", "plasma", "unknown", "2018-01-01")]
+    reads = [("P_L1", NF1_R1000C, 60, 300), ("PL0", NF1_R1000C, 0, 3000)]
+    path = write_cohort(tmp_path, samples, reads,
+                        "patient_id\ttreatment_start_date\nP\t2018-02-01\n")
+    patients = read_patients(tmp_path / "patients.tsv", require_outcomes=False)
+    _, _, _, origins, _, per = analyse(path, patients=patients)
+    pl0 = per[per["sample_id"] == "PL0"].iloc[0]
+    assert pl0.state == "not_evaluable", pl0.reason
+    assert "ctDNA fraction unknown" in pl0.reason
+    l1 = per[per["sample_id"] == "P_L1"].iloc[0]
+    assert l1.expected_vaf == pytest.approx(0.2)
+    assert origin(origins, NF1_R1000C).origin == "undetermined"
+
+
+def test_a_later_biopsy_of_another_status_does_not_crash(tmp_path):
+    samples = [("P", "L1", "P_L1a", "lesion", "SD", "2019-03-01"),
+               ("P", "L1", "P_L1b", "lesion", "NE", "2021-05-10"),
+               ("P", "L2", "P_L2", "lesion", "PD", "2021-05-10")]
+    reads = [("P_L1a", W557, 360, 800), ("P_L1b", W557, 450, 1000), ("P_L2", W557, 400, 900)]
+    path = write_cohort(tmp_path, samples, reads)
+    statuses = lesion_statuses(lt.read_calls(path), lt.read_samplesheet(path))
+    l1 = statuses[statuses["lesion_id"] == "L1"].iloc[0]
+    assert l1.date == "2019-03-01"
+    analyse(path)
