@@ -380,7 +380,10 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
         ["patient_id", "variant_key"])["ccf"].min()
     any_ccf = per_lesion[per_lesion["role"] != "normal"].groupby(
         ["patient_id", "variant_key"])["ccf"].min()
-    low_vaf = det[det["role"] != "normal"].groupby(["patient_id", "variant_key"])["_vaf"].min()
+    # the own-lowest-VAF fallback comes from tissue: a plasma VAF is diluted by an unknown
+    # ctDNA fraction
+    low_vaf = det[det["role"].isin(TUMOUR_ROLES)].groupby(["patient_id", "variant_key"])[
+        "_vaf"].min()
     pk = list(zip(grid["patient_id"], grid["variant_key"], strict=True))
     min_ccf = lesion_ccf.reindex(pk).to_numpy()
     min_ccf = np.where(np.isnan(min_ccf), any_ccf.reindex(pk).to_numpy(), min_ccf)
@@ -396,6 +399,9 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
     no_content = ~has_driver & ~np.isfinite(purity.to_numpy())
     expected = np.where(no_content | (~np.isfinite(expected) & ~has_driver), own, expected)
     expected = np.where(grid["role"] == "normal", 0.5, expected)  # germline heterozygous
+    # plasma: only from a ctDNA fraction and a CCF (never a tissue VAF); else unknown
+    plasma = (grid["role"] == PLASMA).to_numpy()
+    expected = np.where(plasma & ~(np.isfinite(tc) & np.isfinite(min_ccf)), np.nan, expected)
     grid["expected_vaf"] = expected
     grid.loc[grid["tumour_content_source"].eq("") & ~has_driver & ~np.isfinite(
         purity.to_numpy()), "tumour_content_source"] = "no driver, no purity"
@@ -403,7 +409,6 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
     # states
     depth = grid["_depth"].to_numpy(dtype=float)
     alt = grid["_alt"].to_numpy(dtype=float)
-    plasma = (grid["role"] == PLASMA).to_numpy()
     noise_p = noise_p_value(alt, depth, thresholds.error_rate)
     power = detection_power(depth, expected, thresholds)
     min_depth = np.full(len(grid), float(thresholds.min_depth))
@@ -450,7 +455,10 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
             driver = drivers.get(row.patient_id)
             reads = drv_reads.get((row.patient_id, row.sample_id), "not read")
             states.append(NOT_EVALUABLE)
-            if row.is_driver:
+            if plasma[i] and not row.is_driver:
+                reasons.append(f"ctDNA fraction unknown (driver {driver.name} {reads})"
+                               if driver else "ctDNA fraction unknown (no truncal driver)")
+            elif row.is_driver:
                 reasons.append(f"driver not detected here ({reads}): low tumour content or a "
                                "sample swap")
             else:

@@ -539,13 +539,18 @@ def test_plasma_without_a_driver_is_not_evaluable(tmp_path):
     path = write_cohort(tmp_path, samples, reads,
                         "patient_id\ttreatment_start_date\nP\t2018-02-01\n")
     patients = read_patients(tmp_path / "patients.tsv", require_outcomes=False)
-    _, _, _, origins, _, per = analyse(path, patients=patients)
+    sheet = lt.read_samplesheet(path)
+    calls = lt.read_calls(path, genes="all")
+    per = sample_states(calls, sheet)
+    origins = lt.classify(calls, sheet, sample_states=per, patients=patients)
     pl0 = per[per["sample_id"] == "PL0"].iloc[0]
     assert pl0.state == "not_evaluable", pl0.reason
     assert "ctDNA fraction unknown" in pl0.reason
     l1 = per[per["sample_id"] == "P_L1"].iloc[0]
     assert l1.expected_vaf == pytest.approx(0.2)
-    assert origin(origins, NF1_R1000C).origin == "undetermined"
+    assert origins["variant_key"].tolist() == ["17:31252085:C>T"]
+    assert origins["origin"].tolist() == ["undetermined"]
+    assert "absent" not in origins["evidence"].iloc[0]
 
 
 def test_a_later_biopsy_of_another_status_does_not_crash(tmp_path):
