@@ -639,10 +639,10 @@ def _content_text(lesions: list[_Lesion]) -> str:
 
 def _decide(lesions: list[_Lesion], driver_lesions: dict[str, _Lesion] | None, is_driver: bool,
             gene, codon, altering: bool | None,
-            history: tuple[str | None, str] = (None, ""),
+            history: tuple[str | None, str, list[str]] = (None, "", []),
             plasma_later: list[_Lesion] | None = None) -> tuple[str, str, list[str], str]:
     """(origin, rule, flags, evidence) for one patient's tumour mutation. ``history``: the
-    ``lesion_history`` verdict (answer or None, evidence); ``plasma_later``: its detections in
+    ``lesion_history`` verdict (answer or None, evidence, flags); ``plasma_later``: its detections in
     plasma drawn after the start of treatment (or undated), evidence of presence for the
     baseline rule. Pre-treatment plasma draws come in ``lesions`` with role ``baseline``."""
     plasma_later = plasma_later or []
@@ -654,7 +654,8 @@ def _decide(lesions: list[_Lesion], driver_lesions: dict[str, _Lesion] | None, i
     unknown = [x for x in mets if x.state == NOT_EVALUABLE]
     verdicts: list[tuple[str, str | None, str]] = []  # (rule, answer or None, evidence)
     notes: list[str] = []  # flags that are not disagreements
-    verdicts.append(("lesion_history", *history))  # 0. the same lesion sampled earlier
+    verdicts.append(("lesion_history", *history[:2]))  # 0. the same lesion sampled earlier
+    notes += history[2]
 
     # 1. baseline, only when informative: the truncal driver is detected there
     answer, text = None, ""
@@ -789,20 +790,37 @@ def _treatment_starts(patients: pd.DataFrame | None) -> dict[str, str]:
             if isinstance(d, str) and d}
 
 
-def _history_verdicts(grid: pd.DataFrame) -> dict[tuple[str, str], tuple[str | None, str]]:
+def _history_verdicts(grid: pd.DataFrame
+                      ) -> dict[tuple[str, str], tuple[str | None, str, list[str]]]:
     """The ``lesion_history`` verdict per (patient, mutation): a lesion sampled at several
     dates, absent (power rule) at an earlier date and detected at a later one -> secondary,
-    the evidence naming both dates."""
+    the evidence naming both dates; (answer or None, evidence, flags). Like a baseline, an
+    earlier date counts only where the truncal driver is detected (in a patient with one);
+    otherwise it is flagged and the next rule decides. The driver is never secondary by
+    history."""
     dated = grid[(grid["role"] == "lesion") & (grid["date"].astype(str) != "")]
     if dated.empty:
         return {}
+    if "is_driver" in dated:
+        is_driver = dated["is_driver"].fillna(False).astype(bool)
+    else:
+        is_driver = pd.Series(False, index=dated.index)
+    with_driver = set(dated.loc[is_driver, "patient_id"])
+    drv = dated[is_driver]
+    drv_rank = drv.assign(_rank=drv["state"].map(_STATE_RANK)).sort_values("_rank", kind="stable")
+    drv_rank = drv_rank.drop_duplicates(["patient_id", "lesion_id", "date"])  # best sample
+    drv_best = {(p, lesion, d): (state, reason) for p, lesion, d, state, reason in zip(
+        drv_rank["patient_id"], drv_rank["lesion_id"], drv_rank["date"], drv_rank["state"],
+        drv_rank["reason"], strict=True)}
     dated = dated.assign(_rank=dated["state"].map(_STATE_RANK),
-                         _p=dated["power"].astype(float).fillna(-1.0))
+                         _p=dated["power"].astype(float).fillna(-1.0), _drv=is_driver)
     dated = dated.sort_values(["_rank", "_p"], ascending=[True, False], kind="stable")
     best = dated.drop_duplicates(["patient_id", "variant_key", "lesion_id", "date"])
-    out: dict[tuple[str, str], tuple[str | None, str]] = {}
+    out: dict[tuple[str, str], tuple[str | None, str, list[str]]] = {}
     for (patient, key), rows in best.groupby(["patient_id", "variant_key"], sort=False):
-        found, pending = [], []
+        if rows["_drv"].any():
+            continue
+        found, pending, flags = [], [], []
         for lesion, steps in rows.groupby("lesion_id", sort=False):
             if steps["date"].nunique() < 2:
                 continue
@@ -812,6 +830,17 @@ def _history_verdicts(grid: pd.DataFrame) -> dict[tuple[str, str], tuple[str | N
                 continue
             first = detected.iloc[0]
             before = steps[steps["date"] < first["date"]]
+            if patient in with_driver:
+                informative = []
+                for step in before.itertuples(index=False):
+                    state, reason = drv_best.get((patient, lesion, step.date),
+                                                 (NOT_EVALUABLE, "not read"))
+                    informative.append(state == DETECTED)
+                    if state != DETECTED:
+                        flags.append(f"earlier biopsy uninformative/conflict (driver not "
+                                     f"detected): {lesion} on {step.date} ({step.sample_id}, "
+                                     f"driver {state.replace('_', ' ')}: {reason})")
+                before = before[np.array(informative, dtype=bool)]
             absent = before[before["state"] == ABSENT]
             later = (f"detected on {first['date']} ({first['sample_id']}, "
                      f"{_reads(first['alt_count'], first['depth'])})")
@@ -820,13 +849,14 @@ def _history_verdicts(grid: pd.DataFrame) -> dict[tuple[str, str], tuple[str | N
                 found.append(f"lesion history: {lesion} absent on {gone['date']} "
                              f"({gone['sample_id']}, {gone['reason']}); {later}")
             elif len(before):
-                seen = before.iloc[-1]
-                pending.append(f"lesion history: {lesion} {seen['state'].replace('_', ' ')} on "
-                               f"{seen['date']} ({seen['reason']}); {later}")
+                seen_step = before.iloc[-1]
+                pending.append(f"lesion history: {lesion} "
+                               f"{seen_step['state'].replace('_', ' ')} on "
+                               f"{seen_step['date']} ({seen_step['reason']}); {later}")
         if found:
-            out[(patient, key)] = ("secondary", "; ".join(found))
-        elif pending:
-            out[(patient, key)] = (None, "; ".join(pending))
+            out[(patient, key)] = ("secondary", "; ".join(found), flags)
+        elif pending or flags:
+            out[(patient, key)] = (None, "; ".join(pending), flags)
     return out
 
 
@@ -963,7 +993,7 @@ def classify(
                               if dkey is not None else None)
             origin, rule, more, evidence = _decide(
                 lesions + pre_plasma.get(key, []), driver_lesions, dkey == vkey,
-                info["gene"], info["codon"], altering, history.get(key, (None, "")),
+                info["gene"], info["codon"], altering, history.get(key, (None, "", [])),
                 later_plasma.get(key, []))
             flags = flags + more
             if dkey == vkey:
