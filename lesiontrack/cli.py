@@ -430,13 +430,9 @@ def _load_calls(args: argparse.Namespace, sheet, thresholds):
 
     tables = getattr(args, "calls_tables", None)
     if tables:
-        from .timeline import at_date, with_dates
+        from .timeline import calls_at
 
-        calls = read_calls_table(tables, thresholds=thresholds)
-        at = _at(args)
-        if at is not None:
-            calls = at_date(with_dates(calls, sheet), at)
-        return calls
+        return calls_at(read_calls_table(tables, thresholds=thresholds), sheet, _at(args))
     return _build_calls(args, sheet, thresholds)
 
 

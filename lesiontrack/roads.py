@@ -148,17 +148,16 @@ def secondary_states(origins: pd.DataFrame, states: pd.DataFrame) -> pd.DataFram
 def lesion_roster(calls: pd.DataFrame, sheet: pd.DataFrame | None, states: pd.DataFrame,
                   thresholds: Thresholds | None = None) -> pd.DataFrame:
     """One row per lesion (``role == lesion``) of the calls and the sheet: ``patient_id``,
-    ``lesion_id``, ``status``, ``powered`` (whether it would show a clonal heterozygous mutation
+    ``lesion_id``, ``status`` (at the lesion's current date: a lesion biopsied when stable and
+    again when progressing is progressive), ``powered`` (whether it would show a clonal heterozygous mutation
     with probability >= min_power: :func:`~lesiontrack.stats.clonal_power`; None without
     states)."""
     from .stats import clonal_power
+    from .timeline import lesion_statuses
 
     thresholds = thresholds or Thresholds()
-    columns = ["patient_id", "lesion_id", "role", "status"]
-    roster = calls[columns]
-    if sheet is not None and len(sheet):
-        roster = pd.concat([roster, sheet[columns]])
-    roster = roster[roster["role"] == "lesion"].drop_duplicates(["patient_id", "lesion_id"])
+    roster = lesion_statuses(calls, sheet)  # each lesion's status at its current date
+    roster = roster[roster["role"] == "lesion"]
     power = clonal_power(states, thresholds)
     roster = roster.sort_values(["patient_id", "lesion_id"], kind="stable").reset_index(drop=True)
     roster["powered"] = [None if (p, x) not in power else power[(p, x)] >= thresholds.min_power

@@ -53,8 +53,9 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
                  samples: pd.DataFrame | None = None, *, states: pd.DataFrame | None = None,
                  thresholds: Thresholds | None = None) -> pd.DataFrame:
     """One row per progressive or controlled lesion: patient_id, lesion_id, status,
-    has_secondary, secondary (the counted secondary mutations detected in it), evaluable and
-    not_evaluable_reason.
+    has_secondary, secondary (the counted secondary mutations detected in it), evaluable,
+    not_evaluable_reason and secondary_low_level (those seen in it below the detection
+    thresholds but above noise: never "absent").
 
     A lesion is *with secondary* when a counted secondary mutation of its patient is detected
     in it; *without* only when it is absent (:func:`~lesiontrack.compare.lesion_states`) at
@@ -63,7 +64,7 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
     best-read mutation); otherwise it is not evaluable and left out of the tests. ``states``:
     the lesion states already computed from the same inputs and ``thresholds``.
     """
-    from .compare import ABSENT, DETECTED, lesion_states
+    from .compare import ABSENT, DETECTED, LOW_LEVEL, lesion_states
 
     thresholds = thresholds or Thresholds()
     from .timeline import lesion_statuses
@@ -72,7 +73,7 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
     roster = roster[(roster["role"] == "lesion")
                     & roster["status"].isin(["progressive", "controlled"])]
     columns = ["patient_id", "lesion_id", "status", "has_secondary", "secondary", "evaluable",
-               "not_evaluable_reason"]
+               "not_evaluable_reason", "secondary_low_level"]
     if roster.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     if states is None:
@@ -96,6 +97,8 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
         keys = names.get(patient, {})
         found = sorted({keys[k] for k in keys
                         if state_of.get((patient, k, lesion), ("",))[0] == DETECTED})
+        traces = sorted({keys[k] for k in keys
+                         if state_of.get((patient, k, lesion), ("",))[0] == LOW_LEVEL})
         reason = ""
         if found:
             evaluable = True
@@ -115,7 +118,8 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
                           "heterozygous mutation at its tumour content")
         rows.append({"patient_id": patient, "lesion_id": lesion, "status": status,
                      "has_secondary": bool(found), "secondary": ", ".join(found),
-                     "evaluable": evaluable, "not_evaluable_reason": reason})
+                     "evaluable": evaluable, "not_evaluable_reason": reason,
+                     "secondary_low_level": ", ".join(traces)})
     table = pd.DataFrame.from_records(rows, columns=columns)
     return table.sort_values(["patient_id", "lesion_id"]).reset_index(drop=True)
 
@@ -438,9 +442,11 @@ CONFINEMENTS: tuple[str, ...] = ("confined", "not_confined", "no_secondary", "no
 
 def _confinement(rows: pd.DataFrame, n_secondary: int) -> str:
     """confined / not_confined / no_secondary / not_assessable for one patient's lesion table:
-    not assessable when no counted secondary is detected in a lesion (e.g. only in plasma) or
-    no controlled lesion is evaluable (:func:`patient_patterns` also makes a patient with a
-    ``plasma_only`` secondary not assessable)."""
+    not assessable when no counted secondary is detected in a lesion (e.g. only in plasma), no
+    controlled lesion is evaluable, or a controlled lesion shows one of them at a low level
+    (reads above noise but below the thresholds: neither present nor absent)
+    (:func:`patient_patterns` also makes a patient with a ``plasma_only`` secondary not
+    assessable)."""
     if not n_secondary:
         return "no_secondary"
     has = rows["has_secondary"].astype(bool)
@@ -452,6 +458,9 @@ def _confinement(rows: pd.DataFrame, n_secondary: int) -> str:
     if (has & controlled).any():
         return "not_confined"
     if not (controlled & evaluable).any():
+        return "not_assessable"
+    if "secondary_low_level" in rows and (
+            controlled & rows["secondary_low_level"].fillna("").astype(bool)).any():
         return "not_assessable"
     return "confined"
 

@@ -22,7 +22,7 @@ from .order import natural_key as _natural
 #: Statuses that make a date a lesion's current date (the latest one wins).
 RESPONSE_STATUSES: tuple[str, ...] = ("progressive", "controlled")
 
-__all__ = ["RESPONSE_STATUSES", "at_date", "current_mask", "first_detections",
+__all__ = ["RESPONSE_STATUSES", "at_date", "calls_at", "current_mask", "first_detections",
            "lesion_statuses", "parse_at", "patient_timelines", "with_dates"]
 
 
@@ -69,6 +69,22 @@ def at_date(frame: pd.DataFrame, date: str | None) -> pd.DataFrame:
         return frame
     dates = _dates(frame)
     return frame[(dates == "") | (dates <= date)].reset_index(drop=True)
+
+
+def calls_at(calls: pd.DataFrame, sheet: pd.DataFrame | None, date: str | None) -> pd.DataFrame:
+    """The rows of a calls table (from ``--calls``) at ``--at DATE``: dated by the sample sheet
+    where it dates the sample, else by their own ``date``; with a sheet, which ``--at`` has
+    already cut to the samples dated on or before ``date``, the rows of samples it no longer
+    holds go too (a table written without dates would otherwise count them as undated, i.e.
+    always)."""
+    if date is None:
+        return calls
+    out = at_date(with_dates(calls, sheet), date)
+    if sheet is not None and len(out):
+        kept = pd.MultiIndex.from_frame(sheet[["patient_id", "sample_id"]].astype(str))
+        rows = pd.MultiIndex.from_frame(out[["patient_id", "sample_id"]].astype(str))
+        out = out[rows.isin(kept)].reset_index(drop=True)
+    return out
 
 
 def current_mask(frame: pd.DataFrame) -> pd.Series:

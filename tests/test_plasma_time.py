@@ -563,3 +563,21 @@ def test_a_later_biopsy_of_another_status_does_not_crash(tmp_path):
     l1 = statuses[statuses["lesion_id"] == "L1"].iloc[0]
     assert l1.date == "2019-03-01"
     analyse(path)
+
+
+def test_at_with_a_sheet_and_an_undated_calls_table_drops_the_later_samples(tmp_path):
+    """The sheet dates the samples of a table written without dates: --at 2020-01-01 keeps the
+    2019 biopsy only (the later samples were counted as undated, i.e. always)."""
+    path = history_cohort(tmp_path)
+    table = tmp_path / "table.tsv"
+    assert main(["-q", "calls", str(path), "-o", str(table)]) == 0
+    old = tmp_path / "old.tsv"
+    pd.read_csv(table, sep="\t", dtype=str, keep_default_na=False).drop(columns="date").to_csv(
+        old, sep="\t", index=False)
+    out = tmp_path / "origins.tsv"
+    assert main(["-q", "classify", str(path), "--calls", str(old), "--at", "2020-01-01", "-o",
+                 str(out)]) == 0
+    assert key(V654A) not in set(pd.read_csv(out, sep="\t")["variant_key"])
+    assert main(["-q", "classify", str(path), "--calls", str(old), "--at", "2021-05-10", "-o",
+                 str(out)]) == 0
+    assert key(V654A) in set(pd.read_csv(out, sep="\t")["variant_key"])

@@ -240,3 +240,23 @@ def test_sample_tumour_content_is_the_one_the_lesion_states_use(tmp_path):
     others = empty.drop(index="P1_L3")
     assert all(math.isnan(v) for v in others["tumour_content"])
     assert set(others["tumour_content_source"]) == {""}
+
+
+def test_a_lesion_biopsied_when_stable_and_again_when_progressing_is_progressive():
+    """The roster of the roads takes each lesion's status at its current date, not from its
+    first row (L1 stable in 2019, progressive in 2021)."""
+    from scenarios import V654A, W557, call, table
+
+    from lesiontrack import lesion_states
+    from lesiontrack.roads import lesion_roster
+
+    rows = [call("P", "L1", "controlled", W557, 60, 150, sample="L1a"),
+            call("P", "L1", "controlled", V654A, 0, 300, sample="L1a"),
+            call("P", "L1", "progressive", W557, 70, 160, sample="L1b"),
+            call("P", "L1", "progressive", V654A, 40, 160, sample="L1b"),
+            call("P", "L2", "controlled", W557, 70, 160)]
+    calls = table(rows)
+    calls["date"] = ["2019-03-01", "2019-03-01", "2021-05-10", "2021-05-10", "2021-05-10"]
+    roster = lesion_roster(calls, None, lesion_states(calls)).set_index("lesion_id")
+    assert roster.loc["L1", "status"] == "progressive"
+    assert roster.loc["L2", "status"] == "controlled"

@@ -188,3 +188,21 @@ def test_confinement_without_an_evaluable_column_takes_every_lesion_as_evaluable
                          "has_secondary": [True, False]})
     assert _confinement(rows, 1) == "confined"
     assert _confinement(rows.assign(evaluable=[True, False]), 1) == "not_assessable"
+
+
+def test_a_low_level_trace_in_a_controlled_lesion_makes_confinement_not_assessable():
+    """V654A clonal in L1 (progressive), absent from L2 (controlled) but 5/300 reads in L3
+    (controlled: above noise, below the thresholds): 'confined' would ignore the trace."""
+    rows = [call("P", "L1", "progressive", W557, 75, 160), call("P", "L1", "progressive", V654A, 30, 150),
+            call("P", "L2", "controlled", W557, 140, 300), call("P", "L2", "controlled", V654A, 0, 300),
+            call("P", "L3", "controlled", W557, 140, 300), call("P", "L3", "controlled", V654A, 5, 300)]
+    calls = table(rows)
+    result = test_clustering(classify(calls), calls, permutations=99)
+    patient = result["patients"][0]
+    assert patient["confinement"] == "not_assessable"
+    assert patient["secondary_confined_to_progressive"] is None
+    # without the trace (L3 at 0/300) it is confined
+    rows[-1] = call("P", "L3", "controlled", V654A, 0, 300)
+    calls = table(rows)
+    patient = test_clustering(classify(calls), calls, permutations=99)["patients"][0]
+    assert patient["confinement"] == "confined"

@@ -149,7 +149,7 @@ def _parts(args: argparse.Namespace, sheet, thresholds, patients_table=None):
     from ..calls import calls_table_batches
     from ..cli import _at, _build_calls
     from ..compare import classify, lesion_states, sample_states
-    from ..timeline import at_date, with_dates
+    from ..timeline import calls_at
     from .render import ReportPart
 
     at = _at(args)
@@ -170,7 +170,7 @@ def _parts(args: argparse.Namespace, sheet, thresholds, patients_table=None):
             if calls is None:
                 calls = _build_calls(args, rows.reset_index(drop=True), thresholds)
             elif at is not None:
-                calls = at_date(with_dates(calls, rows), at)
+                calls = calls_at(calls, rows, at)
             per_sample = sample_states(calls, rows, thresholds=thresholds)
             states = lesion_states(calls, rows, thresholds=thresholds, sample_states=per_sample)
             origins = classify(calls, rows, thresholds=thresholds,
