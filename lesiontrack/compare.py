@@ -5,8 +5,9 @@ decided, and where every (patient, mutation) gets its origin, rule, flags and ev
 
 - ``detected``: the call passes the detection thresholds (the calls table's ``detected``);
 - ``low_level``: ALT reads above sequencing noise (one-sided binomial test against
-  ``error_rate``, ``plasma_error_rate`` in plasma, at alpha 0.05), or at least ``min_alt`` ALT
-  reads, but below the thresholds: never absent, never evaluable;
+  ``error_rate``, ``plasma_error_rate`` in plasma, at alpha 0.05) but below the thresholds:
+  never absent, never evaluable. The noise test alone decides: at 5,000x a 0.5% error rate
+  gives ~25 ALT reads of noise, which must not make deep tissue unevaluable;
 - ``absent``: ALT reads consistent with noise *and* the mutation would have been detected with
   probability >= ``min_power`` at the allele fraction expected in that sample:
   power = P(X >= max(min_alt, ceil(min_vaf x d))), X ~ Binomial(d, expected VAF), 0 if d < min_depth;
@@ -441,11 +442,6 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
             states.append(LOW_LEVEL)
             reasons.append(f"{_reads(alt[i], depth[i])}: ALT reads above noise but below the "
                            "detection thresholds")
-            continue
-        if alt[i] >= min_alt[i]:  # as many ALT reads as a detection needs: never absent
-            states.append(LOW_LEVEL)
-            reasons.append(f"{_reads(alt[i], depth[i])}: ALT reads reach min_alt but not the "
-                           "other detection thresholds")
             continue
         if depth[i] < min_depth[i]:
             states.append(NOT_EVALUABLE)
