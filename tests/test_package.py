@@ -31,3 +31,20 @@ def test_public_functions_are_typed():
                  "read_samplesheet", "read_calls_table"):
         signature = inspect.signature(getattr(lesiontrack, name))
         assert signature.return_annotation is not inspect.Signature.empty, name
+
+
+def test_every_demo_file_is_packaged():
+    """The demo ships inside the package (`lesiontrack.demo` is fixtures/): every fixture file
+    must match a package-data pattern, or the installed demo misses it (it once lost cnv/)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["lesiontrack.demo"]
+    fixtures = root / "fixtures"
+    files = [p.relative_to(fixtures).as_posix() for p in fixtures.rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts]
+    missing = [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in patterns)]
+    assert files and not missing, missing
