@@ -623,3 +623,19 @@ def test_real_read_only_and_full_file_systems(cohort, tmp_path, case):
     assert done.returncode == 2, done.stderr
     assert done.stderr == f"lesiontrack: error: {expect}\n"
     assert os.listdir(target) == []  # (the mount is gone: nothing reached the real folder)
+
+
+@pytest.mark.parametrize("command", ["calls", "classify", "graph"])
+@pytest.mark.parametrize("target", ["folder", "folder/", ""])
+def test_an_output_file_that_is_a_folder_is_one_error_line_before_any_work(
+        capfd, tmp_path, command, target):
+    from lesiontrack.cli import main
+
+    (tmp_path / "folder").mkdir()
+    sheet = Path(__file__).resolve().parents[1] / "fixtures" / "samplesheet.tsv"
+    out = str(tmp_path / target) if target else ""
+    code = main([command, str(sheet), "-o", out])
+    err = capfd.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and "is a folder" in err and "internal error" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]

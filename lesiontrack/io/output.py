@@ -46,6 +46,8 @@ _WRITE_ERRORS = {
     errno.ENAMETOOLONG: "name too long",
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
+    errno.EISDIR: "it is a folder",
+    errno.EBUSY: "device or resource busy",
 }
 #: errnos that only writing gives: an OSError carrying one is an output error wherever it is
 #: raised (the command line's last resort, see :func:`write_failure`).
@@ -307,6 +309,11 @@ def check_outputs(
     inputs for an output folder that exists; nothing for outputs that do not exist yet."""
     resolve = _Resolver()
     targets = []  # (output, its (st_dev, st_ino) or None, its real path, an index's name?)
+    files = list(files)
+    for output in map(os.fspath, files):
+        if os.path.isdir(output):
+            raise OptionError(f"{output} is a folder: give a file name for the output",
+                              field="--output", hint="e.g. -o results/calls.tsv")
     for output in map(os.fspath, files):
         try:
             stat = os.stat(output)
@@ -366,6 +373,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (its folder created if missing); rename it onto
     ``path`` only on success. Write failures raise :class:`OutputError`."""
     path = Path(path)
+    if path.is_dir():
+        raise OutputError("cannot write (it is a folder: give a file name)", file=path)
     _makedirs(path.parent)
     remove_stale(path.parent, path.name)
     tmp = path.parent / temporary_name(path.name)
