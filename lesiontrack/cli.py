@@ -192,9 +192,21 @@ def _at(args: argparse.Namespace) -> str | None:
     return parse_at(getattr(args, "at", None))
 
 
+def _whole_number_at_least_one(text: str) -> int:
+    """argparse type: a whole number >= 1 (a permutation test of 0 draws means nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _add_stats_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("statistics")
-    group.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS, metavar="N",
+    group.add_argument("--permutations", type=_whole_number_at_least_one,
+                       default=DEFAULT_PERMUTATIONS, metavar="N",
                        help=f"permutations of status labels (default {DEFAULT_PERMUTATIONS})")
     group.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S",
                        help=f"random seed of the permutation test (default {DEFAULT_SEED})")

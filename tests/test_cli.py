@@ -336,3 +336,14 @@ def test_report_reads_parquet_tables_with_categorical_columns(capsys, tmp_path):
                        tmp_path / "report", "--permutations", "100")
     assert code == 0, err
     assert (tmp_path / "report" / "origins.tsv").read_text() == plain
+
+
+@pytest.mark.parametrize(("value", "said"), [("0", "must be at least 1, not 0"),
+                                              ("-5", "must be at least 1, not -5"),
+                                              ("many", "not a whole number: 'many'")])
+def test_permutations_must_be_a_whole_number_of_at_least_one(capfd, value, said):
+    with pytest.raises(SystemExit) as caught:
+        main(["stats", str(FIXTURES / "samplesheet.tsv"), "--permutations", value])
+    err = capfd.readouterr().err
+    assert caught.value.code == 2 and err.count("\n") == 1
+    assert f"argument --permutations: {said}" in err
