@@ -25,6 +25,9 @@ SHEET = FIXTURES / "samplesheet.tsv"
 PATIENTS = FIXTURES / "patients.tsv"
 #: What must never reach a person: a Python None, a NaN, a bare inf, a float printed whole.
 REPRS = re.compile(r"\bNone\b|\bnan\b|\bNaN\b|\binf\b|\d\.\d{6,}")
+#: Python booleans and list reprs: never in pages or text (TSV columns such as ``counted`` are
+#: data for pipelines and may say True/False).
+PYTHON_VALUES = re.compile(r"\bFalse\b|\bTrue\b|\['")
 
 
 def run(capsys, *argv):
@@ -139,6 +142,9 @@ def test_no_python_reprs_in_any_text_for_people(capsys, tmp_path, degenerate, co
     texts["evidence column"] = origins  # evidence is prose inside the table
     for where, text in texts.items():
         assert_readable(text, f"{cohort}: {where}")
+        if where != "evidence column":
+            found = PYTHON_VALUES.search(text)
+            assert found is None, f"{cohort}: {where}: {found.group(0)!r} in ...{text[max(0, found.start() - 80):found.end() + 40]}"
     if cohort == "degenerate":
         assert "Fisher exact test" in texts["stats stdout"]
         assert "undefined (a row or column of the table is empty)" in texts["stats stdout"]

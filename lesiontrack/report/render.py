@@ -75,7 +75,7 @@ KEY_GENES = ("KIT", "PDGFRA")
 #: Options that do not change the results (how, not what): not shown on the pages.
 _HIDDEN_OPTIONS = {"output", "force", "debug", "quiet", "command", "report_command", "jobs"}
 #: Options that name files: pages show only their names (provenance.json has the details).
-_PATH_OPTIONS = {"samplesheet", "reference", "patients"}
+_PATH_OPTIONS = {"samplesheet", "reference", "patients", "calls_tables"}
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
              *(f"LPT{i}" for i in range(10))}
 _MAX_NAME = 64
@@ -1318,11 +1318,22 @@ def _options_shown(options: dict) -> list[tuple[str, str]]:
     for key in sorted(options):
         if key in _HIDDEN_OPTIONS or key.startswith("_"):
             continue
-        value = options[key]
-        if key in _PATH_OPTIONS and value:  # the file's name only: pages travel, paths leak
-            value = Path(value).name
-        shown.append((key.replace("_", "-"), "" if value is None else str(value)))
+        shown.append((key.replace("_", "-"), _option_text(key, options[key])))
     return shown
+
+
+def _option_text(key: str, value) -> str:
+    """An option's value for people: yes/no, lists comma-separated, file names without their
+    folders (pages travel, paths leak), nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_option_text(key, v) for v in value)
+    if key in _PATH_OPTIONS and value:
+        return Path(value).name
+    return str(value)
 
 
 _WORKER: tuple | None = None  # (patient_dir, ctx, page) inherited by forked workers
