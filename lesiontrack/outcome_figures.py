@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import io
 import math
+import re
 
 import matplotlib
 import pandas as pd
@@ -73,11 +74,23 @@ def km_figure(patients: pd.DataFrame, groups: pd.DataFrame, endpoint: str, *,
         fig = draw_km(data, _order(by, data["group"]), endpoint, title)
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None})
-    svg = buffer.getvalue()
+    svg = scoped_ids(buffer.getvalue(), f"km-{endpoint}-{by}-")
     svg = svg[svg.index("<svg"):]
     # an accessible name for the inline SVG: <title> as the first child of <svg>
     head_end = svg.index(">") + 1
     return f"{svg[:head_end]}\n <title>{html.escape(title)}</title>{svg[head_end:]}"
+
+
+def scoped_ids(svg: str, prefix: str) -> str:
+    """``svg`` with every ``id`` (and each ``url(#id)``, ``href="#id"`` naming it) prefixed by
+    ``prefix``: matplotlib numbers its ids per figure (``figure_1``, ``line2d_1``, clip paths
+    from a fixed hash salt), so two figures inlined in one page would share them."""
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    if not ids:
+        return svg
+    names = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    pattern = re.compile(rf'(\bid="|url\(#|href="#)({names})(?=[")])')
+    return pattern.sub(lambda m: f"{m.group(1)}{prefix}{m.group(2)}", svg)
 
 
 def draw_km(data: pd.DataFrame, names: list[str], endpoint: str, title: str) -> Figure:

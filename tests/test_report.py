@@ -620,6 +620,9 @@ def test_report_with_a_patient_table_has_an_outcomes_section(tmp_path):
     page = (out / "index.html").read_text()
     assert 'id="outcomes"' in page and "Progression-free survival" in page
     assert page.count("<svg") >= 3  # exon figure + two Kaplan-Meier figures
+    # the matplotlib figures keep their ids apart (each id and url(#id) prefixed per figure)
+    check_page(out / "index.html")
+    assert 'id="km-pfs-pattern-figure_1"' in page and 'id="exon-figure_1"' in page
     assert (out / "outcomes.json").is_file() and (out / "outcomes.tsv").is_file()
     provenance = json.loads((out / "provenance.json").read_text())
     assert any(item.get("role") == "patients" for item in provenance["inputs"])

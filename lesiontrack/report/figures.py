@@ -90,7 +90,9 @@ def secondary_by_exon_svg(rows: Sequence[dict]) -> Markup:
         axes.legend(loc="lower right", frameon=False, fontsize=9)
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
+    from ..outcome_figures import scoped_ids
+
+    text = scoped_ids(buffer.getvalue(), "exon-")
     start = text.index("<svg")
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", text[start:], flags=re.S).strip()
     svg = svg.replace("*{stroke-linejoin", "svg.figure *{stroke-linejoin")  # keep it scoped
