@@ -958,6 +958,14 @@ def _typed_calls(frame: pd.DataFrame, path: Path, first_line: int = 2,
             raise CallsFileError(f"not a number: {frame[column].iloc[index]!r}", file=path,
                                  where=index + first_line, field=column)
         frame[column] = values.round().astype(dtype) if dtype != "float64" else values
+    # calls.tsv writes floats to 6 significant digits: where the VAF is the counts' ratio, take
+    # the exact ratio back, so gathered tables give the numbers of the direct run (tumour
+    # content and expected VAFs are computed from it)
+    ratio = frame["alt_count"].astype(float) / frame["depth"].astype(float).where(
+        frame["depth"].astype(float) > 0)
+    rounded = np.isclose(frame["vaf"].to_numpy(dtype=float), ratio.to_numpy(), rtol=1e-5,
+                         atol=0.0)
+    frame.loc[rounded, "vaf"] = ratio[rounded]
     for column in CALLS_COLUMNS:
         if column not in numeric and column != "detected" and column in frame.columns:
             frame[column] = frame[column].astype(object).fillna("").astype(str)
