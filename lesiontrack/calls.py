@@ -838,7 +838,28 @@ def _table_chunks(path: Path, columns: list[str] | None = None,
         raise CallsFileError(f"the compressed file is truncated or corrupt ({exc})", file=path,
                              field="--calls", hint="copy the file again") from exc
     except (ValueError, OSError, UnicodeDecodeError, KeyError) as exc:
+        missing = _missing_from_header(path)
+        if missing:  # e.g. a sample sheet or patient table given to --calls
+            raise CallsFileError(
+                f"not a calls table: missing column(s) {', '.join(missing[:5])}"
+                + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""), file=path,
+                where=1, field=missing[0], hint="write it with 'lesiontrack calls'") from exc
         raise CallsFileError(f"not a calls table: {exc}", file=path, where=1) from exc
+
+
+def _missing_from_header(path: Path) -> list[str]:
+    """The calls-table columns missing from the first line of a text table ([] when it cannot
+    be read as one)."""
+    try:
+        with GuardedReader(path, what="calls table") as source:
+            start = source.read(1 << 16)
+    except Exception:  # the original error is the one reported
+        return []
+    lines = [x for x in start.decode("utf-8", "replace").splitlines()[:-1] or [""]
+             if x.strip() and not x.startswith("#")]
+    header = set((lines[0] if lines else "").split("\t"))
+    return [c for c in CALLS_COLUMNS if c not in header and c not in _COMPUTED_COLUMNS
+            and c != "date"]
 
 
 def _finish_table(calls: pd.DataFrame, thresholds: Thresholds | None) -> pd.DataFrame:

@@ -360,3 +360,14 @@ def test_a_graph_from_a_gathered_calls_table_is_the_direct_runs(tmp_path):
                  str(tmp_path / "gathered.graphml")]) == 0
     assert ((tmp_path / "direct.graphml").read_bytes()
             == (tmp_path / "gathered.graphml").read_bytes())
+
+
+def test_a_table_that_is_not_a_calls_table_names_the_missing_columns(capfd):
+    """--calls given the patient table (comment lines, other columns): the missing columns are
+    named, not pandas' tokenizer message."""
+    code = main(["classify", str(FIXTURES / "samplesheet.tsv"), "--calls",
+                 str(FIXTURES / "patients.tsv")])
+    err = capfd.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "not a calls table: missing column(s) lesion_id, sample_id" in err
+    assert "write it with 'lesiontrack calls'" in err and "C error" not in err
