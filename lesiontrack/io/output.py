@@ -373,7 +373,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (its folder created if missing); rename it onto
     ``path`` only on success. Write failures raise :class:`OutputError`."""
     path = Path(path)
-    if path.is_dir():
+    if os.path.isdir(path):  # (os.path: a name too long is False here, reported below)
         raise OutputError("cannot write (it is a folder: give a file name)", file=path)
     _makedirs(path.parent)
     remove_stale(path.parent, path.name)
