@@ -28,6 +28,7 @@ import socket
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from stat import S_ISDIR
 
 import pandas as pd
 
@@ -309,17 +310,16 @@ def check_outputs(
     inputs for an output folder that exists; nothing for outputs that do not exist yet."""
     resolve = _Resolver()
     targets = []  # (output, its (st_dev, st_ino) or None, its real path, an index's name?)
-    files = list(files)
-    for output in map(os.fspath, files):
-        if os.path.isdir(output):
-            raise OptionError(f"{output} is a folder: give a file name for the output",
-                              field="--output", hint="e.g. -o results/calls.tsv")
     for output in map(os.fspath, files):
         try:
             stat = os.stat(output)
             identity = (stat.st_dev, stat.st_ino)
         except OSError:
             identity = None
+        else:
+            if S_ISDIR(stat.st_mode):
+                raise OptionError(f"{output} is a folder: give a file name for the output",
+                                  field="--output", hint="e.g. -o results/calls.tsv")
         real = resolve(output)
         if identity is not None or real.endswith(_INDEX_SUFFIXES):
             targets.append((output, identity, real, real.endswith(_INDEX_SUFFIXES)))
