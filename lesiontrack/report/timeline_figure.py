@@ -80,16 +80,25 @@ def timeline_svg(timeline: dict | None) -> Markup | None:
     out.append(f'<text x="14" y="{top + plot_h / 2:.1f}" font-size="11" fill="{INK}" '
                f'transform="rotate(-90 14 {top + plot_h / 2:.1f})" text-anchor="middle">VAF '
                '(log scale)</text>')
+    shown_at = -1e9  # a date label closer than ~62 px to the last one shown is left out
     for date in sorted({s["date"] for s in samples}):
+        if x_of(date) - shown_at < 62:
+            continue
+        shown_at = x_of(date)
         out.append(f'<text x="{x_of(date):.1f}" y="{top + plot_h + 16}" font-size="10" '
-                   f'text-anchor="middle" fill="{MUTED}">{escape(date)}</text>')
+                   f'text-anchor="middle" fill="{MUTED}">{escape(date)}<title>'
+                   f'{escape(date)}</title></text>')
     for number, (label, date, colour) in enumerate(lines):
         x = x_of(date)
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" '
                    f'stroke="{colour}" stroke-dasharray="4 3" stroke-width="1"><title>'
                    f'{escape(label)}: {escape(date)}</title></line>')
-        out.append(f'<text x="{x + 3:.1f}" y="{top + 10 + 11 * (number % 3)}" font-size="10" '
-                   f'fill="{colour}">{escape(label)}</text>')
+        # a label that would run past the plot's right edge ends at its line instead
+        ends = x + 3 + 5.6 * len(label) > left + plot_w
+        out.append(f'<text x="{x - 3 if ends else x + 3:.1f}" '
+                   f'y="{top + 10 + 11 * (number % 3)}" font-size="10" '
+                   f'text-anchor="{"end" if ends else "start"}" fill="{colour}">'
+                   f'{escape(label)}</text>')
     names = sorted({(m[2], m[3]) for m in marks})
     for row, (name, origin) in enumerate(names):
         colour = ORIGIN_COLOURS.get(origin, ORIGIN_COLOURS["undetermined"])
