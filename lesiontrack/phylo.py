@@ -766,10 +766,6 @@ def _require(table: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
                           field=missing[0], hint=f"{name} needs {', '.join(columns)}")
 
 
-def _natural_key(text: Any) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text)))
-
-
 def _leaf_roster(calls: pd.DataFrame, sheet: pd.DataFrame | None) -> dict[str, list[str]]:
     import pandas as pd
 
@@ -781,8 +777,10 @@ def _leaf_roster(calls: pd.DataFrame, sheet: pd.DataFrame | None) -> dict[str, l
     out: dict[str, list[str]] = {}
     for patient, lesion in zip(roster["patient_id"], roster["lesion_id"], strict=True):
         out.setdefault(str(patient), []).append(str(lesion))
-    return {p: sorted(ls, key=_natural_key) for p, ls in sorted(out.items(),
-                                                                 key=lambda x: _natural_key(x[0]))}
+    from .order import natural_key
+
+    return {p: sorted(ls, key=natural_key) for p, ls in sorted(out.items(),
+                                                                key=lambda x: natural_key(x[0]))}
 
 
 def _latest_samples(calls: pd.DataFrame) -> pd.DataFrame:
