@@ -58,3 +58,26 @@ def focal_patient(patient="P1"):
         call(patient, "L2", "controlled", W557, 55, 140),
         call(patient, "L2", "controlled", V654A, 1, 150),
     ]
+
+
+def write_reads_cohort(folder, samples, reads, extra: str, patients: str | None = None):
+    """A cohort on disk: ``calls.tsv`` (one plain TSV: sample, site, alt_count, depth) and
+    ``samplesheet.tsv`` whose last column is ``extra`` (e.g. ``purity`` or ``date``).
+
+    ``samples``: (patient, lesion, sample, role, status[, value of ``extra``]); ``reads``:
+    (sample, (chrom, pos, ref, alt), alt, depth); ``patients``: the text of a ``patients.tsv``
+    to write beside them. Returns the sheet's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["sample\tchrom\tpos\tref\talt\talt_count\tdepth"]
+    for sample, (chrom, pos, ref, alt), alt_count, depth in reads:
+        lines.append(f"{sample}\t{chrom}\t{pos}\t{ref}\t{alt}\t{alt_count}\t{depth}")
+    (folder / "calls.tsv").write_text("\n".join(lines) + "\n")
+    rows = ["\t".join(["patient_id", "lesion_id", "sample_id", "role", "status", "calls",
+                       "assembly", extra])]
+    for patient, lesion, sample, role, status, *value in samples:
+        rows.append("\t".join([patient, lesion, sample, role, status, "calls.tsv", "GRCh38",
+                               str(value[0]) if value else ""]))
+    (folder / "samplesheet.tsv").write_text("\n".join(rows) + "\n")
+    if patients is not None:
+        (folder / "patients.tsv").write_text(patients)
+    return folder / "samplesheet.tsv"

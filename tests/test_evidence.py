@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from scenarios import write_reads_cohort
 from scipy import stats as sps
 
 import lesiontrack as lt
@@ -29,9 +30,6 @@ A829P = ("chr4", 54736498, "G", "C")  # KIT exon 18, resistance site (GRCh38)
 V824_SYN = ("chr4", 54285873, "C", "T")  # PDGFRA c.2472C>T p.V824= (rs2228230)
 INTRONIC = ("chr4", 54727600, "G", "A")  # KIT intron 11
 
-HEADER = ["patient_id", "lesion_id", "sample_id", "role", "status", "calls", "assembly",
-          "purity"]
-
 
 def key(site) -> str:
     """The variant key of a site as the calls table writes it (minimal alleles)."""
@@ -44,17 +42,7 @@ def key(site) -> str:
 def write_cohort(folder: Path, samples: list[tuple], reads: list[tuple]) -> Path:
     """``samples``: (patient, lesion, sample, role, status[, purity]); ``reads``: (sample, site,
     alt, depth). Writes calls.tsv and samplesheet.tsv; returns the sheet's path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["sample\tchrom\tpos\tref\talt\talt_count\tdepth"]
-    for sample, (chrom, pos, ref, alt), alt_count, depth in reads:
-        lines.append(f"{sample}\t{chrom}\t{pos}\t{ref}\t{alt}\t{alt_count}\t{depth}")
-    (folder / "calls.tsv").write_text("\n".join(lines) + "\n")
-    rows = ["\t".join(HEADER)]
-    for patient, lesion, sample, role, status, *purity in samples:
-        rows.append("\t".join([patient, lesion, sample, role, status, "calls.tsv", "GRCh38",
-                               str(purity[0]) if purity else ""]))
-    (folder / "samplesheet.tsv").write_text("\n".join(rows) + "\n")
-    return folder / "samplesheet.tsv"
+    return write_reads_cohort(folder, samples, reads, "purity")
 
 
 def analyse(sheet_path: Path, *, thresholds: lt.Thresholds | None = None,

@@ -12,6 +12,7 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 import pytest
+from scenarios import write_reads_cohort
 from scipy import stats as sps
 
 import lesiontrack as lt
@@ -27,7 +28,6 @@ V654A = ("chr4", 54728092, "T", "C")  # KIT exon 13, resistance site
 D816V = ("chr4", 54733155, "A", "T")  # KIT exon 17
 N822K = ("chr4", 54733174, "T", "G")  # KIT exon 17, resistance site
 
-HEADER = ["patient_id", "lesion_id", "sample_id", "role", "status", "calls", "assembly", "date"]
 
 
 def key(site) -> str:
@@ -41,19 +41,7 @@ def write_cohort(folder: Path, samples: list[tuple], reads: list[tuple],
                  patients: str | None = None) -> Path:
     """``samples``: (patient, lesion, sample, role, status, date); ``reads``: (sample, site,
     alt, depth). Writes calls.tsv, samplesheet.tsv (and patients.tsv)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["sample\tchrom\tpos\tref\talt\talt_count\tdepth"]
-    for sample, (chrom, pos, ref, alt), alt_count, depth in reads:
-        lines.append(f"{sample}\t{chrom}\t{pos}\t{ref}\t{alt}\t{alt_count}\t{depth}")
-    (folder / "calls.tsv").write_text("\n".join(lines) + "\n")
-    rows = ["\t".join(HEADER)]
-    for patient, lesion, sample, role, status, date in samples:
-        rows.append("\t".join([patient, lesion, sample, role, status, "calls.tsv", "GRCh38",
-                               date]))
-    (folder / "samplesheet.tsv").write_text("\n".join(rows) + "\n")
-    if patients is not None:
-        (folder / "patients.tsv").write_text(patients)
-    return folder / "samplesheet.tsv"
+    return write_reads_cohort(folder, samples, reads, "date", patients)
 
 
 def analyse(sheet_path: Path, *, patients: pd.DataFrame | None = None,
