@@ -5,7 +5,7 @@ Runs the CLI (``python -m lesiontrack.cli``) under default options on the bundle
 demo report, ``calls``, ``classify``, ``graph``, ``stats``, ``outcomes``, ``phylogeny``, BAM
 recount, copy number) and, when ``../shared`` is there, on MesKit's CRC_HZ and Treeomics'
 example. Every TSV/JSON/GraphML/Newick file written and every command's standard output is
-hashed (SHA-256), with the temporary folder's path replaced and ``provenance.json``'s
+hashed (SHA-256), with the paths of the temporary folder, the checkout and ../shared replaced and ``provenance.json``'s
 ``run_time`` left out. HTML pages are hashed only
 with ``--html`` (their embedded figures depend on the matplotlib version).
 
@@ -77,7 +77,8 @@ def _commands(work: Path) -> list[tuple[str, list[str]]]:
 
 
 def _digest(data: bytes, work: Path, provenance: bool = False) -> str:
-    data = data.replace(str(work).encode(), b"WORK")  # the temporary folder's name varies
+    for folder, name in ((work, b"WORK"), (SHARED, b"SHARED"), (ROOT, b"ROOT")):  # they vary
+        data = data.replace(str(folder).encode(), name)
     if provenance:
         record = json.loads(data)
         record.pop("run_time", None)
