@@ -329,7 +329,7 @@ def _meskit_classes(maf: pd.DataFrame, level: str) -> pd.Series:
 def external(args) -> None:
     from lesiontrack import build_calls
     from lesiontrack.io.tabular import read_meskit_clinical
-    from lesiontrack.thresholds import Thresholds
+    from lesiontrack.options import Thresholds
 
     meskit = SHARED / "external-data" / "meskit_crc_hz"
     clin = read_meskit_clinical(meskit / "CRC_HZ.clin.txt")
@@ -376,7 +376,7 @@ def external(args) -> None:
 
 
 def _treeomics() -> None:
-    from lesiontrack.thresholds import Thresholds
+    from lesiontrack.options import Thresholds
 
     path = SHARED / "external-data" / "treeomics_example" / "expected_example_6_variants.csv"
     table = pd.read_csv(path)
@@ -471,7 +471,7 @@ def make_cohort(patients: int, lesions: int, mutations: int, seed: int) -> pd.Da
     calls["gene"] = "GENE" + (calls.index % 5000).astype(str)
     calls["exon"] = pd.NA
     calls["codon"] = pd.NA
-    from lesiontrack.thresholds import Thresholds
+    from lesiontrack.options import Thresholds
 
     calls["detected"] = Thresholds().detect(calls["alt_count"], calls["depth"], calls["vaf"])
     return calls

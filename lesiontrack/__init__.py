@@ -39,7 +39,7 @@ _LAZY = {
     "build_graph": "graph", "graph_to_graphml": "graph", "graph_to_json": "graph",
     "write_graph": "graph", "read_samplesheet": "samplesheet", "lesion_table": "stats",
     "permutation_test": "stats", "test_clustering": "stats",
-    "clustering_from_tables": "stats", "patient_patterns": "stats", "Thresholds": "thresholds",
+    "clustering_from_tables": "stats", "patient_patterns": "stats", "Thresholds": "options",
     "phylogeny": "phylo", "write_phylogeny": "phylo",
 }
 
@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from .compare import ORIGIN_COLUMNS, classify, lesion_states
     from .graph import build_graph, graph_to_graphml, graph_to_json, write_graph
+    from .options import Thresholds
     from .phylo import phylogeny, write_phylogeny
     from .samplesheet import read_samplesheet
     from .stats import (
@@ -62,7 +63,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         permutation_test,
         test_clustering,
     )
-    from .thresholds import Thresholds
 
 
 def __getattr__(name: str):

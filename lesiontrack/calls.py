@@ -37,14 +37,12 @@ from .io import (
     replace_illegal,
 )
 from .io.bounded import GuardedReader
+from .options import BATCH_PATIENTS, DEFAULT_GENES, DEFAULT_JOBS, Thresholds
 from .reference import Reference
 from .samplesheet import read_samplesheet, sheet_folder
-from .thresholds import Thresholds
 from .variants import span, variant_key
 
 log = logging.getLogger("lesiontrack")
-
-DEFAULT_GENES: tuple[str, ...] = ("KIT", "PDGFRA")
 
 #: Columns of the calls table, in order. Stable API: add columns, never rename.
 CALLS_COLUMNS: list[str] = [
@@ -294,7 +292,7 @@ _SHEET_COLUMNS = ("patient_id", "lesion_id", "sample_id", "role", "status", "sta
 
 
 def _gather(sheet: pd.DataFrame, sheet_path: Path, windows, include_filtered: bool,
-            assembly: str | None, jobs: int = 1, assume_sorted: bool = False) -> pd.DataFrame:
+            assembly: str | None, jobs: int = DEFAULT_JOBS, assume_sorted: bool = False) -> pd.DataFrame:
     """Every sheet sample's rows from its calls files, with the sheet's columns added.
 
     Reads each file once (in ``jobs`` processes), then does the pandas work once for the whole
@@ -634,7 +632,7 @@ def build_calls(
     include_filtered: bool = False,
     reference: str | os.PathLike[str] | Reference | None = None,
     assembly: str | None = None,
-    jobs: int = 1,
+    jobs: int = DEFAULT_JOBS,
     recount: bool = False,
     assume_sorted: bool = False,
 ) -> pd.DataFrame:
@@ -725,7 +723,7 @@ def read_calls(
     include_filtered: bool = False,
     reference: str | os.PathLike[str] | None = None,
     assembly: str | None = None,
-    jobs: int = 1,
+    jobs: int = DEFAULT_JOBS,
     recount: bool = False,
     assume_sorted: bool = False,
 ) -> pd.DataFrame:
@@ -895,7 +893,7 @@ def calls_table_batches(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
     thresholds: Thresholds | None = None,
-    patients_per_batch: int = 200,
+    patients_per_batch: int = BATCH_PATIENTS,
     also_patients: Iterable[str] = (),
 ) -> tuple[list[str], Iterator[tuple[list[str], pd.DataFrame]]]:
     """:func:`read_calls_table` in batches of patients, for cohorts whose calls table should

@@ -17,10 +17,14 @@ import threading
 from pathlib import Path
 
 from . import __version__, progress
-from .defaults import (
+from .errors import LesionTrackError, OptionError
+from .options import (
     DEFAULT_AMP_CN,
     DEFAULT_ERROR_RATE,
     DEFAULT_FOCAL_MAX,
+    DEFAULT_GENES,
+    DEFAULT_GROUPING,
+    DEFAULT_JOBS,
     DEFAULT_MIN_ALT,
     DEFAULT_MIN_DEPTH,
     DEFAULT_MIN_POWER,
@@ -30,12 +34,10 @@ from .defaults import (
     DEFAULT_PLASMA_MIN_DEPTH,
     DEFAULT_PLASMA_MIN_VAF,
     DEFAULT_SEED,
+    GROUPINGS,
 )
-from .errors import LesionTrackError, OptionError
 from .progress import wrote
 from .text import plural, stats_text
-
-GROUPINGS = ("pattern", "confined", "secondary")  # outcomes --by; checked against outcomes.py
 
 log = logging.getLogger("lesiontrack")
 
@@ -100,16 +102,17 @@ def _add_input_options(parser: argparse.ArgumentParser, precomputed: bool = True
                                 "Parquet; several are concatenated) instead of reading the "
                                 "calls files again; detected is recomputed with this "
                                 "command's thresholds")
-    group.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="worker processes for reading calls files (default 1; results are "
+    group.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+                       help=f"worker processes for reading calls files (default {DEFAULT_JOBS}; results are "
                             "identical for every N)")
     group.add_argument("--reference", type=Path, metavar="FASTA",
                        help="reference FASTA: checks REF alleles, left-aligns indels and names "
                             "protein changes (HGVS 3' rule)")
     group.add_argument("--assembly", choices=["GRCh37", "GRCh38"],
                        help="genome build when neither the sample sheet nor the files say")
-    group.add_argument("--genes", default="KIT,PDGFRA", metavar="LIST",
-                       help="genes to read, comma-separated, or 'all' (default: KIT,PDGFRA)")
+    group.add_argument("--genes", default=",".join(DEFAULT_GENES), metavar="LIST",
+                       help="genes to read, comma-separated, or 'all' (default: "
+                            f"{','.join(DEFAULT_GENES)})")
     group.add_argument("--min-depth", type=int, default=DEFAULT_MIN_DEPTH, metavar="N",
                        help=f"reads needed at a site (default {DEFAULT_MIN_DEPTH})")
     group.add_argument("--min-alt", type=int, default=DEFAULT_MIN_ALT, metavar="N",
@@ -146,7 +149,7 @@ def _add_plasma_options(group) -> None:
     """``--plasma-min-vaf``, ``--plasma-min-alt``, ``--plasma-min-depth``: detection in
     role=plasma samples (error-corrected cfDNA data assumed); ``--plasma-error-rate``: their
     noise test."""
-    from .defaults import DEFAULT_PLASMA_ERROR_RATE
+    from .options import DEFAULT_PLASMA_ERROR_RATE
 
     group.add_argument("--plasma-min-vaf", type=float, default=DEFAULT_PLASMA_MIN_VAF,
                        metavar="F", help="allele fraction a detection in plasma needs (default "
@@ -174,7 +177,7 @@ def _add_time_options(parser: argparse.ArgumentParser) -> None:
 
 def _thresholds_of(args: argparse.Namespace):
     """The :class:`~lesiontrack.Thresholds` of a parsed command."""
-    from .thresholds import Thresholds
+    from .options import Thresholds
 
     return Thresholds(args.min_depth, args.min_alt, args.min_vaf,
                       getattr(args, "error_rate", DEFAULT_ERROR_RATE),
@@ -320,9 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "pfs_event_date or pfs_censor_date, death_date or last_followup_date "
                         "(ISO dates); or pfs_months, pfs_event, os_months, os_event; optional "
                         "pattern, radiology_progressive and radiology_controlled")
-    p.add_argument("--by", choices=GROUPINGS, default="pattern",
+    p.add_argument("--by", choices=GROUPINGS, default=DEFAULT_GROUPING,
                    help="group by progression pattern, by secondary mutations confined to "
-                        "progressive lesions, or by any secondary mutation (default: pattern)")
+                        f"progressive lesions, or by any secondary mutation (default: {DEFAULT_GROUPING})")
     p.add_argument("--focal-max", type=int, default=DEFAULT_FOCAL_MAX, metavar="N",
                    help="most progressive lesions a focal progression may have "
                         f"(default {DEFAULT_FOCAL_MAX})")

@@ -45,9 +45,14 @@ import numpy as np
 import pandas as pd
 
 from . import genome
-from .defaults import CCF_FLAG_ABOVE, GERMLINE_MIN_VAF, HAEMATOPOIETIC_MAX_VAF, NOISE_ALPHA
+from .options import (
+    CCF_FLAG_ABOVE,
+    GERMLINE_MIN_VAF,
+    HAEMATOPOIETIC_MAX_VAF,
+    NOISE_ALPHA,
+    Thresholds,
+)
 from .order import natural_key as _natural
-from .thresholds import Thresholds
 
 log = logging.getLogger("lesiontrack")
 

@@ -41,9 +41,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .defaults import DEFAULT_AMP_CN
 from .errors import OptionError
 from .genome import bundled_genes, normalize_assembly, transcripts
+from .options import DEFAULT_AMP_CN
 
 __all__ = [
     "COPY_NUMBER_CALLS",

@@ -66,9 +66,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .defaults import DEFAULT_FOCAL_MAX
 from .errors import OptionError, PatientTableError
 from .io.output import building_folder, frame_to_tsv
+from .options import DEFAULT_FOCAL_MAX, GROUPINGS
 from .samplesheet import read_table_rows
 from .stats import (
     PATTERN_SOURCES,
@@ -91,7 +91,6 @@ LANDMARKS = (6, 12)
 ENDPOINTS: tuple[str, ...] = ("pfs", "os")
 #: Patterns a patient table may state.
 PATTERNS: tuple[str, ...] = TABLE_PATTERNS
-GROUPINGS: tuple[str, ...] = ("pattern", "confined", "secondary")
 #: The group of patients without a secondary mutation, under ``--by confined`` and ``secondary``.
 NO_SECONDARY = "no secondary"
 #: Display order of each grouping's groups; the first present group is the Cox reference.

@@ -76,14 +76,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .defaults import DEFAULT_SEED
 from .errors import OptionError
+from .options import DEFAULT_SEED
 
 if TYPE_CHECKING:
     import pandas as pd
     from Bio.Phylo.BaseTree import Tree
 
-    from .thresholds import Thresholds
+    from .options import Thresholds
 
 #: Largest number of lesions searched exactly (every topology scored; measured in
 #: benchmarks/README.md "Phylogeny"); above, the heuristic.

@@ -26,7 +26,7 @@ from .copynumber import (
     lesion_copy_number,
     progression_mechanism,
 )
-from .thresholds import Thresholds
+from .options import Thresholds
 
 __all__ = [
     "ROAD_KEYS",

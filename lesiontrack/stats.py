@@ -24,10 +24,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from .errors import PatientTableError
+from .options import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED, Thresholds
 from .order import natural_sorted
-from .thresholds import Thresholds
 
 log = logging.getLogger("lesiontrack")
 

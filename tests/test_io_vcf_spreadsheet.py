@@ -18,7 +18,7 @@ from lesiontrack.errors import CallsFileError
 from lesiontrack.io import read_calls_file
 from lesiontrack.io.spreadsheet import damaged
 from lesiontrack.io.vcf import read_vcf
-from lesiontrack.thresholds import Thresholds
+from lesiontrack.options import Thresholds
 
 TREEOMICS = SHARED / "external-data" / "treeomics_example"
 #: Treeomics' present counts per sample (example_6, e=0.01, c0=0.5, af=0.05: its README).

@@ -408,7 +408,7 @@ def test_thresholds_recompute_detection():
     calls.loc[calls["variant_key"] == "1:300:C>T", "alt_count"] = (
         calls.loc[calls["variant_key"] == "1:300:C>T", "alt_count"].clip(upper=4))
     calls["vaf"] = calls["alt_count"] / calls["depth"]
-    from lesiontrack.thresholds import Thresholds
+    from lesiontrack.options import Thresholds
 
     # 4/200 reads: 2% VAF detected at min_vaf 0.02, not at 0.025
     kept = ph.phylogeny(calls, thresholds=Thresholds(min_vaf=0.02)).mutations()
@@ -460,7 +460,7 @@ TREEOMICS = SHARED / "external-data" / "treeomics_example" / "expected_example_6
 def test_treeomics_example_tree_and_classes():
     import numpy as np
 
-    from lesiontrack.thresholds import Thresholds
+    from lesiontrack.options import Thresholds
 
     table = pd.read_csv(TREEOMICS)
     samples = [f"Met{i}" for i in range(1, 7)]
@@ -486,7 +486,7 @@ MESKIT = SHARED / "external-data" / "meskit_crc_hz"
 def test_meskit_presence_classes_match_at_meskits_threshold():
     from lesiontrack import build_calls
     from lesiontrack.io.tabular import read_meskit_clinical
-    from lesiontrack.thresholds import Thresholds
+    from lesiontrack.options import Thresholds
 
     sheet = read_meskit_clinical(MESKIT / "CRC_HZ.clin.txt")
     sheet = sheet.assign(role="lesion", status_raw="unknown", site="", timepoint="",

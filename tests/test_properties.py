@@ -22,8 +22,8 @@ from scenarios import D816V, D842V, INTRONIC, V654A, W557, call, table
 import lesiontrack as lt
 from lesiontrack import genome
 from lesiontrack.compare import classify
+from lesiontrack.options import Thresholds
 from lesiontrack.stats import lesion_table, patient_patterns
-from lesiontrack.thresholds import Thresholds
 
 EXAMPLES = int(os.environ.get("LESIONTRACK_PROPERTY_EXAMPLES", "0"))
 

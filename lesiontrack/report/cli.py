@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import OptionError
+from ..options import BATCH_PATIENTS, DEFAULT_GROUPING, GROUPINGS
 from ..progress import wrote
 from ..text import plural
 
@@ -47,7 +48,7 @@ def add_parsers(
                             "radiology_controlled decide each patient's pattern; with outcome "
                             "columns it adds an outcomes section to the cohort page (see "
                             "'lesiontrack outcomes --help')")
-    group.add_argument("--by", choices=("pattern", "confined", "secondary"), default="pattern",
+    group.add_argument("--by", choices=GROUPINGS, default=DEFAULT_GROUPING,
                        help="grouping of the outcomes section (default: pattern)")
     p.set_defaults(report_command="report")
 
@@ -111,9 +112,6 @@ def demo_samplesheet() -> Iterator[Path]:
 
 #: Patients read, classified and written at a time by ``report``: its memory follows this
 #: many patients, not the cohort (the report is the same for every value).
-BATCH_PATIENTS = 200
-
-
 def patient_batches(sheet, size: int) -> list[list[str]]:
     """The sheet's patients in plain sorted order, cut into batches of at least ``size`` (the
     last may be smaller), never between patients that share a calls file or a BAM: a file is

@@ -27,10 +27,17 @@ from markupsafe import Markup, escape
 from .. import __version__, genome
 from .. import progress as progress_bars
 from ..compare import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE  # the one home of states
-from ..defaults import DEFAULT_FOCAL_MAX, DEFAULT_PERMUTATIONS, DEFAULT_SEED
 from ..genome import drugs
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
 from ..io.output import building_folder, frame_to_tsv, named_inputs
+from ..options import (
+    DEFAULT_FOCAL_MAX,
+    DEFAULT_MIN_ALT,
+    DEFAULT_MIN_DEPTH,
+    DEFAULT_MIN_VAF,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_SEED,
+)
 from ..order import natural_key as _natural
 from ..samplesheet import sheet_folder
 from ..text import (
@@ -46,7 +53,6 @@ from ..text import (
 )
 from ..text import format_percent as _percent
 from ..text import is_missing as _missing
-from ..thresholds import DEFAULT_MIN_ALT, DEFAULT_MIN_DEPTH, DEFAULT_MIN_VAF
 from . import figures, tree_figure
 
 #: Shown prominently on every page (and written into every JSON file).
@@ -1514,7 +1520,7 @@ def _heterogeneity_view(stats: dict, resistance: pd.DataFrame) -> dict:
 
 def _thresholds(options: dict):
     """The run's :class:`~lesiontrack.Thresholds` from its recorded options."""
-    from ..thresholds import Thresholds
+    from ..options import Thresholds
 
     values = {k: options[k] for k in ("min_depth", "min_alt", "min_vaf", "error_rate",
                                       "min_power", "plasma_min_depth", "plasma_min_alt",

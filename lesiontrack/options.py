@@ -1,9 +1,12 @@
-"""Detection thresholds, documented once: a call is *detected* when it passes all three.
+"""Every default and option of lesiontrack, documented once (no heavy imports here).
 
-The same dataclass carries the evidence thresholds of an absence: ``error_rate`` (the ALT reads
-of an absent mutation must be consistent with this sequencing error rate, one-sided binomial test
-at alpha 0.05) and ``min_power`` (the probability of detecting the mutation at its expected allele
-fraction). See :mod:`lesiontrack.compare`.
+The command line, the Python API and the report all take their defaults from here: detection and
+absence thresholds (:class:`Thresholds`), the statistics' defaults, worker processes, the genes
+read, the outcome groupings and the report's batch size. A detection passes all three of
+``min_depth``, ``min_alt`` and ``min_vaf``; the same dataclass carries the evidence thresholds of
+an absence: ``error_rate`` (the ALT reads of an absent mutation must be consistent with this
+sequencing error rate, one-sided binomial test at alpha 0.05) and ``min_power`` (the probability of
+detecting the mutation at its expected allele fraction). See :mod:`lesiontrack.compare`.
 """
 
 from __future__ import annotations
@@ -11,25 +14,57 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .defaults import (
-    DEFAULT_ERROR_RATE,
-    DEFAULT_MIN_ALT,
-    DEFAULT_MIN_DEPTH,
-    DEFAULT_MIN_POWER,
-    DEFAULT_MIN_VAF,
-    DEFAULT_PLASMA_ERROR_RATE,
-    DEFAULT_PLASMA_MIN_ALT,
-    DEFAULT_PLASMA_MIN_DEPTH,
-    DEFAULT_PLASMA_MIN_VAF,
-)
 from .errors import OptionError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_ERROR_RATE", "DEFAULT_MIN_ALT", "DEFAULT_MIN_DEPTH", "DEFAULT_MIN_POWER",
-           "DEFAULT_MIN_VAF", "DEFAULT_PLASMA_ERROR_RATE", "DEFAULT_PLASMA_MIN_ALT", "DEFAULT_PLASMA_MIN_DEPTH",
-           "DEFAULT_PLASMA_MIN_VAF", "PLASMA_ROLE", "Thresholds"]
+#: Minimum reads at the site for a call, or for an absence to count as evidence.
+DEFAULT_MIN_DEPTH = 20
+#: Minimum reads supporting the ALT allele.
+DEFAULT_MIN_ALT = 3
+#: Minimum variant allele fraction.
+DEFAULT_MIN_VAF = 0.02
+#: Most progressive lesions a *focal* progression may have.
+DEFAULT_FOCAL_MAX = 1
+#: Permutations of status labels in the clustering test.
+DEFAULT_PERMUTATIONS = 10_000
+#: Seed of the permutation test.
+DEFAULT_SEED = 20_240_601
+#: Sequencing error rate the ALT reads of an absence are tested against (one-sided binomial).
+DEFAULT_ERROR_RATE = 0.005
+#: Significance of that test: ALT reads with p < alpha are above noise (``low_level``).
+NOISE_ALPHA = 0.05
+#: Probability of detection needed for an absence to count as evidence.
+DEFAULT_MIN_POWER = 0.95
+#: Allele fraction in a matched normal from which a variant is germline.
+GERMLINE_MIN_VAF = 0.25
+#: Cancer-cell fractions above this are flagged (copy-number change at the locus) before clamping.
+CCF_FLAG_ABOVE = 1.2
+#: Plasma (cell-free DNA) detection thresholds: minimum allele fraction, ALT reads and depth.
+#: They assume error-corrected (UMI) sequencing; see the README section "Plasma and time".
+DEFAULT_PLASMA_MIN_VAF = 0.001
+DEFAULT_PLASMA_MIN_ALT = 3
+DEFAULT_PLASMA_MIN_DEPTH = 500
+#: Error rate the ALT reads of a plasma absence are tested against (error-corrected UMI data;
+#: the tissue ``DEFAULT_ERROR_RATE`` would call 9/10000 reads noise under a 0.1% detection limit).
+DEFAULT_PLASMA_ERROR_RATE = 1e-4
+#: KIT D816V seen only in plasma below this allele fraction is flagged as possibly from blood
+#: cells (mast-cell or other haematopoietic clones) rather than from the tumour.
+HAEMATOPOIETIC_MAX_VAF = 0.05
+#: Total copy number from which a gene is called amplified (``--amp-cn``; a convention, see the
+#: README section "Copy number and other roads to resistance").
+DEFAULT_AMP_CN = 6.0
+
+#: Worker processes reading calls files (``--jobs``).
+DEFAULT_JOBS = 1
+#: Genes read by default (``--genes``; ``all`` reads every gene).
+DEFAULT_GENES: tuple[str, ...] = ("KIT", "PDGFRA")
+#: Groupings of the outcome analysis (``outcomes --by``, ``report --by``) and the default one.
+GROUPINGS: tuple[str, ...] = ("pattern", "confined", "secondary")
+DEFAULT_GROUPING = "pattern"
+#: Patients per batch of the report and of ``--calls`` tables read in batches.
+BATCH_PATIENTS = 200
 
 #: The sample role whose rows use the plasma thresholds.
 PLASMA_ROLE = "plasma"
@@ -127,3 +162,51 @@ class Thresholds:
         out[read.to_numpy()] = False
         out[passed.to_numpy()] = True
         return out
+
+
+def _whole(value, name: str, least: int) -> None:
+    if isinstance(value, bool) or int(value) != value or value < least:
+        raise OptionError(f"{name} must be a whole number >= {least}, not {value}", field=name)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How the calls files are read: ``genes`` (``"KIT,PDGFRA"``, a list, or ``"all"``),
+    ``assembly`` when neither the sheet nor the files say, a ``reference`` FASTA, ``jobs`` worker
+    processes, ``include_filtered``, ``assume_sorted``, ``recount`` (BAM), and ``calls_tables``
+    (precomputed ``lesiontrack calls`` tables read instead of the calls files)."""
+
+    genes: str | tuple[str, ...] | None = ",".join(DEFAULT_GENES)
+    assembly: str | None = None
+    reference: str | None = None
+    jobs: int = DEFAULT_JOBS
+    include_filtered: bool = False
+    assume_sorted: bool = False
+    recount: bool = False
+    calls_tables: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _whole(self.jobs, "jobs", 1)
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """How origins, patterns and statistics are decided: ``at`` (evaluate with the samples dated
+    on or before this ISO date), ``count_all`` (count germline, synonymous and intronic changes),
+    ``focal_max``, the permutation test's ``permutations`` and ``seed``, ``amp_cn`` (copy number
+    from which a gene is amplified) and the outcome grouping ``by``."""
+
+    at: str | None = None
+    count_all: bool = False
+    focal_max: int = DEFAULT_FOCAL_MAX
+    permutations: int = DEFAULT_PERMUTATIONS
+    seed: int = DEFAULT_SEED
+    amp_cn: float = DEFAULT_AMP_CN
+    by: str = DEFAULT_GROUPING
+
+    def __post_init__(self) -> None:
+        _whole(self.focal_max, "focal_max", 0)
+        _whole(self.permutations, "permutations", 1)
+        if self.by not in GROUPINGS:
+            raise OptionError(f"unknown grouping {self.by!r}", field="by",
+                              hint=f"accepted: {', '.join(GROUPINGS)}")
