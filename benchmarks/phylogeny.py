@@ -486,14 +486,14 @@ def _clock(function):
 def timing(args) -> None:
     import os
 
-    from lesiontrack.compare import _lesion_states
+    from lesiontrack.evidence import lesion_states
 
     t0 = time.perf_counter()
     calls = make_cohort(args.patients, args.lesions, args.mutations, args.seed)
     made = time.perf_counter() - t0
     runs = [_clock(lambda: ph.phylogeny(calls)) for _ in range(args.repeats)]
     result = runs[0][0]
-    states, states_wall, states_cpu = _clock(lambda: _lesion_states(calls))
+    states, states_wall, states_cpu = _clock(lambda: lesion_states(calls))
     _, trees_wall, trees_cpu = _clock(lambda: ph.phylogeny(calls, states=states))
     methods = {t.method for t in result.patients.values()}
     load = os.getloadavg()[0]
@@ -505,7 +505,7 @@ def timing(args) -> None:
     print(f"| `phylogeny(calls)`, median of {args.repeats} "
           f"| {statistics.median(r[1] for r in runs):.1f} "
           f"| {statistics.median(r[2] for r in runs):.1f} |")
-    print(f"| of which lesion states (`compare._lesion_states`) | {states_wall:.1f} "
+    print(f"| of which lesion states (`evidence.lesion_states`) | {states_wall:.1f} "
           f"| {states_cpu:.1f} |")
     print(f"| of which matrices, trees ({', '.join(sorted(methods))}), placement, heterogeneity "
           f"| {trees_wall:.1f} | {trees_cpu:.1f} |")

@@ -35,7 +35,7 @@ from .errors import (
 _LAZY = {
     "CALLS_COLUMNS": "calls", "build_calls": "calls", "read_calls": "calls",
     "read_calls_table": "calls", "calls_table_batches": "calls", "ORIGIN_COLUMNS": "compare", "classify": "compare",
-    "lesion_states": "compare",
+    "lesion_states": "evidence",
     "build_graph": "graph", "graph_to_graphml": "graph", "graph_to_json": "graph",
     "write_graph": "graph", "read_samplesheet": "samplesheet", "lesion_table": "stats",
     "permutation_test": "stats", "test_clustering": "stats",
@@ -51,7 +51,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         read_calls,
         read_calls_table,
     )
-    from .compare import ORIGIN_COLUMNS, classify, lesion_states
+    from .compare import ORIGIN_COLUMNS, classify
+    from .evidence import lesion_states
     from .graph import build_graph, graph_to_graphml, graph_to_json, write_graph
     from .options import Thresholds
     from .phylo import phylogeny, write_phylogeny

@@ -244,7 +244,8 @@ def _add_patients_option(parser: argparse.ArgumentParser) -> None:
 
 def _states(calls, sheet, thresholds, args: argparse.Namespace, patients_table=None):
     """(lesion states, origins, sample states) of a parsed command."""
-    from .compare import classify, lesion_states, sample_states
+    from .compare import classify
+    from .evidence import lesion_states, sample_states
 
     per_sample = sample_states(calls, sheet, thresholds=thresholds)
     states = lesion_states(calls, sheet, thresholds=thresholds, sample_states=per_sample)
@@ -489,7 +490,8 @@ def _run_outcomes(args: argparse.Namespace) -> int:
 def _run_phylogeny(args: argparse.Namespace) -> int:
     """``lesiontrack phylogeny``: trees, mutations.tsv and phylogeny.json built in a folder
     beside OUTDIR and moved into place once complete (as the report)."""
-    from .compare import classify, lesion_states
+    from .compare import classify
+    from .evidence import lesion_states
     from .io.output import building_folder, check_outdir
     from .phylo import drops_samples, phylogeny, write_phylogeny
 

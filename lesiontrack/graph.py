@@ -151,7 +151,7 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
                        **({"counted": bool(row.counted)} if hasattr(row, "counted") else {}),
                        **_drug_attributes(row, codons.get((row.patient_id, row.variant_key))))
     if states is None:
-        from .compare import lesion_states
+        from .evidence import lesion_states
 
         states = lesion_states(calls, samples, thresholds=thresholds)
     absent = states[states["state"] == "absent"] if len(states) else states

@@ -867,7 +867,7 @@ def _matrices(calls, origins, sheet, states, latest_only, thresholds):
     leaves = _leaf_roster(calls, sheet)
     tree_leaves = {p: ls for p, ls in leaves.items() if len(ls) >= 2}
     if states is None:
-        from .compare import lesion_states
+        from .evidence import lesion_states
 
         # only the patients that get a tree: a cohort of single-lesion patients costs nothing
         wanted = calls["patient_id"].astype(str).isin(list(tree_leaves)).to_numpy()

@@ -103,8 +103,8 @@ def read_sheet_copy_number(
     :class:`~lesiontrack.errors.ReferenceMismatchError` or
     :class:`~lesiontrack.errors.OptionError` (a bad ``amp_cn``, a sample with a ``cnv`` file
     whose build is unknown)."""
-    from .compare import sample_tumour_content
     from .errors import OptionError
+    from .evidence import sample_tumour_content
     from .io.cnv import read_copy_number
 
     if amp_cn <= 0:

@@ -63,7 +63,7 @@ def lesion_table(origins: pd.DataFrame, calls: pd.DataFrame,
     best-read mutation); otherwise it is not evaluable and left out of the tests. ``states``:
     the lesion states already computed from the same inputs and ``thresholds``.
     """
-    from .compare import ABSENT, DETECTED, LOW_LEVEL, lesion_states
+    from .evidence import ABSENT, DETECTED, LOW_LEVEL, lesion_states
 
     thresholds = thresholds or Thresholds()
     from .timeline import lesion_statuses
@@ -130,7 +130,7 @@ def clonal_power(states: pd.DataFrame,
     mutation, from the lesion states (:func:`~lesiontrack.compare.lesion_states`); 0 where its
     tumour content is unknown, no entry for a lesion without states. The "without secondary" test of
     :func:`lesion_table` and the ``powered`` of the progression mechanism read this."""
-    from .compare import detection_power
+    from .evidence import detection_power
 
     thresholds = thresholds or Thresholds()
     out: dict[tuple[str, str], float] = {}
@@ -543,7 +543,7 @@ def test_clustering(
     ``progression_mechanism`` per progressive lesion and ``controlled_amplifications``) from
     ``copy_number`` (:func:`lesiontrack.roads.read_sheet_copy_number`; None: copy number not
     evaluable)."""
-    from .compare import lesion_states
+    from .evidence import lesion_states
     from .resistance import resistance_table
     from .roads import patient_roads, roads_to_resistance, with_roads
 

@@ -17,8 +17,8 @@ from scipy import stats as sps
 
 import lesiontrack as lt
 from lesiontrack.cli import main
-from lesiontrack.compare import detection_power, lesion_states, sample_states
 from lesiontrack.errors import OptionError, PatientTableError, SampleSheetError
+from lesiontrack.evidence import detection_power, lesion_states, sample_states
 from lesiontrack.outcomes import read_patients
 from lesiontrack.stats import lesion_table
 from lesiontrack.timeline import lesion_statuses

@@ -146,7 +146,8 @@ def _parts(args: argparse.Namespace, sheet, thresholds, patients_table=None):
     sample sheet's calls files or from --calls tables; ``--at`` applied)."""
     from ..calls import calls_table_batches
     from ..cli import _at, _build_calls
-    from ..compare import classify, lesion_states, sample_states
+    from ..compare import classify
+    from ..evidence import lesion_states, sample_states
     from ..timeline import calls_at
     from .render import ReportPart
 
