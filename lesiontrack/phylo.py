@@ -949,7 +949,7 @@ def phylogeny(
     samples merged; with ``latest_only`` and a ``date`` column, only its latest-date samples);
     plasma and normal samples are not leaves. The lesion states come from ``states`` (columns
     ``patient_id``, ``variant_key``, ``lesion_id``, ``state``; used as given) or are derived
-    from ``calls`` (:func:`lesiontrack.compare.lesion_states`, for the patients with two or
+    from ``calls`` (:func:`lesiontrack.evidence.lesion_states`, for the patients with two or
     more lesions only). Mutations whose ``origin`` in ``origins`` is ``germline`` are left
     out; ``origins`` also fills the ``origin`` column. With ``thresholds``, ``detected`` is
     recomputed from the counts (as :func:`lesiontrack.classify` does). Raises

@@ -3,10 +3,10 @@ progression mechanism of every progressive lesion.
 
 The science is in :mod:`lesiontrack.copynumber` (pure functions over tables); this module feeds
 it what the run knows: the genome build of each sample's calls, the tumour content of each
-sample (:func:`lesiontrack.compare.sample_tumour_content`: the sheet's ``purity``, else 2 x the
+sample (:func:`lesiontrack.evidence.sample_tumour_content`: the sheet's ``purity``, else 2 x the
 truncal driver's VAF), the lesion states of the counted secondary mutations and, for patients
 without one, whether each lesion was powered to show a clonal mutation
-(:func:`lesiontrack.stats.clonal_power`). ``stats``, ``report`` and ``graph`` call it.
+(:func:`lesiontrack.patterns.clonal_power`). ``stats``, ``report`` and ``graph`` call it.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def read_sheet_copy_number(
     """The copy-number table (:func:`~lesiontrack.copynumber.copy_number_table`, one row per
     tumour sample and gene) of the sheet's samples, when at least one has a ``cnv`` file; else
     a table without rows. The build of each sample comes from its calls (checked against the
-    segments), the tumour content of log2 files from :func:`~lesiontrack.compare.
+    segments), the tumour content of log2 files from :func:`~lesiontrack.evidence.
     sample_tumour_content`. Raises :class:`~lesiontrack.io.cnv.CopyNumberFileError`,
     :class:`~lesiontrack.errors.ReferenceMismatchError` or
     :class:`~lesiontrack.errors.OptionError` (a bad ``amp_cn``, a sample with a ``cnv`` file
@@ -150,9 +150,9 @@ def lesion_roster(calls: pd.DataFrame, sheet: pd.DataFrame | None, states: pd.Da
     """One row per lesion (``role == lesion``) of the calls and the sheet: ``patient_id``,
     ``lesion_id``, ``status`` (at the lesion's current date: a lesion biopsied when stable and
     again when progressing is progressive), ``powered`` (whether it would show a clonal heterozygous mutation
-    with probability >= min_power: :func:`~lesiontrack.stats.clonal_power`; None without
+    with probability >= min_power: :func:`~lesiontrack.patterns.clonal_power`; None without
     states)."""
-    from .stats import clonal_power
+    from .patterns import clonal_power
     from .timeline import lesion_statuses
 
     thresholds = thresholds or Thresholds()

@@ -20,7 +20,7 @@ from lesiontrack.cli import main
 from lesiontrack.errors import OptionError, PatientTableError, SampleSheetError
 from lesiontrack.evidence import detection_power, lesion_states, sample_states
 from lesiontrack.outcomes import read_patients
-from lesiontrack.stats import lesion_table
+from lesiontrack.patterns import lesion_table
 from lesiontrack.timeline import lesion_statuses
 
 W557 = ("chr4", 54727434, "CAGTGGA", "C")  # KIT p.W557_K558del, exon 11: the driver

@@ -1538,15 +1538,10 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     parts' lesion tables and patterns at the end (``outcomes``: a function of those stats;
     ``patient_table``: the patient table deciding the patterns)."""
     from ..evidence import lesion_states
+    from ..patterns import check_table_patients, lesion_table, patient_patterns
     from ..resistance import patient_resistance, resistance_table
     from ..roads import patient_roads, roads_to_resistance, with_roads
-    from ..stats import (
-        add_heterogeneity,
-        check_table_patients,
-        clustering_from_tables,
-        lesion_table,
-        patient_patterns,
-    )
+    from ..stats import add_heterogeneity, clustering_from_tables
 
     min_depth = int(options.get("min_depth") or DEFAULT_MIN_DEPTH)
     thresholds = _thresholds(options)
