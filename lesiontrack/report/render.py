@@ -700,7 +700,8 @@ class _PhylogenyFolder:
         self.skipped.update(result.skipped)
 
     def close(self) -> None:
-        from ..phylo import MUTATION_COLUMNS, phylogeny_json, phylogeny_payload
+        from ..phylo import phylogeny_json, phylogeny_payload
+        from ..phylo_tree import MUTATION_COLUMNS
 
         order = sorted(self.entries, key=_natural)
         with (self.folder / "mutations.tsv").open("w", encoding="utf-8", newline="\n") as out:
