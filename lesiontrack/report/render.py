@@ -1116,7 +1116,7 @@ def _roads_cohort_view(stats: dict, files: dict[str, str]) -> dict:
     explains (:func:`lesiontrack.copynumber.mechanism_counts` of the statistics'
     ``progression_mechanism``), the unexplained lesions, and the controlled lesions with a KIT
     amplification."""
-    from ..copynumber import MECHANISM_COLUMNS, mechanism_counts
+    from ..mechanism import MECHANISM_COLUMNS, mechanism_counts
 
     rows = [{"patient_id": str(p["patient_id"]), "lesion_id": str(lesion),
              "progression_mechanism": mechanism}
