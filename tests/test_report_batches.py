@@ -19,9 +19,9 @@ from conftest import FIXTURES
 import lesiontrack as lt
 from lesiontrack import calls as calls_module
 from lesiontrack import graph as graph_module
-from lesiontrack.cli import main
 from lesiontrack.batches import patient_batches
 from lesiontrack.cli import commands as cli_commands
+from lesiontrack.cli import main
 
 SHEET = FIXTURES / "samplesheet.tsv"
 ROOT = Path(__file__).resolve().parents[1]
