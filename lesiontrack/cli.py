@@ -441,7 +441,7 @@ def _load(args: argparse.Namespace):
 
 def _load_calls(args: argparse.Namespace, sheet, thresholds):
     """The calls table: from ``--calls`` tables, else read from the sheet's calls files."""
-    from .calls import read_calls_table
+    from .calls_tables import read_calls_table
 
     tables = getattr(args, "calls_tables", None)
     if tables:

@@ -144,7 +144,7 @@ def patient_batches(sheet, size: int) -> list[list[str]]:
 def _parts(args: argparse.Namespace, sheet, thresholds, patients_table=None):
     """(every patient, the report's parts: one batch of patients at a time, read from the
     sample sheet's calls files or from --calls tables; ``--at`` applied)."""
-    from ..calls import calls_table_batches
+    from ..calls_tables import calls_table_batches
     from ..cli import _at, _build_calls
     from ..compare import classify, lesion_states, sample_states
     from ..timeline import calls_at
