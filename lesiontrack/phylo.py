@@ -190,12 +190,11 @@ def _matrices(calls, origins, sheet, states, latest_only, thresholds):
 
     if thresholds is not None and states is None:  # given states already decided detection
         calls = calls.copy()
-        calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"],
-                                              calls.get("role"))
+        calls["detected"] = thresholds.detect_calls(calls)
     leaves = _leaf_roster(calls, sheet)
     tree_leaves = {p: ls for p, ls in leaves.items() if len(ls) >= 2}
     if states is None:
-        from .compare import lesion_states
+        from .evidence import lesion_states
 
         # only the patients that get a tree: a cohort of single-lesion patients costs nothing
         wanted = calls["patient_id"].astype(str).isin(list(tree_leaves)).to_numpy()
@@ -261,7 +260,7 @@ def phylogeny(
     samples merged; with ``latest_only`` and a ``date`` column, only its latest-date samples);
     plasma and normal samples are not leaves. The lesion states come from ``states`` (columns
     ``patient_id``, ``variant_key``, ``lesion_id``, ``state``; used as given) or are derived
-    from ``calls`` (:func:`lesiontrack.compare.lesion_states`, for the patients with two or
+    from ``calls`` (:func:`lesiontrack.evidence.lesion_states`, for the patients with two or
     more lesions only). Mutations whose ``origin`` in ``origins`` is ``germline`` are left
     out; ``origins`` also fills the ``origin`` column. With ``thresholds``, ``detected`` is
     recomputed from the counts (as :func:`lesiontrack.classify` does). Raises

@@ -17,7 +17,6 @@ import pandas as pd
 
 from .copynumber import (
     COPY_NUMBER_COLUMNS,
-    DEFAULT_AMP_CN,
     MECHANISM_GENES,
     copy_number_table,
     lesion_copy_number,
@@ -28,7 +27,7 @@ from .mechanism import (
     controlled_amplifications,
     progression_mechanism,
 )
-from .options import Thresholds
+from .options import DEFAULT_AMP_CN, Thresholds
 
 __all__ = [
     "ROAD_KEYS",
