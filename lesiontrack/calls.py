@@ -26,17 +26,16 @@ from .errors import (
     ReferenceMismatchError,
     SampleSheetError,
 )
-from .io import (
-    COMPRESSION_ERRORS,
+from .io import ReadResult, read_calls_file
+from .io.bounded import GuardedReader
+from .io.compression import COMPRESSION_ERRORS
+from .io.xmlsafe import (
     ILLEGAL_CHARACTERS,
     REPLACEMENT,
-    ReadResult,
     character_name,
     illegal_rows,
-    read_calls_file,
     replace_illegal,
 )
-from .io.bounded import GuardedReader
 from .options import BATCH_PATIENTS, DEFAULT_GENES, DEFAULT_JOBS, Thresholds
 from .reference import Reference
 from .samplesheet import read_samplesheet, sheet_folder

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import CallsFileError, LesionTrackError
+from .compression import GZIP_MAGIC
 
 #: No line of a calls file or table may be longer than this (a longer one is a corrupt file, a
 #: foreign file, or a decompression bomb; a VCF record with thousands of samples stays far below).
@@ -29,19 +30,13 @@ class LineTooLongError(CallsFileError):
     another engine (which would hold the line in memory)."""
 
 
-def is_gzip(path: Path) -> bool:
-    """The file starts with the gzip magic (gzip or BGZF)."""
-    with Path(path).open("rb") as probe:
-        return probe.read(2) == b"\x1f\x8b"
-
-
 def open_binary(path: Path):
     """The file as a binary stream of its text: plain, or gzip/BGZF (bzip2, xz: tables pandas
     wrote) inflated on demand (these modules inflate at most what each ``read(n)`` asks for)."""
     path = Path(path)
     with path.open("rb") as probe:
         magic = probe.read(6)
-    if magic[:2] == b"\x1f\x8b":
+    if magic[:2] == GZIP_MAGIC:
         return gzip.open(path, "rb")
     if magic[:3] == b"BZh":
         import bz2
