@@ -375,6 +375,32 @@ def test_plain_gzip_note(tmp_path):
     assert sum("plain gzip" in w for w in result.warnings) == 1
 
 
+def test_one_bgzf_rule_for_both_engines(tmp_path):
+    """A gzip member whose "BC" subfield is not the first of its extra field is plain gzip for
+    htslib, so for both engines (the text path's own BGZF test once took it for BGZF and
+    failed with IndexError reading the subfield past the 18 bytes it had read)."""
+    import struct
+    import zlib
+
+    from lesiontrack.io.bgzf import BGZF_EOF
+    from lesiontrack.io.compression import compression
+
+    text = write_vcf(tmp_path / "t.vcf", _kit_records("chr4")).read_bytes()
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+    payload = deflate.compress(text) + deflate.flush()
+    extra = b"XY\x02\x00ab" + b"BC\x02\x00" + struct.pack("<H", 12 + 12 + len(payload) + 8 - 1)
+    member = (b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff" + struct.pack("<H", len(extra)) + extra
+              + payload + struct.pack("<II", zlib.crc32(text), len(text)))
+    path = tmp_path / "odd.vcf.gz"
+    path.write_bytes(member + BGZF_EOF)
+    assert gzip.decompress(path.read_bytes()) == text
+    assert compression(path) == "gzip"
+    rows = assert_same(path, GENE_WINDOWS)
+    assert len(rows) > 0
+    result = read_vcf(path, regions=GENE_WINDOWS, engine="text")
+    assert sum("plain gzip" in w for w in result.warnings) == 1
+
+
 # --------------------------------------------------------------------------------------------
 # Files the text path leaves to pysam
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .bounded import MAX_LINE_BYTES, LineGuard
 
@@ -55,7 +56,7 @@ def _bsize_offset(data: bytes | memoryview, start: int) -> int | None:
     return None
 
 
-def decompressor(wbits: int):
+def decompressor(wbits: int) -> Any:
     """A decompression object of the inflate backend (``isal`` when installed, else ``zlib``)."""
     return _inflater.decompressobj(wbits)
 
@@ -293,7 +294,8 @@ def gunzip_prefix(path: Path, size: int) -> bytes:
     return b"".join(parts)
 
 
-def block_incomplete(data: bytes, pos: int) -> bool:
+def block_incomplete(data: bytes | memoryview, pos: int) -> bool:
+    """Whether the block at ``pos`` is not wholly in ``data`` (or its size cannot be read yet)."""
     at = _bsize_offset(data, pos) if len(data) - pos >= 18 else None
     if at is None or at + 2 > len(data):
         return True

@@ -363,6 +363,7 @@ class Calls:
     # -- result ------------------------------------------------------------------------------
 
     def frame(self) -> pd.DataFrame:
+        """The rows collected so far, as a frame of :data:`~.result.RAW_COLUMNS`."""
         cols = self.columns
         n = len(cols["pos"])
         if not n:
@@ -381,6 +382,7 @@ class Calls:
         return raw_frame(arrays, n)
 
     def finish_notes(self) -> list[str]:
+        """The file's notes (one line each), each also logged as a warning."""
         if not self.declared_contigs and self.n_read:
             self.notes["no_contigs"] = "the header has no ##contig lines"
         if self.undeclared_contigs:

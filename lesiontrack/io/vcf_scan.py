@@ -223,6 +223,8 @@ class Order:
         state.last_line_is_it = False
 
     def follow(self, piece: Piece, stitched: tuple[str, int] | None) -> bool:
+        """Take in a scanned piece (and the line stitched across its start); False when the
+        order is broken."""
         for target, state in self.contigs.items():
             if stitched is not None and stitched[0] == target:
                 if not self._run(state, stitched[1], stitched[1]):
@@ -247,5 +249,6 @@ class Order:
         return True
 
     def done(self) -> bool:
+        """Every window contig has been read past its last window."""
         return all(s.seen and (s.left or s.last_pos > s.max_end) for s in self.contigs.values())
 
