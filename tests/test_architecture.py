@@ -163,10 +163,7 @@ class _Imports(ast.NodeVisitor):
         for alias in node.names:
             if not self.package.inside(alias.name):
                 continue
-            parts = alias.name.split(".")
-            while len(parts) > 1 and ".".join(parts) not in self.package.modules:
-                parts.pop()
-            target = ".".join(parts)
+            target = alias.name  # `import a.b.c`: a.b.c is a module
             self._edge(target, node.lineno)
             if alias.name.startswith(self.package.name + "."):
                 self._private_module(alias.name, node.lineno, f"import {alias.name}")
@@ -608,9 +605,12 @@ def test_checker_counts_lazy_imports_of_an_init(tmp_path):
                 return getattr(importlib.import_module(".b", __name__), name)
             """,
         "sub/b.py": "from fakepkg.sub import __doc__ as d\n",
+        "g.py": "import importlib\n\n\ndef f():\n    return importlib.import_module('fakepkg.h')\n",
+        "h.py": "from .g import f\n",
     })
     assert first_lines(find_cycles(package)) == [
         "fakepkg -> fakepkg.a -> fakepkg",
+        "fakepkg.g -> fakepkg.h -> fakepkg.g",
         "fakepkg.sub -> fakepkg.sub.b -> fakepkg.sub",
     ]
 
@@ -658,8 +658,9 @@ def test_checker_resolves_relative_and_absolute_imports(tmp_path):
 
 def test_checker_finds_private_names(tmp_path):
     package = make_package(tmp_path, {
-        "__init__.py": "__version__ = '1'\n",
-        "a.py": "_hidden = 1\npublic = 2\n_own = _hidden\n\n\ndef f():\n    return _own\n",
+        "__init__.py": "__version__ = '1'\n_internal = 2\n\n\ndef f():\n"
+                       "    from . import _internal\n    return _internal\n",
+        "a.py": "import fakepkg.a as this\n_hidden = 1\npublic = 2\n_own = this._hidden\n",
         "b.py": """
             from .a import _hidden, public
             from . import __version__
@@ -727,6 +728,8 @@ def test_checker_checks_the_exception_list(tmp_path):
     everything = {f"fakepkg/m{i}.py": "one concern" for i in range(4)}
     assert long_files(package, everything) == [
         "4 files are listed as exceptions; at most 3"]
+    three = {f"fakepkg/m{i}.py": "one concern" for i in range(3)}
+    assert long_files(package, three) == ["fakepkg/m3.py: 501 lines (limit 500)"]
     assert long_files(package, {"fakepkg/m0.py": "", "fakepkg/m1.py": "two\nlines",
                                 "fakepkg/short.py": "was long", "fakepkg/gone.py": "moved"}) == [
         "4 files are listed as exceptions; at most 3",
