@@ -2,7 +2,7 @@
 not, plain gzip), every record, with htslib's checks; a failure is named by the file's line
 where one can be found. Records go to the shared counting (:class:`~.vcf_counts.Calls`).
 
-A VCF read whole is pumped as text through a pipe (:class:`_TextPipe`), so that decompression is
+A VCF read whole is pumped as text through a pipe (:class:`~.bounded.TextPipe`), so that decompression is
 bounded and an over-long line is refused before htslib would hold it; an index query or a BCF is
 read by htslib from the file itself.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pysam
 
 from ..errors import CallsFileError
 from .bgzf import BGZF_EOF
-from .bounded import MAX_LINE_BYTES, LineGuard, open_binary
+from .bounded import TextPipe, bounded_lines, open_binary
 from .compression import compression, open_text
 from .result import ReadResult
 from .vcf_counts import NO_SAMPLES_NOTE, PLAIN_GZIP_NOTE, Calls, Values, numbers
@@ -43,49 +42,6 @@ def _record_span(rec: pysam.VariantRecord) -> tuple[int, int]:
     """1-based (first, last) base of the record: its REF span (or INFO/END when longer)."""
     start = rec.pos
     return start, max(start + len(rec.ref or "N") - 1, rec.stop)
-
-
-class _TextPipe:
-    """A VCF's text (plain, gzip or BGZF) pumped by a thread into a pipe pysam reads as a stream,
-    through a :class:`~lesiontrack.io.bounded.LineGuard`: decompression is bounded (1 MiB at a
-    time) and a line longer than :data:`~lesiontrack.io.bounded.MAX_LINE_BYTES` stops the
-    stream with an error, before htslib would hold it whole."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.error: BaseException | None = None
-        read_fd, write_fd = os.pipe()
-        self.handle = os.fdopen(read_fd, "rb")
-        self._thread = threading.Thread(target=self._pump, args=(write_fd,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, write_fd: int) -> None:
-        guard = LineGuard(self.path, what="VCF")
-        try:
-            with os.fdopen(write_fd, "wb") as sink, open_binary(self.path) as source:
-                while chunk := source.read(1 << 20):
-                    guard.feed(chunk)
-                    sink.write(chunk)
-        except BrokenPipeError:  # the reader stopped early: not an error of the file
-            pass
-        except Exception as exc:  # truncated or corrupt gzip, a line too long: for the reader
-            self.error = exc
-
-    def stop(self) -> BaseException | None:
-        """Close the reading end, wait for the thread; the pump's error, if any."""
-        self.handle.close()
-        self._thread.join()
-        return self.error
-
-
-def _bounded_lines(handle) -> Iterator:
-    """The lines of a text or binary handle, each read at most
-    :data:`~lesiontrack.io.bounded.MAX_LINE_BYTES` (+1) long; stops at a longer one (these
-    loops only look for where an error is)."""
-    while line := handle.readline(MAX_LINE_BYTES + 1):
-        if len(line) > MAX_LINE_BYTES:
-            return
-        yield line
 
 
 def _is_bcf(path: Path) -> bool:
@@ -157,7 +113,7 @@ class _VcfReader(Calls):
         super().__init__(path, include_filtered, shown)
         self.regions = regions
         self.vf: pysam.VariantFile | None = None
-        self.pipe: _TextPipe | None = None
+        self.pipe: TextPipe | None = None
         self.compression = "none"
         self.streaming = True  # records read in file order (line numbers are meaningful)
         self.last = ""  # last record returned, "chrom:pos"
@@ -169,7 +125,7 @@ class _VcfReader(Calls):
         if self.compression == "gzip":
             self.notes["plain_gzip"] = PLAIN_GZIP_NOTE
         if self._piped():
-            self.pipe = _TextPipe(self.path)
+            self.pipe = TextPipe(self.path)
         try:
             source = self.pipe.handle if self.pipe is not None else str(self.path)
             self.vf = pysam.VariantFile(source)
@@ -178,7 +134,7 @@ class _VcfReader(Calls):
         return self.vf
 
     def _piped(self) -> bool:
-        """Whether htslib reads the text through a :class:`_TextPipe` (every VCF read whole,
+        """Whether htslib reads the text through a :class:`~.bounded.TextPipe` (every VCF read whole,
         in file order: plain gzip always, plain text and BGZF unless an index serves the
         windows) rather than the file itself (an indexed query, a BCF)."""
         if self.compression == "gzip":
@@ -279,7 +235,7 @@ class _VcfReader(Calls):
         when the file cannot be read as text."""
         try:
             with open_text(self.path) as handle:
-                for number, line in enumerate(_bounded_lines(handle), start=1):
+                for number, line in enumerate(bounded_lines(handle), start=1):
                     if not line.startswith("##") or number > 100_000:
                         return number, line.rstrip("\n")
                 return 0, ""
@@ -291,7 +247,7 @@ class _VcfReader(Calls):
         lines), else 0."""
         try:
             with open_text(self.path) as handle:
-                for number, line in enumerate(_bounded_lines(handle), start=1):
+                for number, line in enumerate(bounded_lines(handle), start=1):
                     if number > after and line.startswith("#CHROM"):
                         return number
                     if number > 100_000:
@@ -349,7 +305,7 @@ class _VcfReader(Calls):
             with opener(self.path, "rb") as handle:
                 records = 0
                 in_body = False  # htslib reads every line after #CHROM as a record
-                for line_no, line in enumerate(_bounded_lines(handle), start=1):
+                for line_no, line in enumerate(bounded_lines(handle), start=1):
                     if not in_body:
                         in_body = line.startswith(b"#CHROM")
                         continue
@@ -431,7 +387,7 @@ class _VcfReader(Calls):
                 number = 0
                 records = 0
                 in_body = False  # htslib reads every line after #CHROM as a record
-                for line in _bounded_lines(handle):
+                for line in bounded_lines(handle):
                     number += 1
                     if not in_body:
                         in_body = line.startswith("#CHROM")
