@@ -11,6 +11,7 @@ from lesiontrack.variants import is_simple_allele, minimal, span, variant_key, v
 @pytest.mark.parametrize("allele, simple", [
     ("A", True), ("acgtn", True), ("ACGTN", True), ("", False), ("-", False), (".", False),
     ("*", False), ("<DEL>", False), ("A[chr1:10[", False), ("AR", False), ("A C", False),
+    ("A\n", False),  # a trailing newline is not a base (re.match with $ would accept it)
 ])
 def test_is_simple_allele(allele, simple):
     assert is_simple_allele(allele) is simple
