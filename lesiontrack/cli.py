@@ -461,7 +461,8 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 def _run_outcomes(args: argparse.Namespace) -> int:
-    from .outcomes import analyse, outcomes_json, outcomes_text, read_patients, write_outcomes
+    from .outcomes import analyse, outcomes_json, outcomes_text, write_outcomes
+    from .patients import read_patients
     from .stats import test_clustering
 
     if args.outdir is not None:
@@ -474,9 +475,12 @@ def _run_outcomes(args: argparse.Namespace) -> int:
     states, origins, _ = _states(calls, sheet, thresholds, args, patients)
     clustering = test_clustering(origins, calls, samples=sheet, focal_max=args.focal_max,
                                  patients=patients, thresholds=thresholds, states=states)
-    result, figures = analyse(patients, clustering["patients"], args.by,
-                              focal_max=args.focal_max)
+    result, groups = analyse(patients, clustering["patients"], args.by,
+                             focal_max=args.focal_max)
     if args.outdir is not None:
+        from .report.figures import km_figures
+
+        figures = km_figures(patients, groups, result)
         written = write_outcomes(args.outdir, result, figures, force=args.force,
                                  inputs=_inputs(args, sheet))
     sys.stdout.write(outcomes_json(result) if args.json else outcomes_text(result))
@@ -536,7 +540,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     patients_table = None
     if getattr(args, "patients", None) is not None:
-        from .outcomes import read_patients
+        from .patients import read_patients
 
         patients_table = read_patients(args.patients, require_outcomes=False)  # fail fast
     sheet, calls, thresholds = _load(args)

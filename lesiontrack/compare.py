@@ -941,13 +941,13 @@ def classify(
     that a drug-table row applies to, else ''.
     """
     if calls.empty:
-        return _empty_origins()
+        return empty_origins()
     grid = sample_states if sample_states is not None else _sample_grid(
         calls, samples, thresholds=thresholds)
     if states is None:
         states = lesion_states(calls, samples, thresholds=thresholds, sample_states=grid)
     if states.empty:
-        return _empty_origins()
+        return empty_origins()
     if grid.empty or "_alt" not in grid:
         grid = pd.DataFrame(columns=["patient_id", "variant_key", "sample_id", "role", "state",
                                      "date", "lesion_id", "power"])
@@ -1036,7 +1036,7 @@ def classify(
             "first_detected_in": firsts_detected.get(key, ("", ""))[1],
         })
     if not rows:
-        return _empty_origins()
+        return empty_origins()
     out = pd.DataFrame.from_records(rows, columns=ORIGIN_COLUMNS)
     out["_chrom"] = out["chrom"].map(_natural)
     out = out.sort_values(["patient_id", "_chrom", "pos", "ref", "alt"], kind="stable")
@@ -1052,7 +1052,7 @@ def _drug_fields(gene, codon, hgvsp, consequence: str) -> dict[str, str]:
     return {"region": found.region if found else "", "drug_activity": activity_string(found)}
 
 
-def _empty_origins() -> pd.DataFrame:
+def empty_origins() -> pd.DataFrame:
     """An origins table without rows, with the dtypes of a table with rows (``pos`` int64)."""
     dtypes = {"pos": "int64", "counted": "bool"}
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in ORIGIN_COLUMNS})
@@ -1060,5 +1060,5 @@ def _empty_origins() -> pd.DataFrame:
 
 __all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "ORIGIN_COLUMNS", "PLASMA",
            "STATES", "STATE_COLUMNS", "TUMOUR_CONTENT_COLUMNS", "classify", "detection_power",
-           "lesion_states", "noise_p_value", "sample_states", "sample_tumour_content",
-           "vaf_interval"]
+           "empty_origins", "lesion_states", "noise_p_value", "sample_states",
+           "sample_tumour_content", "vaf_interval"]

@@ -291,6 +291,15 @@ def coverage_grid(resistance: dict) -> pd.DataFrame:
     return grid
 
 
+def concat_resistance(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """:func:`resistance_table`'s tables of several batches of patients as one, with its
+    ``drug_activity`` column (the same rows for every cut of the cohort)."""
+    columns = [*RESISTANCE_COLUMNS, "drug_activity"]
+    kept = [t for t in tables if len(t)]
+    return (pd.concat(kept, ignore_index=True)[columns] if kept
+            else pd.DataFrame(columns=columns))
+
+
 __all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "OTHER_REGION", "PATIENT_KEYS",
-           "RESISTANCE_COLUMNS", "STATES", "coverage_grid", "heterogeneity",
+           "RESISTANCE_COLUMNS", "STATES", "concat_resistance", "coverage_grid", "heterogeneity",
            "heterogeneity_words", "patient_resistance", "polyclonal_pairs", "resistance_table"]

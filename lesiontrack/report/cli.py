@@ -148,7 +148,7 @@ def _parts(args: argparse.Namespace, sheet, thresholds, patients_table=None):
     from ..cli import _at, _build_calls
     from ..compare import classify, lesion_states, sample_states
     from ..timeline import calls_at
-    from .render import ReportPart
+    from .build import ReportPart
 
     at = _at(args)
 
@@ -191,33 +191,48 @@ def _part_copy_number(args: argparse.Namespace, rows, calls, thresholds):
 
 def _report(args: argparse.Namespace) -> tuple[Path, int]:
     """Write the report of ``args``: (its index.html, the number of patients)."""
-    from ..cli import _inputs, _load_sheet
+    from ..cli import _at, _inputs, _load_sheet
     from ..io.output import check_outdir
-    from .render import write_report_parts
+    from ..options import DEFAULT_AMP_CN, AnalysisOptions, ReadOptions
+    from .build import write_report_parts
 
     # fail before the slow part (and before reading the sheet; once read, an OUTDIR holding
     # any file it names is refused too)
     check_outdir(Path(os.path.abspath(args.output)), args.force, _inputs(args, None))
     patients_table = None
     if getattr(args, "patients", None) is not None:
-        from ..outcomes import read_patients
+        from ..patients import read_patients
 
         # fail fast, before reading the calls; outcome columns are optional here
         patients_table = read_patients(args.patients, require_outcomes=False)
     sheet, thresholds = _load_sheet(args)
+    analysis = AnalysisOptions(at=_at(args), count_all=bool(getattr(args, "count_all", False)),
+                               focal_max=args.focal_max, permutations=args.permutations,
+                               seed=args.seed, amp_cn=getattr(args, "amp_cn", DEFAULT_AMP_CN),
+                               by=args.by)
+    tables = getattr(args, "calls_tables", None)
+    reading = ReadOptions(
+        genes=args.genes, assembly=args.assembly,
+        reference=None if args.reference is None else os.fspath(args.reference),
+        jobs=args.jobs, include_filtered=args.include_filtered,
+        assume_sorted=args.assume_sorted, recount=args.recount,
+        calls_tables=tuple(os.fspath(t) for t in tables or ()))
     patients, parts = _parts(args, sheet, thresholds, patients_table)
 
     def outcomes(stats: dict) -> dict | None:
         if patients_table is None or not patients_table.attrs.get("endpoints"):
             return None
         from ..outcomes import analyse
+        from .figures import km_figures
 
-        result, figures = analyse(patients_table, stats["patients"], args.by,
-                                  focal_max=args.focal_max)
-        return {"result": result, "figures": figures, "by": args.by}
+        result, groups = analyse(patients_table, stats["patients"], analysis.by,
+                                 focal_max=analysis.focal_max)
+        return {"result": result, "figures": km_figures(patients_table, groups, result),
+                "by": analysis.by}
 
     index = write_report_parts(args.output, parts=parts, patients=patients, sheet=sheet,
                                sheet_path=args.samplesheet, options=_options(args),
+                               thresholds=thresholds, analysis=analysis, reading=reading,
                                force=args.force, outcomes=outcomes,
                                patient_table=patients_table,
                                progress=False if getattr(args, "quiet", False) else None)
