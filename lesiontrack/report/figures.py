@@ -50,7 +50,8 @@ def tint(colour: str, amount: float) -> str:
     return "#" + "".join(f"{c:02X}" for c in mixed)
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
@@ -241,8 +242,8 @@ def lesion_graph_svg(lesions: Sequence[GraphLesion], mutations: Sequence[GraphMu
 
 def _node(x: float, y: float, w: float, h: float, colour: str, label: str, detail: str,
           title: str) -> str:
-    text = escape(_clip(label, 24))
-    extra = escape(_clip(detail, 30 - min(len(label), 24) // 2)) if detail else ""
+    text = escape(clip(label, 24))
+    extra = escape(clip(detail, 30 - min(len(label), 24) // 2)) if detail else ""
     return (
         f'<g class="g-node"><title>{escape(title)}</title>'
         f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{tint(colour, 0.22)}" '
@@ -300,7 +301,7 @@ def mutation_heatmap_svg(lesions: Sequence[HeatLesion],
         out.append(f'<g><title>{escape(lesion.key)}: {escape(lesion.status)}</title>'
                    f'<rect x="{x + 2}" y="{head_h - 10}" width="{col_w - 4}" height="6" '
                    f'fill="{colour}"/><text x="{x + col_w / 2}" y="{head_h - 16}" '
-                   f'text-anchor="middle" class="g-detail">{escape(_clip(lesion.key, 7))}'
+                   f'text-anchor="middle" class="g-detail">{escape(clip(lesion.key, 7))}'
                    '</text></g>')
     labels = list(groups) if groups is not None else [origin for origin, _ in rows]
     bands: list[tuple[str, str, int, int]] = []  # origin, states, first row, rows
