@@ -163,10 +163,18 @@ class Thresholds:
         out[passed.to_numpy()] = True
         return out
 
+    def detect_calls(self, calls: pd.DataFrame) -> pd.Series:
+        """The ``detected`` column of a calls table under these thresholds: :meth:`detect` of
+        its ``alt_count``, ``depth``, ``vaf`` and (when it has one) ``role`` columns. Every
+        place that (re)decides ``detected`` calls this."""
+        return self.detect(calls["alt_count"], calls["depth"], calls["vaf"], calls.get("role"))
+
 
 def _whole(value, name: str, least: int) -> None:
-    if isinstance(value, bool) or int(value) != value or value < least:
-        raise OptionError(f"{name} must be a whole number >= {least}, not {value}", field=name)
+    if isinstance(value, bool) or int(value) != value:
+        raise OptionError(f"{name} must be a whole number, not {value!r}", field=name)
+    if value < least:
+        raise OptionError(f"{name} must be at least {least}, not {value}", field=name)
 
 
 @dataclass(frozen=True)

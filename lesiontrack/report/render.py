@@ -97,7 +97,7 @@ def render_patients(patient_dir: Path, patients: list[str], ctx: views.PatientCo
         _WORKER = (patient_dir, ctx, page)
         from concurrent.futures import ProcessPoolExecutor
 
-        from ..calls import stop_worker_pool
+        from ..workers import stop_worker_pool
 
         try:
             with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
