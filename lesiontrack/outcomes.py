@@ -1,9 +1,8 @@
 """Outcome after salvage therapy by progression pattern: Kaplan-Meier, log-rank, Cox.
 
-Computing only: the patient table is read by :mod:`lesiontrack.patients`, and the Kaplan-Meier
-figures are drawn by :mod:`lesiontrack.report.figures` from the same numbers. Rules, stated
-once (the table's own rules, such as PFS = progression or death, are in
-:mod:`lesiontrack.patients`):
+Computing only: the patient table (and its rules, such as PFS = progression or death) is
+:mod:`lesiontrack.patients`; :mod:`lesiontrack.report.figures` draws the Kaplan-Meier figures.
+Rules, stated once:
 
 * Kaplan-Meier (lifelines): median = first time S(t) <= 0.5, ``null`` when not reached; its
   95% CI from the exponential Greenwood band (``median_survival_times`` of
@@ -74,7 +73,6 @@ EVENT_DEFINITIONS = {
 
 
 # --------------------------------------------------------------------------- groups
-
 
 def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
                       overrides: pd.DataFrame | Mapping[str, str | None] | None = None,
@@ -192,7 +190,6 @@ def endpoint_frame(patients: pd.DataFrame, groups: pd.DataFrame, endpoint: str,
 
 
 # --------------------------------------------------------------------------- statistics
-
 
 def _num(value) -> float | None:
     """JSON-safe float: NaN and infinities become None."""
@@ -409,9 +406,7 @@ def outcomes_table(result: dict) -> pd.DataFrame:
     return frame
 
 
-# --------------------------------------------------------------------------- output
-
-
+#: The endpoints' names in the text output.
 ENDPOINT_NAMES = {"pfs": "Progression-free survival", "os": "Overall survival"}
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__
 from ..samplesheet import sheet_folder
 from ..text import is_missing as _missing
+from ..version import __version__
 
 #: Shown prominently on every page (and written into every JSON file).
 NOTICE = ("For research use only, not for clinical decisions. This report has not been "

@@ -15,11 +15,11 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from .. import __version__
 from .. import progress as progress_bars
 from ..io.output import frame_to_tsv
 from ..text import as_text
 from ..text import format_percent as _percent
+from ..version import __version__
 from . import figures, views
 from .cohort import cohort_part
 from .outdir import NOTICE, write_text

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from markupsafe import Markup
 
-from .. import __version__, genome
+from .. import genome
 from ..compare import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE  # the one home of states
 from ..genome import drugs
 from ..graph import lesion_node, mutation_node
@@ -23,6 +23,7 @@ from ..order import natural_key as _natural
 from ..text import as_number, as_text, mutation_name, plural
 from ..text import format_percent as _percent
 from ..text import is_missing as _missing
+from ..version import __version__
 from . import figures
 from .outdir import NOTICE, dumps
 from .sections import (
