@@ -18,7 +18,7 @@ import pandas as pd
 
 from .errors import LesionTrackError, SampleSheetError
 from .genome import normalize_assembly
-from .io import ILLEGAL_CHARACTERS, character_name
+from .io.xmlsafe import ILLEGAL_CHARACTERS, character_name
 
 #: A sample sheet (or patient table) larger than this is refused: a regular file before it is
 #: read, a pipe or device as soon as this many bytes have come (memory stays bounded).

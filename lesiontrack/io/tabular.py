@@ -39,8 +39,9 @@ import pandas as pd
 from ..errors import CallsFileError, SampleSheetError
 from ..genome import normalize_assembly, normalize_chrom
 from ..variants import minimal
-from . import COMPRESSION_ERRORS, RAW_COLUMNS, ReadResult, empty_calls, open_text
 from .annotations import short_hgvsp, strip_transcript
+from .compression import COMPRESSION_ERRORS, open_text
+from .result import RAW_COLUMNS, ReadResult, empty_calls
 
 __all__ = ["read_maf", "read_meskit_clinical", "read_tsv"]
 
