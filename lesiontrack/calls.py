@@ -23,7 +23,7 @@ from . import genome, progress
 from .annotate import annotate_calls
 from .calls_files import emit_read_logs, read_files
 from .errors import CallsFileError, LesionTrackError, OptionError, SampleSheetError
-from .io import ReadResult
+from .io.result import ReadResult
 from .options import DEFAULT_GENES, DEFAULT_JOBS, Thresholds
 from .readcounts import add_read_counts
 from .reference import Reference, normalise_calls

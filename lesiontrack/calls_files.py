@@ -11,7 +11,8 @@ from typing import NamedTuple
 import pandas as pd
 
 from .errors import LesionTrackError
-from .io import ReadResult, read_calls_file
+from .io import read_calls_file
+from .io.result import ReadResult
 from .workers import stop_worker_pool
 
 log = logging.getLogger("lesiontrack")

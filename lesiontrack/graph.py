@@ -72,11 +72,13 @@ def _clean(value) -> str | int | float | bool:
     return str(value)
 
 
-def _codons(calls: pd.DataFrame) -> dict[tuple[str, str], int]:
+def codon_map(calls: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """``{(patient_id, variant_key): codon}`` of the calls whose codon is known (the first
+    row of each mutation)."""
     if calls.empty or "codon" not in calls:
         return {}
     known = calls.dropna(subset=["codon"]).drop_duplicates(["patient_id", "variant_key"])
-    return {(p, k): int(c) for p, k, c in
+    return {(str(p), str(k)): int(c) for p, k, c in
             zip(known["patient_id"], known["variant_key"], known["codon"], strict=True)}
 
 
@@ -140,7 +142,7 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
                        label=f"{patient} {lesion}")
         graph.add_edge(pnode, lnode, relation="has_lesion")
         graph.add_edge(lnode, status_node(first["status"]), relation="has_status")
-    codons = _codons(calls)
+    codons = codon_map(calls)
     for row in origins.itertuples(index=False):
         mnode = mutation_node(row.patient_id, row.variant_key)
         name = f"{row.gene} {row.hgvsp}".strip() if row.hgvsp else f"{row.gene} {row.variant_key}"

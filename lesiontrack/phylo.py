@@ -307,7 +307,7 @@ def write_phylogeny(result: Phylogeny, outdir: str | os.PathLike[str]) -> list[P
     """Write ``trees/<patient>.nwk`` (safe file names), ``mutations.tsv`` and
     ``phylogeny.json`` into ``outdir`` (created if needed), each file atomically."""
     from .io.output import atomic_write, write_table
-    from .report.render import safe_names
+    from .report.outdir import safe_names
 
     outdir = Path(outdir)
     trees = outdir / "trees"

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from .errors import LesionTrackError
+from .evidence import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE, STATES
 from .genome.drugs import DRUGS, parse_activity_string
 from .order import natural_key as _natural
 
@@ -38,8 +39,6 @@ PATIENT_KEYS: tuple[str, ...] = (
     "n_distinct_secondaries", "secondary_lesions", "n_lesions_with_two_or_more_secondaries",
     "recurrent_secondaries", "regions", "drug_coverage", "drugs_covering_all_secondary_lesions",
 )
-DETECTED, LOW_LEVEL, ABSENT, NOT_EVALUABLE = "detected", "low_level", "absent", "not_evaluable"
-STATES: tuple[str, ...] = (DETECTED, LOW_LEVEL, ABSENT, NOT_EVALUABLE)
 #: Region word for a secondary mutation outside every region of the drug table.
 OTHER_REGION = "other"
 #: Regions listed first (the two classes of secondary KIT mutations), the rest alphabetically.
@@ -291,6 +290,15 @@ def coverage_grid(resistance: dict) -> pd.DataFrame:
     return grid
 
 
+def concat_resistance(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """:func:`resistance_table`'s tables of several batches of patients as one, with its
+    ``drug_activity`` column (the same rows for every cut of the cohort)."""
+    columns = [*RESISTANCE_COLUMNS, "drug_activity"]
+    kept = [t for t in tables if len(t)]
+    return (pd.concat(kept, ignore_index=True)[columns] if kept
+            else pd.DataFrame(columns=columns))
+
+
 __all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "OTHER_REGION", "PATIENT_KEYS",
-           "RESISTANCE_COLUMNS", "STATES", "coverage_grid", "heterogeneity",
+           "RESISTANCE_COLUMNS", "STATES", "concat_resistance", "coverage_grid", "heterogeneity",
            "heterogeneity_words", "patient_resistance", "polyclonal_pairs", "resistance_table"]

@@ -37,6 +37,7 @@ __all__ = [
     "lesion_track",
     "patient_roads",
     "read_sheet_copy_number",
+    "road_records",
     "roads_to_resistance",
     "secondary_states",
     "with_roads",
@@ -230,3 +231,27 @@ def lesion_track(copy_number: pd.DataFrame, genes: Iterable[str] = MECHANISM_GEN
         return lesion_copy_number(empty_copy_number())
     wanted = list(genes)
     return lesion_copy_number(copy_number[copy_number["gene"].isin(wanted)])
+
+
+def road_records(mechanisms: pd.DataFrame, controlled: pd.DataFrame,
+                 copy_number: pd.DataFrame | None, genes: Iterable[str] = MECHANISM_GENES
+                 ) -> dict[str, dict]:
+    """Per patient of :func:`roads_to_resistance`'s ``mechanisms`` and ``controlled``: its
+    mechanism rows, its copy-number track (:func:`lesion_track` of ``genes`` per lesion), whether
+    any of its samples has a copy-number file, and its controlled lesions with an amplification,
+    as records: ``{patient_id: {"mechanisms", "track", "has_copy_number", "controlled"}}``."""
+    from collections import defaultdict
+
+    out: dict[str, dict] = defaultdict(lambda: {"mechanisms": [], "track": [],
+                                                "controlled": [], "has_copy_number": False})
+    for row in mechanisms.to_dict("records"):
+        out[str(row["patient_id"])]["mechanisms"].append(row)
+    track = lesion_track(copy_number, genes)
+    for row in track.to_dict("records"):
+        out[str(row["patient_id"])]["track"].append(row)
+    if copy_number is not None and len(copy_number):
+        for patient in set(copy_number.loc[copy_number["format"] != "", "patient_id"]):
+            out[str(patient)]["has_copy_number"] = True
+    for row in controlled.to_dict("records"):
+        out[str(row["patient_id"])]["controlled"].append(row)
+    return dict(out)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 
 __all__ = [
-    "P_FLOOR", "clustering_lines", "format_ci", "format_count", "format_months", "format_number",
-    "format_p", "format_percent", "format_ratio", "format_share", "is_missing", "p_phrase",
-    "plural", "stats_text", "undefined_because",
+    "P_FLOOR", "as_number", "as_text", "clustering_lines", "exon_label", "format_ci",
+    "format_count", "format_months", "format_number", "format_p", "format_percent",
+    "format_ratio", "format_share", "is_missing", "mutation_name", "p_phrase", "plural",
+    "stats_text", "undefined_because",
 ]
 
 #: p-values below this are shown as ``< 0.001``.
@@ -31,6 +32,50 @@ def is_missing(value) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def as_text(value) -> str:
+    """``value`` as text; "" when missing."""
+    return "" if is_missing(value) else str(value)
+
+
+def as_number(value) -> float | None:
+    """``value`` as a finite float; None when missing, NaN or infinite."""
+    if is_missing(value):
+        return None
+    number = float(value)
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def mutation_name(gene, hgvsp, variant_key, hgvsc="", exon="") -> str:
+    """``KIT p.V654A``; else ``KIT c.1961T>C``; else a description from the alleles
+    (``KIT exon 11 6-bp deletion``, never a guessed HGVS name); else the variant key."""
+    gene, hgvsp, hgvsc, exon = as_text(gene), as_text(hgvsp), as_text(hgvsc), as_text(exon)
+    if hgvsp or hgvsc:
+        return f"{gene} {hgvsp or hgvsc}".strip()
+    try:
+        _, _, alleles = variant_key.split(":", 2)
+        ref, alt = alleles.split(">")
+    except ValueError:
+        return f"{gene} {variant_key}".strip()
+    where = f"{gene} exon {exon}" if exon else gene
+    if ref == "-":
+        kind = f"{len(alt)}-bp insertion"
+    elif alt == "-":
+        kind = f"{len(ref)}-bp deletion"
+    elif len(ref) != len(alt):
+        kind = f"{len(ref)}-bp deletion-insertion"
+    else:
+        return f"{gene} {variant_key}".strip()
+    return f"{where} {kind}".strip()
+
+
+def exon_label(gene, exon) -> str:
+    """``KIT exon 11``; ``KIT (outside a coding exon)`` without an exon; ``unknown gene``."""
+    gene, exon = as_text(gene), as_text(exon)
+    if exon:
+        return f"{gene} exon {exon}".strip()
+    return f"{gene} (outside a coding exon)".strip() if gene else "unknown gene"
 
 
 def _number(value) -> float | None:

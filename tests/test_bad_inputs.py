@@ -844,7 +844,7 @@ def test_sample_sheet_through_a_pipe_is_read_once(capfd, tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_patient_table_through_a_pipe(tmp_path):
-    from lesiontrack.outcomes import read_patients
+    from lesiontrack.patients import read_patients
 
     fifo = tmp_path / "patients.fifo"
     os.mkfifo(fifo)

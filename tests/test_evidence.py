@@ -490,20 +490,20 @@ def test_min_power_and_count_all_reach_the_result(tmp_path, capsys):
 
 
 def test_the_report_matrix_shows_the_decided_state_and_tells_low_level_apart(tmp_path):
-    from lesiontrack.report.render import Lesion, _cell, _sample_calls, _states_of
+    from lesiontrack.report.views import Lesion, lesion_cell, sample_calls, states_of
 
     samples = [("P", "L1", "L1", "lesion", "PD"), ("P", "L2", "L2", "lesion", "SD"),
                ("P", "L3", "L3", "lesion", "SD")]
     reads = [("L1", W557, 90, 200), ("L1", D816V, 85, 200), ("L2", W557, 140, 300),
              ("L2", D816V, 5, 300), ("L3", W557, 80, 180), ("L3", D816V, 0, 180)]
     calls, _, states, _, _ = analyse(write_cohort(tmp_path, samples, reads))
-    rows, decided = _sample_calls(calls), _states_of(states)
+    rows, decided = sample_calls(calls), states_of(states)
     cells = {}
     for lesion in ("L2", "L3"):
         spec = Lesion(lesion_id=lesion, role="lesion", status="controlled", status_raw="SD",
                       site="", timepoint="", samples=[lesion])
-        cells[lesion] = _cell(spec, "secondary", rows[("P", key(D816V), lesion)],
-                              decided[("P", key(D816V), lesion)])
+        cells[lesion] = lesion_cell(spec, "secondary", rows[("P", key(D816V), lesion)],
+                                    decided[("P", key(D816V), lesion)])
     assert (cells["L2"].state, cells["L3"].state) == ("low_level", "absent")
     assert "cell-low" in cells["L2"].css and "cell-abs" not in cells["L2"].css
     assert cells["L3"].css == "cell-abs" and "P(detect) = 1.00" in cells["L3"].title

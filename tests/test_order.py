@@ -9,7 +9,9 @@ from scenarios import D816V, V654A, W557, call, table
 
 import lesiontrack.compare as compare
 import lesiontrack.evidence as evidence
-import lesiontrack.report.render as render
+import lesiontrack.report.build as build
+import lesiontrack.report.cohort as cohort
+import lesiontrack.report.views as views
 from lesiontrack import classify, test_clustering
 from lesiontrack.order import natural_key, natural_sorted
 
@@ -41,7 +43,8 @@ def test_natural_sorted_with_a_key():
 def test_compare_and_the_report_use_the_same_function():
     assert compare._natural is natural_key
     assert evidence._natural is natural_key
-    assert render._natural is natural_key
+    for module in (views, cohort, build):
+        assert module._natural is natural_key
 
 
 @pytest.fixture
@@ -68,6 +71,6 @@ def test_patterns_list_lesions_in_natural_order(ten_lesions):
 
 
 def test_report_columns_are_in_natural_order(ten_lesions):
-    roster = render._roster(None, ten_lesions)
+    roster = views.roster(None, ten_lesions)
     progressive = [x.lesion_id for x in roster["P1"] if x.status == "progressive"]
     assert progressive == ["L2", "L10"]

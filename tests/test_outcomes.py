@@ -12,19 +12,17 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from lesiontrack.errors import LesionTrackError, OptionError
-from lesiontrack.outcome_figures import km_figure
+from lesiontrack.errors import LesionTrackError, OptionError, PatientTableError
 from lesiontrack.outcomes import (
-    DAYS_PER_MONTH,
-    PatientTableError,
     groups_from_stats,
     kaplan_meier,
     outcomes,
     outcomes_table,
     outcomes_text,
-    read_patients,
     write_outcomes,
 )
+from lesiontrack.patients import DAYS_PER_MONTH, read_patients
+from lesiontrack.report.figures import km_figure
 
 REPO = Path(__file__).resolve().parents[1]
 #: The demo cohort's patient table.
@@ -520,8 +518,8 @@ def test_unknown_is_a_group_of_outcomes_by_pattern():
     assert result["pfs"]["groups"]["unknown"]["n"] == 2
     assert result["pfs"]["hazard_ratio"] is None  # three groups: no two-group Cox model
     assert "unknown" in set(outcomes_table(result)["group"])
-    from lesiontrack.report.render import _outcomes_view
+    from lesiontrack.report.cohort import outcomes_view
 
-    view = _outcomes_view({"result": result, "figures": {}, "by": "pattern"})
+    view = outcomes_view({"result": result, "figures": {}, "by": "pattern"})
     assert [row["group"] for row in view["endpoints"][0]["rows"]] == [
         "focal", "generalized", "unknown"]

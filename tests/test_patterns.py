@@ -15,7 +15,8 @@ from lesiontrack import classify, test_clustering
 from lesiontrack.cli import main
 from lesiontrack.errors import PatientTableError
 from lesiontrack.io.output import frame_to_tsv
-from lesiontrack.outcomes import groups_from_stats, read_patients
+from lesiontrack.outcomes import groups_from_stats
+from lesiontrack.patients import read_patients
 from lesiontrack.patterns import pattern_from_counts
 
 

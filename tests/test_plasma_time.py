@@ -19,7 +19,7 @@ import lesiontrack as lt
 from lesiontrack.cli import main
 from lesiontrack.errors import OptionError, PatientTableError, SampleSheetError
 from lesiontrack.evidence import detection_power, lesion_states, sample_states
-from lesiontrack.outcomes import read_patients
+from lesiontrack.patients import read_patients
 from lesiontrack.patterns import lesion_table
 from lesiontrack.timeline import lesion_statuses
 

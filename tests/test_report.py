@@ -24,7 +24,8 @@ from lesiontrack import OptionError, classify, test_clustering
 from lesiontrack import cli as main_cli
 from lesiontrack.cli import commands as cli_commands
 from lesiontrack.io.output import frame_to_tsv
-from lesiontrack.report import render, safe_names, write_report
+from lesiontrack.options import AnalysisOptions, Thresholds
+from lesiontrack.report import safe_names, views, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOTICE_WORDS = ("For research use only", "not for clinical decisions")
@@ -76,7 +77,9 @@ def make_cohort(folder: Path, rows: list[dict], *, sites: dict | None = None) ->
     return {"sheet": sheet, "calls": calls, "origins": origins, "stats": stats,
             "sheet_path": sheet_path,
             "options": {"min_depth": 20, "min_alt": 3, "min_vaf": 0.02, "permutations": 999,
-                        "seed": 7, "focal_max": 1, "samplesheet": str(sheet_path)}}
+                        "seed": 7, "focal_max": 1, "samplesheet": str(sheet_path)},
+            "thresholds": Thresholds(min_depth=20, min_alt=3, min_vaf=0.02),
+            "analysis": AnalysisOptions(permutations=999, seed=7, focal_max=1)}
 
 
 @pytest.fixture
@@ -446,7 +449,7 @@ def test_an_error_leaves_nothing_half_written(cohort, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(render, "_patient_json", broken)
+    monkeypatch.setattr(views, "patient_json", broken)
     with pytest.raises(RuntimeError):
         write_report(outdir, **cohort, force=True, progress=False)
     assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
@@ -454,6 +457,61 @@ def test_an_error_leaves_nothing_half_written(cohort, tmp_path, monkeypatch):
         write_report(tmp_path / "new", **cohort, progress=False)
     assert not (tmp_path / "new").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs", "out"]  # no temporary left
+
+
+def _matrix_states(outdir: Path, patient_file: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """(lesion, variant key) -> (state, reason) of a patient's JSON matrix."""
+    data = json.loads((outdir / "patients" / f"{patient_file}.json").read_text(encoding="utf-8"))
+    return {(c["lesion_id"], c["variant_key"]): (c["state"], c["reason"])
+            for c in data["matrix"]}
+
+
+def _states(frame: pd.DataFrame) -> dict[tuple[str, str], tuple[str, str]]:
+    return {(r.lesion_id, r.variant_key): (r.state, r.reason) for r in frame.itertuples()}
+
+
+def test_the_report_uses_its_typed_thresholds_even_a_min_depth_of_zero(tmp_path):
+    """``--min-depth 0`` means 0, not the default 20 (an ``options.get(...) or DEFAULT``
+    fallback turned 0 into 20): the report decides with its typed :class:`Thresholds`, and the
+    recorded options dict (here still saying 20) is only shown."""
+    from lesiontrack import lesion_states
+
+    cohort = make_cohort(tmp_path / "inputs", generalized_patient("P3"))
+    zero = Thresholds(min_depth=0)
+    outdir = write_report(tmp_path / "out", **{**cohort, "thresholds": zero},
+                          progress=False).parent
+    calls = cohort["calls"]
+    shallow = ("L4", calls.loc[calls["hgvsp"] == "p.D816V", "variant_key"].iloc[0])
+    expected = _states(lesion_states(calls, cohort["sheet"], thresholds=zero))
+    shown = _matrix_states(outdir, "P3")
+    assert shown == {k: v for k, v in expected.items() if k in shown}
+    default = _states(lesion_states(calls, cohort["sheet"], thresholds=Thresholds()))
+    assert default[shallow][1].startswith("depth")  # depth 8 < 20 under the default
+    assert shown[shallow] == expected[shallow] != default[shallow]
+    assert not shown[shallow][1].startswith("depth")  # 8 reads pass a minimum depth of 0
+    index = (outdir / "index.html").read_text(encoding="utf-8")
+    assert "a depth of at least 0 and" in index
+
+
+def test_report_command_with_min_depth_zero(tmp_path):
+    sheet = FIXTURES / "samplesheet.tsv"
+    if not sheet.exists():
+        pytest.skip("demo fixtures not generated")
+    from lesiontrack.cli import main
+
+    out = tmp_path / "out"
+    assert main(["-q", "report", str(sheet), "--min-depth", "0", "--permutations", "10",
+                 "-o", str(out)]) == 0
+    assert "a depth of at least 0 and" in (out / "index.html").read_text(encoding="utf-8")
+    zero = Thresholds(min_depth=0)
+    samples = lesiontrack.read_samplesheet(sheet)
+    calls = lesiontrack.read_calls(sheet, thresholds=zero)
+    states = lesiontrack.lesion_states(calls, samples, thresholds=zero)
+    names = safe_names(states["patient_id"].astype(str))
+    for patient, rows in states.groupby("patient_id"):
+        shown = _matrix_states(out, names[str(patient)])
+        expected = _states(rows)
+        assert shown == {k: v for k, v in expected.items() if k in shown}
 
 
 def test_an_outdir_holding_the_inputs_is_refused(cohort, tmp_path):
@@ -658,7 +716,6 @@ def test_report_is_the_same_for_every_batch_of_patients(tmp_path, monkeypatch, s
     import lesiontrack as lt
     from lesiontrack import calls_tables as calls_module
     from lesiontrack.cli import main
-    from lesiontrack.report.render import write_report
 
     sheet = FIXTURES / "samplesheet.tsv"
     patients = FIXTURES / "patients.tsv"
@@ -672,7 +729,9 @@ def test_report_is_the_same_for_every_batch_of_patients(tmp_path, monkeypatch, s
         inputs = ["--calls", str(table)]
         monkeypatch.setattr(calls_module, "TABLE_CHUNK_ROWS", 7)  # many chunks, many spills
     # the reference: whole tables through the API
-    from lesiontrack.outcomes import analyse, read_patients
+    from lesiontrack.outcomes import analyse
+    from lesiontrack.patients import read_patients
+    from lesiontrack.report.figures import km_figures
 
     samples = lt.read_samplesheet(sheet)
     # (a TSV keeps 6 significant digits of a VAF: the reference reads the same table whole)
@@ -685,7 +744,8 @@ def test_report_is_the_same_for_every_batch_of_patients(tmp_path, monkeypatch, s
     origins = lt.classify(table_calls, samples, patients=patient_table)  # treatment start
     stats = lt.test_clustering(origins, table_calls, samples=samples, permutations=300,
                                patients=patient_table, copy_number=copy_number)
-    result, figures = analyse(patient_table, stats["patients"], "pattern")
+    result, groups = analyse(patient_table, stats["patients"], "pattern")
+    figures = km_figures(patient_table, groups, result)
     reference = tmp_path / "whole"
     write_report(reference, sheet=samples, calls=table_calls, origins=origins, stats=stats,
                  sheet_path=sheet, options={}, outcomes={"result": result, "figures": figures,

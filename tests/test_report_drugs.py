@@ -6,7 +6,7 @@ import re
 
 from test_report import generalized_patient, make_cohort
 
-from lesiontrack.report import render, write_report
+from lesiontrack.report import views, write_report
 
 
 def _page(tmp_path, consequences: dict[str, str]) -> str:
@@ -50,8 +50,8 @@ def test_unknown_consequence_says_why_no_drug_activity_is_shown(tmp_path):
 
 
 def test_drug_view_of_a_synonymous_change_is_empty():
-    assert render._drug_view("KIT", 816, "p.D816=", "synonymous", "secondary") is None
-    assert render._drug_view("KIT", None, "", "intronic", "undetermined") is None
-    assert render._drug_view("KIT", 700, "p.A700T", "missense", "secondary") is None
-    view = render._drug_view("KIT", 816, "p.D816V", None, "secondary")
+    assert views.drug_view("KIT", 816, "p.D816=", "synonymous", "secondary") is None
+    assert views.drug_view("KIT", None, "", "intronic", "undetermined") is None
+    assert views.drug_view("KIT", 700, "p.A700T", "missense", "secondary") is None
+    view = views.drug_view("KIT", 816, "p.D816V", None, "secondary")
     assert view["calls"] == [] and view["site"] == "p.D816V"

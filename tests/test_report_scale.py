@@ -12,7 +12,8 @@ from test_report import check_page
 
 from lesiontrack import classify, test_clustering
 from lesiontrack.report import write_report
-from lesiontrack.report.render import MAX_MATRIX_ROWS, MAX_NAMES, MAX_ROWS
+from lesiontrack.report.cohort import MAX_NAMES, MAX_ROWS
+from lesiontrack.report.sections import MAX_MATRIX_ROWS
 
 MESKIT = SHARED / "external-data" / "meskit_crc_hz"
 

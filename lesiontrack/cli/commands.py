@@ -145,7 +145,7 @@ def _patient_table(args: argparse.Namespace, require_outcomes: bool = False):
     """The ``--patients`` table, or None (read before the calls files: fail fast)."""
     if getattr(args, "patients", None) is None:
         return None
-    from ..outcomes import read_patients
+    from ..patients import read_patients
 
     return read_patients(args.patients, require_outcomes=require_outcomes)
 
@@ -235,8 +235,11 @@ def _outcomes(run: Run) -> int:
     states, origins, _ = _states(run, calls, sheet, patients)
     clustering = test_clustering(origins, calls, samples=sheet, focal_max=a.focal_max,
                                  patients=patients, thresholds=run.thresholds, states=states)
-    result, figures = analyse(patients, clustering["patients"], a.by, focal_max=a.focal_max)
+    result, groups = analyse(patients, clustering["patients"], a.by, focal_max=a.focal_max)
     if args.outdir is not None:
+        from ..report.figures import km_figures
+
+        figures = km_figures(patients, groups, result)
         written = write_outcomes(args.outdir, result, figures, force=args.force,
                                  inputs=_inputs(args, sheet))
     sys.stdout.write(outcomes_json(result) if args.json else outcomes_text(result))
@@ -303,7 +306,7 @@ def _report_parts(run: Run, sheet, patients_table=None):
     from ..calls_tables import calls_table_batches
     from ..compare import classify
     from ..evidence import lesion_states, sample_states
-    from ..report import ReportPart
+    from ..report.build import ReportPart
     from ..timeline import calls_at
 
     at, thresholds = run.analysis.at, run.thresholds
@@ -339,7 +342,7 @@ def _report_parts(run: Run, sheet, patients_table=None):
 def _write_report(run: Run) -> tuple[Path, int]:
     """Write the report: (its index.html, the number of patients)."""
     from ..io.output import check_outdir
-    from ..report import write_report_parts
+    from ..report.build import write_report_parts
 
     args = run.args
     check_outdir(Path(os.path.abspath(args.output)), args.force, _inputs(args, None))
@@ -351,14 +354,17 @@ def _write_report(run: Run) -> tuple[Path, int]:
         if patients_table is None or not patients_table.attrs.get("endpoints"):
             return None
         from ..outcomes import analyse
+        from ..report.figures import km_figures
 
-        result, figures = analyse(patients_table, stats["patients"], run.analysis.by,
-                                  focal_max=run.analysis.focal_max)
-        return {"result": result, "figures": figures, "by": run.analysis.by}
+        result, groups = analyse(patients_table, stats["patients"], run.analysis.by,
+                                 focal_max=run.analysis.focal_max)
+        return {"result": result, "figures": km_figures(patients_table, groups, result),
+                "by": run.analysis.by}
 
     index = write_report_parts(args.output, parts=parts, patients=patients, sheet=sheet,
                                sheet_path=args.samplesheet, options=recorded_options(args),
-                               force=args.force, outcomes=outcomes,
+                               thresholds=run.thresholds, analysis=run.analysis,
+                               reading=run.reading, force=args.force, outcomes=outcomes,
                                patient_table=patients_table,
                                progress=False if run.quiet else None)
     return index, len(patients)

@@ -3,7 +3,8 @@
     import lesiontrack as lt
     from lesiontrack.report import write_report
     index = write_report("report", sheet=sheet, calls=calls, origins=origins, stats=stats,
-                         sheet_path="samplesheet.tsv", options={"min_depth": 20})
+                         sheet_path="samplesheet.tsv", options={"min_depth": 20},
+                         thresholds=lt.Thresholds(min_depth=20))
 
 For research use only, not for clinical decisions.
 """
@@ -16,13 +17,15 @@ from typing import TYPE_CHECKING
 __all__ = ["NOTICE", "ReportPart", "safe_names", "write_report", "write_report_parts"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .render import NOTICE, ReportPart, safe_names, write_report, write_report_parts
+    from .build import ReportPart, write_report, write_report_parts
+    from .outdir import NOTICE, safe_names
 
 
 def __getattr__(name: str):
-    # render (jinja2, pandas, matplotlib) loads on first use, so `lesiontrack --help` stays quick
+    # build (jinja2, pandas, matplotlib) loads on first use, so `lesiontrack --help` stays quick
     if name in __all__:
-        value = getattr(importlib.import_module(".render", __name__), name)
+        home = ".outdir" if name in ("NOTICE", "safe_names") else ".build"
+        value = getattr(importlib.import_module(home, __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'lesiontrack.report' has no attribute {name!r}")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pandas as pd
 from markupsafe import Markup, escape
 
+from ..evidence import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE
 from ..order import natural_key as _natural
-from ..resistance import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE, OTHER_REGION, REGION_ORDER
-from .figures import INK, MUTED, STATUS_COLOURS, _clip
+from ..resistance import OTHER_REGION, REGION_ORDER
+from .figures import INK, MUTED, STATUS_COLOURS, clip
 
 #: Region colours (Okabe-Ito hues not used for origins or statuses).
 REGION_COLOURS: dict[str, str] = {
@@ -105,19 +106,19 @@ def heterogeneity_svg(table: pd.DataFrame, *, max_mutations: int = MAX_MUTATIONS
     y = legend_h
     for patient, lesions, status, keys, states, more in blocks:
         out.append(f'<text x="{left}" y="{y + 14}" font-size="12" font-weight="bold" '
-                   f'fill="{INK}">{escape(_clip(patient, 30))}</text>')
+                   f'fill="{INK}">{escape(clip(patient, 30))}</text>')
         for i, lesion in enumerate(lesions):
             cx = left + label_w + cell_w * i + cell_w / 2
             colour = STATUS_COLOURS.get(status[lesion], STATUS_COLOURS["unknown"])
             out.append(f'<text x="{cx:.1f}" y="{y + 26}" font-size="10" text-anchor="middle" '
-                       f'fill="{INK}">{escape(_clip(lesion, 9))}'
+                       f'fill="{INK}">{escape(clip(lesion, 9))}'
                        f'<title>{escape(lesion)}: {escape(status[lesion])}</title></text>')
             out.append(f'<rect x="{cx - cell_w / 2 + 6:.1f}" y="{y + 30}" width="{cell_w - 12}" '
                        f'height="4" fill="{colour}"/>')
         y += head_h
         for key, name, region in keys:
             out.append(f'<text x="{left + 8}" y="{y + 16}" font-size="11" fill="{INK}">'
-                       f'{escape(_clip(name, 28))}<title>{escape(name)} ({escape(region)})'
+                       f'{escape(clip(name, 28))}<title>{escape(name)} ({escape(region)})'
                        '</title></text>')
             for i, lesion in enumerate(lesions):
                 cx, cy = left + label_w + cell_w * i + cell_w / 2, y + row_h / 2

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
-from .figures import INK, MUTED, ORIGIN_COLOURS, STATUS_COLOURS, _clip, tint
+from .figures import INK, MUTED, ORIGIN_COLOURS, STATUS_COLOURS, clip, tint
 
 #: Mutation names written beside one branch (the rest are counted, and listed in its tooltip).
 MAX_MARKS_SHOWN = 3
@@ -131,7 +131,7 @@ def lesion_tree_svg(root: TreeNode, *, method: str = "", contradictions: int = 0
                    f'stroke="{CONVERGENT_COLOUR}" stroke-width="1.6"/>' if any_convergent
                    else "") + "</g>")
             shown = node.marks[:MAX_MARKS_SHOWN]
-            words = ", ".join(_clip(m.label, 18) for m in shown)
+            words = ", ".join(clip(m.label, 18) for m in shown)
             more = len(node.marks) - len(shown)
             if more:
                 words += f" +{more}"
@@ -140,7 +140,7 @@ def lesion_tree_svg(root: TreeNode, *, method: str = "", contradictions: int = 0
             labels.append(f'<text x="{middle:.1f}" y="{y1 + 15:.1f}" text-anchor="middle" '
                           f'class="t-mark-label"'
                           + (f' fill="{CONVERGENT_COLOUR}"' if any_convergent else "")
-                          + f'>{escape(_clip(words, 46))}</text>')
+                          + f'>{escape(clip(words, 46))}</text>')
         for child in node.children:
             branch(child, x1, y1)
 
@@ -157,8 +157,8 @@ def lesion_tree_svg(root: TreeNode, *, method: str = "", contradictions: int = 0
                    f'<rect x="{x + 4}" y="{y - 13}" width="7" height="26" rx="3" '
                    f'fill="{colour}"/>'
                    f'<text x="{x + 18}" y="{y + 4.5:.1f}" class="t-label">'
-                   f'{escape(_clip(leaf.name, 14))}<tspan class="t-detail" dx="6">'
-                   f'{escape(_clip(leaf.status, 12))}</tspan></text></g>')
+                   f'{escape(clip(leaf.name, 14))}<tspan class="t-detail" dx="6">'
+                   f'{escape(clip(leaf.status, 12))}</tspan></text></g>')
     out.append("</svg>")
     return Markup("\n".join(out))
 
@@ -187,11 +187,11 @@ def jaccard_svg(lesions: Sequence[str], pairs: Sequence[dict]) -> Markup:
            'detected in both / detected in either, over the mutations evaluable in both</title>']
     for j, lesion in enumerate(lesions):
         out.append(f'<text x="{label_w + cell * j + cell / 2}" y="{head_h - 8}" '
-                   f'text-anchor="middle" class="t-detail">{escape(_clip(lesion, 7))}</text>')
+                   f'text-anchor="middle" class="t-detail">{escape(clip(lesion, 7))}</text>')
     for i, lesion in enumerate(lesions):
         y = head_h + cell * i
         out.append(f'<text x="{label_w - 6}" y="{y + cell / 2 + 4}" text-anchor="end" '
-                   f'class="t-detail">{escape(_clip(lesion, 12))}</text>')
+                   f'class="t-detail">{escape(clip(lesion, 12))}</text>')
         for j, other in enumerate(lesions):
             x = label_w + cell * j
             if i == j:
@@ -233,7 +233,7 @@ def private_fraction_svg(lesions: Sequence[tuple[str, str]],
         out.append(f'<g><title>{escape(lesion)} ({escape(status)}): private fraction '
                    f'{text}</title>'
                    f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" class="t-detail">'
-                   f'{escape(_clip(lesion, 12))}</text>'
+                   f'{escape(clip(lesion, 12))}</text>'
                    f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="18" '
                    f'fill="#F6F8FA" stroke="#D0D7DE"/>'
                    f'<rect x="{label_w}" y="{y + 4}" width="{length:.1f}" height="18" '
