@@ -26,20 +26,12 @@ from .errors import (
     ReferenceMismatchError,
     SampleSheetError,
 )
-from .io import (
-    COMPRESSION_ERRORS,
-    ILLEGAL_CHARACTERS,
-    REPLACEMENT,
-    ReadResult,
-    character_name,
-    illegal_rows,
-    read_calls_file,
-    replace_illegal,
-)
+from .io import REPLACEMENT, ReadResult, illegal_rows, read_calls_file, replace_illegal
 from .io.bounded import GuardedReader
 from .options import BATCH_PATIENTS, DEFAULT_GENES, DEFAULT_JOBS, Thresholds
 from .reference import Reference
 from .samplesheet import read_samplesheet, sheet_folder
+from .textfiles import COMPRESSION_ERRORS, ILLEGAL_CHARACTERS, character_name
 from .variants import span, variant_key
 
 log = logging.getLogger("lesiontrack")

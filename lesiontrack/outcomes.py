@@ -69,7 +69,6 @@ import pandas as pd
 from .errors import OptionError, PatientTableError
 from .io.output import building_folder, frame_to_tsv
 from .options import DEFAULT_FOCAL_MAX, GROUPINGS
-from .samplesheet import read_table_rows
 from .stats import (
     PATTERN_SOURCES,
     RADIOLOGY_COLUMNS,
@@ -79,6 +78,7 @@ from .stats import (
     table_patterns,
 )
 from .text import format_ci, format_months, format_ratio, format_share, p_phrase
+from .textfiles import read_table_rows
 
 log = logging.getLogger("lesiontrack")
 

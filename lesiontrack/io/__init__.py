@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import re
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +17,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CallsFileError
+from ..textfiles import (
+    COMPRESSION_ERRORS,
+    ILLEGAL_CHARACTERS,
+    character_name,
+    open_text,  # noqa: F401  io/vcf.py's import until the VCF restructuring
+)
 
 #: Columns of a reader's raw calls frame.
 RAW_COLUMNS: list[str] = [
@@ -47,29 +51,13 @@ MAX_HEADER_LINE_BYTES = 16 * 1024 * 1024
 SNIFF_BYTES = 65536
 #: A compressed VCF's text is inflated this far first: usually its whole header.
 VCF_HEAD_BYTES = 16384
-#: Errors of a truncated or corrupt gzip/BGZF stream.
-COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
-
-#: Characters XML 1.0 cannot hold (C0 controls other than TAB, LF and CR; U+FFFE, U+FFFF):
-#: refused in the sample sheet and the patient table, replaced by :data:`REPLACEMENT` in text
-#: read from calls files (so that GraphML, HTML and JSON outputs stay well-formed).
-ILLEGAL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: What an illegal character of a calls file becomes.
 REPLACEMENT = "\ufffd"
 #: The raw columns holding text read from a calls file.
 TEXT_COLUMNS = ("file_sample", "chrom_raw", "ref", "alt", "filter", "caller", "ann_gene",
                 "ann_hgvsc", "ann_hgvsp", "record")
 
-_CHARACTER_NAMES = {"\x00": "NUL", "\x0b": "vertical tab", "\x0c": "form feed",
-                    "\x1b": "escape", "\x08": "backspace", "\x07": "bell",
-                    "\ufffe": "a non-character", "\uffff": "a non-character"}
-
 log = logging.getLogger("lesiontrack")
-
-
-def character_name(char: str) -> str:
-    """``U+000B (vertical tab)``: how errors and warnings name a character."""
-    return f"U+{ord(char):04X} ({_CHARACTER_NAMES.get(char, 'a control character')})"
 
 
 def illegal_rows(values: pd.Series) -> np.ndarray:
@@ -144,15 +132,6 @@ def empty_calls() -> pd.DataFrame:
         frame[column] = frame[column].astype(float)
     frame["pos"] = frame["pos"].astype("int64")
     return frame
-
-
-def open_text(path: Path):
-    """Open a text file that may be plain, gzip or BGZF, as UTF-8 text with universal newlines."""
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", errors="strict", newline=None)
-    return path.open("r", encoding="utf-8", errors="strict", newline=None)
 
 
 def sniff_format(path: Path) -> str:
@@ -234,9 +213,9 @@ def _family(path: Path, head: bytes) -> str:
     if "hugo_symbol" in lowered or "tumor_sample_barcode" in lowered or (
             "start_position" in lowered):
         return "maf"
-    from .tabular import _tsv_header_like
+    from .tsv import tsv_header_like
 
-    if _tsv_header_like(first) or _tsv_header_like(above.lstrip("#")):
+    if tsv_header_like(first) or tsv_header_like(above.lstrip("#")):
         return "tsv"
     if header.lower().startswith("#chrom"):
         return "vcf"  # a damaged #CHROM line: the VCF reader says what is wrong
@@ -348,7 +327,8 @@ def read_calls_file(
         return _clean_result(path, read_vcf(path, regions=regions,
                                             include_filtered=include_filtered,
                                             stop_early=assume_sorted, head=head))
-    from .tabular import read_maf, read_tsv
+    from .maf import read_maf
+    from .tsv import read_tsv
 
     if kind == "maf":
         return _clean_result(path, read_maf(path, regions=regions,
