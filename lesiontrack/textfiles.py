@@ -104,7 +104,7 @@ def line_number(data: bytes | bytearray | str, end: int) -> int:
     return head.count(lf) + head.count(cr) - head.count(cr + lf) + 1
 
 
-def undecodable_line(blocks: Iterable[bytes]) -> int | None:
+def _first_undecodable(blocks: Iterable[bytes]) -> int | None:
     """The line (1-based, as :func:`line_number` counts) of the first byte of the text given in
     ``blocks`` that is not UTF-8, or None when every byte is."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -122,15 +122,16 @@ def undecodable_line(blocks: Iterable[bytes]) -> int | None:
     return None
 
 
-def _undecodable_line(path: Path) -> int | None:
-    """:func:`undecodable_line` of a plain or gzip file (None when it cannot be read)."""
+def undecodable_line(path: Path) -> int | None:
+    """The line (1-based, as :func:`line_number` counts) of the first byte of a plain or gzip
+    file's text that is not UTF-8; None when every byte is, or the file cannot be read."""
     def blocks() -> Iterable[bytes]:
         with (gzip.open(path, "rb") if _is_gzip(path) else path.open("rb")) as handle:
             while block := handle.read(1 << 16):
                 yield block
 
     try:
-        return undecodable_line(blocks())
+        return _first_undecodable(blocks())
     except (OSError, *COMPRESSION_ERRORS):
         return None
 
@@ -419,7 +420,7 @@ def _read_lines(path: Path) -> tuple[list[int], list[str]]:
                     )
     except UnicodeDecodeError as exc:
         raise CallsFileError(
-            f"not UTF-8 text ({exc.reason})", file=path, where=_undecodable_line(path),
+            f"not UTF-8 text ({exc.reason})", file=path, where=undecodable_line(path),
             hint="save the file as UTF-8 (plain or gzip)",
         ) from exc
     except COMPRESSION_ERRORS as exc:
