@@ -165,8 +165,10 @@ class Thresholds:
 
 
 def _whole(value, name: str, least: int) -> None:
-    if isinstance(value, bool) or int(value) != value or value < least:
-        raise OptionError(f"{name} must be a whole number >= {least}, not {value}", field=name)
+    if isinstance(value, bool) or int(value) != value:
+        raise OptionError(f"{name} must be a whole number, not {value!r}", field=name)
+    if value < least:
+        raise OptionError(f"{name} must be at least {least}, not {value}", field=name)
 
 
 @dataclass(frozen=True)

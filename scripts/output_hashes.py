@@ -6,7 +6,7 @@ demo report, ``calls``, ``classify``, ``graph``, ``stats``, ``outcomes``, ``phyl
 recount, copy number) and, when ``../shared`` is there, on MesKit's CRC_HZ and Treeomics'
 example. Every TSV/JSON/GraphML/Newick file written and every command's standard output is
 hashed (SHA-256), with the paths of the temporary folder, the checkout and ../shared replaced and ``provenance.json``'s
-``run_time`` left out. HTML pages are hashed only
+``run_time`` and Python/pandas versions left out. HTML pages are hashed only
 with ``--html`` (their embedded figures depend on the matplotlib version).
 
     python scripts/output_hashes.py > before.tsv        # on the old tree
@@ -81,7 +81,8 @@ def _digest(data: bytes, work: Path, provenance: bool = False) -> str:
         data = data.replace(str(folder).encode(), name)
     if provenance:
         record = json.loads(data)
-        record.pop("run_time", None)
+        for key in ("run_time", "python", "pandas"):  # the machine's, not the run's
+            record.pop(key, None)
         data = json.dumps(record, sort_keys=True).encode()
     return hashlib.sha256(data).hexdigest()
 

@@ -172,7 +172,7 @@ def test_report_and_outcomes_refuse_a_folder_holding_the_inputs_with_force(capfd
 
 
 def test_demo_refuses_the_folder_of_its_own_cohort(capfd, cohort, monkeypatch):
-    from lesiontrack.report import cli as report_cli
+    from lesiontrack.cli import commands as report_cli
 
     @contextlib.contextmanager
     def demo_sheet():
@@ -233,7 +233,7 @@ def test_unknown_genes_are_named_in_one_warning(capfd, cohort):
 
 
 def test_report_batches_warn_once(capfd, cohort, monkeypatch):
-    from lesiontrack.report import cli as report_cli
+    from lesiontrack.cli import commands as report_cli
 
     monkeypatch.setattr(report_cli, "BATCH_PATIENTS", 1)
     assert main(["report", str(cohort / "samplesheet.tsv"), "--genes", "KIT,FOO",

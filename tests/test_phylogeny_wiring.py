@@ -15,8 +15,8 @@ from conftest import FIXTURES
 
 import lesiontrack as lt
 from lesiontrack import phylo
+from lesiontrack.cli import commands as report_cli
 from lesiontrack.cli import main
-from lesiontrack.report import cli as report_cli
 from lesiontrack.report import figures, tree_figure
 
 SHEET = FIXTURES / "samplesheet.tsv"

@@ -22,8 +22,8 @@ from scenarios import D816V, INTRONIC, V654A, W557, call, focal_patient, table
 import lesiontrack
 from lesiontrack import OptionError, classify, test_clustering
 from lesiontrack import cli as main_cli
+from lesiontrack.cli import commands as cli_commands
 from lesiontrack.io.output import frame_to_tsv
-from lesiontrack.report import cli as report_cli
 from lesiontrack.report import render, safe_names, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -482,10 +482,7 @@ def test_a_patient_without_mutations_still_gets_a_page(tmp_path):
 # ----------------------------------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="lesiontrack")
-    sub = top.add_subparsers(dest="command", required=True)
-    report_cli.add_parsers(sub, main_cli._add_input_options, main_cli._add_stats_options)
-    return top
+    return main_cli.build_parser()
 
 
 def test_report_command_refuses_a_non_empty_outdir_before_reading(tmp_path):
@@ -494,7 +491,7 @@ def test_report_command_refuses_a_non_empty_outdir_before_reading(tmp_path):
     (outdir / "x").write_text("")
     args = parser().parse_args(["report", str(tmp_path / "missing.tsv"), "-o", str(outdir)])
     with pytest.raises(OptionError, match="not empty"):
-        report_cli.run(args)
+        main_cli.run(args)
 
 
 def test_demo_parser_carries_every_default_option():
@@ -512,7 +509,7 @@ def test_report_command_on_the_demo_cohort(tmp_path):
     outdir = tmp_path / "report"
     args = parser().parse_args(["report", str(FIXTURES / "samplesheet.tsv"), "-o", str(outdir),
                                 "--permutations", "999"])
-    assert report_cli.run(args) == 0
+    assert main_cli.run(args) == 0
     for page in pages(outdir):
         check_page(page)
     assert len(list((outdir / "patients").glob("*.html"))) >= 7
@@ -530,9 +527,9 @@ def test_report_command_on_the_demo_cohort(tmp_path):
 @needs_fixtures
 def test_demo_command_prints_one_line(tmp_path, capsys, monkeypatch):
     if importlib.util.find_spec("lesiontrack.demo") is None:  # not packaged yet: use fixtures/
-        monkeypatch.setattr(report_cli.resources, "files", lambda package: FIXTURES)
+        monkeypatch.setattr(cli_commands.resources, "files", lambda package: FIXTURES)
     args = parser().parse_args(["demo", "-o", str(tmp_path / "demo"), "--force"])
-    assert report_cli.run(args) == 0
+    assert main_cli.run(args) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and Path(out.strip()) == tmp_path / "demo" / "index.html"
     assert Path(out.strip()).is_file()
@@ -661,7 +658,6 @@ def test_report_is_the_same_for_every_batch_of_patients(tmp_path, monkeypatch, s
     import lesiontrack as lt
     from lesiontrack import calls as calls_module
     from lesiontrack.cli import main
-    from lesiontrack.report import cli as report_cli
     from lesiontrack.report.render import write_report
 
     sheet = FIXTURES / "samplesheet.tsv"
@@ -697,7 +693,7 @@ def test_report_is_the_same_for_every_batch_of_patients(tmp_path, monkeypatch, s
                  copy_number=copy_number, patient_table=patient_table)
     expected = _report_files(reference)
     for size in (1, 3, 200):
-        monkeypatch.setattr(report_cli, "BATCH_PATIENTS", size)
+        monkeypatch.setattr(cli_commands, "BATCH_PATIENTS", size)
         out = tmp_path / f"batch{size}"
         assert main(["-q", "report", *inputs, "-o", str(out), *options]) == 0
         got = _report_files(out)

@@ -19,8 +19,9 @@ from conftest import FIXTURES
 import lesiontrack as lt
 from lesiontrack import calls as calls_module
 from lesiontrack import graph as graph_module
+from lesiontrack.batches import patient_batches
+from lesiontrack.cli import commands as cli_commands
 from lesiontrack.cli import main
-from lesiontrack.report import cli as report_cli
 
 SHEET = FIXTURES / "samplesheet.tsv"
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,7 @@ def test_ids_that_sort_differently_names_and_many_runs(tmp_path, monkeypatch):
     table.loc[table["patient_id"] == "P10", "hgvsp"] = ""
     table.to_csv(tmp_path / "calls.tsv", sep="\t", index=False)
     expected = report(tmp_path / "calls.tsv", tmp_path / "whole")
-    monkeypatch.setattr(report_cli, "BATCH_PATIENTS", 1)
+    monkeypatch.setattr(cli_commands, "BATCH_PATIENTS", 1)
     monkeypatch.setattr(graph_module.GraphmlSpool, "FAN_IN", 2)
     monkeypatch.setattr(calls_module, "TABLE_CHUNK_ROWS", 5)
     assert report(tmp_path / "calls.tsv", tmp_path / "batched") == expected
@@ -117,7 +118,7 @@ def test_an_unknown_status_is_one_node(tmp_path, monkeypatch):
     calls.to_csv(tmp_path / "calls.tsv", sep="\t", index=False)
     expected = report(tmp_path / "calls.tsv", tmp_path / "whole")
     assert expected["cohort.graphml"].count(b'<node id="status:SD?"') == 1
-    monkeypatch.setattr(report_cli, "BATCH_PATIENTS", 1)
+    monkeypatch.setattr(cli_commands, "BATCH_PATIENTS", 1)
     assert report(tmp_path / "calls.tsv", tmp_path / "batched") == expected
 
 
@@ -175,12 +176,12 @@ def _shared_file_cohort(folder: Path, second_assembly: str = "") -> Path:
 
 
 def test_patients_sharing_a_file_are_never_in_two_batches(tmp_path, monkeypatch, capsys):
-    assert report_cli.patient_batches(lt.read_samplesheet(_shared_file_cohort(tmp_path)),
+    assert patient_batches(lt.read_samplesheet(_shared_file_cohort(tmp_path)),
                                       1) == [["A", "B", "C"]]
     sheet = _shared_file_cohort(tmp_path)
     assert main(["-q", "report", str(sheet), "-o", str(tmp_path / "whole"),
                  "--permutations", "100"]) == 0
-    monkeypatch.setattr(report_cli, "BATCH_PATIENTS", 1)
+    monkeypatch.setattr(cli_commands, "BATCH_PATIENTS", 1)
     assert main(["-q", "report", str(sheet), "-o", str(tmp_path / "batched"),
                  "--permutations", "100"]) == 0
     assert files_of(tmp_path / "batched") == files_of(tmp_path / "whole")
@@ -225,11 +226,11 @@ def test_forked_workers_keep_the_default_sigterm(tmp_path):
     """Worker pools stop their workers with SIGTERM: a worker must die at once, not wait to
     run the command's Python-level handler (a worker blocked in a C call never would, and the
     pool would wait for it for ever)."""
-    from lesiontrack import cli
+    from lesiontrack.cli import terminate
 
-    previous = cli._on_terminate()
+    previous = terminate.on_terminate()
     try:
-        assert signal.getsignal(signal.SIGTERM) is cli._terminated
+        assert signal.getsignal(signal.SIGTERM) is terminate.terminated
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             os._exit(0 if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else 1)
