@@ -36,13 +36,13 @@ from pathlib import Path
 import pandas as pd
 
 import lesiontrack.io.vcf as vcf_module
-from lesiontrack.calls import _windows, build_calls
+from lesiontrack.calls import build_calls, gene_windows
 from lesiontrack.io.bgzf import INFLATE_BACKEND
 from lesiontrack.samplesheet import read_samplesheet
 
 KIT_REGION = "chr4:54656928-54741715"  # GRCh38 KIT window (gene + 1 kb margins)
 QUERY = "%CHROM\\t%POS\\t%REF\\t%ALT\\t%FILTER[\\t%AD]\\n"
-WINDOWS = _windows(("KIT", "PDGFRA"))
+WINDOWS = gene_windows(("KIT", "PDGFRA"))
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -34,7 +34,7 @@ from .errors import (
 # and `lesiontrack --help` stay quick: pandas, scipy and matplotlib load only when needed.
 _LAZY = {
     "CALLS_COLUMNS": "calls", "build_calls": "calls", "read_calls": "calls",
-    "read_calls_table": "calls", "calls_table_batches": "calls", "ORIGIN_COLUMNS": "compare", "classify": "compare",
+    "read_calls_table": "calls_tables", "calls_table_batches": "calls_tables", "ORIGIN_COLUMNS": "compare", "classify": "compare",
     "lesion_states": "compare",
     "build_graph": "graph", "graph_to_graphml": "graph", "graph_to_json": "graph",
     "write_graph": "graph", "read_samplesheet": "samplesheet", "lesion_table": "stats",
@@ -44,13 +44,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from .calls import (
-        CALLS_COLUMNS,
-        build_calls,
-        calls_table_batches,
-        read_calls,
-        read_calls_table,
-    )
+    from .calls import CALLS_COLUMNS, build_calls, read_calls
+    from .calls_tables import calls_table_batches, read_calls_table
     from .compare import ORIGIN_COLUMNS, classify, lesion_states
     from .graph import build_graph, graph_to_graphml, graph_to_json, write_graph
     from .options import Thresholds

@@ -19,10 +19,14 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from . import genome
 from .reference import Excerpts, Reference, SequenceSource
 from .variants import minimal, span, variant_type
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("lesiontrack")
 
@@ -554,3 +558,32 @@ def annotate_variant(
             "known_resistance_site"
         )
     return out
+
+
+def annotate_calls(calls: pd.DataFrame, reference: Reference | None) -> pd.DataFrame:
+    """The annotation step of the calls table: :data:`ANNOTATION_COLUMNS` for every row, per
+    (patient, build, variant) from the first non-empty annotation of the patient's own rows
+    (the input's ``ann_*`` columns), computed once per distinct set of arguments."""
+    import pandas as pd
+
+    keys = ["patient_id", "assembly", "variant_key"]
+    group = calls.groupby(keys, sort=False).ngroup().to_numpy()
+    ann = ["ann_gene", "ann_hgvsc", "ann_hgvsp", "ann_consequence"]
+    given = ["assembly", "chrom", "pos", "ref", "alt", *ann]
+    narrow = calls[given].replace({c: {"": None} for c in ann})
+    firsts = narrow.groupby(group, sort=True).first()  # the first non-empty value per group
+    firsts[ann] = firsts[ann].fillna("")
+    codes = firsts.groupby(given, sort=False).ngroup().to_numpy()
+    distinct = firsts.drop_duplicates(given)  # the same order as ``codes``
+    records = [annotate_variant(row.assembly, row.chrom, int(row.pos), row.ref, row.alt,
+                                ann_gene=row.ann_gene, ann_hgvsc=row.ann_hgvsc,
+                                ann_hgvsp=row.ann_hgvsp, ann_consequence=row.ann_consequence,
+                                reference=reference)
+               for row in distinct.itertuples(index=False)]
+    annotation = pd.DataFrame.from_records(records)
+    rows = codes[group]
+    for column in annotation.columns:
+        calls[column] = annotation[column].to_numpy()[rows]
+    calls["codon"] = calls["codon"].astype("Int64")
+    return calls
+

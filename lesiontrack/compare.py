@@ -166,8 +166,7 @@ def vaf_interval(alt: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.nda
 def _prepared(calls: pd.DataFrame, thresholds: Thresholds | None) -> pd.DataFrame:
     frame = calls.copy()
     if thresholds is not None:
-        frame["detected"] = thresholds.detect(frame["alt_count"], frame["depth"], frame["vaf"],
-                                              frame["role"])
+        frame["detected"] = thresholds.detect_calls(frame)
     frame["_alt"] = frame["alt_count"].astype(float)
     frame["_depth"] = frame["depth"].astype(float)
     vaf = frame["vaf"].astype(float)

@@ -163,6 +163,12 @@ class Thresholds:
         out[passed.to_numpy()] = True
         return out
 
+    def detect_calls(self, calls: pd.DataFrame) -> pd.Series:
+        """The ``detected`` column of a calls table under these thresholds: :meth:`detect` of
+        its ``alt_count``, ``depth``, ``vaf`` and (when it has one) ``role`` columns. Every
+        place that (re)decides ``detected`` calls this."""
+        return self.detect(calls["alt_count"], calls["depth"], calls["vaf"], calls.get("role"))
+
 
 def _whole(value, name: str, least: int) -> None:
     if isinstance(value, bool) or int(value) != value:

@@ -862,8 +862,7 @@ def _matrices(calls, origins, sheet, states, latest_only, thresholds):
 
     if thresholds is not None and states is None:  # given states already decided detection
         calls = calls.copy()
-        calls["detected"] = thresholds.detect(calls["alt_count"], calls["depth"], calls["vaf"],
-                                              calls.get("role"))
+        calls["detected"] = thresholds.detect_calls(calls)
     leaves = _leaf_roster(calls, sheet)
     tree_leaves = {p: ls for p, ls in leaves.items() if len(ls) >= 2}
     if states is None:

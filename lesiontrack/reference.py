@@ -1,4 +1,5 @@
-"""Access to a reference FASTA (pysam.FastaFile): whole chromosomes or ``samtools faidx`` excerpts.
+"""Access to a reference FASTA (pysam.FastaFile): whole chromosomes or ``samtools faidx`` excerpts,
+and the calls table's check against it (REF bases, indels left-aligned: :func:`normalise_calls`).
 
 A contig may be a whole chromosome (``chr4`` or ``4``) or an excerpt named the way
 ``samtools faidx ref.fa chr4:54650000-54750000`` names it, so a KIT-only reference works too.
@@ -12,9 +13,13 @@ import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .errors import ReferenceMismatchError
+from .errors import CallsFileError, ReferenceMismatchError
 from .genome import CHR4_LENGTH, assembly_from_chr4_length, normalize_chrom
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _EXCERPT = re.compile(r"^(?P<chrom>[^:]+):(?P<start>\d+)-(?P<end>\d+)$")
 
@@ -165,6 +170,29 @@ class Reference(SequenceSource):
                 return self._fasta.fetch(name, start - first, end - first + 1).upper()
         return None
 
+    def check_readable(self) -> None:
+        """Raise ReferenceMismatchError unless every contig of the FASTA can be read to its end:
+        a FASTA truncated or edited after its ``.fai`` index was made would fail only later, in
+        the middle of the work (pysam's ValueError, htslib's messages on stderr)."""
+        import pysam
+
+        name = None
+        previous = pysam.set_verbosity(0)
+        try:
+            with pysam.FastaFile(str(self.fasta_path)) as fasta:
+                for name, length in zip(fasta.references, fasta.lengths, strict=True):
+                    if length and len(fasta.fetch(name, length - 1, length)) != 1:
+                        raise ValueError("short read")
+        except (OSError, ValueError) as exc:
+            where = f" (contig {name})" if name else ""
+            raise ReferenceMismatchError(
+                f"the reference FASTA cannot be read{where}: the file is truncated or its .fai "
+                f"index does not match it ({exc})", file=self.path,
+                hint="re-create the index with 'samtools faidx', or copy the FASTA again",
+            ) from exc
+        finally:
+            pysam.set_verbosity(previous)
+
 
 class Excerpts(SequenceSource):
     """Stretches of reference sequence held in memory, used like a :class:`Reference`
@@ -187,3 +215,36 @@ class Excerpts(SequenceSource):
             if first <= start and end <= last:
                 return sequence[start - first:end - first + 1]
         return None
+
+
+def normalise_calls(calls: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+    """The calls checked against ``reference`` (its build, its readability, each REF's bases:
+    :class:`CallsFileError` naming the file and record on a mismatch) with their insertions and
+    deletions left-aligned on it (``pos``, ``ref`` and ``alt`` replaced in place)."""
+    for build in calls["assembly"].unique():
+        reference.check_assembly(build, "the calls")
+    reference.check_readable()
+    sites = calls.drop_duplicates(["chrom_raw", "pos", "ref", "alt"])
+    moved: dict[tuple, tuple[int, str, str]] = {}
+    for row in sites.itertuples(index=False):
+        if row.ref != "-":
+            bases = reference.fetch(row.chrom_raw, row.pos, row.pos + len(row.ref) - 1)
+            if bases is not None and bases != row.ref:
+                raise CallsFileError(
+                    f"REF {row.ref} does not match the reference ({bases}) at "
+                    f"{row.chrom_raw}:{row.pos}", file=row.source, where=row.record, field="REF",
+                    hint="is the reference FASTA of another genome build?",
+                )
+        if row.ref == "-" or row.alt == "-":
+            moved[(row.chrom_raw, row.pos, row.ref, row.alt)] = reference.left_align(
+                row.chrom_raw, row.pos, row.ref, row.alt
+            )
+    if moved:
+        keys = list(zip(calls["chrom_raw"], calls["pos"], calls["ref"], calls["alt"],
+                        strict=True))
+        new = [moved.get(k, k[1:]) for k in keys]
+        calls["pos"] = [n[0] for n in new]
+        calls["ref"] = [n[1] for n in new]
+        calls["alt"] = [n[2] for n in new]
+    return calls
+

@@ -87,6 +87,15 @@ def sheet_folder(path: str | os.PathLike[str], regular: bool | None = None) -> P
     return path.resolve().parent if regular else Path.cwd()
 
 
+def relative_to_sheet(path: str, sheet: str | os.PathLike[str], base: str | None = None) -> str:
+    """``path`` shown relative to the sample sheet's folder (:func:`sheet_folder`; ``base``,
+    when already known); as it is when on another drive."""
+    try:
+        return os.path.relpath(path, base if base is not None else str(sheet_folder(sheet)))
+    except ValueError:  # another drive
+        return path
+
+
 def read_samplesheet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read and validate a sample sheet; one row per (sample, calls file).
 

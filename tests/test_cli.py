@@ -239,7 +239,7 @@ def test_report_reads_calls_tables_in_chunks_with_the_same_errors(capsys, tmp_pa
                                                                    monkeypatch, edit, expect):
     """``report --calls`` reads a table a few rows at a time: an error names the file's line
     as the whole reading does."""
-    from lesiontrack import calls as calls_module
+    from lesiontrack import calls_tables as calls_module
 
     monkeypatch.setattr(calls_module, "TABLE_CHUNK_ROWS", 6)
     assert run(capsys, "calls", SHEET, "-o", tmp_path / "all.tsv")[0] == 0

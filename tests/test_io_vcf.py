@@ -13,7 +13,7 @@ import pandas as pd
 import pysam
 import pytest
 
-from lesiontrack.calls import _windows
+from lesiontrack.calls import gene_windows
 from lesiontrack.errors import CallsFileError
 from lesiontrack.io import RAW_COLUMNS, read_calls_file
 from lesiontrack.io.annotations import short_hgvsp, strip_transcript
@@ -834,12 +834,12 @@ def test_per_record_work_is_linear_in_the_alt_alleles(tmp_path, monkeypatch, eng
                         lambda values: calls.append(len(values)) or real_total(values))
     path = tmp_path / "many.vcf"
     path.write_text(head + record(1000))
-    result = read_vcf(path, regions=_windows(("KIT",)), engine=engine)
+    result = read_vcf(path, regions=gene_windows(("KIT",)), engine=engine)
     assert len(result.calls) == 2000
     assert set(result.calls["depth"]) == {1100.0}
     assert calls == [1001, 1001]  # one sum of the 1,001 AD values per sample
     path.write_text(head + record(1001))
     with pytest.raises(CallsFileError) as info:
-        read_vcf(path, regions=_windows(("KIT",)), engine=engine)
+        read_vcf(path, regions=gene_windows(("KIT",)), engine=engine)
     assert str(info.value) == (f"{path}:record chr4:54733155: field 'ALT': 1,001 ALT alleles in "
                                "one record (at most 1,000) (is the file corrupt?)")

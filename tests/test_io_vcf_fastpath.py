@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lesiontrack.calls import _windows
+from lesiontrack.calls import gene_windows
 from lesiontrack.genome import normalize_chrom
 from lesiontrack.io import bgzf, open_text
 from lesiontrack.io.bgzf import FastPathUnsupported
@@ -29,7 +29,7 @@ from lesiontrack.io.vcf import read_vcf
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "vcf"
 EXAMPLES = ROOT.parent / "shared" / "vcf-examples"
-GENE_WINDOWS = _windows(("KIT", "PDGFRA"))
+GENE_WINDOWS = gene_windows(("KIT", "PDGFRA"))
 
 FMT = [
     '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',

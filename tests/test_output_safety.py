@@ -544,7 +544,7 @@ def test_a_pool_whose_worker_died_mid_message_is_stopped_without_hanging(tmp_pat
     script.write_text(textwrap.dedent("""
         import os, signal, struct, sys, time
         from concurrent.futures import ProcessPoolExecutor
-        from lesiontrack.calls import stop_worker_pool
+        from lesiontrack.workers import stop_worker_pool
 
         pool = ProcessPoolExecutor(1)
         future = pool.submit(time.sleep, 60)

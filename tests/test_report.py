@@ -656,7 +656,7 @@ def test_report_is_the_same_for_every_batch_of_patients(tmp_path, monkeypatch, s
     written from whole tables (``write_report``), from raw files or from calls tables read in
     chunks of a few rows."""
     import lesiontrack as lt
-    from lesiontrack import calls as calls_module
+    from lesiontrack import calls_tables as calls_module
     from lesiontrack.cli import main
     from lesiontrack.report.render import write_report
 

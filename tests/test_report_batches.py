@@ -17,7 +17,7 @@ import pytest
 from conftest import FIXTURES
 
 import lesiontrack as lt
-from lesiontrack import calls as calls_module
+from lesiontrack import calls_tables as calls_module
 from lesiontrack import graph as graph_module
 from lesiontrack.batches import patient_batches
 from lesiontrack.cli import commands as cli_commands

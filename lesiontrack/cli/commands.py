@@ -112,7 +112,7 @@ def _build_calls(run: Run, sheet):
 def _load_calls(run: Run, sheet):
     """The calls table: from ``--calls`` tables, else read from the sheet's calls files."""
     if run.reading.calls_tables:
-        from ..calls import read_calls_table
+        from ..calls_tables import read_calls_table
         from ..timeline import calls_at
 
         calls = read_calls_table(list(run.reading.calls_tables), thresholds=run.thresholds)
@@ -298,7 +298,7 @@ def _report_parts(run: Run, sheet, patients_table=None):
     """(every patient, the report's parts: one batch of patients at a time, read from the
     sample sheet's calls files or from --calls tables; ``--at`` applied)."""
     from ..batches import patient_batches
-    from ..calls import calls_table_batches
+    from ..calls_tables import calls_table_batches
     from ..compare import classify, lesion_states, sample_states
     from ..report import ReportPart
     from ..timeline import calls_at

@@ -1380,7 +1380,7 @@ def _render_patients(patient_dir: Path, patients: list[str], ctx: _Context, page
         _WORKER = (patient_dir, ctx, page)
         from concurrent.futures import ProcessPoolExecutor
 
-        from ..calls import stop_worker_pool
+        from ..workers import stop_worker_pool
 
         try:
             with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
