@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CallsFileError, LesionTrackError
-from ..textfiles import COMPRESSION_ERRORS
+from . import COMPRESSION_ERRORS
 from .bounded import LineGuard, raw_chunks
 
 #: What a spreadsheet leaves in a VCF's first bytes: a line starting with a quote, a cell
