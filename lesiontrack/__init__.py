@@ -19,8 +19,6 @@ import importlib
 import logging
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
-
 from .errors import (
     CallsFileError,
     LesionTrackError,
@@ -29,6 +27,7 @@ from .errors import (
     ReferenceMismatchError,
     SampleSheetError,
 )
+from .version import __version__
 
 # The rest of the public API is imported on first use (PEP 562), so that `import lesiontrack`
 # and `lesiontrack --help` stay quick: pandas, scipy and matplotlib load only when needed.

@@ -18,12 +18,12 @@ import re
 
 from .genome import normalize_chrom
 
-_BASES = re.compile(r"^[ACGTN]+$")
+_BASES = re.compile(r"[ACGTN]+")
 
 
 def is_simple_allele(allele: str) -> bool:
     """True for a plain base string (no symbolic ``<DEL>``, ``*``, ``.``, breakend)."""
-    return bool(_BASES.match(allele.upper()))
+    return bool(_BASES.fullmatch(allele.upper()))
 
 
 def minimal(pos: int, ref: str, alt: str) -> tuple[int, str, str]:

@@ -10,7 +10,6 @@ import argparse
 import os
 from pathlib import Path
 
-from .. import __version__
 from ..options import (
     DEFAULT_AMP_CN,
     DEFAULT_ERROR_RATE,
@@ -33,6 +32,7 @@ from ..options import (
     ReadOptions,
     Thresholds,
 )
+from ..version import __version__
 
 
 class Parser(argparse.ArgumentParser):
