@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lesiontrack import phylo as ph  # noqa: E402
+from lesiontrack import phylo_search as ps  # noqa: E402
+from lesiontrack import phylo_tree as pt  # noqa: E402
 
 SHARED = ROOT.parent.parent / "shared" if (ROOT.parent.parent / "shared").exists() else \
     ROOT.parent / "shared"
@@ -33,11 +35,11 @@ SHARED = ROOT.parent.parent / "shared" if (ROOT.parent.parent / "shared").exists
 # Simulated patients
 
 
-def random_topology(n: int, rng: random.Random) -> ph.Topology:
+def random_topology(n: int, rng: random.Random) -> ps.Topology:
     """A uniformly random rooted binary topology: each leaf joins a uniformly random branch."""
-    tree: ph.Topology = (0, 1)
+    tree: ps.Topology = (0, 1)
     for leaf in range(2, n):
-        choices = list(ph._insertions(tree, leaf))
+        choices = list(ps._insertions(tree, leaf))
         tree = rng.choice(choices)
     labels = list(range(n))
     rng.shuffle(labels)
@@ -45,7 +47,7 @@ def random_topology(n: int, rng: random.Random) -> ph.Topology:
     def relabel(node):
         return labels[node] if isinstance(node, int) else (relabel(node[0]), relabel(node[1]))
 
-    return ph.canonical(relabel(tree))
+    return ps.canonical(relabel(tree))
 
 
 def simulate(rng: random.Random, n: int | None = None, m: int | None = None,
@@ -55,7 +57,7 @@ def simulate(rng: random.Random, n: int | None = None, m: int | None = None,
     m = m or rng.randint(50, 500)
     missing = rng.uniform(0.05, 0.20) if missing is None else missing
     topology = random_topology(n, rng)
-    clades = [mask for mask, _ in ph._clades(topology)]  # root (trunk) first
+    clades = [mask for mask, _ in ps.topology_clades(topology)]  # root (trunk) first
     weights = [rng.expovariate(1.0) for _ in clades[1:]]
     trunk = sum(weights) * rng.uniform(0.3, 1.0)
     weights = [trunk, *weights]
@@ -71,20 +73,20 @@ def simulate(rng: random.Random, n: int | None = None, m: int | None = None,
                 text.append("0")
         if "1" in text:
             rows[f"m{i}"] = "".join(text)
-    return topology, ph.CharacterMatrix.from_strings([f"L{j}" for j in range(n)], rows)
+    return topology, ps.CharacterMatrix.from_strings([f"L{j}" for j in range(n)], rows)
 
 
-def _nontrivial(topology: ph.Topology, n: int) -> set[int]:
+def _nontrivial(topology: ps.Topology, n: int) -> set[int]:
     full = (1 << n) - 1
-    return {mask for mask, _ in ph._clades(topology) if mask != full and mask & (mask - 1)}
+    return {mask for mask, _ in ps.topology_clades(topology) if mask != full and mask & (mask - 1)}
 
 
-def _supported(tree: ph.PatientTree) -> set[int]:
+def _supported(tree: pt.PatientTree) -> set[int]:
     n = len(tree.lesions)
     return {mask for mask in _nontrivial(tree.topology, n) if tree.branch_lengths.get(mask, 0)}
 
 
-def _library_clades(matrix: ph.CharacterMatrix) -> set[int]:
+def _library_clades(matrix: ps.CharacterMatrix) -> set[int]:
     """Bio.Phylo's ParsimonyTreeConstructor (Fitch, NNI) with missing read as absent, rooted on
     an all-absent germline sequence."""
     from Bio.Align import MultipleSeqAlignment
@@ -117,9 +119,9 @@ def _library_clades(matrix: ph.CharacterMatrix) -> set[int]:
     return out
 
 
-def _missing_as_absent(matrix: ph.CharacterMatrix) -> ph.CharacterMatrix:
+def _missing_as_absent(matrix: ps.CharacterMatrix) -> ps.CharacterMatrix:
     full = (1 << len(matrix.lesions)) - 1
-    return ph.CharacterMatrix(matrix.lesions, matrix.mutations, matrix.present,
+    return ps.CharacterMatrix(matrix.lesions, matrix.mutations, matrix.present,
                               tuple(full & ~p for p in matrix.present))
 
 
@@ -157,7 +159,7 @@ def _cs_collapse(matrix):
     return n, clean, hit, planes, (1 << len(patterns)) - 1, constant
 
 
-def gains_search(matrix) -> ph.Topology:
+def gains_search(matrix) -> ps.Topology:
     """The tree with the fewest gains (strict Camin-Sokal, missing free), exactly."""
     n, clean_leaf, hit_leaf, planes, all_patterns, _ = _cs_collapse(matrix)
 
@@ -196,7 +198,7 @@ def gains_search(matrix) -> ph.Topology:
             return mask.bit_length() - 1
         return (rebuild(split[mask]), rebuild(mask ^ split[mask]))
 
-    return ph.canonical(rebuild(size - 1))
+    return ps.canonical(rebuild(size - 1))
 
 
 def accuracy(args) -> None:
@@ -218,21 +220,21 @@ def accuracy(args) -> None:
         total += len(true)
         true_lengths = {}
         for p, a in zip(matrix.present, matrix.absent, strict=True):
-            clade, _, _ = ph.place(p, a, ph._clades(truth))
+            clade, _, _ = pt.place(p, a, ps.topology_clades(truth))
             true_lengths[clade] = true_lengths.get(clade, 0) + 1
         identifiable += sum(1 for c in true if true_lengths.get(c))
         results = {}
         t0 = time.perf_counter()
-        exact = ph.infer_tree(matrix, exact_max_lesions=8)
+        exact = pt.infer_tree(matrix, exact_max_lesions=8)
         seconds["exact"] += time.perf_counter() - t0
         results["exact"] = _nontrivial(exact.topology, n)
         t0 = time.perf_counter()
-        heuristic = ph.infer_tree(matrix, exact_max_lesions=0)
+        heuristic = pt.infer_tree(matrix, exact_max_lesions=0)
         seconds["heuristic"] += time.perf_counter() - t0
         results["heuristic"] = _nontrivial(heuristic.topology, n)
         heuristic_optimal += heuristic.contradictions == exact.contradictions
         t0 = time.perf_counter()
-        absent = ph.infer_tree(_missing_as_absent(matrix))
+        absent = pt.infer_tree(_missing_as_absent(matrix))
         seconds["exact, missing read as absent"] += time.perf_counter() - t0
         results["exact, missing read as absent"] = _nontrivial(absent.topology, n)
         t0 = time.perf_counter()
@@ -286,20 +288,20 @@ def cutoff(args) -> None:
         exact_s = brute_s = heur_s = 0.0
         same = 0
         t0 = time.perf_counter()
-        ph._all_trees(n)
+        ps._all_trees(n)
         listing = time.perf_counter() - t0
         for _ in range(args.repeats):
             _, matrix = simulate(rng, n=n, m=300, missing=0.1)
             t0 = time.perf_counter()
-            _, gains, _ = ph.search(matrix, exact_max_lesions=n)
+            _, gains, _ = ps.search(matrix, exact_max_lesions=n)
             exact_s += time.perf_counter() - t0
             if n <= 7:
                 t0 = time.perf_counter()
-                _, brute = ph.exhaustive_search(matrix)
+                _, brute = ps.exhaustive_search(matrix)
                 brute_s += time.perf_counter() - t0
                 assert brute == gains
             t0 = time.perf_counter()
-            _, hgains, _ = ph.search(matrix, exact_max_lesions=0)
+            _, hgains, _ = ps.search(matrix, exact_max_lesions=0)
             heur_s += time.perf_counter() - t0
             same += hgains == gains
         r = args.repeats
@@ -407,7 +409,7 @@ def _treeomics() -> None:
                                       "lesion_id": s, "state": state}))
         states = pd.concat(rows)
         matrix = ph.matrices_from_states(states, {"example": samples})["example"]
-        tree = ph.infer_tree(matrix, patient_id="example")
+        tree = pt.infer_tree(matrix, patient_id="example")
         mine = tree.mutations().set_index("variant_key")
         joined = table.set_index("key")
         branch_theirs = theirs_class.to_numpy()
@@ -448,7 +450,7 @@ def make_cohort(patients: int, lesions: int, mutations: int, seed: int) -> pd.Da
     parts = []
     for p in range(patients):
         topology = random_topology(lesions, prng)
-        clades = [mask for mask, _ in ph._clades(topology)]
+        clades = [mask for mask, _ in ps.topology_clades(topology)]
         weights = rng.exponential(1.0, len(clades))
         weights[0] = weights[1:].sum() * 0.5
         chosen = rng.choice(len(clades), size=mutations, p=weights / weights.sum())
@@ -486,14 +488,14 @@ def _clock(function):
 def timing(args) -> None:
     import os
 
-    from lesiontrack.compare import _lesion_states
+    from lesiontrack.evidence import lesion_states
 
     t0 = time.perf_counter()
     calls = make_cohort(args.patients, args.lesions, args.mutations, args.seed)
     made = time.perf_counter() - t0
     runs = [_clock(lambda: ph.phylogeny(calls)) for _ in range(args.repeats)]
     result = runs[0][0]
-    states, states_wall, states_cpu = _clock(lambda: _lesion_states(calls))
+    states, states_wall, states_cpu = _clock(lambda: lesion_states(calls))
     _, trees_wall, trees_cpu = _clock(lambda: ph.phylogeny(calls, states=states))
     methods = {t.method for t in result.patients.values()}
     load = os.getloadavg()[0]
@@ -505,7 +507,7 @@ def timing(args) -> None:
     print(f"| `phylogeny(calls)`, median of {args.repeats} "
           f"| {statistics.median(r[1] for r in runs):.1f} "
           f"| {statistics.median(r[2] for r in runs):.1f} |")
-    print(f"| of which lesion states (`compare._lesion_states`) | {states_wall:.1f} "
+    print(f"| of which lesion states (`evidence.lesion_states`) | {states_wall:.1f} "
           f"| {states_cpu:.1f} |")
     print(f"| of which matrices, trees ({', '.join(sorted(methods))}), placement, heterogeneity "
           f"| {trees_wall:.1f} | {trees_cpu:.1f} |")

@@ -34,29 +34,25 @@ from .version import __version__
 _LAZY = {
     "CALLS_COLUMNS": "calls", "build_calls": "calls", "read_calls": "calls",
     "read_calls_table": "calls_tables", "calls_table_batches": "calls_tables", "ORIGIN_COLUMNS": "compare", "classify": "compare",
-    "lesion_states": "compare",
+    "lesion_states": "evidence",
     "build_graph": "graph", "graph_to_graphml": "graph", "graph_to_json": "graph",
-    "write_graph": "graph", "read_samplesheet": "samplesheet", "lesion_table": "stats",
+    "write_graph": "graph", "read_samplesheet": "samplesheet", "lesion_table": "patterns",
     "permutation_test": "stats", "test_clustering": "stats",
-    "clustering_from_tables": "stats", "patient_patterns": "stats", "Thresholds": "options",
+    "clustering_from_tables": "stats", "patient_patterns": "patterns", "Thresholds": "options",
     "phylogeny": "phylo", "write_phylogeny": "phylo",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .calls import CALLS_COLUMNS, build_calls, read_calls
     from .calls_tables import calls_table_batches, read_calls_table
-    from .compare import ORIGIN_COLUMNS, classify, lesion_states
+    from .compare import ORIGIN_COLUMNS, classify
+    from .evidence import lesion_states
     from .graph import build_graph, graph_to_graphml, graph_to_json, write_graph
     from .options import Thresholds
+    from .patterns import lesion_table, patient_patterns
     from .phylo import phylogeny, write_phylogeny
     from .samplesheet import read_samplesheet
-    from .stats import (
-        clustering_from_tables,
-        lesion_table,
-        patient_patterns,
-        permutation_test,
-        test_clustering,
-    )
+    from .stats import clustering_from_tables, permutation_test, test_clustering
 
 
 def __getattr__(name: str):

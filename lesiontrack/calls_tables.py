@@ -17,15 +17,15 @@ from . import genome
 from .annotate import annotate_variant, consequence_from_hgvsp
 from .calls import CALLS_COLUMNS, SHEET_COLUMNS, empty_calls_table
 from .errors import CallsFileError, OptionError
-from .io import (
-    COMPRESSION_ERRORS,
+from .io.bounded import GuardedReader
+from .io.compression import COMPRESSION_ERRORS
+from .io.xmlsafe import (
     ILLEGAL_CHARACTERS,
     REPLACEMENT,
     character_name,
     illegal_rows,
     replace_illegal,
 )
-from .io.bounded import GuardedReader
 from .options import BATCH_PATIENTS, Thresholds
 
 log = logging.getLogger("lesiontrack")

@@ -3,7 +3,7 @@
 Nodes carry ``kind`` in {patient, lesion, status, mutation}. Edges: ``patient -> lesion``
 (``has_lesion``), ``lesion -> status`` (``has_status``), ``lesion -> mutation``: ``carries`` where
 the mutation is detected (the lesion's best sample's counts), ``absent`` where it is absent with
-power (:func:`~lesiontrack.compare.lesion_states`: expected VAF and power); no edge where it is
+power (:func:`~lesiontrack.evidence.lesion_states`: expected VAF and power); no edge where it is
 low-level or not evaluable. Mutation nodes are per patient and carry ``consequence``, ``region``
 and ``drug_activity`` (``imatinib=resistant;sunitinib=sensitive;...`` in GraphML; the node-link
 JSON gives ``{drug: {"activity", "grade", "in_vitro", "sources"}}``, ``null`` where none). With a
@@ -112,7 +112,7 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
                 samples: pd.DataFrame | None = None, *, states: pd.DataFrame | None = None,
                 thresholds=None, copy_number: pd.DataFrame | None = None) -> nx.DiGraph:
     """Build the cohort graph from the calls table, the origins table and the lesion states
-    (``states``: :func:`~lesiontrack.compare.lesion_states`, computed with ``thresholds`` when
+    (``states``: :func:`~lesiontrack.evidence.lesion_states`, computed with ``thresholds`` when
     not given); ``copy_number`` (:func:`lesiontrack.copynumber.copy_number_table`) adds the
     ``amplified`` edges (:func:`add_amplifications`)."""
     graph = nx.DiGraph(name="lesiontrack cohort")
@@ -151,7 +151,7 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
                        **({"counted": bool(row.counted)} if hasattr(row, "counted") else {}),
                        **_drug_attributes(row, codons.get((row.patient_id, row.variant_key))))
     if states is None:
-        from .compare import lesion_states
+        from .evidence import lesion_states
 
         states = lesion_states(calls, samples, thresholds=thresholds)
     absent = states[states["state"] == "absent"] if len(states) else states

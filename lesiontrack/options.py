@@ -6,7 +6,7 @@ read, the outcome groupings and the report's batch size. A detection passes all 
 ``min_depth``, ``min_alt`` and ``min_vaf``; the same dataclass carries the evidence thresholds of
 an absence: ``error_rate`` (the ALT reads of an absent mutation must be consistent with this
 sequencing error rate, one-sided binomial test at alpha 0.05) and ``min_power`` (the probability of
-detecting the mutation at its expected allele fraction). See :mod:`lesiontrack.compare`.
+detecting the mutation at its expected allele fraction). See :mod:`lesiontrack.evidence`.
 """
 
 from __future__ import annotations

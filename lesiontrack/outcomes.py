@@ -15,7 +15,7 @@ Time zero is ``progression_date``: the scan that showed progression on imatinib,
 salvage follow-up (``pfs_months``/``os_months`` count from it too).
 
 An endpoint (``pfs``, ``os``) is absent when none of its columns are present. Optional columns
-decide the progression pattern (see :func:`lesiontrack.stats.decide_pattern`): ``pattern``
+decide the progression pattern (see :func:`lesiontrack.patterns.decide_pattern`): ``pattern``
 (``focal``, ``generalized``, ``none``; empty = derive), else ``radiology_progressive`` and
 ``radiology_controlled`` (lesion counts on imaging, whole numbers >= 0, both or neither).
 ``read_patients(..., require_outcomes=False)`` reads a table with only these (``stats``).
@@ -69,7 +69,7 @@ import pandas as pd
 from .errors import OptionError, PatientTableError
 from .io.output import building_folder, frame_to_tsv
 from .options import DEFAULT_FOCAL_MAX, GROUPINGS
-from .stats import (
+from .patterns import (
     PATTERN_SOURCES,
     RADIOLOGY_COLUMNS,
     TABLE_PATTERNS,

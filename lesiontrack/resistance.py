@@ -149,7 +149,7 @@ def resistance_table(origins: pd.DataFrame, sheet: pd.DataFrame | None = None, *
 
     Rows: the ``secondary`` mutations (only those with ``counted`` True when the column exists),
     one per tumour lesion (``role`` ``lesion``). With ``states``
-    (:func:`lesiontrack.compare.lesion_states` of the same inputs: the one home of the states,
+    (:func:`lesiontrack.evidence.lesion_states` of the same inputs: the one home of the states,
     and the only way to keep ``low_level``), each lesion's ``state`` and ``status`` come from
     it; without, from the origins' ``lesions_detected`` (``detected``), ``lesions_absent``
     (``absent``) and ``lesions_not_evaluable`` (``not_evaluable``) lists, and ``status`` is the

@@ -1,12 +1,12 @@
 """Roads to resistance of a run: the copy number of the sample sheet's ``cnv`` files and the
 progression mechanism of every progressive lesion.
 
-The science is in :mod:`lesiontrack.copynumber` (pure functions over tables); this module feeds
-it what the run knows: the genome build of each sample's calls, the tumour content of each
-sample (:func:`lesiontrack.compare.sample_tumour_content`: the sheet's ``purity``, else 2 x the
+The science is in :mod:`lesiontrack.copynumber` and :mod:`lesiontrack.mechanism` (pure functions
+over tables); this module feeds them what the run knows: the genome build of each sample's calls, the tumour content of each
+sample (:func:`lesiontrack.evidence.sample_tumour_content`: the sheet's ``purity``, else 2 x the
 truncal driver's VAF), the lesion states of the counted secondary mutations and, for patients
 without one, whether each lesion was powered to show a clonal mutation
-(:func:`lesiontrack.stats.clonal_power`). ``stats``, ``report`` and ``graph`` call it.
+(:func:`lesiontrack.patterns.clonal_power`). ``stats``, ``report`` and ``graph`` call it.
 """
 
 from __future__ import annotations
@@ -17,16 +17,17 @@ import pandas as pd
 
 from .copynumber import (
     COPY_NUMBER_COLUMNS,
-    DEFAULT_AMP_CN,
-    MECHANISM_COLUMNS,
     MECHANISM_GENES,
-    STATE_COLUMNS,
-    controlled_amplifications,
     copy_number_table,
     lesion_copy_number,
+)
+from .mechanism import (
+    MECHANISM_COLUMNS,
+    STATE_COLUMNS,
+    controlled_amplifications,
     progression_mechanism,
 )
-from .options import Thresholds
+from .options import DEFAULT_AMP_CN, Thresholds
 
 __all__ = [
     "ROAD_KEYS",
@@ -98,13 +99,13 @@ def read_sheet_copy_number(
     """The copy-number table (:func:`~lesiontrack.copynumber.copy_number_table`, one row per
     tumour sample and gene) of the sheet's samples, when at least one has a ``cnv`` file; else
     a table without rows. The build of each sample comes from its calls (checked against the
-    segments), the tumour content of log2 files from :func:`~lesiontrack.compare.
+    segments), the tumour content of log2 files from :func:`~lesiontrack.evidence.
     sample_tumour_content`. Raises :class:`~lesiontrack.io.cnv.CopyNumberFileError`,
     :class:`~lesiontrack.errors.ReferenceMismatchError` or
     :class:`~lesiontrack.errors.OptionError` (a bad ``amp_cn``, a sample with a ``cnv`` file
     whose build is unknown)."""
-    from .compare import sample_tumour_content
     from .errors import OptionError
+    from .evidence import sample_tumour_content
     from .io.cnv import read_copy_number
 
     if amp_cn <= 0:
@@ -134,7 +135,7 @@ def read_sheet_copy_number(
 
 def secondary_states(origins: pd.DataFrame, states: pd.DataFrame) -> pd.DataFrame:
     """The lesion states of the counted secondary mutations, in lesions (``role == lesion``):
-    :data:`~lesiontrack.copynumber.STATE_COLUMNS`."""
+    :data:`~lesiontrack.mechanism.STATE_COLUMNS`."""
     chosen = origins["origin"] == "secondary"
     if "counted" in origins:
         chosen &= origins["counted"].astype("boolean").fillna(True).astype(bool)
@@ -150,9 +151,9 @@ def lesion_roster(calls: pd.DataFrame, sheet: pd.DataFrame | None, states: pd.Da
     """One row per lesion (``role == lesion``) of the calls and the sheet: ``patient_id``,
     ``lesion_id``, ``status`` (at the lesion's current date: a lesion biopsied when stable and
     again when progressing is progressive), ``powered`` (whether it would show a clonal heterozygous mutation
-    with probability >= min_power: :func:`~lesiontrack.stats.clonal_power`; None without
+    with probability >= min_power: :func:`~lesiontrack.patterns.clonal_power`; None without
     states)."""
-    from .stats import clonal_power
+    from .patterns import clonal_power
     from .timeline import lesion_statuses
 
     thresholds = thresholds or Thresholds()
@@ -175,8 +176,8 @@ def roads_to_resistance(
     thresholds: Thresholds | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the progression mechanism of every progressive lesion:
-    :data:`~lesiontrack.copynumber.MECHANISM_COLUMNS`; the controlled lesions with a KIT
-    amplification: :func:`~lesiontrack.copynumber.controlled_amplifications`). ``copy_number``
+    :data:`~lesiontrack.mechanism.MECHANISM_COLUMNS`; the controlled lesions with a KIT
+    amplification: :func:`~lesiontrack.mechanism.controlled_amplifications`). ``copy_number``
     None or without rows: copy number is not evaluable anywhere. The mechanism genes are KIT
     and PDGFRA as far as the copy-number table has them."""
     copy_number = empty_copy_number() if copy_number is None else copy_number
@@ -196,7 +197,7 @@ def patient_roads(mechanisms: pd.DataFrame, controlled: pd.DataFrame) -> dict[st
     "controlled_amplifications": [{lesion_id, sample_id, gene, copy_number, evidence}]}}``:
     the keys :data:`ROAD_KEYS` of the statistics' ``patients[]`` (a patient without either
     gets ``{}`` and ``[]`` from :func:`with_roads`)."""
-    from .copynumber import mechanism_by_patient
+    from .mechanism import mechanism_by_patient
 
     out: dict[str, dict] = {}
     for patient, lesions in mechanism_by_patient(mechanisms).items():

@@ -205,7 +205,7 @@ def _fisher_line(result: dict) -> str:
             + f", {p_phrase(fisher.get('p_value'))}.")
 
 
-#: A patient's confinement (:data:`lesiontrack.stats.CONFINEMENTS`) in words.
+#: A patient's confinement (:data:`lesiontrack.patterns.CONFINEMENTS`) in words.
 CONFINEMENT_WORDS = {"confined": "yes", "not_confined": "no",
                      "no_secondary": "no secondary mutation", "not_assessable": "not assessable"}
 

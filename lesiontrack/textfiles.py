@@ -26,7 +26,6 @@ import os
 import re
 import stat
 import warnings
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,18 +35,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import CallsFileError, LesionTrackError
-
-#: Errors of a truncated or corrupt gzip/BGZF stream.
-COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
-
-#: Characters XML 1.0 cannot hold (C0 controls other than TAB, LF and CR; U+FFFE, U+FFFF):
-#: refused in the sample sheet and the patient table, replaced by :data:`REPLACEMENT` in text
-#: read from calls files (so that GraphML, HTML and JSON outputs stay well-formed).
-ILLEGAL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-_CHARACTER_NAMES = {"\x00": "NUL", "\x0b": "vertical tab", "\x0c": "form feed",
-                    "\x1b": "escape", "\x08": "backspace", "\x07": "bell",
-                    "\ufffe": "a non-character", "\uffff": "a non-character"}
+from .io.compression import COMPRESSION_ERRORS, is_gzip, open_text
+from .io.xmlsafe import ILLEGAL_CHARACTERS, character_name
 
 #: A sample sheet (or patient table) larger than this is refused: a regular file before it is
 #: read, a pipe or device as soon as this many bytes have come (memory stays bounded).
@@ -76,25 +65,7 @@ FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
 
 
 # --------------------------------------------------------------------------------------------
-# Characters, encoding, compression, lines
-
-
-def character_name(char: str) -> str:
-    """``U+000B (vertical tab)``: how errors and warnings name a character."""
-    return f"U+{ord(char):04X} ({_CHARACTER_NAMES.get(char, 'a control character')})"
-
-
-def open_text(path: Path):
-    """Open a text file that may be plain, gzip or BGZF, as UTF-8 text with universal newlines."""
-    if _is_gzip(path):
-        return gzip.open(path, "rt", encoding="utf-8", errors="strict", newline=None)
-    return path.open("r", encoding="utf-8", errors="strict", newline=None)
-
-
-def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as probe:
-        return probe.read(2) == b"\x1f\x8b"
-
+# Which line is bad
 
 
 def line_number(data: bytes | bytearray | str, end: int) -> int:
@@ -126,7 +97,7 @@ def undecodable_line(path: Path) -> int | None:
     """The line (1-based, as :func:`line_number` counts) of the first byte of a plain or gzip
     file's text that is not UTF-8; None when every byte is, or the file cannot be read."""
     def blocks() -> Iterable[bytes]:
-        with (gzip.open(path, "rb") if _is_gzip(path) else path.open("rb")) as handle:
+        with (gzip.open(path, "rb") if is_gzip(path) else path.open("rb")) as handle:
             while block := handle.read(1 << 16):
                 yield block
 

@@ -134,7 +134,7 @@ def lesion_statuses(calls: pd.DataFrame, samples: pd.DataFrame | None = None) ->
 
 def first_detections(grid: pd.DataFrame) -> dict[tuple[str, str], tuple[str, str]]:
     """Per (patient, mutation): (first_detected_date, first_detected_in) from the sample-level
-    states (:func:`lesiontrack.compare.sample_states`): the earliest date at which a
+    states (:func:`lesiontrack.evidence.sample_states`): the earliest date at which a
     non-normal sample detects it and those samples; without a dated detection, an empty date and
     the undated samples that detect it."""
     if grid is None or grid.empty:
@@ -173,7 +173,7 @@ def patient_timelines(grid: pd.DataFrame, origins: pd.DataFrame,
     secondary mutation from its first detection in plasma to the first date a lesion carrying it
     is recorded progressive (when both are known).
 
-    ``grid``: :func:`lesiontrack.compare.sample_states`; ``samples``: the sample sheet;
+    ``grid``: :func:`lesiontrack.evidence.sample_states`; ``samples``: the sample sheet;
     ``patients``: the patient table (``treatment_start_date``, ``progression_date``)."""
     roster_parts = []
     cols = ["patient_id", "lesion_id", "sample_id", "role", "status", "timepoint"]

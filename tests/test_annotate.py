@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lesiontrack import genome
-from lesiontrack.annotate import annotate_variant, protein_change
+from lesiontrack.annotate import annotate_variant
 from lesiontrack.errors import ReferenceMismatchError
+from lesiontrack.hgvs import protein_change
 from lesiontrack.reference import Reference
 from lesiontrack.variants import minimal
 

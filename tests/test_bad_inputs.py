@@ -29,6 +29,7 @@ from conftest import write_synthetic_reference
 
 import lesiontrack as lt
 from lesiontrack.cli import main
+from lesiontrack.io.xmlsafe import ILLEGAL_CHARACTERS
 
 HEADER = "patient_id\tlesion_id\tsample_id\tstatus\tcalls\n"
 CHR4_38 = "##contig=<ID=chr4,length=190214555>\n"
@@ -941,7 +942,7 @@ def _parse_every_output(folder: Path) -> list[str]:
     parsed = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         text = path.read_text(encoding="utf-8")
-        assert not lt.io.ILLEGAL_CHARACTERS.search(text), path
+        assert not ILLEGAL_CHARACTERS.search(text), path
         if path.suffix in (".graphml", ".svg", ".xml"):
             ET.fromstring(text.encode("utf-8"))
             if path.suffix == ".graphml":

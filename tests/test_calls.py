@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES
 
-from lesiontrack import compare
+from lesiontrack import evidence
 from lesiontrack.calls import (
     CALLS_COLUMNS,
     SHEET_COLUMNS,
@@ -241,7 +241,7 @@ def test_every_place_that_decides_detected_asks_thresholds_detect_calls(cohort, 
     monkeypatch.setattr(Thresholds, "detect_calls", nothing)
     assert not read_calls(cohort)["detected"].any()
     assert not read_calls_table(tmp_path / "calls.tsv")["detected"].any()
-    states_ = compare.sample_states(calls, thresholds=Thresholds())
+    states_ = evidence.sample_states(calls, thresholds=Thresholds())
     assert "detected" not in set(states_["state"])
 
 

@@ -15,15 +15,11 @@ import pytest
 from lesiontrack import read_samplesheet
 from lesiontrack.copynumber import (
     call_copy_number,
-    controlled_amplifications,
     copy_number_from_log2,
     copy_number_table,
     gene_copy_number,
     gene_spans,
     lesion_copy_number,
-    mechanism_by_patient,
-    mechanism_counts,
-    progression_mechanism,
 )
 from lesiontrack.errors import (
     LesionTrackError,
@@ -37,6 +33,12 @@ from lesiontrack.io.cnv import (
     read_copy_number,
     read_segments,
     select_sample,
+)
+from lesiontrack.mechanism import (
+    controlled_amplifications,
+    mechanism_by_patient,
+    mechanism_counts,
+    progression_mechanism,
 )
 
 KIT38 = (54_657_928, 54_740_715)

@@ -17,8 +17,8 @@ from scipy import stats as sps
 
 import lesiontrack as lt
 from lesiontrack.cli import main
-from lesiontrack.compare import detection_power, lesion_states
 from lesiontrack.errors import SampleSheetError
+from lesiontrack.evidence import detection_power, lesion_states
 
 # GRCh38 sites (VCF-style alleles, as a caller writes them)
 W557 = ("chr4", 54727434, "CAGTGGA", "C")  # KIT p.W557_K558del, exon 11: the driver

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats as sps
 
 from lesiontrack import Thresholds
-from lesiontrack.compare import detection_power, noise_p_value, vaf_interval
+from lesiontrack.evidence import detection_power, noise_p_value, vaf_interval
 
 
 def test_noise_p_value_is_the_binomial_tail_and_one_where_nothing_was_seen():

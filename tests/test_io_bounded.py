@@ -87,18 +87,18 @@ def test_an_unindexed_bgzf_file_is_scanned_window_by_window(tmp_path, monkeypatc
     it): every window size gives the whole text, in order; a cut file is refused."""
     import pysam
 
-    from lesiontrack.io import bgzf
+    from lesiontrack.io import bgzf, textmap
 
-    monkeypatch.setattr(bgzf, "WINDOW_BYTES", window)
-    monkeypatch.setattr(bgzf, "CHUNK_BYTES", 50_000)
-    monkeypatch.setattr(bgzf, "THREADS_FROM_BYTES", 0)  # threads=2 inflates in workers
+    monkeypatch.setattr(textmap, "WINDOW_BYTES", window)
+    monkeypatch.setattr(textmap, "CHUNK_BYTES", 50_000)
+    monkeypatch.setattr(textmap, "THREADS_FROM_BYTES", 0)  # threads=2 inflates in workers
     text = b"".join(b"chr%d\t%d\t.\tA\tG\n" % (i % 7, i) for i in range(40_000))
     plain, packed = tmp_path / "t.txt", tmp_path / "t.txt.gz"
     plain.write_bytes(text)
     pysam.tabix_compress(str(plain), str(packed), force=True)
     for threads in (1, 2):
-        assert b"".join(bgzf.map_text(packed, "bgzf", bytes, threads=threads)) == text
+        assert b"".join(textmap.map_text(packed, "bgzf", bytes, threads=threads)) == text
     data = packed.read_bytes()
     packed.write_bytes(data[:len(data) // 2] + data[-28:])  # blocks cut, end-of-file kept
     with pytest.raises(bgzf.FastPathUnsupported):
-        b"".join(bgzf.map_text(packed, "bgzf", bytes, threads=1))
+        b"".join(textmap.map_text(packed, "bgzf", bytes, threads=1))

@@ -14,16 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lesiontrack.errors import CallsFileError
-from lesiontrack.io import (
-    SNIFF_BYTES,
-    VCF_HEAD_BYTES,
-    _header_end,
-    _header_over,
-    _sniff,
-    check_vcf_header,
-    fastvcf,
-)
+from lesiontrack.io import vcf_header
 from lesiontrack.io.bgzf import FastPathUnsupported, gunzip_prefix
+from lesiontrack.io.sniff import SNIFF_BYTES, VCF_HEAD_BYTES, sniff
+from lesiontrack.io.vcf_header import _header_over, check_vcf_header, header_end
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "vcf"
@@ -80,7 +74,7 @@ def test_gunzip_prefix_refuses_what_gzip_would_name(tmp_path, damage):
         gunzip_prefix(path, 10**6)
     # and the sniffer then reads with gzip, which names the trouble
     with pytest.raises(CallsFileError, match="truncated or corrupt"):
-        _sniff(path)
+        sniff(path)
 
 
 def test_sniffed_head_is_a_prefix_of_the_text(tmp_path):
@@ -92,7 +86,7 @@ def test_sniffed_head_is_a_prefix_of_the_text(tmp_path):
                                   (header + chrom + _text(2000), SNIFF_BYTES),
                                   (b"chrom\tpos\tref\talt\tvaf\n" + _text(2000), SNIFF_BYTES)):
         path = _bgzip(tmp_path / "f.vcf.gz", body)
-        kind, head = _sniff(path)
+        kind, head = sniff(path)
         assert kind in ("vcf", "tsv")
         assert head == body[:len(head)]
         assert len(head) == (expected_length or len(body))
@@ -123,7 +117,7 @@ LINES = st.sampled_from([
 @given(lines=st.lists(LINES, max_size=12), tail=st.sampled_from([b"", b"\n", b"#CHR", b"##"]))
 def test_header_end_matches_the_line_loop(lines, tail):
     head = b"\n".join(lines) + (b"\n" if lines else b"") + tail
-    assert _header_end(head) == _header_end_by_lines(head)
+    assert header_end(head) == _header_end_by_lines(head)
 
 
 def test_header_check_names_the_line_that_is_not_utf8(tmp_path):
@@ -139,7 +133,7 @@ def test_header_check_names_the_line_that_is_not_utf8(tmp_path):
 
 
 def _facts(raw: bytes):
-    fields, n_lines = fastvcf.parse_header(raw)
+    fields, n_lines = vcf_header.parse_header(raw)
     attributes = {name: fields.contig_attributes(name) for name, _ in fields.contigs}
     return (fields.samples, fields.formats, fields.info_descriptions, fields.contigs,
             fields.generic, attributes, n_lines)
@@ -170,7 +164,7 @@ def _headers() -> list[bytes]:
 @pytest.mark.parametrize("raw", _headers(), ids=lambda r: str(len(r)))
 def test_contig_run_gives_the_facts_of_the_line_loop(raw, monkeypatch):
     fast = _facts(raw)
-    monkeypatch.setattr(fastvcf, "_contig_lines", lambda text: ("", text))
+    monkeypatch.setattr(vcf_header, "_contig_lines", lambda text: ("", text))
     assert fast == _facts(raw)
 
 
@@ -180,5 +174,5 @@ def test_zlib_backend_gives_the_same_prefix(tmp_path, monkeypatch):
     path = _bgzip(tmp_path / "f.gz", _text(3000))
     expected = gunzip_prefix(path, 100_000)
     monkeypatch.setattr(bgzf, "_inflater", zlib)
-    monkeypatch.setattr(bgzf, "_ERRORS", (zlib.error, ValueError, IndexError))
+    monkeypatch.setattr(bgzf, "INFLATE_ERRORS", (zlib.error, ValueError, IndexError))
     assert gunzip_prefix(path, 100_000) == expected

@@ -817,7 +817,7 @@ def test_per_record_work_is_linear_in_the_alt_alleles(tmp_path, monkeypatch, eng
     did not finish in a minute); 1,001 ALTs are refused naming the record and ALT."""
     import itertools
 
-    import lesiontrack.io.vcf as vcf_module
+    import lesiontrack.io.vcf_counts as counts_module
 
     def record(n: int) -> str:
         bases = ("".join(p) for k in range(1, 8) for p in itertools.product("ACGT", repeat=k))
@@ -829,8 +829,8 @@ def test_per_record_work_is_linear_in_the_alt_alleles(tmp_path, monkeypatch, eng
             '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="d">\n'
             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT1\tT2\n")
     calls = []
-    real_total = vcf_module._total
-    monkeypatch.setattr(vcf_module, "_total",
+    real_total = counts_module._total
+    monkeypatch.setattr(counts_module, "_total",
                         lambda values: calls.append(len(values)) or real_total(values))
     path = tmp_path / "many.vcf"
     path.write_text(head + record(1000))

@@ -1,4 +1,4 @@
-"""The fast VCF path (lesiontrack.io.fastvcf) gives exactly the rows of the pysam engine.
+"""The fast VCF path (lesiontrack.io.vcf_text) gives exactly the rows of the pysam engine.
 
 Every test reads the same file with ``engine="pysam"`` (htslib records, the reference) and with
 ``engine="text"`` (which raises instead of falling back to pysam, so a silent fallback cannot
@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from lesiontrack.calls import gene_windows
 from lesiontrack.genome import normalize_chrom
-from lesiontrack.io import bgzf, open_text
+from lesiontrack.io import bgzf, textmap
 from lesiontrack.io.bgzf import FastPathUnsupported
+from lesiontrack.io.compression import open_text
 from lesiontrack.io.vcf import read_vcf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,9 +74,9 @@ def assert_same(path: Path, regions, *, include_filtered: bool = False,
 
 def sniffed_head(path: Path) -> bytes:
     """The first bytes of a file's text as ``read_calls_file`` sniffs them."""
-    from lesiontrack.io import _sniff
+    from lesiontrack.io.sniff import sniff
 
-    return _sniff(path)[1]
+    return sniff(path)[1]
 
 
 def covering_windows(path: Path) -> list[tuple[str, int, int]]:
@@ -257,8 +258,8 @@ def test_unsorted_files_lose_no_record(tmp_path, compress):
 
 def test_stop_early_reads_a_sorted_file_only_to_its_windows(tmp_path, monkeypatch):
     """Pieces inflated one at a time (no read-ahead): the scan stops after chr4, rows identical."""
-    monkeypatch.setattr(bgzf, "CHUNK_BYTES", 2000)
-    monkeypatch.setattr(bgzf, "THREADS_FROM_BYTES", 1 << 40)
+    monkeypatch.setattr(textmap, "CHUNK_BYTES", 2000)
+    monkeypatch.setattr(textmap, "THREADS_FROM_BYTES", 1 << 40)
     rng = random.Random(7)
     records = []
     for chrom in ("chr1", "chr4", "chr7"):
@@ -267,13 +268,13 @@ def test_stop_early_reads_a_sorted_file_only_to_its_windows(tmp_path, monkeypatc
                            "0/0:50,0:50:0.01")
     path = write_vcf(tmp_path / "sorted.vcf", records, compress="bgzip")
     inflated: list[int] = []
-    original = bgzf._inflate_batch
+    original = textmap._inflate_batch
 
     def counting(data, batch):
         inflated.append(len(batch))
         return original(data, batch)
 
-    monkeypatch.setattr(bgzf, "_inflate_batch", counting)
+    monkeypatch.setattr(textmap, "_inflate_batch", counting)
     counts = {}
     for stop_early in (False, True):
         inflated.clear()
@@ -287,8 +288,8 @@ def test_stop_early_reads_a_sorted_file_only_to_its_windows(tmp_path, monkeypatc
 @pytest.mark.parametrize("compress", ["none", "gzip", "bgzip"])
 def test_small_pieces_and_threads(tmp_path, monkeypatch, compress):
     """Lines cut across pieces, pieces inflated and scanned in worker threads."""
-    monkeypatch.setattr(bgzf, "CHUNK_BYTES", 333)
-    monkeypatch.setattr(bgzf, "THREADS_FROM_BYTES", 0)
+    monkeypatch.setattr(textmap, "CHUNK_BYTES", 333)
+    monkeypatch.setattr(textmap, "THREADS_FROM_BYTES", 0)
     records = []
     for i, chrom in enumerate(["chr1", "chr4", "4", "chr4", "chrX", "chr4_KI270706v1_random"]):
         for j in range(40):
@@ -370,6 +371,32 @@ def test_sites_only_header_only_and_empty_windows(tmp_path):
 
 def test_plain_gzip_note(tmp_path):
     path = write_vcf(tmp_path / "g.vcf", _kit_records("chr4"), compress="gzip")
+    result = read_vcf(path, regions=GENE_WINDOWS, engine="text")
+    assert sum("plain gzip" in w for w in result.warnings) == 1
+
+
+def test_one_bgzf_rule_for_both_engines(tmp_path):
+    """A gzip member whose "BC" subfield is not the first of its extra field is plain gzip for
+    htslib, so for both engines (the text path's own BGZF test once took it for BGZF and
+    failed with IndexError reading the subfield past the 18 bytes it had read)."""
+    import struct
+    import zlib
+
+    from lesiontrack.io.bgzf import BGZF_EOF
+    from lesiontrack.io.compression import compression
+
+    text = write_vcf(tmp_path / "t.vcf", _kit_records("chr4")).read_bytes()
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+    payload = deflate.compress(text) + deflate.flush()
+    extra = b"XY\x02\x00ab" + b"BC\x02\x00" + struct.pack("<H", 12 + 12 + len(payload) + 8 - 1)
+    member = (b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff" + struct.pack("<H", len(extra)) + extra
+              + payload + struct.pack("<II", zlib.crc32(text), len(text)))
+    path = tmp_path / "odd.vcf.gz"
+    path.write_bytes(member + BGZF_EOF)
+    assert gzip.decompress(path.read_bytes()) == text
+    assert compression(path) == "gzip"
+    rows = assert_same(path, GENE_WINDOWS)
+    assert len(rows) > 0
     result = read_vcf(path, regions=GENE_WINDOWS, engine="text")
     assert sum("plain gzip" in w for w in result.warnings) == 1
 
@@ -470,8 +497,7 @@ def test_quick_frame_matches_the_public_constructor():
     """The reader builds its frame from pandas blocks directly; it equals pandas' own frame."""
     import numpy as np
 
-    from lesiontrack.io import RAW_COLUMNS, empty_calls
-    from lesiontrack.io.vcf import _empty_frame, _frame
+    from lesiontrack.io.result import RAW_COLUMNS, cached_empty_calls, empty_calls, raw_frame
 
     arrays = []
     for column in RAW_COLUMNS:
@@ -484,13 +510,13 @@ def test_quick_frame_matches_the_public_constructor():
             values[:] = [column, "", "x"]
             arrays.append(values)
     expected = pd.DataFrame(dict(zip(RAW_COLUMNS, arrays, strict=True)), columns=RAW_COLUMNS)
-    got = _frame(arrays, 3)
+    got = raw_frame(arrays, 3)
     pd.testing.assert_frame_equal(got, expected)
     got.loc[0, "ref"] = "T"  # a frame of its own, writable
-    pd.testing.assert_frame_equal(_empty_frame(), empty_calls())
-    first = _empty_frame()
+    pd.testing.assert_frame_equal(cached_empty_calls(), empty_calls())
+    first = cached_empty_calls()
     first["extra"] = 1
-    assert "extra" not in _empty_frame().columns
+    assert "extra" not in cached_empty_calls().columns
 
 
 @pytest.mark.parametrize("backend", ["zlib", "installed"])
@@ -498,11 +524,8 @@ def test_both_inflate_backends_give_the_same_rows(monkeypatch, tmp_path, backend
     """CI may run with or without isal: the zlib fallback must give the same rows."""
     import zlib
 
-    from lesiontrack.io import bgzf
-
     if backend == "zlib":
         monkeypatch.setattr(bgzf, "_inflater", zlib)
-        monkeypatch.setattr(bgzf, "_inflate", zlib.decompress)
     source = FIXTURES / "GIST01.mutect2.vcf.gz"
     unindexed = tmp_path / "copy.vcf.gz"
     shutil.copyfile(source, unindexed)  # no .tbi beside it: the streaming scan

@@ -8,6 +8,7 @@ import pytest
 from scenarios import D816V, V654A, W557, call, table
 
 import lesiontrack.compare as compare
+import lesiontrack.evidence as evidence
 import lesiontrack.report.render as render
 from lesiontrack import classify, test_clustering
 from lesiontrack.order import natural_key, natural_sorted
@@ -39,6 +40,7 @@ def test_natural_sorted_with_a_key():
 
 def test_compare_and_the_report_use_the_same_function():
     assert compare._natural is natural_key
+    assert evidence._natural is natural_key
     assert render._natural is natural_key
 
 

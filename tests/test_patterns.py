@@ -16,7 +16,7 @@ from lesiontrack.cli import main
 from lesiontrack.errors import PatientTableError
 from lesiontrack.io.output import frame_to_tsv
 from lesiontrack.outcomes import groups_from_stats, read_patients
-from lesiontrack.stats import pattern_from_counts
+from lesiontrack.patterns import pattern_from_counts
 
 
 def patterns(rows, patients=None, **kw):
@@ -247,21 +247,21 @@ def test_report_with_a_pattern_only_table_shows_the_source_and_no_outcomes(capsy
     (0, 0), (0.0, 0), (3, 3), (3.0, 3), ("0", 0), ("", None), (None, None),
 ])
 def test_lesion_counts_accept_zero_and_whole_numbers(value, expected):
-    from lesiontrack.stats import parse_count
+    from lesiontrack.patterns import parse_count
 
     assert parse_count(value) == expected
 
 
 @pytest.mark.parametrize("value", [-1, -1.0, 2.5, "-1", "2.5", "many", True])
 def test_lesion_counts_refuse_negatives_fractions_and_words(value):
-    from lesiontrack.stats import parse_count
+    from lesiontrack.patterns import parse_count
 
     with pytest.raises(ValueError):
         parse_count(value)
 
 
 def test_sequenced_lesions_follow_focal_max():
-    from lesiontrack.stats import decide_pattern
+    from lesiontrack.patterns import decide_pattern
 
     # two progressive and one controlled lesion: focal only when --focal-max allows two
     assert decide_pattern("P", ["L1", "L2"], ["L3"], None, focal_max=2) == (

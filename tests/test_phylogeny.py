@@ -15,24 +15,26 @@ from hypothesis import strategies as st
 
 from lesiontrack import OptionError
 from lesiontrack import phylo as ph
+from lesiontrack import phylo_search as ps
+from lesiontrack import phylo_tree as pt
 
-M = ph.CharacterMatrix.from_strings
+M = ps.CharacterMatrix.from_strings
 
 
-def clades_of(tree: ph.PatientTree) -> set[frozenset[str]]:
+def clades_of(tree: pt.PatientTree) -> set[frozenset[str]]:
     """Non-trivial clades (2..n-1 lesions) as sets of lesion names."""
     n = len(tree.lesions)
     full = (1 << n) - 1
     return {frozenset(tree.lesions[j] for j in range(n) if mask >> j & 1)
-            for mask, _ in ph._clades(tree.topology) if mask != full and mask & (mask - 1)}
+            for mask, _ in ps.topology_clades(tree.topology) if mask != full and mask & (mask - 1)}
 
 
 def simulated(rng: random.Random, n: int, m: int = 80, missing: float = 0.1,
-              false_negative: float = 0.03) -> ph.CharacterMatrix:
-    tree: ph.Topology = (0, 1)
+              false_negative: float = 0.03) -> ps.CharacterMatrix:
+    tree: ps.Topology = (0, 1)
     for leaf in range(2, n):
-        tree = rng.choice(list(ph._insertions(tree, leaf)))
-    clades = [mask for mask, _ in ph._clades(tree)]
+        tree = rng.choice(list(ps._insertions(tree, leaf)))
+    clades = [mask for mask, _ in ps.topology_clades(tree)]
     rows = {}
     for i in range(m):
         clade = rng.choice(clades)
@@ -55,7 +57,7 @@ def test_four_lesions_two_pairs_by_hand():
         "cd": "0011",  # the (C, D) branch
         "a": "1000", "c": "0010",  # private
     })
-    tree = ph.infer_tree(matrix, patient_id="P1")
+    tree = pt.infer_tree(matrix, patient_id="P1")
     assert tree.method == "exact"
     assert clades_of(tree) == {frozenset("AB"), frozenset("CD")}
     assert tree.contradictions == 0
@@ -72,14 +74,14 @@ def test_three_lesions_baseline_joins_near_the_root():
     # baseline B shares only the trunk; the two metastases share a branch of their own
     matrix = M(["B", "L1", "L2"], {"t": "111", "u": "111", "m": "011", "n": "011", "n2": "011",
                                    "b": "100", "l1": "010"})
-    tree = ph.infer_tree(matrix)
+    tree = pt.infer_tree(matrix)
     assert tree.topology == (0, (1, 2))
     assert tree.newick() == "((B:1,(L1:1,L2:0):3):2)germline:0;"
 
 
 def test_a_conflicting_mutation_sits_where_it_contradicts_least():
     matrix = M(["A", "B", "C"], {"ab": "110", "ab2": "110", "x": "101"})
-    tree = ph.infer_tree(matrix)
+    tree = pt.infer_tree(matrix)
     assert clades_of(tree) == {frozenset("AB")}
     row = tree.mutations().set_index("variant_key").loc["x"]
     assert row["contradictions"] == 1  # one observation disagrees with any single branch
@@ -88,7 +90,7 @@ def test_a_conflicting_mutation_sits_where_it_contradicts_least():
 
 def test_a_placement_tie_goes_to_the_smaller_clade():
     # detected in A only, missing elsewhere: fits A's own branch and the trunk; A's is smaller
-    clade, cost, gains = ph.place(0b001, 0b000, ph._clades((0, (1, 2))))
+    clade, cost, gains = pt.place(0b001, 0b000, ps.topology_clades((0, (1, 2))))
     assert (clade, cost, gains) == (0b001, 0, 1)
 
 
@@ -97,21 +99,21 @@ def test_a_placement_tie_goes_to_the_smaller_clade():
 
 
 def test_missing_entries_cost_nothing_where_absent_ones_do():
-    clades = ph._clades(((0, 1), 2))
-    assert ph.place(0b011, 0b000, clades)[1] == 0  # C missing: fits (A, B) and the trunk
-    assert ph.place(0b111, 0b000, clades)[:2] == (0b111, 0)
-    assert ph.place(0b011, 0b100, clades)[:2] == (0b011, 0)  # C absent: only (A, B) fits
+    clades = ps.topology_clades(((0, 1), 2))
+    assert pt.place(0b011, 0b000, clades)[1] == 0  # C missing: fits (A, B) and the trunk
+    assert pt.place(0b111, 0b000, clades)[:2] == (0b111, 0)
+    assert pt.place(0b011, 0b100, clades)[:2] == (0b011, 0)  # C absent: only (A, B) fits
     # A, B, C detected, D missing: trunk fits; with D absent, the trunk costs one
-    four = ph._clades(((0, 1), (2, 3)))
-    assert ph.place(0b0111, 0b0000, four)[1] == 0
-    assert ph.place(0b0111, 0b1000, four)[1] == 1
+    four = ps.topology_clades(((0, 1), (2, 3)))
+    assert pt.place(0b0111, 0b0000, four)[1] == 0
+    assert pt.place(0b0111, 0b1000, four)[1] == 1
 
 
 def test_missing_data_is_not_read_as_absence():
     # A and C carry three mutations that B was not evaluable for; A and B share two
     rows = {"ac1": "1?10", "ac2": "1?10", "ac3": "1?10", "ab1": "1100", "ab2": "1100",
             "t": "1111", "d": "0001"}
-    tree = ph.infer_tree(M(list("ABCD"), rows))
+    tree = pt.infer_tree(M(list("ABCD"), rows))
     assert clades_of(tree) == {frozenset("AB"), frozenset("ABC")}  # B may carry them: 0 cost
     assert tree.contradictions == 0
     placed = tree.mutations().set_index("variant_key")
@@ -119,7 +121,7 @@ def test_missing_data_is_not_read_as_absence():
     assert placed.loc["ac1", "not_evaluable_in"] == "B"
     assert placed.loc["ac1", "presence"] == "shared"  # count-based class ignores the tree
     # read as absent, the same entries would pair A with C
-    as_absent = ph.infer_tree(M(list("ABCD"), {k: v.replace("?", "0") for k, v in rows.items()}))
+    as_absent = pt.infer_tree(M(list("ABCD"), {k: v.replace("?", "0") for k, v in rows.items()}))
     assert frozenset("AC") in clades_of(as_absent)
     assert as_absent.contradictions == 2
 
@@ -164,17 +166,17 @@ def test_exact_search_equals_scoring_every_tree(n):
         rows = {f"m{i}": "".join(rng.choice("1100?") for _ in range(n)) for i in range(40)}
         rows = {k: v for k, v in rows.items() if "1" in v}
         matrix = M([f"L{j}" for j in range(n)], rows)
-        topology, cost, method = ph.search(matrix)
-        brute_topology, brute_cost = ph.exhaustive_search(matrix)
+        topology, cost, method = ps.search(matrix)
+        brute_topology, brute_cost = ps.exhaustive_search(matrix)
         assert method == "exact"
-        assert cost == brute_cost == ph.tree_cost(matrix, topology)
-        assert ph.tree_cost(matrix, brute_topology) == brute_cost
+        assert cost == brute_cost == ps.tree_cost(matrix, topology)
+        assert ps.tree_cost(matrix, brute_topology) == brute_cost
 
 
 def test_rooted_topology_counts():
-    assert [sum(1 for _ in ph.rooted_topologies(n)) for n in range(2, 8)] == [
+    assert [sum(1 for _ in ps.rooted_topologies(n)) for n in range(2, 8)] == [
         1, 3, 15, 105, 945, 10395]
-    assert len({ph.canonical(t) for t in ph.rooted_topologies(6)}) == 945
+    assert len({ps.canonical(t) for t in ps.rooted_topologies(6)}) == 945
 
 
 @pytest.mark.parametrize("n", [4, 5, 6, 7])
@@ -182,44 +184,44 @@ def test_heuristic_finds_the_optimum_on_simulated_patients(n):
     rng = random.Random(100 + n)
     for _ in range(3):
         matrix = simulated(rng, n)
-        _, exact_cost, _ = ph.search(matrix)
-        _, heuristic_cost, method = ph.search(matrix, exact_max_lesions=0)
+        _, exact_cost, _ = ps.search(matrix)
+        _, heuristic_cost, method = ps.search(matrix, exact_max_lesions=0)
         assert method == "heuristic"
         assert heuristic_cost == exact_cost
 
 
 def test_the_cut_off_decides_the_method_at_its_boundary():
     rng = random.Random(5)
-    matrix = simulated(rng, ph.EXACT_MAX_LESIONS + 1, m=60)
-    assert ph.search(matrix)[2] == "heuristic"
-    small = simulated(rng, ph.EXACT_MAX_LESIONS, m=30)
-    assert ph.search(small)[2] == "exact"
+    matrix = simulated(rng, ps.EXACT_MAX_LESIONS + 1, m=60)
+    assert ps.search(matrix)[2] == "heuristic"
+    small = simulated(rng, ps.EXACT_MAX_LESIONS, m=30)
+    assert ps.search(small)[2] == "exact"
 
 
 def test_output_is_deterministic_for_a_seed():
     matrix = simulated(random.Random(9), 9, m=120)
-    first = ph.infer_tree(matrix, seed=3, exact_max_lesions=0)
-    again = ph.infer_tree(matrix, seed=3, exact_max_lesions=0)
+    first = pt.infer_tree(matrix, seed=3, exact_max_lesions=0)
+    again = pt.infer_tree(matrix, seed=3, exact_max_lesions=0)
     assert first.newick() == again.newick()
     assert first.mutations().equals(again.mutations())
 
 
 def test_one_lesion_is_refused():
     with pytest.raises(OptionError, match="at least two lesions"):
-        ph.search(M(["A"], {"m": "1"}))
+        ps.search(M(["A"], {"m": "1"}))
 
 
 def test_more_lesions_than_the_search_takes_are_refused():
-    lesions = [f"L{j}" for j in range(ph.MAX_LESIONS + 1)]
+    lesions = [f"L{j}" for j in range(ps.MAX_LESIONS + 1)]
     with pytest.raises(OptionError, match="at most 62 lesions"):
-        ph.search(M(lesions, {"m": "1" * len(lesions)}))
+        ps.search(M(lesions, {"m": "1" * len(lesions)}))
 
 
 def test_a_malformed_row_is_refused():
     with pytest.raises(OptionError, match="1/0/\\?"):
         M(["A", "B"], {"m": "1x"})
     with pytest.raises(OptionError):
-        ph.CharacterMatrix(("A", "B"), ("m",), (0b01,), (0b01,))  # present and absent
+        ps.CharacterMatrix(("A", "B"), ("m",), (0b01,), (0b01,))  # present and absent
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,10 +231,10 @@ def test_a_malformed_row_is_refused():
 def test_newick_round_trips_through_bio_phylo():
     lesions = ["L 1", "L(2)", "L:3", "L'4"]
     matrix = M(lesions, {"t": "1111", "a": "1100", "b": "1100", "c": "0011", "p": "0001"})
-    tree = ph.infer_tree(matrix)
+    tree = pt.infer_tree(matrix)
     back = Phylo.read(io.StringIO(tree.newick()), "newick")
     assert sorted(t.name for t in back.get_terminals()) == sorted(lesions)
-    assert back.root.name == ph.ROOT_NAME
+    assert back.root.name == pt.ROOT_NAME
     assert back.total_branch_length() == len(matrix.mutations)
     assert back.find_any(name="L:3").branch_length == 0
     assert back.find_any(name="L'4").branch_length == 1
@@ -247,23 +249,23 @@ def test_newick_round_trips_through_bio_phylo():
     (4, 4, "public"), (3, 4, "shared"), (2, 4, "shared"), (1, 4, "private"), (2, 2, "public"),
     (1, 2, "private")])
 def test_presence_class_boundaries(detected, total, expected):
-    assert ph.presence_class(detected, total) == expected
+    assert pt.presence_class(detected, total) == expected
 
 
 def test_region_of_groups_activation_loop_sites():
-    assert ph.region_of("KIT", 17, 816) == ("KIT activation loop", True)
-    assert ph.region_of("KIT", 18, 829) == ("KIT activation loop", True)
-    assert ph.region_of("KIT", 13, 654) == ("KIT ATP-binding pocket", True)
-    assert ph.region_of("KIT", 11, 557) == ("KIT juxtamembrane domain", True)
-    assert ph.region_of("PDGFRA", 18, 842) == ("PDGFRA activation loop", True)
-    assert ph.region_of("TP53", 5, 175) == ("TP53 exon 5", False)
-    assert ph.region_of("TP53", None, None) == (None, False)
+    assert pt.region_of("KIT", 17, 816) == ("KIT activation loop", True)
+    assert pt.region_of("KIT", 18, 829) == ("KIT activation loop", True)
+    assert pt.region_of("KIT", 13, 654) == ("KIT ATP-binding pocket", True)
+    assert pt.region_of("KIT", 11, 557) == ("KIT juxtamembrane domain", True)
+    assert pt.region_of("PDGFRA", 18, 842) == ("PDGFRA activation loop", True)
+    assert pt.region_of("TP53", 5, 175) == ("TP53 exon 5", False)
+    assert pt.region_of("TP53", None, None) == (None, False)
 
 
 def _convergence_tree(rows):
     regions = {"d816v": ("KIT activation loop", True), "d820y": ("KIT activation loop", True),
                "v654a": ("KIT ATP-binding pocket", True)}
-    return ph.infer_tree(M(["A", "B", "C", "D"], rows), regions=regions)
+    return pt.infer_tree(M(["A", "B", "C", "D"], rows), regions=regions)
 
 
 def test_convergent_when_one_region_is_hit_on_two_separate_branches():
@@ -295,14 +297,14 @@ def test_jaccard_and_private_fraction_by_hand():
         "m4": "1?0",  # A; B missing: left out of A-B Jaccard, undecided for A's privacy
         "m5": "011",
     })
-    pairs = {(a, b): (j, e) for a, b, j, e in ph.jaccard(matrix)}
+    pairs = {(a, b): (j, e) for a, b, j, e in pt.jaccard(matrix)}
     # A-B: evaluable m1, m2, m3, m5 -> both {m1, m2}, either {m1, m2, m3, m5}
     assert pairs[("A", "B")] == (0.5, 4)
     # A-C: all five evaluable -> both {m1}, either all five
     assert pairs[("A", "C")] == (0.2, 5)
     # B-C: m1, m2, m3, m5 -> both {m1, m5}, either {m1, m2, m5}
     assert pairs[("B", "C")] == (pytest.approx(2 / 3), 4)
-    fractions = ph.private_fraction(matrix)
+    fractions = pt.private_fraction(matrix)
     assert fractions["A"] == pytest.approx(1 / 3)  # m3 private; m1, m2 shared; m4 undecided
     assert fractions["B"] == 0.0
     assert fractions["C"] == 0.0
@@ -310,8 +312,8 @@ def test_jaccard_and_private_fraction_by_hand():
 
 def test_jaccard_without_shared_evidence_is_none():
     matrix = M(["A", "B"], {"m": "1?"})
-    assert ph.jaccard(matrix) == [("A", "B", None, 0)]
-    assert ph.private_fraction(matrix) == {"A": None, "B": None}
+    assert pt.jaccard(matrix) == [("A", "B", None, 0)]
+    assert pt.private_fraction(matrix) == {"A": None, "B": None}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,7 +443,7 @@ def test_writers(tmp_path):
     table = pd.read_csv(tmp_path / "out" / "mutations.tsv", sep="\t")
     assert list(table.columns[:5]) == ["patient_id", "variant_key", "branch", "lesions",
                                        "presence"]
-    assert list(table.columns) == ph.MUTATION_COLUMNS
+    assert list(table.columns) == pt.MUTATION_COLUMNS
     payload = json.loads((tmp_path / "out" / "phylogeny.json").read_text())
     entry = payload["patients"]["P/1"]
     assert entry["newick_file"] == "trees/P_1.nwk"
@@ -472,7 +474,7 @@ def test_treeomics_example_tree_and_classes():
         parts.append(pd.DataFrame({"patient_id": "x", "variant_key": table.index.astype(str),
                                    "lesion_id": s, "state": state}))
     matrix = ph.matrices_from_states(pd.concat(parts), {"x": samples})["x"]
-    tree = ph.infer_tree(matrix)
+    tree = pt.infer_tree(matrix)
     # Treeomics' tree has the clades (Met1, Met3) and (Met4, Met5)
     assert {frozenset({"Met1", "Met3"}), frozenset({"Met4", "Met5"})} <= clades_of(tree)
     branch = tree.mutations()["branch"].value_counts()
@@ -520,7 +522,7 @@ def test_filling_a_missing_entry_never_lowers_the_score(rows, seed):
     rng = random.Random(seed)
     filled = M(list(matrix.lesions), {k: "".join(rng.choice("10") if c == "?" else c for c in r)
                                       for k, r in zip(matrix.mutations, rows, strict=True)})
-    topology, cost, _ = ph.search(matrix)
-    assert ph.tree_cost(filled, topology) >= cost  # a missing entry is free, a filled one not
-    assert ph.search(filled)[1] >= cost
-    assert cost == ph.exhaustive_search(matrix)[1]
+    topology, cost, _ = ps.search(matrix)
+    assert ps.tree_cost(filled, topology) >= cost  # a missing entry is free, a filled one not
+    assert ps.search(filled)[1] >= cost
+    assert cost == ps.exhaustive_search(matrix)[1]

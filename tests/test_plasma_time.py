@@ -17,10 +17,10 @@ from scipy import stats as sps
 
 import lesiontrack as lt
 from lesiontrack.cli import main
-from lesiontrack.compare import detection_power, lesion_states, sample_states
 from lesiontrack.errors import OptionError, PatientTableError, SampleSheetError
+from lesiontrack.evidence import detection_power, lesion_states, sample_states
 from lesiontrack.outcomes import read_patients
-from lesiontrack.stats import lesion_table
+from lesiontrack.patterns import lesion_table
 from lesiontrack.timeline import lesion_statuses
 
 W557 = ("chr4", 54727434, "CAGTGGA", "C")  # KIT p.W557_K558del, exon 11: the driver

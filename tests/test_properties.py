@@ -23,7 +23,7 @@ import lesiontrack as lt
 from lesiontrack import genome
 from lesiontrack.compare import classify
 from lesiontrack.options import Thresholds
-from lesiontrack.stats import lesion_table, patient_patterns
+from lesiontrack.patterns import lesion_table, patient_patterns
 
 EXAMPLES = int(os.environ.get("LESIONTRACK_PROPERTY_EXAMPLES", "0"))
 

@@ -221,7 +221,7 @@ def test_sample_tumour_content_is_the_one_the_lesion_states_use(tmp_path):
 
     import lesiontrack as lt
     from lesiontrack.calls import empty_calls_table
-    from lesiontrack.compare import lesion_states, sample_tumour_content
+    from lesiontrack.evidence import lesion_states, sample_tumour_content
 
     sheet_path = cohort(tmp_path, {}, purity={"L3": "0.4"},
                         records=[(*RECORDS[0][:3], ["100,100", "150,50", "100,100", "100,100",

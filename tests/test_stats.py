@@ -10,7 +10,8 @@ import pytest
 from scenarios import D816V, V654A, W557, call, focal_patient, table
 
 from lesiontrack import classify, test_clustering
-from lesiontrack.stats import lesion_table, permutation_test, shuffle_labels
+from lesiontrack.patterns import lesion_table
+from lesiontrack.stats import permutation_test, shuffle_labels
 
 
 def lesions(rows):
@@ -182,7 +183,7 @@ def test_permutation_result_keys_and_seed_dependence():
 
 
 def test_confinement_without_an_evaluable_column_takes_every_lesion_as_evaluable():
-    from lesiontrack.stats import _confinement
+    from lesiontrack.patterns import _confinement
 
     rows = pd.DataFrame({"status": ["progressive", "controlled"],
                          "has_secondary": [True, False]})

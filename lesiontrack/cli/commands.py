@@ -131,7 +131,8 @@ def _copy_number(run: Run, sheet, calls):
 
 def _states(run: Run, calls, sheet, patients_table=None):
     """(lesion states, origins, sample states)."""
-    from ..compare import classify, lesion_states, sample_states
+    from ..compare import classify
+    from ..evidence import lesion_states, sample_states
 
     per_sample = sample_states(calls, sheet, thresholds=run.thresholds)
     states = lesion_states(calls, sheet, thresholds=run.thresholds, sample_states=per_sample)
@@ -248,7 +249,8 @@ def _outcomes(run: Run) -> int:
 def _phylogeny(run: Run) -> int:
     """Trees, mutations.tsv and phylogeny.json built in a folder beside OUTDIR and moved into
     place once complete (as the report)."""
-    from ..compare import classify, lesion_states
+    from ..compare import classify
+    from ..evidence import lesion_states
     from ..io.output import building_folder, check_outdir
     from ..phylo import drops_samples, phylogeny, write_phylogeny
 
@@ -299,7 +301,8 @@ def _report_parts(run: Run, sheet, patients_table=None):
     sample sheet's calls files or from --calls tables; ``--at`` applied)."""
     from ..batches import patient_batches
     from ..calls_tables import calls_table_batches
-    from ..compare import classify, lesion_states, sample_states
+    from ..compare import classify
+    from ..evidence import lesion_states, sample_states
     from ..report import ReportPart
     from ..timeline import calls_at
 

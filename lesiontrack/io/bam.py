@@ -88,6 +88,7 @@ from ..errors import CallsFileError, OptionError, ReferenceMismatchError
 from ..genome import CHR4_LENGTH, assembly_from_chr4_length, normalize_assembly, normalize_chrom
 from ..reference import Reference, indexed_fasta
 from ..variants import is_simple_allele, variant_type
+from .compression import GZIP_MAGIC
 
 log = logging.getLogger("lesiontrack")
 
@@ -470,7 +471,7 @@ def _format_of(path: Path) -> str:
         raise CallsFileError(f"cannot read the alignment file: {exc}", file=path) from exc
     if head == b"CRAM":
         return "cram"
-    if head[:2] == b"\x1f\x8b":
+    if head[:2] == GZIP_MAGIC:
         return "bam"
     return "other"
 

@@ -5,7 +5,7 @@ says how long it is, compressed (BSIZE in its header) and uncompressed (ISIZE in
 That lets this module
 
 - walk a file's blocks without inflating them, and inflate them in worker threads in any order
-  (:func:`text_chunks`, used to scan a whole unindexed file on both cores);
+  (:func:`block_at`, :func:`inflate`: :mod:`.textmap` scans a whole unindexed file on both cores);
 - read from a *virtual offset* (compressed offset of a block << 16 | offset in the block), the
   unit of tabix/CSI indexes (:func:`lines_from`);
 - skip over parts of a small BGZF file (an index) without inflating them (:class:`BlockStream`).
@@ -17,15 +17,10 @@ the caller then reads the file with pysam, which names the problem.
 
 from __future__ import annotations
 
-import os
-import queue
-import threading
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 from .bounded import MAX_LINE_BYTES, LineGuard
 
@@ -37,34 +32,15 @@ except ImportError:  # pragma: no cover - depends on the environment
     _inflater = zlib
     INFLATE_BACKEND = "zlib"
 
-_inflate = _inflater.decompress
-_ERRORS = (zlib.error, getattr(_inflater, "error", zlib.error), ValueError, IndexError)
+#: Errors of the inflate backend on corrupt data.
+INFLATE_ERRORS = (zlib.error, getattr(_inflater, "error", zlib.error), ValueError, IndexError)
 
 #: The 28-byte empty block that ends every complete BGZF file.
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-_BGZF_HEAD = b"\x1f\x8b\x08\x04"
-R = TypeVar("R")
-#: Text handed to the scanner at a time (whole lines): big enough that per-chunk costs vanish.
-CHUNK_BYTES = 4 << 20
-#: Compressed bytes below which an unindexed file is inflated in the calling thread only.
-THREADS_FROM_BYTES = 4 << 20
 
 
 class FastPathUnsupported(Exception):
     """The fast path cannot read this file exactly as pysam would: read it with pysam."""
-
-
-def compression(path: Path) -> str:
-    """``bgzf``, ``gzip`` (plain, not blocked) or ``none``."""
-    with path.open("rb") as probe:
-        head = probe.read(18)
-    if head[:2] != b"\x1f\x8b":
-        return "none"
-    if len(head) >= 18 and head[:4] == _BGZF_HEAD and head[12:16] == b"BC\x02\x00":
-        return "bgzf"
-    if len(head) >= 14 and head[3] & 4 and _bsize_offset(head, 0) is not None:
-        return "bgzf"
-    return "gzip"
 
 
 def _bsize_offset(data: bytes | memoryview, start: int) -> int | None:
@@ -78,6 +54,11 @@ def _bsize_offset(data: bytes | memoryview, start: int) -> int | None:
             return p + 4
         p += 4 + sub_len
     return None
+
+
+def decompressor(wbits: int) -> Any:
+    """A decompression object of the inflate backend (``isal`` when installed, else ``zlib``)."""
+    return _inflater.decompressobj(wbits)
 
 
 def block_at(data: bytes | memoryview, start: int) -> tuple[int, int, int, int]:
@@ -108,7 +89,7 @@ def inflate(data: bytes | memoryview, payload_start: int, payload_end: int, isiz
         inflater = _inflater.decompressobj(-15)
         out = inflater.decompress(data[payload_start:payload_end], isize + 1)
         complete = inflater.eof
-    except _ERRORS as exc:
+    except INFLATE_ERRORS as exc:
         raise FastPathUnsupported(f"corrupt BGZF block ({exc})") from exc
     if len(out) != isize or not complete:
         raise FastPathUnsupported("BGZF block size mismatch")
@@ -146,7 +127,7 @@ class BlockStream:
         inflater = self._inflater
         try:
             out = inflater.decompress(source, max(want, 1))
-        except _ERRORS as exc:
+        except INFLATE_ERRORS as exc:
             raise FastPathUnsupported(f"corrupt BGZF block ({exc})") from exc
         self._left -= len(out)
         if self._left <= 0 or not out:
@@ -228,7 +209,7 @@ def read_head(path: Path, kind: str, marker: bytes = b"\n#CHROM", limit: int = 6
             pos = 0
             text = b""
             while True:
-                while len(data) - pos < 18 or _block_incomplete(data, pos):
+                while len(data) - pos < 18 or block_incomplete(data, pos):
                     more = handle.read(1 << 18)
                     if not more:
                         raise FastPathUnsupported("no #CHROM line")
@@ -238,7 +219,7 @@ def read_head(path: Path, kind: str, marker: bytes = b"\n#CHROM", limit: int = 6
                 parts.append(inflate(data, p0, p1, isize))
                 pos = nxt
                 text = b"".join(parts) if len(parts) > 1 else parts[0]
-                found = _marker_line_end(text, marker)
+                found = marker_line_end(text, marker)
                 if found >= 0:
                     return text[:found]
                 if len(text) > limit:
@@ -254,7 +235,7 @@ def read_head(path: Path, kind: str, marker: bytes = b"\n#CHROM", limit: int = 6
                     out += inflater.decompress(raw, 1 << 20)
                 except zlib.error as exc:
                     raise FastPathUnsupported(f"corrupt gzip ({exc})") from exc
-                found = _marker_line_end(out, marker)
+                found = marker_line_end(out, marker)
                 if found >= 0:
                     return out[:found]
                 if inflater.eof or len(out) > limit:
@@ -265,7 +246,7 @@ def read_head(path: Path, kind: str, marker: bytes = b"\n#CHROM", limit: int = 6
             if not raw:
                 raise FastPathUnsupported("no #CHROM line")
             out += raw
-            found = _marker_line_end(out, marker)
+            found = marker_line_end(out, marker)
             if found >= 0:
                 return out[:found]
             if len(out) > limit:
@@ -308,19 +289,20 @@ def gunzip_prefix(path: Path, size: int) -> bytes:
                     if not out and tail and len(tail) == len(pending):
                         raise FastPathUnsupported("gzip data that inflates to nothing")
                     pending = tail
-    except _ERRORS as exc:
+    except INFLATE_ERRORS as exc:
         raise FastPathUnsupported(f"corrupt gzip ({exc})") from exc
     return b"".join(parts)
 
 
-def _block_incomplete(data: bytes, pos: int) -> bool:
+def block_incomplete(data: bytes | memoryview, pos: int) -> bool:
+    """Whether the block at ``pos`` is not wholly in ``data`` (or its size cannot be read yet)."""
     at = _bsize_offset(data, pos) if len(data) - pos >= 18 else None
     if at is None or at + 2 > len(data):
         return True
     return pos + (data[at] | (data[at + 1] << 8)) + 1 > len(data)
 
 
-def _marker_line_end(text: bytes, marker: bytes) -> int:
+def marker_line_end(text: bytes, marker: bytes) -> int:
     """Index just past the newline ending the line that starts with ``marker``[1:], else -1."""
     if text.startswith(marker[1:]):
         at = 0
@@ -346,7 +328,7 @@ def lines_from(path: Path, voffset: int) -> Iterator[tuple[int, bytes]]:
         carry_block = coffset
         first = True
         while True:
-            if len(data) - pos < 18 or _block_incomplete(data, pos):
+            if len(data) - pos < 18 or block_incomplete(data, pos):
                 more = handle.read(1 << 18)
                 if not more:
                     if len(data) - pos:
@@ -381,226 +363,3 @@ def lines_from(path: Path, voffset: int) -> Iterator[tuple[int, bytes]]:
                 yield block, line
         if carry:
             yield carry_block, carry
-
-
-# --------------------------------------------------------------------------------------------
-# Whole-file streaming (unindexed files)
-
-
-#: Compressed bytes of an unindexed BGZF file held at a time by the whole-file scan (the file
-#: is read window by window: memory does not follow its size).
-WINDOW_BYTES = 8 << 20
-
-
-def _block_list(data: memoryview, final: bool) -> tuple[list[tuple[int, int, int]], int]:
-    """((payload start, payload end, isize) of every whole block in ``data``, where the first
-    incomplete block starts); with ``final`` (the end of the file) an incomplete block is a
-    truncated file."""
-    blocks = []
-    pos = 0
-    n = len(data)
-    append = blocks.append
-    while pos + 18 <= n:
-        # the usual layout, parsed inline: this loop sees every block of the file
-        if data[pos + 12] == 66 and data[pos + 13] == 67 and data[pos] == 0x1F:
-            nxt = pos + (data[pos + 16] | (data[pos + 17] << 8)) + 1
-            if nxt > n:
-                break
-            isize = data[nxt - 4] | data[nxt - 3] << 8 | data[nxt - 2] << 16 | data[nxt - 1] << 24
-            append((pos + 18, nxt - 8, isize))
-            pos = nxt
-        else:
-            try:
-                p0, p1, isize, nxt = block_at(data, pos)
-            except FastPathUnsupported:
-                if not final and _block_incomplete(data, pos):
-                    break
-                raise
-            append((p0, p1, isize))
-            pos = nxt
-    if final and pos != n:
-        raise FastPathUnsupported("truncated BGZF file")
-    return blocks, pos
-
-
-def _bgzf_batches(path: Path) -> Iterator[tuple[memoryview, list[tuple[int, int, int]]]]:
-    """(a window of the compressed file, a run of its whole blocks holding about
-    :data:`CHUNK_BYTES` of text), front to back, :data:`WINDOW_BYTES` read at a time. Raises
-    if the file does not end with the BGZF end-of-file block (a truncated copy: pysam reports
-    it)."""
-    with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        handle.seek(max(0, size - 28))
-        if size < 28 or handle.read(28) != BGZF_EOF:
-            raise FastPathUnsupported("no BGZF end-of-file block")
-        handle.seek(0)
-        tail = b""
-        while True:
-            more = handle.read(WINDOW_BYTES)
-            final = handle.tell() >= size or not more
-            data = memoryview(tail + more if tail else more)
-            blocks, end = _block_list(data, final)
-            batch: list[tuple[int, int, int]] = []
-            text = 0
-            for block in blocks:
-                batch.append(block)
-                text += block[2]
-                if text >= CHUNK_BYTES:
-                    yield data, batch
-                    batch, text = [], 0
-            if batch:
-                yield data, batch
-            if final:
-                return
-            tail = bytes(data[end:])
-
-
-def _inflate_batch(data: memoryview, batch: list[tuple[int, int, int]]) -> bytes:
-    return b"".join(inflate(data, p0, p1, isize) for p0, p1, isize in batch)
-
-
-def _bgzf_results(path: Path, work: Callable[[bytes], R], threads: int) -> Iterator[R]:
-    batches = _bgzf_batches(path)
-    if threads <= 1 or path.stat().st_size < THREADS_FROM_BYTES:
-        for data, batch in batches:
-            yield work(_inflate_batch(data, batch))
-        return
-
-    def task(data: memoryview, batch: list[tuple[int, int, int]]) -> R:
-        return work(_inflate_batch(data, batch))
-
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lesiontrack-bgzf")
-    pending: deque[Future[R]] = deque()
-    try:
-        for data, batch in batches:  # at most 2 x threads batches in flight
-            pending.append(pool.submit(task, data, batch))
-            if len(pending) >= 2 * threads:
-                break
-        while pending:
-            result = pending.popleft().result()
-            nxt = next(batches, None)
-            if nxt is not None:
-                pending.append(pool.submit(task, *nxt))
-            yield result
-    finally:
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        batches.close()
-
-
-def _gzip_stream(path: Path) -> Iterator[bytes]:
-    """The text of a plain gzip file (one or more members), about :data:`CHUNK_BYTES` at a
-    time. Inflation is bounded: never more than ``CHUNK_BYTES`` of text is inflated and pending,
-    whatever the compressed data inflates to (a gzip "bomb" streams by in bounded memory)."""
-    with path.open("rb") as handle:
-        inflater = _inflater.decompressobj(31)
-        raw = handle.read(1 << 20)
-        if not raw:
-            return
-        pending: list[bytes] = []
-        size = 0
-        while True:
-            try:  # raw may be empty: then what zlib still holds comes out
-                out = inflater.decompress(raw, CHUNK_BYTES - size)
-            except _ERRORS as exc:
-                raise FastPathUnsupported(f"corrupt gzip file ({exc})") from exc
-            if out:
-                pending.append(out)
-                size += len(out)
-                if size >= CHUNK_BYTES:
-                    yield b"".join(pending)
-                    pending, size = [], 0
-            if inflater.eof:  # end of a member: another may follow
-                raw = inflater.unused_data or handle.read(1 << 20)
-                if not raw:
-                    break
-                inflater = _inflater.decompressobj(31)
-                continue
-            raw = inflater.unconsumed_tail or handle.read(1 << 20)
-            if not raw and not out:  # the stream stops inside a member: pysam reports it
-                raise FastPathUnsupported("truncated gzip file")
-        if pending:
-            yield b"".join(pending)
-
-
-def _gzip_pieces(path: Path, threaded: bool) -> Iterator[bytes]:
-    """Plain gzip (one or more members): one stream, inflated in a thread when ``threaded``
-    (at most four pieces waiting for the reader)."""
-    if not threaded:
-        yield from _gzip_stream(path)
-        return
-    channel: queue.Queue = queue.Queue(maxsize=4)
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def put(piece: bytes | None) -> bool:
-        while not stop.is_set():
-            try:
-                channel.put(piece, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run() -> None:
-        try:
-            for piece in _gzip_stream(path):
-                if not put(piece):
-                    return
-        except BaseException as exc:  # handed to the reading thread
-            failure.append(exc)
-        finally:
-            put(None)
-
-    worker = threading.Thread(target=run, name="lesiontrack-gzip", daemon=True)
-    worker.start()
-    try:
-        while True:
-            piece = channel.get()
-            if piece is None:
-                break
-            yield piece
-        if failure:
-            raise failure[0]
-    finally:
-        stop.set()
-        worker.join()
-
-
-def _plain_pieces(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        while piece := handle.read(CHUNK_BYTES):
-            yield piece
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1  # pragma: no cover - not Linux
-
-
-def map_text(path: Path, kind: str, work: Callable[[bytes], R],
-             threads: int | None = None) -> Iterator[R]:
-    """``work`` applied to the whole text of a file, piece by piece, results in file order.
-
-    Pieces are consecutive and cover the text exactly, but cut anywhere (not at line ends).
-    For BGZF, pieces are inflated *and* handed to ``work`` in up to ``threads`` worker threads
-    (default: the usable CPUs, at most 2); a plain-gzip stream is inflated in one thread while
-    the calling thread runs ``work``. Stopping the iteration early stops the workers.
-    """
-    if threads is None:
-        threads = min(2, usable_cpus())
-    if kind == "bgzf":
-        yield from _bgzf_results(path, work, threads)
-        return
-    if kind == "gzip":
-        pieces = _gzip_pieces(path, threads > 1 and path.stat().st_size >= THREADS_FROM_BYTES)
-    else:
-        pieces = _plain_pieces(path)
-    try:
-        for piece in pieces:
-            yield work(piece)
-    finally:
-        pieces.close()

@@ -12,10 +12,13 @@ Two rules hold for every text input of lesiontrack (calls files, ``--calls`` tab
 from __future__ import annotations
 
 import gzip
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import CallsFileError, LesionTrackError
+from .compression import GZIP_MAGIC
 
 #: No line of a calls file or table may be longer than this (a longer one is a corrupt file, a
 #: foreign file, or a decompression bomb; a VCF record with thousands of samples stays far below).
@@ -29,19 +32,13 @@ class LineTooLongError(CallsFileError):
     another engine (which would hold the line in memory)."""
 
 
-def is_gzip(path: Path) -> bool:
-    """The file starts with the gzip magic (gzip or BGZF)."""
-    with Path(path).open("rb") as probe:
-        return probe.read(2) == b"\x1f\x8b"
-
-
 def open_binary(path: Path):
     """The file as a binary stream of its text: plain, or gzip/BGZF (bzip2, xz: tables pandas
     wrote) inflated on demand (these modules inflate at most what each ``read(n)`` asks for)."""
     path = Path(path)
     with path.open("rb") as probe:
         magic = probe.read(6)
-    if magic[:2] == b"\x1f\x8b":
+    if magic[:2] == GZIP_MAGIC:
         return gzip.open(path, "rb")
     if magic[:3] == b"BZh":
         import bz2
@@ -168,3 +165,45 @@ class GuardedReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class TextPipe:
+    """A VCF's text (plain, gzip or BGZF) pumped by a thread into a pipe pysam reads as a stream,
+    through a :class:`LineGuard`: decompression is bounded (1 MiB at a time) and a line longer
+    than :data:`MAX_LINE_BYTES` stops the stream with an error, before htslib would hold it
+    whole."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.error: BaseException | None = None
+        read_fd, write_fd = os.pipe()
+        self.handle = os.fdopen(read_fd, "rb")
+        self._thread = threading.Thread(target=self._pump, args=(write_fd,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, write_fd: int) -> None:
+        guard = LineGuard(self.path, what="VCF")
+        try:
+            with os.fdopen(write_fd, "wb") as sink, open_binary(self.path) as source:
+                while chunk := source.read(1 << 20):
+                    guard.feed(chunk)
+                    sink.write(chunk)
+        except BrokenPipeError:  # the reader stopped early: not an error of the file
+            pass
+        except Exception as exc:  # truncated or corrupt gzip, a line too long: for the reader
+            self.error = exc
+
+    def stop(self) -> BaseException | None:
+        """Close the reading end, wait for the thread; the pump's error, if any."""
+        self.handle.close()
+        self._thread.join()
+        return self.error
+
+
+def bounded_lines(handle) -> Iterator:
+    """The lines of a text or binary handle, each read at most :data:`MAX_LINE_BYTES` (+1)
+    long; stops at a longer one (for loops that only look for where an error is)."""
+    while line := handle.readline(MAX_LINE_BYTES + 1):
+        if len(line) > MAX_LINE_BYTES:
+            return
+        yield line

@@ -46,7 +46,7 @@ import pandas as pd
 
 from ..errors import LesionTrackError, ReferenceMismatchError
 from ..genome import assembly_from_chr4_length, normalize_chrom
-from . import COMPRESSION_ERRORS, open_text
+from .compression import COMPRESSION_ERRORS, open_text
 
 __all__ = [
     "CHROM_LENGTHS",

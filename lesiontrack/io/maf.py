@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import CallsFileError
 from ..textfiles import load_table
-from . import ReadResult
+from .result import ReadResult
 from .tablecalls import (
     CallsTable,
     Regions,

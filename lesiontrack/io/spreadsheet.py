@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CallsFileError, LesionTrackError
-from . import COMPRESSION_ERRORS
 from .bounded import LineGuard, raw_chunks
+from .compression import COMPRESSION_ERRORS
 
 #: What a spreadsheet leaves in a VCF's first bytes: a line starting with a quote, a cell
 #: starting with a quote, or a line ending in an empty cell (a tab before the line end).

@@ -28,8 +28,8 @@ from ..errors import CallsFileError
 from ..genome import normalize_assembly, normalize_chrom
 from ..textfiles import DelimitedTable
 from ..variants import minimal
-from . import RAW_COLUMNS, empty_calls
 from .annotations import short_hgvsp, strip_transcript
+from .result import RAW_COLUMNS, empty_calls
 
 _LOG = logging.getLogger("lesiontrack")
 

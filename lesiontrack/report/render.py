@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 
 from .. import __version__, genome
 from .. import progress as progress_bars
-from ..compare import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE  # the one home of states
+from ..evidence import ABSENT, DETECTED, LOW_LEVEL, NOT_EVALUABLE  # the one home of states
 from ..genome import drugs
 from ..graph import GraphmlSpool, build_graph, lesion_node, mutation_node
 from ..io.output import building_folder, frame_to_tsv, named_inputs
@@ -700,7 +700,8 @@ class _PhylogenyFolder:
         self.skipped.update(result.skipped)
 
     def close(self) -> None:
-        from ..phylo import MUTATION_COLUMNS, phylogeny_json, phylogeny_payload
+        from ..phylo import phylogeny_json, phylogeny_payload
+        from ..phylo_tree import MUTATION_COLUMNS
 
         order = sorted(self.entries, key=_natural)
         with (self.folder / "mutations.tsv").open("w", encoding="utf-8", newline="\n") as out:
@@ -1115,7 +1116,7 @@ def _roads_cohort_view(stats: dict, files: dict[str, str]) -> dict:
     explains (:func:`lesiontrack.copynumber.mechanism_counts` of the statistics'
     ``progression_mechanism``), the unexplained lesions, and the controlled lesions with a KIT
     amplification."""
-    from ..copynumber import MECHANISM_COLUMNS, mechanism_counts
+    from ..mechanism import MECHANISM_COLUMNS, mechanism_counts
 
     rows = [{"patient_id": str(p["patient_id"]), "lesion_id": str(lesion),
              "progression_mechanism": mechanism}
@@ -1475,14 +1476,14 @@ def _at_least_one(parts: Iterable[ReportPart]) -> Iterator[ReportPart]:
         yield part
     if empty:
         from ..calls import empty_calls_table
-        from ..compare import _empty_origins
+        from ..compare import empty_origins
 
-        yield ReportPart(None, empty_calls_table(), _empty_origins())
+        yield ReportPart(None, empty_calls_table(), empty_origins())
 
 
 def _timelines(part: ReportPart, thresholds, patient_table) -> dict[str, dict]:
     """Each patient's timeline (:func:`lesiontrack.timeline.patient_timelines`) of a part."""
-    from ..compare import sample_states
+    from ..evidence import sample_states
     from ..timeline import patient_timelines
 
     if part.calls.empty and part.sheet is None:
@@ -1537,16 +1538,11 @@ def _build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     each patient only what the cohort page shows is kept. ``stats`` None: computed from the
     parts' lesion tables and patterns at the end (``outcomes``: a function of those stats;
     ``patient_table``: the patient table deciding the patterns)."""
-    from ..compare import lesion_states
+    from ..evidence import lesion_states
+    from ..patterns import check_table_patients, lesion_table, patient_patterns
     from ..resistance import patient_resistance, resistance_table
     from ..roads import patient_roads, roads_to_resistance, with_roads
-    from ..stats import (
-        add_heterogeneity,
-        check_table_patients,
-        clustering_from_tables,
-        lesion_table,
-        patient_patterns,
-    )
+    from ..stats import add_heterogeneity, clustering_from_tables
 
     min_depth = int(options.get("min_depth") or DEFAULT_MIN_DEPTH)
     thresholds = _thresholds(options)
