@@ -8,13 +8,8 @@ import gzip
 import pytest
 
 from lesiontrack.errors import PatientTableError, SampleSheetError
-from lesiontrack.textfiles import (
-    WHITESPACE,
-    line_number,
-    read_table_columns,
-    sniff_delimiter,
-    undecodable_line,
-)
+from lesiontrack.io.bounded import line_number
+from lesiontrack.textfiles import WHITESPACE, read_table_columns, sniff_delimiter, undecodable_line
 
 
 @pytest.mark.parametrize(("header", "expected"), [
