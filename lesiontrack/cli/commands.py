@@ -372,13 +372,18 @@ def _report(run: Run) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    log = logging.getLogger("lesiontrack")
+    level = log.level
     with demo_samplesheet() as sheet:
         args.samplesheet = sheet
         patients = sheet.parent / "patients.tsv"
         args.patients = patients if patients.is_file() else None
         args.by = "pattern"
-        logging.getLogger("lesiontrack").setLevel(logging.ERROR)  # the demo's known gaps
-        index, n_patients = _write_report(Run.of(args))
+        log.setLevel(logging.ERROR)  # the demo's known gaps
+        try:
+            index, n_patients = _write_report(Run.of(args))
+        finally:
+            log.setLevel(level)
     sys.stdout.write(f"{index}\n")
     wrote(f"wrote the demo report ({n_patients} patients) into {index.parent}: open "
           "index.html", quiet=getattr(args, "quiet", False))
