@@ -330,8 +330,8 @@ def _meskit_classes(maf: pd.DataFrame, level: str) -> pd.Series:
 
 def external(args) -> None:
     from lesiontrack import build_calls
-    from lesiontrack.io.tabular import read_meskit_clinical
     from lesiontrack.options import Thresholds
+    from lesiontrack.samplesheet import read_meskit_clinical
 
     meskit = SHARED / "external-data" / "meskit_crc_hz"
     clin = read_meskit_clinical(meskit / "CRC_HZ.clin.txt")

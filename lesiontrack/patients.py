@@ -51,7 +51,7 @@ import pandas as pd
 
 from .errors import PatientTableError
 from .patterns import RADIOLOGY_COLUMNS, TABLE_PATTERNS, parse_count
-from .samplesheet import read_table_rows
+from .textfiles import read_table_rows
 
 log = logging.getLogger("lesiontrack")
 

@@ -2,37 +2,22 @@
 
 The sample sheet is TSV or CSV (sniffed from the header line), with ``#`` comment lines, and any of
 LF, CRLF or CR-only line endings. One row per (sample, calls file): a sample may have several rows
-(Strelka2 writes SNVs and indels to separate files) and a lesion several samples (regions).
+(Strelka2 writes SNVs and indels to separate files) and a lesion several samples (regions). A
+MesKit clinical table is a sheet too (:func:`read_meskit_clinical`). The text itself is read by
+:mod:`lesiontrack.textfiles`.
 """
 
 from __future__ import annotations
 
-import csv
 import os
-import stat
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .errors import LesionTrackError, SampleSheetError
+from .errors import CallsFileError, SampleSheetError
 from .genome import normalize_assembly
-from .io.xmlsafe import ILLEGAL_CHARACTERS, character_name
-
-#: A sample sheet (or patient table) larger than this is refused: a regular file before it is
-#: read, a pipe or device as soon as this many bytes have come (memory stays bounded).
-MAX_SHEET_BYTES = 64 * 1024 * 1024
-#: No sample-sheet line is longer than this.
-MAX_LINE_CHARS = 1024 * 1024
-#: Bytes read at a time (never more than :data:`MAX_LINE_CHARS`: see :func:`read_capped`).
-_BLOCK = 1024 * 1024
-
-#: Identifier columns that must not start like a spreadsheet formula.
-ID_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id", "sample_id", "vcf_sample")
-#: First characters that make a spreadsheet evaluate a cell (OWASP CSV injection), refused at the
-#: start of an identifier. ``-`` is not among them: see the README (*Errors and guarantees*).
-FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+from .textfiles import Table, load_table, read_table_columns
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id", "sample_id", "status", "calls")
 OPTIONAL_COLUMNS: tuple[str, ...] = (
@@ -64,98 +49,6 @@ SAMPLESHEET_COLUMNS: list[str] = [
 ]
 
 
-def _line_number(data: bytes | bytearray | str, end: int) -> int:
-    """The line (1-based) holding offset ``end`` of ``data``: LF, CRLF and CR end lines."""
-    lf, cr = ("\n", "\r") if isinstance(data, str) else (b"\n", b"\r")
-    head = data[:end]
-    return head.count(lf) + head.count(cr) - head.count(cr + lf) + 1
-
-
-def _decode(path: Path, data: bytes | bytearray) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SampleSheetError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x})", file=path,
-            where=_line_number(data, exc.start), hint="save the sample sheet as UTF-8",
-        ) from exc
-
-
-def read_capped(path: Path, error: type[LesionTrackError], what: str) -> tuple[bytearray, bool]:
-    """(the bytes of ``path``, whether it is a regular file), read ONCE, so that a pipe
-    (``<(cat sheet.tsv)``, ``/dev/stdin``) works.
-
-    Memory stays bounded whatever the file holds: a regular file over :data:`MAX_SHEET_BYTES`
-    is refused before it is read, a pipe or device as soon as more bytes have come (an endless
-    stream); a NUL byte (binary content) and a line over :data:`MAX_LINE_CHARS` bytes are
-    refused in the block that holds them. Raises ``error`` naming the file and line.
-    """
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
-    with handle:
-        try:
-            regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
-            size = os.fstat(handle.fileno()).st_size if regular else 0
-        except OSError as exc:
-            raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
-        if size > MAX_SHEET_BYTES:
-            raise error(
-                f"{size:,} bytes is too large for a {what} (limit {MAX_SHEET_BYTES:,})",
-                file=path, where=1, hint=f"is this a calls file given in place of the {what}?",
-            )
-        data = bytearray()
-        run = 0  # bytes of the line the data read so far ends in
-        while True:
-            try:
-                # a block never holds a whole line longer than the limit: only a line running
-                # across blocks can be, and ``run`` follows it
-                block = handle.read(min(_BLOCK, MAX_LINE_CHARS))
-            except OSError as exc:
-                raise error(f"cannot read the {what}: {exc.strerror}", file=path) from exc
-            if not block:
-                return data, regular
-            if len(data) + len(block) > MAX_SHEET_BYTES:
-                raise error(
-                    f"more than {MAX_SHEET_BYTES:,} bytes: too large for a {what}", file=path,
-                    hint=f"is this an endless stream, or a calls file given in place of the "
-                         f"{what}?",
-                )
-            if b"\x00" in block:
-                at = len(data) + block.index(b"\x00")
-                data += block
-                raise error("not a text file (binary content)", file=path,
-                            where=_line_number(data, at))
-            last = max(block.rfind(b"\n"), block.rfind(b"\r"))
-            if last < 0:
-                run += len(block)
-            else:
-                first = min(p for p in (block.find(b"\n"), block.find(b"\r")) if p >= 0)
-                if run + first > MAX_LINE_CHARS:
-                    _too_long(path, error, what, data, len(data) - run)
-                run = len(block) - last - 1
-            data += block
-            if run > MAX_LINE_CHARS:
-                _too_long(path, error, what, data, len(data) - run)
-
-
-def _too_long(path: Path, error: type[LesionTrackError], what: str, data: bytearray,
-              start: int) -> None:
-    raise error(f"line longer than {MAX_LINE_CHARS:,} bytes: not a {what}", file=path,
-                where=_line_number(data, start),
-                hint=f"is this a calls file or a binary file given in place of the {what}?")
-
-
-def _delimiter(header: str) -> str:
-    if "\t" in header:
-        return "\t"
-    try:
-        return csv.Sniffer().sniff(header, delimiters=",;").delimiter
-    except csv.Error:
-        return ","
-
-
 def normalize_status(raw: str) -> str | None:
     """The status a word means (``progressive``, ``controlled``, ``baseline``, ``unknown``)."""
     return STATUS_WORDS.get(" ".join(str(raw).strip().lower().replace("_", " ").split()))
@@ -179,147 +72,6 @@ def _resolve(folder: Path, value: str) -> Path:
     path = Path(os.path.expanduser(value))
     return path if path.is_absolute() else folder / path
 
-
-class Table(NamedTuple):
-    """A small delimited table read by :func:`read_table_columns`, column by column."""
-
-    header_line: int
-    header: list[str]  # lower case, as in the file ("" for an unnamed column)
-    columns: dict[str, list[str]]  # named columns only, values stripped
-    lines: list[int]  # the line number of each row
-    regular: bool  # a regular file (not a pipe or device)
-
-
-def _first_illegal(text: str, lines: list[str]) -> tuple[int, str] | None:
-    """(line number, character) of the first XML-illegal character outside comment lines."""
-    position, number, counted = 0, 1, 0  # ``number``: the line of offset ``counted``
-    while match := ILLEGAL_CHARACTERS.search(text, position):
-        number += text.count("\n", counted, match.start())
-        counted = match.start()
-        line = lines[number - 1].lstrip()
-        if line and not line.startswith("#"):
-            return number, match.group()
-        position = text.find("\n", match.start())  # the next line
-        if position < 0:
-            return None
-    return None
-
-
-def _split(path: Path, error: type[LesionTrackError], number: int, line: str,
-           delimiter: str, header: list[str] | None) -> list[str]:
-    """The fields of one line, not stripped; quoted cells through :mod:`csv` (one line at a
-    time: a stray quote must not swallow the following lines, nor shift every line number);
-    an identifier whose cell starts with a TAB or CR (only possible quoted, or in a CSV) is
-    refused here, before stripping would hide it."""
-    if '"' not in line and (delimiter == "\t" or "\t" not in line):
-        return line.split(delimiter)
-    try:
-        fields = next(csv.reader([line], delimiter=delimiter), [])
-    except csv.Error as exc:
-        raise error(f"cannot read the line: {exc}", file=path, where=number) from None
-    for name, value in zip(header or (), fields, strict=False):
-        if name in ID_COLUMNS and value.startswith(("\t", "\r")):
-            _formula(path, error, number, name, value)
-    return fields
-
-
-def _formula(path: Path, error: type[LesionTrackError], number: int, column: str,
-             value: str) -> None:
-    raise error(
-        f"an identifier must not start with {value[:1]!r}: {value!r} would be a formula in a "
-        "spreadsheet", file=path, where=number, field=column,
-        hint="identifiers may not start with =, +, @, TAB or CR",
-    )
-
-
-def read_table_columns(path: str | os.PathLike[str], error: type[LesionTrackError],
-                       what: str) -> Table:
-    """Read a small delimited table strictly (sample sheet, patient table), once.
-
-    TSV or CSV (sniffed from the header line), ``#`` comment lines, any newline convention,
-    UTF-8, at most :data:`MAX_SHEET_BYTES` (pipes work: see :func:`read_capped`). Refused with
-    ``error`` (a :class:`LesionTrackError` subclass) naming the file, line and field: a
-    character of :data:`ILLEGAL_CHARACTERS` outside comment lines, a row with another number of
-    fields than the header, a repeated column, an identifier (:data:`ID_COLUMNS`) starting with
-    one of :data:`FORMULA_STARTS`.
-    """
-    path = Path(path)
-    data, regular = read_capped(path, error, what)
-    try:
-        text = _decode(path, data)
-    except SampleSheetError as exc:
-        raise error(exc.message, file=path, where=exc.where, hint=f"save the {what} as UTF-8",
-                    ) from None
-    del data
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    illegal = _first_illegal(text, lines)
-    del text
-    header_index = next((i for i, line in enumerate(lines)
-                         if (s := line.lstrip()) and not s.startswith("#")), None)
-    if header_index is None:
-        raise error(f"the {what} is empty", file=path, where=1)
-    header_line = header_index + 1
-    delimiter = _delimiter(lines[header_index])
-    header = [h.strip().lower() for h in _split(path, error, header_line, lines[header_index],
-                                                 delimiter, None)]
-    if illegal is not None:
-        number, char = illegal
-        field = None
-        if number > header_line:
-            fields = _split(path, error, number, lines[number - 1], delimiter, header)
-            field = next((h for h, f in zip(header, fields, strict=False) if char in f), None)
-        raise error(f"character {character_name(char)} is not allowed", file=path,
-                    where=number, field=field or None,
-                    hint="control characters and U+FFFE/U+FFFF cannot be written to the "
-                         "XML/GraphML outputs: remove it")
-    duplicated = sorted({h for h in header if h and header.count(h) > 1})
-    if duplicated:
-        raise error(f"column {duplicated[0]} appears twice", file=path, where=header_line,
-                    field=duplicated[0])
-    width = len(header)
-    values: list[list[str]] = [[] for _ in header]
-    # equal values share one string (a patient's id on a million rows is one object); a
-    # column whose values are mostly distinct stops sharing (the dictionary would cost more)
-    shared: list[dict[str, str] | None] = [{} for _ in header]
-    numbers: list[int] = []
-    for index in range(header_index + 1, len(lines)):
-        line = lines[index]
-        start = line.lstrip()
-        if not start or start[0] == "#":
-            continue
-        fields = _split(path, error, index + 1, line, delimiter, header)
-        if len(fields) != width:
-            shown = "TAB" if delimiter == "\t" else repr(delimiter)
-            raise error(f"{len(fields)} fields where the header has {width}", file=path,
-                        where=index + 1, hint=f"is the delimiter {shown} used throughout?")
-        numbers.append(index + 1)
-        for column, cache, field in zip(values, shared, fields, strict=True):
-            field = field.strip()
-            column.append(field if cache is None else cache.setdefault(field, field))
-        if len(numbers) % 65536 == 0:
-            shared = [None if c is not None and len(c) > len(numbers) // 2 else c
-                      for c in shared]
-    del lines
-    columns = {h: v for h, v in zip(header, values, strict=True) if h}
-    for name in ID_COLUMNS:
-        for row, value in enumerate(columns.get(name, ())):
-            if value.startswith(FORMULA_STARTS):
-                _formula(path, error, numbers[row], name, value)
-    return Table(header_line, header, columns, numbers, regular)
-
-
-def read_table_rows(
-    path: Path, error: type[LesionTrackError], what: str
-) -> tuple[int, list[str], list[tuple[int, dict[str, str]]]]:
-    """:func:`read_table_columns` row by row: (header line number, lower-case header,
-    [(line number, {column: value})])."""
-    table = read_table_columns(path, error, what)
-    names = list(table.columns)
-    rows = [(number, dict(zip(names, values, strict=True)))
-            for number, *values in zip(table.lines, *table.columns.values(), strict=True)]
-    return table.header_line, table.header, rows
 
 
 def sheet_folder(path: str | os.PathLike[str], regular: bool | None = None) -> Path:
@@ -628,3 +380,52 @@ def _check_dated_lesions(path: Path, frame: pd.DataFrame) -> None:
             where=int(bad.line), field="date",
             hint="date every sample of a lesion sampled at several dates, or none",
         )
+
+
+# --------------------------------------------------------------------------------------------
+# MesKit clinical table
+
+_CLINICAL_REQUIRED = ("Tumor_Sample_Barcode", "Tumor_ID", "Patient_ID")
+
+
+def read_meskit_clinical(path: str | Path) -> pd.DataFrame:
+    """A MesKit clinical table as a sample-sheet-shaped frame.
+
+    Input columns: ``Tumor_Sample_Barcode``, ``Tumor_ID``, ``Patient_ID`` (optional
+    ``Tumor_Sample_Label``, not used). Returns the columns ``patient_id`` (Patient_ID),
+    ``lesion_id`` (Tumor_ID), ``sample_id`` (Tumor_Sample_Barcode) and ``status`` (``unknown``:
+    MesKit tables carry no response status), in file order. Raises :class:`SampleSheetError` for
+    a missing column, an empty cell or a duplicated barcode.
+    """
+    path = Path(path)
+    try:
+        table = load_table(path, kind="TSV")
+    except CallsFileError as exc:
+        raise SampleSheetError(exc.message, file=exc.file, where=exc.where, field=exc.field,
+                               hint=exc.hint) from exc
+    missing = [c for c in _CLINICAL_REQUIRED if table.column(c) is None]
+    if missing:
+        raise SampleSheetError(
+            f"missing MesKit clinical column(s): {', '.join(missing)}", file=path,
+            where=table.header_line, field=missing[0],
+            hint="a MesKit clinical table has Tumor_Sample_Barcode, Tumor_ID and Patient_ID",
+        )
+    out = {}
+    for name, target in (("Patient_ID", "patient_id"), ("Tumor_ID", "lesion_id"),
+                         ("Tumor_Sample_Barcode", "sample_id")):
+        column = table.column(name)
+        values = [v.strip() for v in table.cells(column)]
+        if "" in values:
+            raise SampleSheetError("empty cell", file=path, where=table.line(values.index("")),
+                                   field=column)
+        out[target] = np.array(values, dtype=object)
+    frame = pd.DataFrame(out).astype(object)
+    duplicated = frame["sample_id"].duplicated().to_numpy()
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated)[0])
+        raise SampleSheetError(
+            f"sample {frame['sample_id'].iloc[row]!r} is listed twice", file=path,
+            where=table.line(row), field=table.column("Tumor_Sample_Barcode"),
+        )
+    frame["status"] = "unknown"
+    return frame[["patient_id", "lesion_id", "sample_id", "status"]]

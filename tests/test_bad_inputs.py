@@ -675,7 +675,7 @@ def test_format_field_with_the_wrong_number_gets_one_warning(tmp_path, caplog, n
 _MEMORY_SCRIPT = textwrap.dedent("""
     import io, contextlib, resource, sys
     import numpy, pandas, pysam  # noqa: F401  the interpreter's baseline includes its libraries
-    import lesiontrack.calls, lesiontrack.compare, lesiontrack.io.tabular, lesiontrack.io.vcf
+    import lesiontrack.calls, lesiontrack.compare, lesiontrack.io.maf, lesiontrack.io.tsv, lesiontrack.io.vcf
     from lesiontrack.cli import main
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     err = io.StringIO()
@@ -1231,9 +1231,9 @@ def test_a_table_that_inflates_past_the_cap_is_refused_while_reading(capfd, tmp_
     """A MAF/TSV is held to be read: rows beyond MAX_TABLE_CHARS (each counted with its
     overhead; 256 MiB, lowered here to 4 MiB) are refused as they stream by, naming the line
     reached (a 3 MB gzip of 1 GiB of rows cost ~1 GB before the refusal; measured 394 MB)."""
-    from lesiontrack.io import tabular
+    from lesiontrack.io import bounded
 
-    monkeypatch.setattr(tabular, "MAX_TABLE_CHARS", 4 * MIB)
+    monkeypatch.setattr(bounded, "MAX_TABLE_CHARS", 4 * MIB)
     head = MAF_HEAD if kind == "maf" else TSV_HEAD
     row = ("KRAS\tchr12\t25398284\tC\tA\tT1\t30\t130\tGRCh38\n" if kind == "maf"
            else "chr12\t25398284\tC\tA\t30\t130\tT1\tGRCh38\n")
@@ -1242,7 +1242,7 @@ def test_a_table_that_inflates_past_the_cap_is_refused_while_reading(capfd, tmp_
     code, out, err = run(capfd, "calls", sheet, "-o", tmp_path / "o.tsv")
     assert_one_error_line(code, out, err, [f"t.{kind}.gz:", "more than 4 MiB of rows to hold"])
     line = int(err.split(f"t.{kind}.gz:")[1].split(":")[0])
-    assert 4 * MIB // (len(row) + tabular.LINE_OVERHEAD) < line < 4 * MIB // len(row)
+    assert 4 * MIB // (len(row) + bounded.LINE_OVERHEAD) < line < 4 * MIB // len(row)
 
 
 @pytest.mark.parametrize("genes", ["KIT", "all"])  # the text engine; the pysam engine

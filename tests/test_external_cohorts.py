@@ -6,7 +6,7 @@ import pytest
 from conftest import SHARED
 
 from lesiontrack import build_calls, classify, test_clustering
-from lesiontrack.io.tabular import read_meskit_clinical
+from lesiontrack.samplesheet import read_meskit_clinical
 
 MESKIT = SHARED / "external-data" / "meskit_crc_hz"
 

@@ -33,7 +33,8 @@ from hypothesis import strategies as st
 from lesiontrack.cli import main
 from lesiontrack.errors import LesionTrackError
 from lesiontrack.io import RAW_COLUMNS, read_calls_file
-from lesiontrack.io.tabular import read_maf, read_tsv
+from lesiontrack.io.maf import read_maf
+from lesiontrack.io.tsv import read_tsv
 from lesiontrack.samplesheet import read_samplesheet
 
 EXAMPLES = int(os.environ.get("LESIONTRACK_FUZZ_EXAMPLES", "200"))

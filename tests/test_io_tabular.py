@@ -1,5 +1,5 @@
-"""MAF and plain TSV/CSV readers (lesiontrack.io.tabular), on small real-format fixtures and on
-the real MAFs under shared/."""
+"""MAF and plain TSV/CSV readers (lesiontrack.io.maf, lesiontrack.io.tsv), on small real-format
+fixtures and on the real MAFs under shared/."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import pytest
 
 from lesiontrack.errors import CallsFileError, SampleSheetError
 from lesiontrack.io import RAW_COLUMNS, read_calls_file
-from lesiontrack.io.tabular import read_maf, read_meskit_clinical, read_tsv
+from lesiontrack.io.maf import read_maf
+from lesiontrack.io.tsv import read_tsv
+from lesiontrack.samplesheet import read_meskit_clinical
 from lesiontrack.variants import minimal
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -487,8 +487,8 @@ MESKIT = SHARED / "external-data" / "meskit_crc_hz"
 @pytest.mark.skipif(not (MESKIT / "CRC_HZ.maf").exists(), reason="shared MesKit data not available")
 def test_meskit_presence_classes_match_at_meskits_threshold():
     from lesiontrack import build_calls
-    from lesiontrack.io.tabular import read_meskit_clinical
     from lesiontrack.options import Thresholds
+    from lesiontrack.samplesheet import read_meskit_clinical
 
     sheet = read_meskit_clinical(MESKIT / "CRC_HZ.clin.txt")
     sheet = sheet.assign(role="lesion", status_raw="unknown", site="", timepoint="",

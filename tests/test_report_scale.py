@@ -114,7 +114,7 @@ def test_meskit_crc_hz_with_all_genes_gives_a_readable_report(tmp_path):
 
 def render_meskit(folder: Path, out: Path) -> None:
     from lesiontrack import build_calls
-    from lesiontrack.io.tabular import read_meskit_clinical
+    from lesiontrack.samplesheet import read_meskit_clinical
 
     sheet = read_meskit_clinical(folder / "CRC_HZ.clin.txt")
     order = {lesion: i for i, lesion in enumerate(sorted(set(sheet["lesion_id"])))}

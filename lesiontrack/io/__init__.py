@@ -9,7 +9,8 @@ with the sample sheet, the assembly, annotation and the ``detected`` call happen
 The modules: :mod:`.compression` (the one gzip/BGZF check), :mod:`.sniff` (the file's family),
 :mod:`.vcf` (:mod:`.vcf_header`, :mod:`.vcf_counts`, and the engines :mod:`.vcf_pysam` and
 :mod:`.vcf_text` with :mod:`.vcf_scan`, :mod:`.textmap`, :mod:`.bgzf`, :mod:`.vcfindex`),
-:mod:`.tabular` (MAF, TSV), :mod:`.result` (what every reader returns), :mod:`.xmlsafe`.
+:mod:`.maf` and :mod:`.tsv` (with :mod:`.tablecalls`), :mod:`.result` (what every reader
+returns), :mod:`.xmlsafe`.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ __all__ = ["RAW_COLUMNS", "ReadResult", "read_calls_file", "read_maf", "read_tsv
 
 # The readers load on first use (PEP 562): importing a light module of this package
 # (lesiontrack.io.output) must not import pysam and every reader.
-_LAZY = {"read_vcf": "vcf", "read_maf": "tabular", "read_tsv": "tabular", "sniff_format": "sniff"}
+_LAZY = {"read_vcf": "vcf", "read_maf": "maf", "read_tsv": "tsv", "sniff_format": "sniff"}
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .maf import read_maf
     from .sniff import sniff_format
-    from .tabular import read_maf, read_tsv
+    from .tsv import read_tsv
     from .vcf import read_vcf
 
 
@@ -57,7 +59,7 @@ def read_calls_file(
     end of the windows' contig (a disorder seen in the part read falls back to a full scan).
     """
     # here, not at the top: pysam and the readers load when a file is read (see _LAZY)
-    from . import tabular, vcf
+    from . import maf, tsv, vcf
     from .sniff import sniff
     from .vcf_header import check_vcf_header
 
@@ -69,7 +71,7 @@ def read_calls_file(
                                                include_filtered=include_filtered,
                                                stop_early=assume_sorted, head=head))
     if kind == "maf":
-        return clean_result(path, tabular.read_maf(path, regions=regions,
+        return clean_result(path, maf.read_maf(path, regions=regions,
                                                    include_filtered=include_filtered))
-    return clean_result(path, tabular.read_tsv(path, regions=regions,
+    return clean_result(path, tsv.read_tsv(path, regions=regions,
                                                include_filtered=include_filtered))

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import CallsFileError
 from .bgzf import FastPathUnsupported, gunzip_prefix
 from .compression import COMPRESSION_ERRORS, is_gzip
-from .tabular import _tsv_header_like
+from .tsv import tsv_header_like
 from .vcf_header import header_end
 
 #: Bytes of a file's text read to tell its family (and, for a VCF, usually its whole header).
@@ -97,7 +97,7 @@ def _family(path: Path, head: bytes) -> str:
     if "hugo_symbol" in lowered or "tumor_sample_barcode" in lowered or (
             "start_position" in lowered):
         return "maf"
-    if _tsv_header_like(first) or _tsv_header_like(above.lstrip("#")):
+    if tsv_header_like(first) or tsv_header_like(above.lstrip("#")):
         return "tsv"
     if header.lower().startswith("#chrom"):
         return "vcf"  # a damaged #CHROM line: the VCF reader says what is wrong
