@@ -192,7 +192,7 @@ def _spilled_batches(tables: list[Path], batches: list[list[str]],
     import pickle
     import shutil
 
-    from .io.output import output_errors, private_folder
+    from .output import output_errors, private_folder
 
     batch_of = {p: i for i, batch in enumerate(batches) for p in batch}
     folder = private_folder("calls")  # lesiontrack-calls-<pid>-...: stale ones are removed

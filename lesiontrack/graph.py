@@ -23,8 +23,8 @@ import networkx as nx
 import pandas as pd
 
 from .errors import OptionError
-from .io.output import atomic_path, atomic_write
 from .order import natural_sorted
+from .output import atomic_path, atomic_write
 
 STATUSES = ("progressive", "controlled", "baseline", "unknown")
 

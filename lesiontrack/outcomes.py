@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import OptionError, PatientTableError
-from .io.output import building_folder, frame_to_tsv
 from .options import DEFAULT_FOCAL_MAX, GROUPINGS
+from .output import building_folder, frame_to_tsv
 from .patients import ENDPOINTS, PATTERNS
 from .patterns import PATTERN_SOURCES, decide_pattern, table_patterns
 from .text import format_ci, format_months, format_ratio, format_share, p_phrase

@@ -306,8 +306,8 @@ def phylogeny(
 def write_phylogeny(result: Phylogeny, outdir: str | os.PathLike[str]) -> list[Path]:
     """Write ``trees/<patient>.nwk`` (safe file names), ``mutations.tsv`` and
     ``phylogeny.json`` into ``outdir`` (created if needed), each file atomically."""
-    from .io.output import atomic_write, write_table
-    from .report.outdir import safe_names
+    from .filenames import safe_names
+    from .output import atomic_write, write_table
 
     outdir = Path(outdir)
     trees = outdir / "trees"

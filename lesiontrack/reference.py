@@ -99,7 +99,7 @@ def indexed_fasta(path: str | os.PathLike[str]) -> Path:
     key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
     link = _PRIVATE_INDEXES.get(key)
     if link is None or not link.exists():
-        from .io.output import private_folder
+        from .output import private_folder
 
         folder = private_folder("fai")
         atexit.register(_remove_private, folder, os.getpid())

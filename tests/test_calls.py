@@ -22,8 +22,8 @@ from lesiontrack.calls import (
 )
 from lesiontrack.calls_tables import calls_table_batches, read_calls_table
 from lesiontrack.errors import CallsFileError, OptionError, SampleSheetError
-from lesiontrack.io.output import write_table
 from lesiontrack.options import DEFAULT_GENES, Thresholds
+from lesiontrack.output import write_table
 from lesiontrack.reference import Reference, normalise_calls
 from lesiontrack.samplesheet import read_samplesheet
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from lesiontrack import output  # the one line to change if the module moves
 from lesiontrack.errors import OptionError, OutputError
-from lesiontrack.io import output  # the one line to change if the module moves
 
 TEMPORARY = re.compile(r"^\.(?P<name>.*)\.(?P<pid>[0-9]+)\.(?P<host>[0-9a-f]{4})[0-9a-f]{8}"
                        r"(?P<suffix>\.tmp|\.old)$", re.DOTALL)

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, REPO, write_synthetic_reference
 
+from lesiontrack import output
 from lesiontrack.cli import main
-from lesiontrack.io import output
 
 # ----------------------------------------------------------------------------------------------
 # a small cohort with every kind of input: the demo cohort (VCF + .tbi, MAF, BAM + .bai, patient

@@ -14,8 +14,8 @@ from scenarios import V654A, W557, call, focal_patient, table
 from lesiontrack import classify, test_clustering
 from lesiontrack.cli import main
 from lesiontrack.errors import PatientTableError
-from lesiontrack.io.output import frame_to_tsv
 from lesiontrack.outcomes import groups_from_stats
+from lesiontrack.output import frame_to_tsv
 from lesiontrack.patients import read_patients
 from lesiontrack.patterns import pattern_from_counts
 

@@ -23,9 +23,10 @@ import lesiontrack
 from lesiontrack import OptionError, classify, test_clustering
 from lesiontrack import cli as main_cli
 from lesiontrack.cli import commands as cli_commands
-from lesiontrack.io.output import frame_to_tsv
+from lesiontrack.filenames import safe_names
 from lesiontrack.options import AnalysisOptions, Thresholds
-from lesiontrack.report import safe_names, views, write_report
+from lesiontrack.output import frame_to_tsv
+from lesiontrack.report import views, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOTICE_WORDS = ("For research use only", "not for clinical decisions")

@@ -91,7 +91,7 @@ def _main(argv: list[str] | None) -> int:
 
 def _error_exit(exc: BaseException, debug: bool) -> int:
     """The one line and exit code of an exception that ended a command."""
-    from ..io.output import WRITE_ONLY_ERRNOS, write_failure
+    from ..output import WRITE_ONLY_ERRNOS, write_failure
 
     if isinstance(exc, OSError) and exc.errno in WRITE_ONLY_ERRNOS:
         failure = write_failure(exc, None if exc.filename else "output")  # a full disk

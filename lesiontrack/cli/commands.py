@@ -51,7 +51,7 @@ _FOLDER_OUTPUTS = {"report": "output", "demo": "output", "outcomes": "outdir",
 
 def _inputs(args: argparse.Namespace, sheet) -> list:
     """Every input of the parsed command as (role, path), index files included."""
-    from ..io.output import named_inputs
+    from ..output import named_inputs
 
     return named_inputs(sheet_path=args.samplesheet, sheet=sheet,
                         calls_tables=getattr(args, "calls_tables", None),
@@ -61,8 +61,8 @@ def _inputs(args: argparse.Namespace, sheet) -> list:
 
 def _refuse_inputs_as_outputs(args: argparse.Namespace, sheet) -> None:
     """OptionError when the command's output file is one of its inputs, or its output folder
-    holds one (see :func:`lesiontrack.io.output.check_outputs`)."""
-    from ..io.output import check_outputs
+    holds one (see :func:`lesiontrack.output.check_outputs`)."""
+    from ..output import check_outputs
 
     folder_option = _FOLDER_OUTPUTS.get(args.command)
     target = getattr(args, folder_option or "output", None)
@@ -151,7 +151,7 @@ def _patient_table(args: argparse.Namespace, require_outcomes: bool = False):
 
 
 def _emit(text: str, output: Path | None) -> None:
-    from ..io.output import atomic_write
+    from ..output import atomic_write
 
     if output is None:
         sys.stdout.write(text)
@@ -160,7 +160,7 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 def _write_frame(frame, output: Path | None, what: str, quiet: bool) -> None:
-    from ..io.output import frame_to_tsv, write_table
+    from ..output import frame_to_tsv, write_table
 
     if output is None:
         sys.stdout.write(frame_to_tsv(frame))
@@ -226,7 +226,7 @@ def _outcomes(run: Run) -> int:
 
     args, a = run.args, run.analysis
     if args.outdir is not None:
-        from ..io.output import check_outdir
+        from ..output import check_outdir
 
         check_outdir(args.outdir, args.force, _inputs(args, None))  # before the slow part
     patients = _patient_table(args, require_outcomes=True)  # before the calls files
@@ -254,7 +254,7 @@ def _phylogeny(run: Run) -> int:
     place once complete (as the report)."""
     from ..compare import classify
     from ..evidence import lesion_states
-    from ..io.output import building_folder, check_outdir
+    from ..output import building_folder, check_outdir
     from ..phylo import drops_samples, phylogeny, write_phylogeny
 
     args = run.args
@@ -341,7 +341,7 @@ def _report_parts(run: Run, sheet, patients_table=None):
 
 def _write_report(run: Run) -> tuple[Path, int]:
     """Write the report: (its index.html, the number of patients)."""
-    from ..io.output import check_outdir
+    from ..output import check_outdir
     from ..report.build import write_report_parts
 
     args = run.args

@@ -25,7 +25,7 @@ __all__ = ["RAW_COLUMNS", "ReadResult", "read_calls_file", "read_maf", "read_tsv
            "sniff_format"]
 
 # The readers load on first use (PEP 562): importing a light module of this package
-# (lesiontrack.io.output) must not import pysam and every reader.
+# (lesiontrack.output) must not import pysam and every reader.
 _LAZY = {"read_vcf": "vcf", "read_maf": "maf", "read_tsv": "tsv", "sniff_format": "sniff"}
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs

@@ -14,17 +14,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__all__ = ["NOTICE", "ReportPart", "safe_names", "write_report", "write_report_parts"]
+__all__ = ["NOTICE", "ReportPart", "write_report", "write_report_parts"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .build import ReportPart, write_report, write_report_parts
-    from .outdir import NOTICE, safe_names
+    from .outdir import NOTICE
 
 
 def __getattr__(name: str):
     # build (jinja2, pandas, matplotlib) loads on first use, so `lesiontrack --help` stays quick
     if name in __all__:
-        home = ".outdir" if name in ("NOTICE", "safe_names") else ".build"
+        home = ".outdir" if name == "NOTICE" else ".build"
         value = getattr(importlib.import_module(home, __name__), name)
         globals()[name] = value
         return value

@@ -28,10 +28,11 @@ from .. import genome
 from ..calls import empty_calls_table
 from ..compare import empty_origins
 from ..evidence import lesion_states, sample_states
+from ..filenames import safe_names
 from ..graph import GraphmlSpool, build_graph, codon_map
-from ..io.output import building_folder, frame_to_tsv, named_inputs
 from ..options import AnalysisOptions, ReadOptions, Thresholds
 from ..order import natural_key as _natural
+from ..output import building_folder, frame_to_tsv, named_inputs
 from ..patterns import check_table_patients, lesion_table, patient_patterns
 from ..phylo import (
     Phylogeny,
@@ -46,7 +47,7 @@ from ..roads import patient_roads, road_records, roads_to_resistance, with_roads
 from ..stats import add_heterogeneity, clustering_from_tables
 from ..timeline import patient_timelines
 from .cohort import CohortSummary, heterogeneity_view, outcomes_view
-from .outdir import dumps, jsonable, options_shown, provenance, safe_names, write_text
+from .outdir import dumps, jsonable, options_shown, provenance, write_text
 from .render import environment, progress_bar, render_patients
 from .sections import KEY_GENES
 from .views import PatientContext, roster, sample_calls, states_of

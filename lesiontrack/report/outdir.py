@@ -1,9 +1,9 @@
-"""The report folder's files: safe file names, JSON text, provenance and the options shown.
+"""The report folder's files: JSON text, provenance and the options shown.
 
-Safe names (:func:`safe_names`) give every patient one page file on every file system;
-:func:`provenance` records the tool, the options as given and a checksum of every input. The
+Patients' page files are named by :func:`lesiontrack.filenames.safe_names`; :func:`provenance`
+records the tool, the options as given and a checksum of every input. The
 folder itself is built beside OUTDIR and swapped into place by
-:func:`lesiontrack.io.output.building_folder`.
+:func:`lesiontrack.output.building_folder`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import json
 import math
 import os
 import platform
-import re
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -33,9 +31,6 @@ NOTICE = ("For research use only, not for clinical decisions. This report has no
 _HIDDEN_OPTIONS = {"output", "force", "debug", "quiet", "command", "report_command", "jobs"}
 #: Options that name files: pages show only their names (provenance.json has the details).
 _PATH_OPTIONS = {"samplesheet", "reference", "patients", "calls_tables"}
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
-             *(f"LPT{i}" for i in range(10))}
-_MAX_NAME = 64
 
 
 def write_text(path: Path, text: str) -> None:
@@ -67,58 +62,6 @@ def dumps(value) -> str:
     """Deterministic JSON text (sorted keys, 2-space indent, no NaN), ending in a newline."""
     return json.dumps(jsonable(value), indent=2, sort_keys=True, allow_nan=False,
                       ensure_ascii=False) + "\n"
-
-
-# ----------------------------------------------------------------------------------------------
-# file names from identifiers
-# ----------------------------------------------------------------------------------------------
-
-def _base_name(identifier: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", identifier)
-    name = re.sub(r"^\.", "_", name)  # never hidden, never "." or ".."
-    if not name:
-        name = "_"
-    if name.split(".")[0].upper() in _RESERVED:  # names Windows refuses
-        name = "_" + name
-    return name[:_MAX_NAME]
-
-
-def _hashed(identifier: str, base: str, length: int = 8) -> str:
-    digest = hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:length]
-    return f"{base[:_MAX_NAME - length - 1]}-{digest}"
-
-
-def safe_names(identifiers: Iterable[str]) -> dict[str, str]:
-    """File names (without suffix) for identifiers: only ``[A-Za-z0-9._-]``, never empty, never
-    hidden, unique even on case-insensitive file systems.
-
-    An identifier whose safe form is unique keeps it. On a collision, an identifier that is
-    already safe keeps its name (of several that differ only in case, the first in sorted
-    order) and every other identifier gets a short hash of itself appended, so two
-    identifiers never share a file and names depend only on the set of identifiers, never on
-    their order.
-    """
-    ids = sorted({str(i) for i in identifiers})
-    groups: dict[str, list[str]] = defaultdict(list)
-    for identifier in ids:
-        groups[_base_name(identifier).lower()].append(identifier)
-    names: dict[str, str] = {}
-    for members in groups.values():
-        # alone: keeps its safe form; colliding: the first already-safe id keeps it, rest hashed
-        keeper = members[0] if len(members) == 1 else next(
-            (m for m in members if _base_name(m) == m), None)
-        for member in members:
-            base = _base_name(member)
-            names[member] = base if member == keeper else _hashed(member, base)
-    length = 8
-    while len({n.lower() for n in names.values()}) < len(names):  # pragma: no cover - hash clash
-        length += 8
-        seen: set[str] = set()
-        for member in ids:
-            if names[member].lower() in seen:
-                names[member] = _hashed(member, _base_name(member), length)
-            seen.add(names[member].lower())
-    return names
 
 
 # ----------------------------------------------------------------------------------------------

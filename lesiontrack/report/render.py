@@ -16,7 +16,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from .. import progress as progress_bars
-from ..io.output import frame_to_tsv
+from ..output import frame_to_tsv
 from ..text import as_text
 from ..text import format_percent as _percent
 from ..version import __version__

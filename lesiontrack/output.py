@@ -32,7 +32,7 @@ from stat import S_ISDIR
 
 import pandas as pd
 
-from ..errors import OptionError, OutputError
+from .errors import OptionError, OutputError
 
 #: Longest file name (bytes) of the usual file systems (ext4, XFS, APFS, NTFS).
 NAME_MAX = 255
