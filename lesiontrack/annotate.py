@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -374,12 +375,32 @@ def annotate_variant(
     return out
 
 
-def annotate_calls(calls: pd.DataFrame, reference: Reference | None) -> pd.DataFrame:
-    """The annotation step of the calls table: :data:`ANNOTATION_COLUMNS` for every row, per
-    (patient, build, variant) from the first non-empty annotation of the patient's own rows
-    (the input's ``ann_*`` columns), computed once per distinct set of arguments."""
+def annotate_calls(calls: pd.DataFrame, reference: Reference | str | os.PathLike[str] | None = None,
+                   *, inplace: bool = False) -> pd.DataFrame:
+    """The annotation step: :data:`ANNOTATION_COLUMNS` (gene, exon, codon, HGVS c./p.,
+    consequence, role hint) for every row of a calls table, per (patient, build, variant) from
+    the first non-empty annotation of the patient's own rows (the caller's annotation, in the
+    ``ann_*`` columns of a table being read), else from the bundled
+    KIT/PDGFRA model and ``reference`` (a FASTA path or :class:`~lesiontrack.reference.Reference`),
+    computed once per distinct variant. Needs ``patient_id``, ``assembly``, ``chrom``, ``pos``,
+    ``ref``, ``alt`` and ``variant_key``; returns a copy unless ``inplace``."""
     import pandas as pd
 
+    from .errors import OptionError
+
+    needed = ["patient_id", "assembly", "chrom", "pos", "ref", "alt", "variant_key"]
+    missing = [c for c in needed if c not in calls.columns]
+    if missing:
+        raise OptionError(f"the calls table has no {missing[0]!r} column", field=missing[0],
+                          hint=f"annotate_calls needs {', '.join(needed)}")
+    if not inplace:
+        calls = calls.copy()
+    if reference is not None and not isinstance(reference, Reference):
+        reference = Reference(reference)
+    added = [c for c in ("ann_gene", "ann_hgvsc", "ann_hgvsp", "ann_consequence")
+             if c not in calls.columns]
+    for column in added:  # no caller annotation given: the model's alone
+        calls[column] = ""
     keys = ["patient_id", "assembly", "variant_key"]
     group = calls.groupby(keys, sort=False).ngroup().to_numpy()
     ann = ["ann_gene", "ann_hgvsc", "ann_hgvsp", "ann_consequence"]
@@ -399,5 +420,5 @@ def annotate_calls(calls: pd.DataFrame, reference: Reference | None) -> pd.DataF
     for column in annotation.columns:
         calls[column] = annotation[column].to_numpy()[rows]
     calls["codon"] = calls["codon"].astype("Int64")
-    return calls
+    return calls.drop(columns=added) if added else calls
 

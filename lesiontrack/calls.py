@@ -377,7 +377,7 @@ def build_calls(
     if "bam_path" in sheet and (sheet["bam_path"] != "").any():
         calls = add_read_counts(calls, sheet, Path(sheet_path), thresholds, reference, recount)
         calls["chrom"] = _by_value(calls["chrom_raw"], genome.normalize_chrom)
-    calls = annotate_calls(calls, reference)
+    calls = annotate_calls(calls, reference, inplace=True)
     known = calls["alt_count"].notna() & calls["depth"].notna() & (calls["depth"] > 0)
     calls["vaf"] = np.where(known, calls["alt_count"] / calls["depth"].where(known, 1.0),
                             calls["vaf"])

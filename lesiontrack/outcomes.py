@@ -41,7 +41,6 @@ from .options import DEFAULT_FOCAL_MAX, GROUPINGS
 from .output import building_folder, frame_to_tsv
 from .patients import ENDPOINTS, PATTERNS
 from .patterns import PATTERN_SOURCES, decide_pattern, table_patterns
-from .text import format_ci, format_months, format_ratio, format_share, p_phrase
 
 log = logging.getLogger("lesiontrack")
 
@@ -406,44 +405,6 @@ def outcomes_table(result: dict) -> pd.DataFrame:
     return frame
 
 
-#: The endpoints' names in the text output.
-ENDPOINT_NAMES = {"pfs": "Progression-free survival", "os": "Overall survival"}
-
-
-def outcomes_text(result: dict) -> str:
-    """A short plain-text summary of :func:`outcomes` (the command's default output)."""
-    lines = []
-    for endpoint, summary in result.items():
-        lines.append(f"{ENDPOINT_NAMES.get(endpoint, endpoint)} by {summary['by']} "
-                     "(months since progression_date, the start of salvage follow-up; "
-                     "Kaplan-Meier):")
-        if summary.get("event_definition"):
-            lines.append(f"  event: {summary['event_definition']}")
-        width = max([len(name) for name in summary["groups"]] + [5])
-        for name, g in summary["groups"].items():
-            lo, hi = g["median_ci"]
-            ci = f"95% CI {format_months(lo)} to {format_months(hi)}"
-            lines.append(f"  {name:<{width}}  n={g['n']:<3} events={g['events']:<3} "
-                         f"median {format_months(g['median'])} ({ci}); "
-                         f"6 months {format_share(g['survival_6m'])}, "
-                         f"12 months {format_share(g['survival_12m'])}")
-        if summary["logrank_p"] is None:
-            text = "  log-rank test: undefined (fewer than two groups, or no event)"
-        else:
-            text = f"  log-rank {p_phrase(summary['logrank_p'])}"
-        if summary["hazard_ratio"] is not None:
-            other = next(n for n in summary["groups"] if n != summary["reference_group"])
-            lo, hi = summary["hazard_ratio_ci"] or (None, None)
-            ci = format_ci(lo, hi)
-            text += (f"; hazard ratio {other} vs {summary['reference_group']} "
-                     f"{format_ratio(summary['hazard_ratio'])}" + (f" ({ci})" if ci else ""))
-        elif summary.get("note"):
-            text += f"; {summary['note']}"
-        lines.append(text)
-    lines.append("For research use only, not for clinical decisions.")
-    return "\n".join(lines) + "\n"
-
-
 def outcomes_json(result: dict) -> str:
     """The result as indented JSON (raises ValueError on any NaN or infinity)."""
     return json.dumps(result, indent=2, allow_nan=False) + "\n"
@@ -481,9 +442,19 @@ __all__ = [
     "outcomes",
     "outcomes_json",
     "outcomes_table",
-    "outcomes_text",
+    "survival",
     "write_outcomes",
 ]
+
+
+def survival(patients: pd.DataFrame, clustering: dict | list[dict], by: str = "pattern", *,
+             focal_max: int = DEFAULT_FOCAL_MAX) -> dict:
+    """Outcome after salvage therapy per group of patients (:func:`outcomes`'s result):
+    ``patients`` the patient table (:func:`lesiontrack.patients.read_patients`),
+    ``clustering`` the result of :func:`lesiontrack.stats.clustering_test` (or its
+    ``patients`` list), ``by`` one of :data:`~lesiontrack.options.GROUPINGS`."""
+    stats_patients = clustering["patients"] if isinstance(clustering, dict) else clustering
+    return analyse(patients, stats_patients, by, focal_max=focal_max)[0]
 
 
 def analyse(patients: pd.DataFrame, stats_patients: list[dict], by: str = "pattern", *,

@@ -27,9 +27,19 @@ DESCRIPTIVE_REASON = ("lesions of one patient are not independent, so the pooled
                       "headline")
 
 __all__ = [
-    "DEFAULT_FOCAL_MAX", "DEFAULT_PERMUTATIONS", "DEFAULT_SEED", "add_heterogeneity",
-    "clustering_from_tables", "informative_patients", "lesion_heterogeneity", "mantel_haenszel",
-    "permutation_distribution", "permutation_test", "shuffle_labels", "test_clustering",
+    "DEFAULT_FOCAL_MAX",
+    "DEFAULT_PERMUTATIONS",
+    "DEFAULT_SEED",
+    "add_heterogeneity",
+    "clustering_from_tables",
+    "clustering_test",
+    "informative_patients",
+    "lesion_heterogeneity",
+    "mantel_haenszel",
+    "permutation_distribution",
+    "permutation_test",
+    "shuffle_labels",
+    "test_clustering",
 ]
 
 
@@ -190,11 +200,11 @@ def mantel_haenszel(table: pd.DataFrame) -> dict:
                     "test of OR = 1 with continuity correction"}
 
 
-def test_clustering(
-    origins: pd.DataFrame,
+def clustering_test(
     calls: pd.DataFrame,
+    origins: pd.DataFrame,
+    sheet: pd.DataFrame | None = None,
     *,
-    samples: pd.DataFrame | None = None,
     permutations: int = DEFAULT_PERMUTATIONS,
     seed: int = DEFAULT_SEED,
     focal_max: int = DEFAULT_FOCAL_MAX,
@@ -213,9 +223,11 @@ def test_clustering(
     also gets its roads to resistance (:func:`lesiontrack.roads.patient_roads`:
     ``progression_mechanism`` per progressive lesion and ``controlled_amplifications``) from
     ``copy_number`` (:func:`lesiontrack.roads.read_sheet_copy_number`; None: copy number not
-    evaluable)."""
+    evaluable). ``sheet``: the sample sheet (lesion statuses; None: the calls table's own)."""
     from .evidence import lesion_states
     from .resistance import resistance_table
+
+    samples = sheet
     from .roads import patient_roads, roads_to_resistance, with_roads
 
     if states is None:
@@ -235,6 +247,19 @@ def test_clustering(
                                   n_patients=int(calls["patient_id"].nunique()),
                                   permutations=permutations, seed=seed,
                                   resistance=resistance_table(origins, samples, states=states))
+
+
+def test_clustering(
+    origins: pd.DataFrame,
+    calls: pd.DataFrame,
+    *,
+    samples: pd.DataFrame | None = None,
+    **options,
+) -> dict:
+    """:func:`clustering_test` under its first name and argument order (``origins, calls,
+    samples=``), kept for existing callers; the keyword options are the same."""
+    return clustering_test(calls, origins, samples, **options)
+
 
 
 def lesion_heterogeneity(calls: pd.DataFrame, origins: pd.DataFrame,

@@ -322,3 +322,42 @@ def stats_text(result: dict) -> str:
                      f"{CONFINEMENT_WORDS.get(confinement, confinement)}")
     lines.append("For research use only, not for clinical decisions.")
     return "\n".join(lines) + "\n"
+
+
+#: The endpoints' names in the text output.
+ENDPOINT_NAMES = {"pfs": "Progression-free survival", "os": "Overall survival"}
+
+
+def outcomes_text(result: dict) -> str:
+    """A short plain-text summary of :func:`lesiontrack.outcomes.outcomes` (the ``outcomes``
+    command's default output)."""
+    lines = []
+    for endpoint, summary in result.items():
+        lines.append(f"{ENDPOINT_NAMES.get(endpoint, endpoint)} by {summary['by']} "
+                     "(months since progression_date, the start of salvage follow-up; "
+                     "Kaplan-Meier):")
+        if summary.get("event_definition"):
+            lines.append(f"  event: {summary['event_definition']}")
+        width = max([len(name) for name in summary["groups"]] + [5])
+        for name, g in summary["groups"].items():
+            lo, hi = g["median_ci"]
+            ci = f"95% CI {format_months(lo)} to {format_months(hi)}"
+            lines.append(f"  {name:<{width}}  n={g['n']:<3} events={g['events']:<3} "
+                         f"median {format_months(g['median'])} ({ci}); "
+                         f"6 months {format_share(g['survival_6m'])}, "
+                         f"12 months {format_share(g['survival_12m'])}")
+        if summary["logrank_p"] is None:
+            text = "  log-rank test: undefined (fewer than two groups, or no event)"
+        else:
+            text = f"  log-rank {p_phrase(summary['logrank_p'])}"
+        if summary["hazard_ratio"] is not None:
+            other = next(n for n in summary["groups"] if n != summary["reference_group"])
+            lo, hi = summary["hazard_ratio_ci"] or (None, None)
+            ci = format_ci(lo, hi)
+            text += (f"; hazard ratio {other} vs {summary['reference_group']} "
+                     f"{format_ratio(summary['hazard_ratio'])}" + (f" ({ci})" if ci else ""))
+        elif summary.get("note"):
+            text += f"; {summary['note']}"
+        lines.append(text)
+    lines.append("For research use only, not for clinical decisions.")
+    return "\n".join(lines) + "\n"

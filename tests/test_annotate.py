@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
 from lesiontrack import genome
@@ -106,3 +109,37 @@ def test_every_knowledge_row_cites_a_listed_source():
     for row in genome.knowledge_table().itertuples():
         for source in row.source.split(";"):
             assert source in sources, (row.region, source)
+
+
+# --- annotate_calls: the annotation step on a calls table ------------------------------------
+
+def test_annotate_calls_on_a_bare_table_gives_the_model_annotation_and_leaves_the_input():
+    """The demo's calls without their annotation columns get them back from the bundled model:
+    the same gene, exon, codon, HGVS and consequence; only the source says ``bundled`` where the
+    caller had annotated (Mutect2 Funcotator-style and vcf2maf rows)."""
+    import lesiontrack as lt
+    from lesiontrack.annotate import ANNOTATION_COLUMNS, annotate_calls
+
+    calls = lt.read_calls(Path(__file__).parents[1] / "fixtures" / "samplesheet.tsv")
+    columns = list(ANNOTATION_COLUMNS)
+    bare = calls.drop(columns=columns)
+    before = bare.copy()
+    again = annotate_calls(bare)
+    pd.testing.assert_frame_equal(bare, before)  # not changed in place
+    assert list(again.columns) == [*bare.columns, *columns]  # no helper column left behind
+    sources = ["hgvsp_source", "consequence_source"]
+    same = [c for c in columns if c not in sources]
+    pd.testing.assert_frame_equal(again[same], calls[same])
+    annotated = calls["hgvsp_source"] == "annotation"
+    assert annotated.any() and (again.loc[annotated, "hgvsp_source"] == "bundled").all()
+    assert (again.loc[~annotated, sources] == calls.loc[~annotated, sources]).all().all()
+
+
+def test_annotate_calls_names_a_missing_column():
+    from lesiontrack.annotate import annotate_calls
+    from lesiontrack.errors import OptionError
+
+    table = pd.DataFrame({"patient_id": ["P1"], "assembly": ["GRCh38"], "chrom": ["chr4"],
+                          "pos": [1], "ref": ["A"], "alt": ["C"]})
+    with pytest.raises(OptionError, match="'variant_key'"):
+        annotate_calls(table)

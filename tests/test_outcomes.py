@@ -18,11 +18,11 @@ from lesiontrack.outcomes import (
     kaplan_meier,
     outcomes,
     outcomes_table,
-    outcomes_text,
     write_outcomes,
 )
 from lesiontrack.patients import DAYS_PER_MONTH, read_patients
 from lesiontrack.report.figures import km_figure
+from lesiontrack.text import outcomes_text
 
 REPO = Path(__file__).resolve().parents[1]
 #: The demo cohort's patient table.

@@ -221,8 +221,9 @@ def _stats(run: Run) -> int:
 
 
 def _outcomes(run: Run) -> int:
-    from ..outcomes import analyse, outcomes_json, outcomes_text, write_outcomes
+    from ..outcomes import analyse, outcomes_json, write_outcomes
     from ..stats import test_clustering
+    from ..text import outcomes_text
 
     args, a = run.args, run.analysis
     if args.outdir is not None:

@@ -268,8 +268,8 @@ def write_report(
     calls: pd.DataFrame,
     origins: pd.DataFrame,
     stats: dict,
-    sheet_path: str | os.PathLike[str] | None,
-    options: Mapping,
+    sheet_path: str | os.PathLike[str] | None = None,
+    options: Mapping | None = None,
     thresholds: Thresholds | None = None,
     analysis: AnalysisOptions | None = None,
     reading: ReadOptions | None = None,
@@ -286,7 +286,7 @@ def write_report(
     (:class:`~lesiontrack.options.ReadOptions`: ``jobs`` worker processes write the pages) are
     the options the report is computed with (their defaults when None: pass those the tables
     were made with). ``options`` are only recorded, as given, in ``provenance.json`` and listed
-    on the pages.
+    on the pages (None: none recorded); ``sheet_path`` names the sample sheet there.
 
     ``copy_number`` (optional): the copy-number table of the sheet's ``cnv`` files
     (:func:`lesiontrack.roads.read_sheet_copy_number`, also given to
@@ -312,7 +312,8 @@ def write_report(
     return write_report_parts(outdir, parts=[ReportPart(sheet, calls, origins,
                                                         copy_number=copy_number)],
                               patients=patients, sheet=sheet, sheet_path=sheet_path,
-                              options=options, thresholds=thresholds, analysis=analysis,
+                              options={} if options is None else options,
+                              thresholds=thresholds, analysis=analysis,
                               reading=reading, force=force, progress=progress, stats=stats,
                               outcomes=outcomes, patient_table=patient_table)
 
