@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from .errors import CallsFileError, ReferenceMismatchError
 from .genome import CHR4_LENGTH, assembly_from_chr4_length, normalize_chrom
+from .io.compression import is_gzip
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,11 +82,6 @@ class SequenceSource:
 _PRIVATE_INDEXES: dict[tuple[str, int, int], Path] = {}
 
 
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
-
-
 def indexed_fasta(path: str | os.PathLike[str]) -> Path:
     """The path to open the FASTA ``path`` through: ``path`` itself when its index (``.fai``,
     and ``.gzi`` when bgzipped) is beside it; else a link to it in a private temporary folder
@@ -93,7 +89,7 @@ def indexed_fasta(path: str | os.PathLike[str]) -> Path:
     read-only folder of references works. Raises OSError when ``path`` cannot be read."""
     path = Path(path)
     stat = os.stat(path)
-    wanted = [".fai", ".gzi"] if _is_gzip(path) else [".fai"]
+    wanted = [".fai", ".gzi"] if is_gzip(path) else [".fai"]
     if all(os.path.exists(f"{path}{suffix}") for suffix in wanted):
         return path
     key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)

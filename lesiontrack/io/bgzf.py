@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .bounded import MAX_LINE_BYTES, LineGuard
+from .compression import GZIP_MAGIC
 
 try:  # pragma: no cover - depends on the environment
     from isal import isal_zlib as _inflater
@@ -272,7 +273,7 @@ def gunzip_prefix(path: Path, size: int) -> bytes:
                         if started:
                             raise FastPathUnsupported("truncated gzip member")
                         break
-                if not started and pending[:2] != b"\x1f\x8b":
+                if not started and pending[:2] != GZIP_MAGIC:
                     if len(pending) < 2:  # a magic split across reads: not worth handling
                         raise FastPathUnsupported("short gzip member header")
                     raise FastPathUnsupported("bytes after a gzip member")
