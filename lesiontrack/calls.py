@@ -24,7 +24,7 @@ from .annotate import annotate_calls
 from .calls_files import emit_read_logs, read_files
 from .errors import CallsFileError, LesionTrackError, OptionError, SampleSheetError
 from .io.result import ReadResult
-from .options import DEFAULT_GENES, DEFAULT_JOBS, Thresholds
+from .options import DEFAULT_GENES, DEFAULT_JOBS, Thresholds, check_whole
 from .readcounts import add_read_counts
 from .reference import Reference, normalise_calls
 from .samplesheet import read_samplesheet, relative_to_sheet, sheet_folder
@@ -339,8 +339,7 @@ def build_calls(
     ``assume_sorted``: unindexed VCFs are read only up to the end of the windows' contig (a
     disorder seen in the part read falls back to reading the whole file).
     """
-    if jobs < 1:
-        raise OptionError(f"jobs must be at least 1, not {jobs}", field="jobs")
+    check_whole(jobs, "jobs", 1)
     thresholds = thresholds or Thresholds()
     wanted = parse_genes(genes)
     if assembly is not None and genome.normalize_assembly(assembly) is None:

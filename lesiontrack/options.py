@@ -170,7 +170,8 @@ class Thresholds:
         return self.detect(calls["alt_count"], calls["depth"], calls["vaf"], calls.get("role"))
 
 
-def _whole(value, name: str, least: int) -> None:
+def check_whole(value, name: str, least: int) -> None:
+    """OptionError naming ``name`` unless ``value`` is a whole number >= ``least``."""
     if isinstance(value, bool) or int(value) != value:
         raise OptionError(f"{name} must be a whole number, not {value!r}", field=name)
     if value < least:
@@ -194,7 +195,7 @@ class ReadOptions:
     calls_tables: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _whole(self.jobs, "jobs", 1)
+        check_whole(self.jobs, "jobs", 1)
 
 
 @dataclass(frozen=True)
@@ -213,8 +214,8 @@ class AnalysisOptions:
     by: str = DEFAULT_GROUPING
 
     def __post_init__(self) -> None:
-        _whole(self.focal_max, "focal_max", 0)
-        _whole(self.permutations, "permutations", 1)
+        check_whole(self.focal_max, "focal_max", 0)
+        check_whole(self.permutations, "permutations", 1)
         if self.by not in GROUPINGS:
             raise OptionError(f"unknown grouping {self.by!r}", field="by",
                               hint=f"accepted: {', '.join(GROUPINGS)}")

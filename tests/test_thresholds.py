@@ -90,3 +90,46 @@ def test_result_keeps_the_index_and_is_a_nullable_boolean():
     assert str(out.dtype) == "boolean"
     assert list(out.index) == [7, 3, 11]
     assert out.tolist() == [True, False, pd.NA]
+
+
+# --- the typed options: one guard each, boundaries pinned ------------------------------------
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"jobs": 0}, "jobs"), ({"jobs": -1}, "jobs"), ({"jobs": 1.5}, "jobs"), ({"jobs": True}, "jobs"),
+])
+def test_read_options_refuse_a_bad_jobs(kwargs, field):
+    from lesiontrack.options import ReadOptions
+
+    with pytest.raises(OptionError) as info:
+        ReadOptions(**kwargs)
+    assert info.value.field == field
+
+
+def test_read_options_accept_the_least_jobs_and_keep_the_defaults():
+    from lesiontrack.options import DEFAULT_GENES, DEFAULT_JOBS, ReadOptions
+
+    assert ReadOptions(jobs=1).jobs == 1
+    assert ReadOptions().jobs == DEFAULT_JOBS and ReadOptions().genes == ",".join(DEFAULT_GENES)
+
+
+@pytest.mark.parametrize(("kwargs", "ok"), [
+    ({"focal_max": 0}, True), ({"focal_max": -1}, False),
+    ({"permutations": 1}, True), ({"permutations": 0}, False),
+    ({"by": "confined"}, True), ({"by": "status"}, False),
+])
+def test_analysis_options_boundaries(kwargs, ok):
+    from lesiontrack.options import AnalysisOptions
+
+    if ok:
+        assert getattr(AnalysisOptions(**kwargs), next(iter(kwargs))) == next(iter(kwargs.values()))
+    else:
+        with pytest.raises(OptionError) as info:
+            AnalysisOptions(**kwargs)
+        assert info.value.field == next(iter(kwargs))
+
+
+def test_build_calls_checks_jobs_with_the_same_guard(tmp_path):
+    from lesiontrack import build_calls
+
+    with pytest.raises(OptionError, match="jobs must be at least 1, not 0"):
+        build_calls(None, sheet_path=tmp_path / "sheet.tsv", jobs=0)
