@@ -61,8 +61,8 @@ class ReportPart:
     sheet: pd.DataFrame | None
     calls: pd.DataFrame
     origins: pd.DataFrame
-    states: pd.DataFrame | None = None  # compare.lesion_states of the part (computed if None)
-    sample_states: pd.DataFrame | None = None  # compare.sample_states (computed if None)
+    states: pd.DataFrame | None = None  # evidence.lesion_states of the part (computed if None)
+    sample_states: pd.DataFrame | None = None  # evidence.sample_states (computed if None)
     copy_number: pd.DataFrame | None = None  # roads.read_sheet_copy_number of the part
 
 

@@ -129,7 +129,7 @@ def cohort_part(view: dict, pattern: dict | None) -> dict:
 
 def _roads_cohort_view(stats: dict, files: dict[str, str]) -> dict:
     """The cohort page's "Roads to resistance": how many progressive lesions each road
-    explains (:func:`lesiontrack.copynumber.mechanism_counts` of the statistics'
+    explains (:func:`lesiontrack.mechanism.mechanism_counts` of the statistics'
     ``progression_mechanism``), the unexplained lesions, and the controlled lesions with a KIT
     amplification."""
     from ..mechanism import MECHANISM_COLUMNS, mechanism_counts

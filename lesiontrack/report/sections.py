@@ -142,7 +142,7 @@ def _tree_marks(rows: list[tuple], names: dict) -> dict[str, list]:
 
 def tree_view(tree, lesions: list, mutations: list) -> dict | None:
     """The lesion tree section of a patient page from the patient's
-    :class:`~lesiontrack.phylo.PatientTree` (None without a tree)."""
+    :class:`~lesiontrack.phylo_tree.PatientTree` (None without a tree)."""
     if tree is None:
         return None
     status = {x.lesion_id: x.status for x in lesions}

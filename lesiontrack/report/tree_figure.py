@@ -1,7 +1,7 @@
 """Figures of a patient's lesion tree (patient page): the tree, pairwise Jaccard similarity and
 the private fraction of each lesion.
 
-Drawing never computes the science: the renderer turns a :class:`lesiontrack.phylo.PatientTree`
+Drawing never computes the science: the renderer turns a :class:`lesiontrack.phylo_tree.PatientTree`
 into :class:`TreeNode` rows (branches, their mutation counts and marked mutations) and the
 heterogeneity values already computed; these functions only lay them out. Deterministic SVG
 text; every input text is escaped.

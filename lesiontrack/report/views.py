@@ -2,7 +2,7 @@
 origin rules, knowledge and drug notes), the whole page's view and the patient's JSON.
 
 Nothing here decides a state, an origin or a pattern: cells show the state of
-:func:`lesiontrack.compare.lesion_states`, mutations the rows of
+:func:`lesiontrack.evidence.lesion_states`, mutations the rows of
 :func:`lesiontrack.compare.classify`, and the sections (:mod:`.sections`) what
 :mod:`lesiontrack.report.build` computed.
 """
@@ -164,7 +164,7 @@ class Cell:
     """One lesion x mutation cell of the matrix."""
 
     lesion_id: str
-    state: str  # detected / low_level / absent / not_evaluable (from compare.lesion_states)
+    state: str  # detected / low_level / absent / not_evaluable (from evidence.lesion_states)
     css: str
     main: str
     sub: str
@@ -192,7 +192,7 @@ def _reads(alt: int | None, depth: int | None) -> str:
 
 
 def states_of(states: pd.DataFrame | None) -> dict[tuple[str, str, str], dict]:
-    """(patient, variant_key, lesion) -> its row of :func:`~lesiontrack.compare.lesion_states`."""
+    """(patient, variant_key, lesion) -> its row of :func:`~lesiontrack.evidence.lesion_states`."""
     if states is None or states.empty:
         return {}
     columns = ["state", "reason", "expected_vaf", "power"]
@@ -204,7 +204,7 @@ def states_of(states: pd.DataFrame | None) -> dict[tuple[str, str, str], dict]:
 
 def lesion_cell(lesion: Lesion, origin: str, rows: list[SampleCall],
                 state: dict | None) -> Cell:
-    """One matrix cell: the state decided by :func:`~lesiontrack.compare.lesion_states`
+    """One matrix cell: the state decided by :func:`~lesiontrack.evidence.lesion_states`
     (never re-derived here), shown with the lesion's best sample's reads."""
     n_samples = max(len(lesion.samples), len({r.sample_id for r in rows}))
     state = state or {"state": NOT_EVALUABLE, "reason": "the site was not read in this "
@@ -338,7 +338,7 @@ class PatientContext:
     timelines: dict[str, dict] = field(default_factory=dict)  # lesiontrack.timeline
     resistance: dict[str, dict] = field(default_factory=dict)  # resistance.patient_resistance
     roads: dict[str, dict] = field(default_factory=dict)  # per patient: roads.road_records
-    trees: dict = field(default_factory=dict)  # patient -> phylo.PatientTree (2+ lesions)
+    trees: dict = field(default_factory=dict)  # patient -> phylo_tree.PatientTree (2+ lesions)
 
 
 def _mutations(ctx: PatientContext, patient: str) -> list[Mutation]:
