@@ -254,11 +254,19 @@ def test_clustering(
     calls: pd.DataFrame,
     *,
     samples: pd.DataFrame | None = None,
-    **options,
+    permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = DEFAULT_SEED,
+    focal_max: int = DEFAULT_FOCAL_MAX,
+    patients: pd.DataFrame | None = None,
+    thresholds: Thresholds | None = None,
+    states: pd.DataFrame | None = None,
+    copy_number: pd.DataFrame | None = None,
 ) -> dict:
     """:func:`clustering_test` under its first name and argument order (``origins, calls,
     samples=``), kept for existing callers; the keyword options are the same."""
-    return clustering_test(calls, origins, samples, **options)
+    return clustering_test(calls, origins, samples, permutations=permutations, seed=seed,
+                           focal_max=focal_max, patients=patients, thresholds=thresholds,
+                           states=states, copy_number=copy_number)
 
 
 
