@@ -193,7 +193,7 @@ def _plasma_flags(fact: dict | None, origin: str, gene, hgvsp) -> list[str]:
 
 def classify(
     calls: pd.DataFrame,
-    samples: pd.DataFrame | None = None,
+    sheet: pd.DataFrame | None = None,
     *,
     thresholds: Thresholds | None = None,
     count_all: bool = False,
@@ -204,7 +204,7 @@ def classify(
     """Origin (primary / secondary / germline / undetermined) of every mutation detected in each
     patient, with whether it counts in the clustering statistics.
 
-    ``calls`` is the calls table; ``samples`` (the sample sheet) adds lesions without calls and
+    ``calls`` is the calls table; ``sheet`` (the sample sheet) adds lesions without calls and
     the ``purity`` column. With ``thresholds``, ``detected`` is recomputed from the counts and
     ``error_rate``/``min_power`` decide absences. ``count_all`` counts germline and silent
     changes too. ``states``: :func:`lesiontrack.evidence.lesion_states` already computed with
@@ -219,9 +219,9 @@ def classify(
     if calls.empty:
         return empty_origins()
     grid = sample_states if sample_states is not None else _sample_grid(
-        calls, samples, thresholds=thresholds)
+        calls, sheet, thresholds=thresholds)
     if states is None:
-        states = lesion_states(calls, samples, thresholds=thresholds, sample_states=grid)
+        states = lesion_states(calls, sheet, thresholds=thresholds, sample_states=grid)
     if states.empty:
         return empty_origins()
     if grid.empty or "_alt" not in grid:

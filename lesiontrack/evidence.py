@@ -169,17 +169,17 @@ TUMOUR_CONTENT_COLUMNS: list[str] = [
 ]
 
 
-def sample_tumour_content(calls: pd.DataFrame, samples: pd.DataFrame | None = None, *,
+def sample_tumour_content(calls: pd.DataFrame, sheet: pd.DataFrame | None = None, *,
                           thresholds: Thresholds | None = None) -> pd.DataFrame:
     """The tumour content of every sample, as :func:`lesion_states` uses it: the sample sheet's
     ``purity``, else 2 x the truncal driver's VAF where the driver is detected in the sample
     (clamped at 1), else NaN (source ``""``). One row per sample: :data:`TUMOUR_CONTENT_COLUMNS`
     (``tumour_content_source`` ``purity column`` / ``2 x driver VAF`` / ``""``). With
     ``thresholds``, ``detected`` is recomputed from the counts."""
-    if calls.empty and (samples is None or samples.empty):
+    if calls.empty and (sheet is None or sheet.empty):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TUMOUR_CONTENT_COLUMNS})
     frame = _prepared(calls, thresholds)
-    roster = _roster(calls, samples)
+    roster = _roster(calls, sheet)
     drivers = choose_drivers(frame) if len(frame) else {}
     best = best_driver_rows(frame, drivers).set_index(["patient_id", "sample_id"])
     keys = list(zip(roster["patient_id"], roster["sample_id"], strict=True))
@@ -187,7 +187,7 @@ def sample_tumour_content(calls: pd.DataFrame, samples: pd.DataFrame | None = No
         np.nan, index=range(len(keys)))
     dvaf = pd.Series(dvaf.to_numpy(dtype=float), index=roster.index)
     content, source = tumour_content_from(roster["purity"].astype(float), dvaf)
-    lesions = _lesion_ids(calls, samples)
+    lesions = _lesion_ids(calls, sheet)
     out = pd.DataFrame({
         "patient_id": roster["patient_id"], "sample_id": roster["sample_id"],
         "role": roster["role"], "tumour_content": content, "tumour_content_source": source,
@@ -387,7 +387,7 @@ def _lesion_level(grid: pd.DataFrame) -> pd.DataFrame:
 
 def sample_states(
     calls: pd.DataFrame,
-    samples: pd.DataFrame | None = None,
+    sheet: pd.DataFrame | None = None,
     *,
     thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
@@ -401,7 +401,7 @@ def sample_states(
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
     thresholds_ = thresholds or Thresholds()
     frame = _prepared(calls, thresholds)
-    roster = _roster(calls, samples)
+    roster = _roster(calls, sheet)
     drivers = choose_drivers(frame)
     grid = _sample_states(frame, roster, drivers, thresholds_)
     if grid.empty:
@@ -415,7 +415,7 @@ _sample_grid = sample_states  # lesion_states' parameter of that name hides the 
 
 def lesion_states(
     calls: pd.DataFrame,
-    samples: pd.DataFrame | None = None,
+    sheet: pd.DataFrame | None = None,
     *,
     thresholds: Thresholds | None = None,
     sample_states: pd.DataFrame | None = None,
@@ -427,14 +427,14 @@ def lesion_states(
     in :data:`STATES` with ``reason`` in words, the deciding sample's reads, ``expected_vaf``
     and ``power``, ``tumour_content`` and ``tumour_content_source``, ``ccf`` (clamped at 1) with
     its 95% interval, ``is_driver``. Lesions of every role are listed (``role`` says which);
-    ``samples`` (the sample sheet) adds lesions without calls and gives ``purity`` and
+    ``sheet`` (the sample sheet) adds lesions without calls and gives ``purity`` and
     ``date``. A lesion sampled at several dates is summarised from its samples of its current
     date (:mod:`lesiontrack.timeline`); ``status`` is its status then. With ``thresholds``,
     ``detected`` is recomputed from the counts. ``sample_states``: :func:`sample_states`
     already computed with the same inputs. ``current_only=False`` merges every date of a lesion.
     """
     grid = sample_states if sample_states is not None else _sample_grid(
-        calls, samples, thresholds=thresholds)
+        calls, sheet, thresholds=thresholds)
     if grid.empty or "_alt" not in grid:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
     if current_only:

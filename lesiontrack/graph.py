@@ -111,7 +111,7 @@ def _drug_json(data: dict) -> dict | None:
 
 
 def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
-                samples: pd.DataFrame | None = None, *, states: pd.DataFrame | None = None,
+                sheet: pd.DataFrame | None = None, *, states: pd.DataFrame | None = None,
                 thresholds=None, copy_number: pd.DataFrame | None = None) -> nx.DiGraph:
     """Build the cohort graph from the calls table, the origins table and the lesion states
     (``states``: :func:`~lesiontrack.evidence.lesion_states`, computed with ``thresholds`` when
@@ -121,12 +121,12 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
     for status in STATUSES:
         graph.add_node(status_node(status), kind="status", name=status, label=status)
     roster = calls[["patient_id", "lesion_id", "sample_id", "role", "status", "site"]]
-    if samples is not None:
-        roster = pd.concat([roster, samples[list(roster.columns)]])
+    if sheet is not None:
+        roster = pd.concat([roster, sheet[list(roster.columns)]])
     roster = roster.drop_duplicates(["patient_id", "lesion_id", "sample_id"])
     from .timeline import lesion_statuses
 
-    latest = lesion_statuses(calls, samples)  # the lesion -> status edge: its latest status
+    latest = lesion_statuses(calls, sheet)  # the lesion -> status edge: its latest status
     latest_status = dict(zip(zip(latest["patient_id"], latest["lesion_id"], strict=True),
                              latest["status"], strict=True))
     for (patient, lesion), rows in roster.groupby(["patient_id", "lesion_id"], sort=True):
@@ -155,7 +155,7 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
     if states is None:
         from .evidence import lesion_states
 
-        states = lesion_states(calls, samples, thresholds=thresholds)
+        states = lesion_states(calls, sheet, thresholds=thresholds)
     absent = states[states["state"] == "absent"] if len(states) else states
     for row in absent.itertuples(index=False):
         mnode = mutation_node(row.patient_id, row.variant_key)
