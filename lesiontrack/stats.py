@@ -226,27 +226,25 @@ def clustering_test(
     evaluable). ``sheet``: the sample sheet (lesion statuses; None: the calls table's own)."""
     from .evidence import lesion_states
     from .resistance import resistance_table
-
-    samples = sheet
     from .roads import patient_roads, roads_to_resistance, with_roads
 
     if states is None:
-        states = lesion_states(calls, samples, thresholds=thresholds)
-    table = lesion_table(origins, calls, samples, states=states, thresholds=thresholds)
+        states = lesion_states(calls, sheet, thresholds=thresholds)
+    table = lesion_table(origins, calls, sheet, states=states, thresholds=thresholds)
     cohort = set(calls["patient_id"]) | set(table["patient_id"])
-    if samples is not None:
-        cohort |= set(samples["patient_id"])
+    if sheet is not None:
+        cohort |= set(sheet["patient_id"])
     check_table_patients(patients, cohort)
     found = patient_patterns(table, origins, calls, focal_max, patients=patients)
-    add_heterogeneity(found, lesion_heterogeneity(calls, origins, samples, states=states,
+    add_heterogeneity(found, lesion_heterogeneity(calls, origins, sheet, states=states,
                                                   thresholds=thresholds))
-    mechanisms, controlled = roads_to_resistance(origins, states, calls, samples, copy_number,
+    mechanisms, controlled = roads_to_resistance(origins, states, calls, sheet, copy_number,
                                                  thresholds=thresholds)
     with_roads(found, patient_roads(mechanisms, controlled))
     return clustering_from_tables(table, found,
                                   n_patients=int(calls["patient_id"].nunique()),
                                   permutations=permutations, seed=seed,
-                                  resistance=resistance_table(origins, samples, states=states))
+                                  resistance=resistance_table(origins, sheet, states=states))
 
 
 def test_clustering(

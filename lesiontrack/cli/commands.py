@@ -200,14 +200,14 @@ def _graph(run: Run) -> int:
 
 
 def _stats(run: Run) -> int:
-    from ..stats import test_clustering
+    from ..stats import clustering_test
 
     args, a = run.args, run.analysis
     patients_table = _patient_table(args)
     sheet = _load_sheet(run)
     calls = _load_calls(run, sheet)
     states, origins, _ = _states(run, calls, sheet, patients_table)
-    result = test_clustering(origins, calls, samples=sheet, permutations=a.permutations,
+    result = clustering_test(calls, origins, sheet, permutations=a.permutations,
                              seed=a.seed, focal_max=a.focal_max, patients=patients_table,
                              thresholds=run.thresholds, states=states,
                              copy_number=_copy_number(run, sheet, calls))
@@ -222,7 +222,7 @@ def _stats(run: Run) -> int:
 
 def _outcomes(run: Run) -> int:
     from ..outcomes import analyse, outcomes_json, write_outcomes
-    from ..stats import test_clustering
+    from ..stats import clustering_test
     from ..text import outcomes_text
 
     args, a = run.args, run.analysis
@@ -234,7 +234,7 @@ def _outcomes(run: Run) -> int:
     sheet = _load_sheet(run)  # refuses an OUTDIR holding a file the sheet names
     calls = _load_calls(run, sheet)
     states, origins, _ = _states(run, calls, sheet, patients)
-    clustering = test_clustering(origins, calls, samples=sheet, focal_max=a.focal_max,
+    clustering = clustering_test(calls, origins, sheet, focal_max=a.focal_max,
                                  patients=patients, thresholds=run.thresholds, states=states)
     result, groups = analyse(patients, clustering["patients"], a.by, focal_max=a.focal_max)
     if args.outdir is not None:
