@@ -364,7 +364,9 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
 
 def _lesion_level(grid: pd.DataFrame) -> pd.DataFrame:
     """Per (patient, mutation, lesion): detected if any sample is, else low_level, else absent,
-    else not evaluable; the deciding sample's numbers."""
+    else not evaluable; the deciding sample's numbers. The deciding sample (the one rule of
+    which sample speaks for a lesion, :func:`deciding_samples`): the best state, then the most
+    ALT reads, the highest power, the deepest, the first sample_id."""
     frame = grid.copy()
     frame["_rank"] = frame["state"].map(STATE_RANK)
     frame["_a"] = frame["_alt"].fillna(-1.0)
@@ -424,7 +426,8 @@ def lesion_states(
     """State of every mutation detected in a patient, in every lesion of that patient.
 
     One row per (patient, mutation detected in at least one of its samples, lesion): ``state``
-    in :data:`STATES` with ``reason`` in words, the deciding sample's reads, ``expected_vaf``
+    in :data:`STATES` with ``reason`` in words, the deciding sample (``sample_id``, the one
+    that speaks for the lesion: :func:`deciding_samples`) and its reads, ``expected_vaf``
     and ``power``, ``tumour_content`` and ``tumour_content_source``, ``ccf`` (clamped at 1) with
     its 95% interval, ``is_driver``. Lesions of every role are listed (``role`` says which);
     ``sheet`` (the sample sheet) adds lesions without calls and gives ``purity`` and
@@ -448,7 +451,18 @@ def lesion_states(
         drop=True)
 
 
+def deciding_samples(states: pd.DataFrame) -> dict[tuple[str, str, str], str]:
+    """``{(patient_id, variant_key, lesion_id): sample_id}`` of :func:`lesion_states` rows: the
+    sample that speaks for each lesion (its state, reason and reads), for the graph's edges and
+    the report's cells to show the same sample. Empty when ``states`` is."""
+    if states is None or states.empty:
+        return {}
+    return {(str(p), str(k), str(lesion)): str(s) for p, k, lesion, s in zip(
+        states["patient_id"], states["variant_key"], states["lesion_id"], states["sample_id"],
+        strict=True)}
+
+
 __all__ = ["ABSENT", "DETECTED", "LOW_LEVEL", "NOT_EVALUABLE", "PLASMA", "STATES", "STATE_COLUMNS",
-           "STATE_RANK", "TUMOUR_CONTENT_COLUMNS", "detection_power", "lesion_states",
-           "noise_p_value", "percent_text", "reads_text", "sample_states",
+           "STATE_RANK", "TUMOUR_CONTENT_COLUMNS", "deciding_samples", "detection_power",
+           "lesion_states", "noise_p_value", "percent_text", "reads_text", "sample_states",
            "sample_tumour_content", "vaf_interval"]

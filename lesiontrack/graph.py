@@ -2,8 +2,9 @@
 
 Nodes carry ``kind`` in {patient, lesion, status, mutation}. Edges: ``patient -> lesion``
 (``has_lesion``), ``lesion -> status`` (``has_status``), ``lesion -> mutation``: ``carries`` where
-the mutation is detected (the lesion's best sample's counts), ``absent`` where it is absent with
-power (:func:`~lesiontrack.evidence.lesion_states`: expected VAF and power); no edge where it is
+the mutation is detected, ``absent`` where it is absent with power (with expected VAF and power):
+the lesion state of :func:`~lesiontrack.evidence.lesion_states`, with the counts of the sample
+that decided it (:func:`~lesiontrack.evidence.deciding_samples`); no edge where it is
 low-level or not evaluable. Mutation nodes are per patient and carry ``consequence``, ``region``
 and ``drug_activity`` (``imatinib=resistant;sunitinib=sensitive;...`` in GraphML; the node-link
 JSON gives ``{drug: {"activity", "grade", "in_vitro", "sources"}}``, ``null`` where none). With a
@@ -152,9 +153,9 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
                        rule=row.rule, flags=_clean(row.flags), label=name.strip(),
                        **({"counted": bool(row.counted)} if hasattr(row, "counted") else {}),
                        **_drug_attributes(row, codons.get((row.patient_id, row.variant_key))))
-    if states is None:
-        from .evidence import lesion_states
+    from .evidence import deciding_samples, lesion_states
 
+    if states is None:
         states = lesion_states(calls, sheet, thresholds=thresholds)
     absent = states[states["state"] == "absent"] if len(states) else states
     for row in absent.itertuples(index=False):
@@ -166,9 +167,17 @@ def build_graph(calls: pd.DataFrame, origins: pd.DataFrame,
                        alt_count=_clean(row.alt_count), depth=_clean(row.depth),
                        expected_vaf=_clean(row.expected_vaf), power=_clean(row.power),
                        sample_id=_clean(row.sample_id))
-    detected = calls[calls["detected"].astype("boolean").fillna(False).astype(bool)]
-    detected = detected.sort_values(["alt_count", "depth"], ascending=False, kind="stable")
-    best = detected.drop_duplicates(["patient_id", "lesion_id", "variant_key"])
+    # carries: where the lesion state is detected, with the record of the sample that decided
+    # it (evidence.deciding_samples; the most reads among that sample's records)
+    speaks = deciding_samples(states[states["state"] == "detected"] if len(states) else states)
+    speaking = pd.Series([speaks.get((str(p), str(k), str(lesion))) == str(s)
+                          for p, k, lesion, s in zip(calls["patient_id"], calls["variant_key"],
+                                                     calls["lesion_id"], calls["sample_id"],
+                                                     strict=True)], index=calls.index, dtype=bool)
+    records = calls[speaking].assign(
+        _det=calls["detected"].astype("boolean").fillna(False).astype(bool))
+    records = records.sort_values(["_det", "alt_count", "depth"], ascending=False, kind="stable")
+    best = records.drop_duplicates(["patient_id", "lesion_id", "variant_key"])
     for row in best.itertuples(index=False):
         mnode = mutation_node(row.patient_id, row.variant_key)
         if mnode not in graph:

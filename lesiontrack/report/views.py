@@ -195,7 +195,7 @@ def states_of(states: pd.DataFrame | None) -> dict[tuple[str, str, str], dict]:
     """(patient, variant_key, lesion) -> its row of :func:`~lesiontrack.evidence.lesion_states`."""
     if states is None or states.empty:
         return {}
-    columns = ["state", "reason", "expected_vaf", "power"]
+    columns = ["state", "reason", "expected_vaf", "power", "sample_id"]
     return {(str(p), str(k), str(lesion)): dict(zip(columns, values, strict=True))
             for p, k, lesion, *values in zip(states["patient_id"], states["variant_key"],
                                              states["lesion_id"],
@@ -205,21 +205,24 @@ def states_of(states: pd.DataFrame | None) -> dict[tuple[str, str, str], dict]:
 def lesion_cell(lesion: Lesion, origin: str, rows: list[SampleCall],
                 state: dict | None) -> Cell:
     """One matrix cell: the state decided by :func:`~lesiontrack.evidence.lesion_states`
-    (never re-derived here), shown with the lesion's best sample's reads."""
+    (never re-derived here), shown with the reads of the sample that decided it (its
+    ``sample_id``, :func:`~lesiontrack.evidence.deciding_samples`; none without one)."""
     n_samples = max(len(lesion.samples), len({r.sample_id for r in rows}))
     state = state or {"state": NOT_EVALUABLE, "reason": "the site was not read in this "
                                                          "lesion's files"}
     kind, reason = state["state"], str(state.get("reason") or "")
+    speaks = state.get("sample_id")
 
-    def best(items: list[SampleCall]) -> SampleCall:
-        return max(items, key=lambda r: (r.alt if r.alt is not None else -1,
-                                         r.depth if r.depth is not None else -1,
-                                         tuple(-ord(c) for c in r.sample_id)))
+    def best(items: list[SampleCall]) -> SampleCall | None:
+        """The deciding sample's record (the most reads among its records)."""
+        own = [r for r in items if not _missing(speaks) and r.sample_id == str(speaks)]
+        return max(own, key=lambda r: (r.alt if r.alt is not None else -1,
+                                       r.depth if r.depth is not None else -1), default=None)
 
     name = lesion.lesion_id
     hits = [r for r in rows if r.detected is True]
-    if kind == DETECTED and hits:
-        top = best(hits)
+    top = best(hits) if kind == DETECTED else None
+    if top is not None:
         reads = _reads(top.alt, top.depth)
         sub = reads
         if n_samples > 1:
@@ -231,8 +234,7 @@ def lesion_cell(lesion: Lesion, origin: str, rows: list[SampleCall],
         return Cell(name, DETECTED, f"cell-det origin-{origin}", _percent(top.vaf) or "detected",
                     sub, title, top.alt, top.depth, top.vaf, top.sample_id, len(hits), n_samples,
                     top.from_reads, reason)
-    read = [r for r in rows if r.depth is not None]
-    top = best(read) if read else None
+    top = best([r for r in rows if r.depth is not None])
     reads = _reads(top.alt, top.depth) if top else ""
     alt, depth, vaf, sample = ((top.alt, top.depth, top.vaf, top.sample_id) if top
                                else (None, None, None, ""))
