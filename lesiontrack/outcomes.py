@@ -1,7 +1,9 @@
 """Outcome after salvage therapy by progression pattern: Kaplan-Meier, log-rank, Cox.
 
 Computing only: the patient table (and its rules, such as PFS = progression or death) is
-:mod:`lesiontrack.patients`; :mod:`lesiontrack.report.figures` draws the Kaplan-Meier figures.
+:mod:`lesiontrack.patients`; the curves of the Kaplan-Meier figures (from the same fits and
+log-rank test) are :func:`lesiontrack.survival_curves.km_curves`, and
+:mod:`lesiontrack.report.figures` only draws them.
 Rules, stated once:
 
 * Kaplan-Meier (lifelines): median = first time S(t) <= 0.5, ``null`` when not reached; its
@@ -461,7 +463,8 @@ def analyse(patients: pd.DataFrame, stats_patients: list[dict], by: str = "patte
             focal_max: int = DEFAULT_FOCAL_MAX) -> tuple[dict, pd.DataFrame]:
     """Outcomes by group: (result of :func:`outcomes`, each patient's group of
     :func:`groups_from_stats`). The Kaplan-Meier figures of the result are
-    :func:`lesiontrack.report.figures.km_figures` of the same patients and groups.
+    :func:`lesiontrack.report.figures.km_figures` of the same patients and groups (drawing
+    :func:`lesiontrack.survival_curves.km_curves`).
 
     ``stats_patients`` is ``test_clustering(...)["patients"]`` (best computed with
     ``patients=`` the same table, so that its patterns follow the table); ``patients`` the

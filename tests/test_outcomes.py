@@ -410,6 +410,31 @@ def test_figure_is_a_deterministic_svg():
     assert other != first and "Overall survival" in other
 
 
+def test_the_figure_draws_the_curves_of_the_summary():
+    """The figure's numbers (km_curves) are those of outcomes.json: same medians, log-rank p
+    and numbers at risk, from one fit; the figure only draws them."""
+    from lesiontrack.survival_curves import km_curves
+
+    patients, groups = demo_like()
+    result = outcomes(patients, groups, "pattern")
+    for endpoint, summary in result.items():
+        curves = km_curves(patients, groups, endpoint)
+        assert (curves.endpoint, curves.by) == (endpoint, "pattern")
+        assert [g.name for g in curves.groups] == list(summary["groups"])
+        assert curves.logrank_p == summary["logrank_p"]
+        for group in curves.groups:
+            given = summary["groups"][group.name]
+            assert (group.n, group.events) == (given["n"], given["events"])
+            median = group.median if math.isfinite(group.median) else None
+            assert median == given["median"]
+            at_risk = dict(zip(curves.ticks, group.at_risk, strict=True))
+            assert all(at_risk[int(t)] == n for t, n in given["at_risk"].items()
+                       if int(t) in at_risk)
+            assert group.survival[0] == 1.0 and len(group.times) == len(group.survival)
+            assert len(group.censored) == group.n - group.events
+    assert curves.ticks[0] == 0 and curves.x_max == curves.ticks[-1]
+
+
 def test_figure_greys_for_other_groups_and_refuses_an_absent_endpoint():
     patients, groups = months_table([("a", "x", 1, 1), ("b", "y", 2, 0)])
     svg = km_figure(patients, groups, "pfs", by="arm")

@@ -2,8 +2,8 @@
 also the files ``lesiontrack outcomes -o`` writes).
 
 Drawing never computes the science: each function takes rows the renderer already prepared;
-the Kaplan-Meier curves and log-rank p come from :mod:`lesiontrack.outcomes` (the same numbers
-``outcomes.json`` reports).
+the Kaplan-Meier curves, bands, numbers at risk and log-rank p come from
+:func:`lesiontrack.survival_curves.km_curves` (the fits and test of ``outcomes.json``).
 Output is deterministic (no dates, a fixed hash salt, sorted inputs), and every piece of text that
 comes from the inputs is escaped.
 """
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from markupsafe import Markup, escape
 
-from ..outcomes import AT_RISK_STEP, endpoint_frame, group_order, kaplan_meier, logrank
+from ..survival_curves import KMCurves, km_curves
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -392,14 +392,14 @@ def km_figure(patients: pd.DataFrame, groups: pd.DataFrame, endpoint: str, *,
     (default: ``groups.attrs["by"]``). Raises like :func:`lesiontrack.outcomes.outcomes`, but
     does not log the patients left out (``outcomes`` does).
     """
-    data = endpoint_frame(patients, groups, endpoint, warn=False)
-    by = by or groups.attrs.get("by", "group")
+    curves = km_curves(patients, groups, endpoint, by=by)
+    by = curves.by
     title = title or (f"{ENDPOINT_TITLES.get(endpoint, endpoint.upper())} after salvage "
                       f"therapy, by {BY_TITLES.get(by, by)}")
     import matplotlib
 
     with matplotlib.rc_context(RC_PARAMS):
-        fig = draw_km(data, group_order(by, data["group"]), endpoint, title)
+        fig = draw_km(curves, title)
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     svg = scoped_ids(buffer.getvalue(), f"km-{endpoint}-{by}-")
@@ -409,43 +409,33 @@ def km_figure(patients: pd.DataFrame, groups: pd.DataFrame, endpoint: str, *,
     return f"{svg[:head_end]}\n <title>{html.escape(title)}</title>{svg[head_end:]}"
 
 
-def draw_km(data: pd.DataFrame, names: list[str], endpoint: str, title: str) -> Figure:
-    """The Figure of :func:`km_figure` from an :func:`~lesiontrack.outcomes.endpoint_frame`
-    (``names`` in display order); build it inside ``matplotlib.rc_context(RC_PARAMS)``."""
+def draw_km(curves: KMCurves, title: str) -> Figure:
+    """The Figure of :func:`km_figure` from :func:`~lesiontrack.survival_curves.km_curves`
+    (drawing only); build it inside ``matplotlib.rc_context(RC_PARAMS)``."""
     from matplotlib.figure import Figure
 
+    endpoint, names = curves.endpoint, [g.name for g in curves.groups]
     colours = group_colours(names)
-    max_time = float(data["time"].max()) if len(data) else 0.0
-    step = AT_RISK_STEP if max_time <= 60 else 2 * AT_RISK_STEP
-    x_max = max(2 * step, step * math.ceil(max_time / step))
-    ticks = list(range(0, x_max + 1, step))
+    x_max, ticks = curves.x_max, list(curves.ticks)
     n_rows = max(1, len(names))
     fig = Figure(figsize=(7.0, 4.6 + 0.22 * n_rows))
     grid = fig.add_gridspec(2, 1, height_ratios=[4.0, 0.35 + 0.22 * n_rows], hspace=0.42,
                             left=0.16, right=0.97, top=0.92, bottom=0.11)
     ax = fig.add_subplot(grid[0])
     risk = fig.add_subplot(grid[1], sharex=ax)
-    for i, name in enumerate(names):
-        sub = data[data["group"] == name]
-        kmf = kaplan_meier(sub["time"], sub["event"])
-        curve = kmf.survival_function_.iloc[:, 0]
-        band = kmf.confidence_interval_
-        colour, style = colours[name], LINESTYLES[i % len(LINESTYLES)]
-        events = int(sub["event"].sum())
-        label = (f"{name} (n = {len(sub)}, {events} event{'s' * (events != 1)}; "
-                 f"median {_months(kmf.median_survival_time_)})")
-        ax.step(curve.index, curve.to_numpy(), where="post", color=colour, linestyle=style,
+    for i, group in enumerate(curves.groups):
+        colour, style = colours[group.name], LINESTYLES[i % len(LINESTYLES)]
+        label = (f"{group.name} (n = {group.n}, {group.events} "
+                 f"event{'s' * (group.events != 1)}; median {_months(group.median)})")
+        ax.step(group.times, group.survival, where="post", color=colour, linestyle=style,
                 linewidth=1.8, label=label)
-        ax.fill_between(band.index, band.iloc[:, 0], band.iloc[:, 1], step="post",
+        ax.fill_between(group.band_times, group.band_low, group.band_high, step="post",
                         color=colour, alpha=0.12, linewidth=0)
-        censored = sub.loc[sub["event"] == 0, "time"]
-        if len(censored):
-            at = [float(curve[curve.index <= t].iloc[-1]) for t in censored]
-            ax.plot(censored, at, linestyle="none", marker="|", markersize=10,
-                    markeredgewidth=1.6, color=colour)
-        for t in ticks:
-            risk.text(t, n_rows - 1 - i, str(int((sub["time"] >= t).sum())), ha="center",
-                      va="center", color=colour)
+        if group.censored:
+            ax.plot(group.censored, group.censored_survival, linestyle="none", marker="|",
+                    markersize=10, markeredgewidth=1.6, color=colour)
+        for t, n in zip(ticks, group.at_risk, strict=True):
+            risk.text(t, n_rows - 1 - i, str(n), ha="center", va="center", color=colour)
     ax.set_xlim(0, x_max)
     ax.set_ylim(-0.02, 1.04)
     ax.set_xticks(ticks)
@@ -467,7 +457,7 @@ def draw_km(data: pd.DataFrame, names: list[str], endpoint: str, title: str) -> 
     for side in ("top", "right", "bottom", "left"):
         risk.spines[side].set_visible(False)
     risk.set_title("Number at risk", fontsize=8, loc="left")
-    p_value = logrank(data)
+    p_value = curves.logrank_p
     stats = f"log-rank p = {p_value:.2g}" if p_value is not None else "log-rank p: n/a"
     fig.text(0.02, 0.012, f"Kaplan-Meier estimates, shaded 95% confidence bands, | = censored; "
                           f"{stats}.\n{CAPTION}", fontsize=7, color="#404040", va="bottom")
