@@ -16,7 +16,7 @@ import pandas as pd
 from . import genome
 from .annotate import annotate_variant, consequence_from_hgvsp
 from .calls import CALLS_COLUMNS, SHEET_COLUMNS, empty_calls_table
-from .errors import CallsFileError, OptionError
+from .errors import CallsFileError
 from .io.bounded import GuardedReader
 from .io.compression import COMPRESSION_ERRORS
 from .io.xmlsafe import (
@@ -26,7 +26,7 @@ from .io.xmlsafe import (
     illegal_rows,
     replace_illegal,
 )
-from .options import BATCH_PATIENTS, Thresholds
+from .options import BATCH_PATIENTS, Thresholds, check_whole
 
 log = logging.getLogger("lesiontrack")
 
@@ -176,8 +176,7 @@ def calls_table_batches(
     :func:`read_calls_table` restricted to its patients. The tables are read twice (their
     patient column, then ``TABLE_CHUNK_ROWS`` rows at a time into per-batch spill files in a
     temporary folder); memory follows the largest batch."""
-    if patients_per_batch < 1:
-        raise OptionError("patients_per_batch must be at least 1", field="patients_per_batch")
+    check_whole(patients_per_batch, "patients_per_batch", 1)
     tables = _table_paths(paths)
     patients = set(also_patients)
     for path in tables:

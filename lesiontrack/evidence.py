@@ -82,7 +82,7 @@ def detection_power(depth: np.ndarray, expected_vaf: np.ndarray,
     d = np.asarray(depth, dtype=float)
     p = np.asarray(expected_vaf, dtype=float)
     ok = np.isfinite(d) & np.isfinite(p) & (d >= thresholds.min_depth)
-    need = np.maximum(thresholds.min_alt, np.ceil(thresholds.min_vaf * np.where(ok, d, 0) - 1e-9))
+    need = thresholds.alt_needed(np.where(ok, d, 0))
     out = np.zeros(len(d))
     if ok.any():
         out[ok] = sps.binom.sf(need[ok] - 1, d[ok], np.clip(p[ok], 0.0, 1.0))
@@ -301,13 +301,11 @@ def _sample_states(frame: pd.DataFrame, roster: pd.DataFrame, drivers: dict[str,
     noise_p = noise_p_value(alt, depth, thresholds.error_rate)
     power = detection_power(depth, expected, thresholds)
     min_depth = np.full(len(grid), float(thresholds.min_depth))
-    min_alt = np.full(len(grid), float(thresholds.min_alt))
     if plasma.any():  # plasma rows: the plasma thresholds (detection and noise)
         cf = thresholds.for_role(PLASMA)
         noise_p = np.where(plasma, noise_p_value(alt, depth, cf.error_rate), noise_p)
         power = np.where(plasma, detection_power(depth, expected, cf), power)
         min_depth[plasma] = float(cf.min_depth)
-        min_alt[plasma] = float(cf.min_alt)
     grid["power"] = np.where(np.isfinite(expected), power, np.nan)
     states, reasons = [], []
     det_flags = grid["_det"].to_numpy()

@@ -126,11 +126,14 @@ class Thresholds:
         return replace(self, min_depth=self.plasma_min_depth, min_alt=self.plasma_min_alt,
                        min_vaf=self.plasma_min_vaf, error_rate=self.plasma_error_rate)
 
-    def alt_needed(self, depth: int) -> int:
-        """ALT reads a detection needs at ``depth``: max(min_alt, ceil(min_vaf x depth))."""
-        import math
+    def alt_needed(self, depth):
+        """ALT reads a detection needs at ``depth`` (a number, or an array of them):
+        max(min_alt, ceil(min_vaf x depth)), the count at which ``detect`` passes both."""
+        import numpy as np
 
-        return max(int(self.min_alt), math.ceil(self.min_vaf * depth - 1e-9))
+        need = np.maximum(self.min_alt, np.ceil(self.min_vaf * np.asarray(depth, dtype=float)
+                                                - 1e-9))
+        return int(need) if np.ndim(need) == 0 else need
 
     def detect(self, alt_count: pd.Series, depth: pd.Series, vaf: pd.Series,
                role: pd.Series | None = None) -> pd.Series:
@@ -153,9 +156,10 @@ class Thresholds:
         min_vaf = pd.Series(float(self.min_vaf), index=alt.index)
         if role is not None:
             plasma = (pd.Series(role, index=alt.index).astype(object) == PLASMA_ROLE).to_numpy()
-            min_depth[plasma] = float(self.plasma_min_depth)
-            min_alt[plasma] = float(self.plasma_min_alt)
-            min_vaf[plasma] = float(self.plasma_min_vaf)
+            cf = self.for_role(PLASMA_ROLE)
+            min_depth[plasma] = float(cf.min_depth)
+            min_alt[plasma] = float(cf.min_alt)
+            min_vaf[plasma] = float(cf.min_vaf)
         read = dep >= min_depth
         passed = read & (alt >= min_alt) & (frac >= min_vaf)
         out = pd.Series(pd.NA, index=alt_count.index, dtype="boolean")

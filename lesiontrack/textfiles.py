@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
 import os
 import re
@@ -37,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import CallsFileError, LesionTrackError
-from .io.bounded import line_number, read_capped, read_table_lines
-from .io.compression import COMPRESSION_ERRORS, is_gzip
+from .io.bounded import line_number, open_binary, read_capped, read_table_lines
+from .io.compression import COMPRESSION_ERRORS
 from .io.xmlsafe import ILLEGAL_CHARACTERS, character_name
 
 #: Identifier columns that must not start like a spreadsheet formula.
@@ -75,7 +74,7 @@ def undecodable_line(path: Path) -> int | None:
     """The line (1-based, as :func:`line_number` counts) of the first byte of a plain or gzip
     file's text that is not UTF-8; None when every byte is, or the file cannot be read."""
     def blocks() -> Iterable[bytes]:
-        with (gzip.open(path, "rb") if is_gzip(path) else path.open("rb")) as handle:
+        with open_binary(path) as handle:
             while block := handle.read(1 << 16):
                 yield block
 

@@ -21,9 +21,9 @@ How imports are read (the rules the self-tests at the end pin):
   ``_LAZY = {"name": "submodule", ...}`` (PEP 562 ``__getattr__``) count as function-level
   imports.
 
-Each check lists every violation in its failure message. While the restructuring is in
-progress these tests fail on the real package; the self-tests on synthetic packages prove the
-checker itself finds what it should.
+Each check lists every violation in its failure message; the self-tests on synthetic packages
+prove the checker itself finds what it should (before issue 14's restructuring the real package
+had 15 cycles, 9 private imports and 13 files over the limit).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ MAX_LINES = 500
 HARD_MAX_LINES = 800
 MAX_EXCEPTIONS = 3
 #: Files allowed over MAX_LINES (path relative to the repository -> one-line reason: the single
-#: concern it holds). At most MAX_EXCEPTIONS, none over HARD_MAX_LINES. Empty until the
-#: restructuring of issue 14 lands (the lead fills it).
+#: concern it holds). At most MAX_EXCEPTIONS, none over HARD_MAX_LINES; an entry no longer
+#: needed fails too.
 LONG_FILE_EXCEPTIONS: dict[str, str] = {
     "lesiontrack/io/bam.py": "one concern: allele counts from reads (pileup, mates, base and "
                              "mapping quality, clipping, the batched site walk)",

@@ -522,3 +522,13 @@ def test_read_copy_number_checks_the_build(tmp_path):
     assert len(read_copy_number(sheet, assembly={"S1": "GRCh37"})) == 1
     with pytest.raises(ReferenceMismatchError, match="the calls of sample S1"):
         read_copy_number(sheet.assign(assembly=""), assembly="GRCh38")
+
+
+def test_a_segment_file_with_bytes_that_are_not_utf8_names_their_line(tmp_path):
+    from lesiontrack.io.cnv import read_segments
+
+    path = tmp_path / "L1.cns"
+    path.write_bytes(b"chromosome\tstart\tend\tlog2\nchr4\t1\t100\t0.1\nchr4\t101\t200\t\xff0.2\n")
+    with pytest.raises(LesionTrackError) as info:
+        read_segments(path)
+    assert info.value.where == 3 and "not UTF-8" in str(info.value)

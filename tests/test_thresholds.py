@@ -133,3 +133,17 @@ def test_build_calls_checks_jobs_with_the_same_guard(tmp_path):
 
     with pytest.raises(OptionError, match="jobs must be at least 1, not 0"):
         build_calls(None, sheet_path=tmp_path / "sheet.tsv", jobs=0)
+
+
+def test_alt_needed_is_where_detect_starts_to_pass_for_numbers_and_arrays():
+    """The one formula of the ALT reads a detection needs: detection power counts from it, so
+    it must be exactly where ``detect`` turns True (one read below it, False)."""
+    import numpy as np
+
+    t = Thresholds(min_depth=20, min_alt=3, min_vaf=0.02)
+    depths = np.array([20, 149, 150, 151, 1000])
+    need = t.alt_needed(depths)
+    assert [t.alt_needed(int(d)) for d in depths] == need.astype(int).tolist() == [3, 3, 3, 4, 20]
+    at = t.detect(pd.Series(need), pd.Series(depths), pd.Series(need / depths))
+    below = t.detect(pd.Series(need - 1), pd.Series(depths), pd.Series((need - 1) / depths))
+    assert at.tolist() == [True] * 5 and below.tolist() == [False] * 5

@@ -46,6 +46,7 @@ import pandas as pd
 
 from ..errors import LesionTrackError, ReferenceMismatchError
 from ..genome import assembly_from_chr4_length, normalize_chrom
+from ..textfiles import undecodable_line
 from .compression import COMPRESSION_ERRORS, open_text
 
 __all__ = [
@@ -145,7 +146,7 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     except UnicodeDecodeError as exc:
         raise CopyNumberFileError(
             "not a text file (bytes that are not UTF-8)", file=path,
-            hint="is this a copy-number segment file?",
+            where=undecodable_line(Path(path)), hint="is this a copy-number segment file?",
         ) from exc
     except COMPRESSION_ERRORS as exc:
         raise CopyNumberFileError(f"the compressed file is truncated or corrupt ({exc})",

@@ -7,7 +7,6 @@ reads them.
 from __future__ import annotations
 
 import functools
-import gzip
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,8 @@ from ..errors import CallsFileError
 from ..genome import assembly_from_chr4_length, normalize_assembly
 from .annotations import SNPEFF_FIELDS, AnnotationFormat, formats_from_header
 from .bgzf import FastPathUnsupported
-from .compression import COMPRESSION_ERRORS, is_gzip
+from .bounded import open_binary
+from .compression import COMPRESSION_ERRORS
 from .windows import normalize_chrom
 
 #: No line of a VCF header (``##`` lines and ``#CHROM``) may be longer than this: a longer one
@@ -101,7 +101,7 @@ def check_vcf_header(path: Path, head: bytes | None = None) -> None:
                     _check_header_line(path, number, line + b"\n")  # names the line
     number = 0
     try:
-        with (gzip.open(path, "rb") if is_gzip(path) else path.open("rb")) as handle:
+        with open_binary(path) as handle:
             while line := handle.readline(MAX_HEADER_LINE_BYTES + 1):
                 number += 1
                 _check_header_line(path, number, line)
