@@ -59,7 +59,7 @@ _LAZY = {
 
 #: Submodules reachable as attributes (``lt.stats``), imported on first use.
 _SUBMODULES = frozenset({
-    "annotate", "batches", "calls", "calls_tables", "cli", "compare", "evidence", "genome",
+    "annotate", "batches", "calls", "calls_tables", "cli", "cohort", "compare", "evidence", "genome",
     "graph", "io", "options", "outcomes", "output", "patients", "patterns", "phylo", "report",
     "resistance", "roads", "samplesheet", "stats", "text", "timeline",
 })

@@ -183,6 +183,15 @@ def drops_samples(calls: pd.DataFrame) -> bool:
     return len(_latest_samples(calls)) != len(calls)
 
 
+def reusable_states(calls: pd.DataFrame, states: pd.DataFrame | None, *,
+                    latest_only: bool = True) -> pd.DataFrame | None:
+    """The ``states`` argument of :func:`phylogeny` and :func:`heterogeneity` for ``states``,
+    the lesion states of all of ``calls``' samples: ``states`` when the tree step may reuse
+    them, None (derive them again) when ``latest_only`` leaves some samples out
+    (:func:`drops_samples`)."""
+    return None if latest_only and drops_samples(calls) else states
+
+
 def _matrices(calls, origins, sheet, states, latest_only, thresholds):
     """(leaves of every patient, matrices of the patients with two or more leaves with their
     germline mutations left out, per patient the germline count left out)."""
@@ -332,4 +341,4 @@ def write_phylogeny(result: Phylogeny, outdir: str | os.PathLike[str]) -> list[P
 
 __all__ = ["JACCARD_COLUMNS", "MODEL_TEXT", "Phylogeny", "drops_samples", "heterogeneity",
            "matrices_from_states", "phylogeny", "phylogeny_json", "phylogeny_payload",
-           "write_phylogeny"]
+           "reusable_states", "write_phylogeny"]

@@ -277,10 +277,9 @@ def lesion_heterogeneity(calls: pd.DataFrame, origins: pd.DataFrame,
     computes them (:func:`lesiontrack.phylo.heterogeneity`: latest-date samples, germline
     mutations left out). ``states``: the lesion states of ``calls``, reused when no sample is
     left out for its date."""
-    from .phylo import drops_samples, heterogeneity
+    from .phylo import heterogeneity, reusable_states
 
-    reuse = states is not None and not drops_samples(calls)
-    return heterogeneity(calls, origins, samples, states=states if reuse else None,
+    return heterogeneity(calls, origins, samples, states=reusable_states(calls, states),
                          thresholds=thresholds)
 
 

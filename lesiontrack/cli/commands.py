@@ -256,7 +256,7 @@ def _phylogeny(run: Run) -> int:
     from ..compare import classify
     from ..evidence import lesion_states
     from ..output import building_folder, check_outdir
-    from ..phylo import drops_samples, phylogeny, write_phylogeny
+    from ..phylo import phylogeny, reusable_states, write_phylogeny
 
     args = run.args
     check_outdir(args.output, args.force, _inputs(args, None))  # before the slow part
@@ -268,7 +268,7 @@ def _phylogeny(run: Run) -> int:
     latest_only = not args.all_dates
     result = phylogeny(calls, origins, sheet, thresholds=run.thresholds, seed=run.analysis.seed,
                        latest_only=latest_only,
-                       states=None if latest_only and drops_samples(calls) else states)
+                       states=reusable_states(calls, states, latest_only=latest_only))
     with building_folder(args.output, force=args.force, inputs=_inputs(args, sheet)) as built:
         write_phylogeny(result, built)
     n, skipped = len(result.patients), len(result.skipped)
@@ -300,44 +300,16 @@ def demo_samplesheet() -> Iterator[Path]:
         yield Path(path)
 
 
-def _report_parts(run: Run, sheet, patients_table=None):
-    """(every patient, the report's parts: one batch of patients at a time, read from the
-    sample sheet's calls files or from --calls tables; ``--at`` applied)."""
-    from ..batches import patient_batches
-    from ..calls_tables import calls_table_batches
-    from ..compare import classify
-    from ..evidence import lesion_states, sample_states
-    from ..report.build import ReportPart
-    from ..timeline import calls_at
+def _analysed_cohort(run: Run, sheet, patients_table=None):
+    """The report's cohort (:class:`lesiontrack.cohort.CohortAnalysis`): one batch of patients
+    at a time, read from the sample sheet's calls files or from --calls tables; ``--at``
+    applied."""
+    from ..cohort import analyse_cohort
 
-    at, thresholds = run.analysis.at, run.thresholds
-    tables = run.reading.calls_tables
-    known = [] if sheet is None else sorted(set(sheet["patient_id"]))
-    if tables:
-        patients, batches = calls_table_batches(list(tables), thresholds=thresholds,
-                                                patients_per_batch=BATCH_PATIENTS,
-                                                also_patients=known)
-    else:
-        patients = known
-        batches = ((batch, None) for batch in patient_batches(sheet, BATCH_PATIENTS))
-
-    def parts():
-        for batch, calls in batches:
-            rows = None if sheet is None else sheet[sheet["patient_id"].isin(batch)]
-            if calls is None:
-                calls = _build_calls(run, rows.reset_index(drop=True))
-            elif at is not None:
-                calls = calls_at(calls, rows, at)
-            per_sample = sample_states(calls, rows, thresholds=thresholds)
-            states = lesion_states(calls, rows, thresholds=thresholds, sample_states=per_sample)
-            origins = classify(calls, rows, thresholds=thresholds,
-                               count_all=run.analysis.count_all, states=states,
-                               sample_states=per_sample, patients=patients_table)
-            yield ReportPart(rows, calls, origins, states, per_sample,
-                             copy_number=_copy_number(run, rows, calls))
-            del calls, rows, states, origins  # not held while the next batch is read
-
-    return patients, parts()
+    return analyse_cohort(sheet, thresholds=run.thresholds, reading=run.reading,
+                          analysis=run.analysis, read_calls=lambda rows: _build_calls(run, rows),
+                          read_copy_number=lambda rows, calls: _copy_number(run, rows, calls),
+                          patient_table=patients_table, batch_size=BATCH_PATIENTS)
 
 
 def _write_report(run: Run) -> tuple[Path, int]:
@@ -349,7 +321,7 @@ def _write_report(run: Run) -> tuple[Path, int]:
     check_outdir(Path(os.path.abspath(args.output)), args.force, _inputs(args, None))
     patients_table = _patient_table(args)
     sheet = _load_sheet(run)
-    patients, parts = _report_parts(run, sheet, patients_table)
+    cohort = _analysed_cohort(run, sheet, patients_table)
 
     def outcomes(stats: dict) -> dict | None:
         if patients_table is None or not patients_table.attrs.get("endpoints"):
@@ -362,13 +334,12 @@ def _write_report(run: Run) -> tuple[Path, int]:
         return {"result": result, "figures": km_figures(patients_table, groups, result),
                 "by": run.analysis.by}
 
-    index = write_report_parts(args.output, parts=parts, patients=patients, sheet=sheet,
-                               sheet_path=args.samplesheet, options=recorded_options(args),
-                               thresholds=run.thresholds, analysis=run.analysis,
-                               reading=run.reading, force=args.force, outcomes=outcomes,
-                               patient_table=patients_table,
+    index = write_report_parts(args.output, parts=cohort, patients=cohort.patients,
+                               sheet=sheet, sheet_path=args.samplesheet,
+                               options=recorded_options(args), reading=run.reading,
+                               force=args.force, outcomes=outcomes,
                                progress=False if run.quiet else None)
-    return index, len(patients)
+    return index, len(cohort.patients)
 
 
 def _report(run: Run) -> int:

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING
 __all__ = ["NOTICE", "ReportPart", "write_report", "write_report_parts"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .build import ReportPart, write_report, write_report_parts
+    from ..cohort import ReportPart
+    from .build import write_report, write_report_parts
     from .outdir import NOTICE
 
 
 def __getattr__(name: str):
     # build (jinja2, pandas, matplotlib) loads on first use, so `lesiontrack --help` stays quick
     if name in __all__:
-        home = ".outdir" if name == "NOTICE" else ".build"
+        home = {"NOTICE": ".outdir", "ReportPart": "..cohort"}.get(name, ".build")
         value = getattr(importlib.import_module(home, __name__), name)
         globals()[name] = value
         return value

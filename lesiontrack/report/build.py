@@ -4,48 +4,34 @@ Everything is built in a temporary folder beside OUTDIR and moved into place at 
 error never leaves a half-written report. Same inputs and options give byte-identical TSV, JSON,
 GraphML and HTML; only ``provenance.json`` records the run time.
 
-This module assembles: it takes each batch of patients (:class:`ReportPart`) through the
-computing functions of :mod:`lesiontrack.compare`, :mod:`~lesiontrack.resistance`,
-:mod:`~lesiontrack.roads`, :mod:`~lesiontrack.stats`, :mod:`~lesiontrack.phylo`,
-:mod:`~lesiontrack.timeline` and :mod:`~lesiontrack.graph`, with the run's typed options
-(:class:`~lesiontrack.Thresholds`, :class:`~lesiontrack.options.AnalysisOptions`,
-:class:`~lesiontrack.options.ReadOptions`), and hands their results to the views
-(:mod:`.views`, :mod:`.sections`, :mod:`.cohort`) and the renderer (:mod:`.render`). It decides
-nothing itself; the recorded ``options`` dict only goes to ``provenance.json`` and the pages'
-list of options.
+This module assembles and computes nothing: it takes each analysed batch of patients
+(:class:`lesiontrack.cohort.AnalysedPart` of a :class:`lesiontrack.cohort.CohortAnalysis`: lesion
+states, patterns, resistance, roads, trees, graph, timelines) and, at the end, the cohort
+statistics, writes the tables, graph and trees, and hands the rest to the views (:mod:`.views`,
+:mod:`.sections`, :mod:`.cohort`) and the renderer (:mod:`.render`). The recorded ``options``
+dict only goes to ``provenance.json`` and the pages' list of options.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from .. import genome
-from ..calls import empty_calls_table
-from ..compare import empty_origins
-from ..evidence import lesion_states, sample_states
+from ..cohort import AnalysedPart, CohortAnalysis, ReportPart
+from ..errors import OptionError
 from ..filenames import safe_names
-from ..graph import GraphmlSpool, build_graph, codon_map
+from ..graph import GraphmlSpool, codon_map
 from ..options import AnalysisOptions, ReadOptions, Thresholds
 from ..order import natural_key as _natural
 from ..output import building_folder, frame_to_tsv, named_inputs
-from ..patterns import check_table_patients, lesion_table, patient_patterns
-from ..phylo import (
-    Phylogeny,
-    drops_samples,
-    phylogeny,
-    phylogeny_json,
-    phylogeny_payload,
-)
+from ..phylo import Phylogeny, phylogeny_json, phylogeny_payload
 from ..phylo_tree import MUTATION_COLUMNS
-from ..resistance import concat_resistance, heterogeneity, patient_resistance, resistance_table
-from ..roads import patient_roads, road_records, roads_to_resistance, with_roads
-from ..stats import add_heterogeneity, clustering_from_tables
-from ..timeline import patient_timelines
+from ..resistance import patient_resistance
+from ..roads import road_records
 from .cohort import CohortSummary, heterogeneity_view, outcomes_view
 from .outdir import dumps, jsonable, options_shown, provenance, write_text
 from .render import environment, progress_bar, render_patients
@@ -53,54 +39,9 @@ from .sections import KEY_GENES
 from .views import PatientContext, roster, sample_calls, states_of
 
 
-@dataclass
-class ReportPart:
-    """A batch of patients for :func:`write_report_parts`: every sample-sheet row (or None),
-    call and origin of each of them."""
-
-    sheet: pd.DataFrame | None
-    calls: pd.DataFrame
-    origins: pd.DataFrame
-    states: pd.DataFrame | None = None  # evidence.lesion_states of the part (computed if None)
-    sample_states: pd.DataFrame | None = None  # evidence.sample_states (computed if None)
-    copy_number: pd.DataFrame | None = None  # roads.read_sheet_copy_number of the part
-
-
-def _part_patients(part: ReportPart, lesions: dict, patterns: dict) -> list[str]:
+def _part_patients(part: AnalysedPart, lesions: dict, patterns: dict) -> list[str]:
     return sorted(set(lesions) | {str(p) for p in part.origins["patient_id"]} | set(patterns),
                   key=_natural)
-
-
-def _at_least_one(parts: Iterable[ReportPart]) -> Iterator[ReportPart]:
-    """``parts``, or one empty part when there is none (an empty cohort still gets its tables'
-    headers and the graph's status nodes)."""
-    empty = True
-    for part in parts:
-        empty = False
-        yield part
-    if empty:
-        yield ReportPart(None, empty_calls_table(), empty_origins())
-
-
-def _timelines(part: ReportPart, thresholds: Thresholds, patient_table) -> dict[str, dict]:
-    """Each patient's timeline (:func:`lesiontrack.timeline.patient_timelines`) of a part."""
-    if part.calls.empty and part.sheet is None:
-        return {}
-    grid = part.sample_states
-    if grid is None:
-        grid = sample_states(part.calls, part.sheet, thresholds=thresholds)
-    return patient_timelines(grid, part.origins, part.sheet, part.calls, patient_table)
-
-
-def _part_trees(calls: pd.DataFrame, origins: pd.DataFrame, sheet: pd.DataFrame | None,
-                states: pd.DataFrame | None, thresholds: Thresholds, seed: int) -> Phylogeny:
-    """The lesion trees of one part's patients (:class:`~lesiontrack.phylo.Phylogeny`, as
-    ``lesiontrack phylogeny`` builds them: a patient's tree depends on its rows only)."""
-    if calls.empty:
-        return Phylogeny(patients={}, skipped={})
-    reuse = states is not None and not drops_samples(calls)
-    return phylogeny(calls, origins, sheet, states=states if reuse else None,
-                     thresholds=thresholds, seed=seed)
 
 
 class PhylogenyFolder:
@@ -146,22 +87,19 @@ class PhylogenyFolder:
         write_text(self.folder / "phylogeny.json", phylogeny_json(payload))
 
 
-def build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
-          stats: dict | None, options: Mapping, thresholds: Thresholds,
-          analysis: AnalysisOptions, jobs: int, progress: bool | None, outcomes=None,
-          patient_table: pd.DataFrame | None = None) -> None:
-    """Write the report into ``folder`` from ``parts`` (batches of patients, in the plain sorted
-    order of their identifiers; one part holding everything is a batch too). Holds one part at
-    a time: the calls and origins tables are appended part by part, the graph spooled to disk,
-    and of each patient only what the cohort page shows is kept. ``stats`` None: computed from
-    the parts' lesion tables and patterns at the end (``outcomes``: a function of those stats;
-    ``patient_table``: the patient table deciding the patterns). ``thresholds`` and
-    ``analysis`` (``focal_max``, ``permutations``, ``seed``) decide; ``options`` (as recorded)
-    is only listed on the pages; ``jobs`` worker processes write the patient pages."""
-    focal_max, seed = analysis.focal_max, analysis.seed
+def build(folder: Path, *, cohort: CohortAnalysis, patients: list[str], options: Mapping,
+          jobs: int, progress: bool | None, outcomes=None) -> None:
+    """Write the report into ``folder`` from ``cohort``'s analysed parts (batches of patients,
+    in the plain sorted order of their identifiers; one part holding everything is a batch
+    too) and its statistics. Holds one part at a time: the calls and origins tables are
+    appended part by part, the graph spooled to disk, and of each patient only what the cohort
+    page shows is kept. ``outcomes``: the outcomes dict, or a function of the statistics
+    returning it. The cohort's thresholds and ``focal_max`` are shown; ``options`` (as
+    recorded) is only listed on the pages; ``jobs`` worker processes write the patient
+    pages."""
+    thresholds, focal_max = cohort.thresholds, cohort.analysis.focal_max
+    stats = cohort.given
     given = {str(p["patient_id"]): p for p in stats.get("patients", [])} if stats else None
-    if given is None:
-        check_table_patients(patient_table, patients)
     files = safe_names(patients)
     sources = genome.knowledge_sources()
     env = environment()
@@ -179,86 +117,56 @@ def build(folder: Path, *, parts: Iterable[ReportPart], patients: list[str],
     bar = progress_bar(progress, len(patients))
     summary = CohortSummary()
     phylogeny_folder = PhylogenyFolder(folder, files)
-    tables: list[pd.DataFrame] = []
-    resistances: list[pd.DataFrame] = []
-    patterns: list[dict] = []
-    n_patients = 0
     with (folder / "calls.tsv").open("w", encoding="utf-8", newline="\n") as calls_out, \
             (folder / "origins.tsv").open("w", encoding="utf-8", newline="\n") as origins_out:
-        for number, part in enumerate(_at_least_one(parts)):
+        for number, part in enumerate(cohort):
             calls, origins = part.calls, part.origins
-            states = part.states if part.states is not None else lesion_states(
-                calls, part.sheet, thresholds=thresholds)
             lesions = roster(part.sheet, calls)
-            resistance = resistance_table(origins, part.sheet, states=states)
-            resistances.append(resistance)
-            mechanisms, controlled = roads_to_resistance(origins, states, calls, part.sheet,
-                                                         part.copy_number,
-                                                         thresholds=thresholds)
             if given is not None:  # the given stats' patterns of this part's patients
                 found = {p: given[p] for p in _part_patients(part, lesions, {}) if p in given}
             else:
-                table = lesion_table(origins, calls, part.sheet, states=states,
-                                     thresholds=thresholds)
-                part_patterns = patient_patterns(table, origins, calls, focal_max,
-                                                 patients=patient_table)
-                with_roads(part_patterns, patient_roads(mechanisms, controlled))
-                tables.append(table)
-                patterns.extend(part_patterns)
-                n_patients += int(calls["patient_id"].nunique())
-                found = {str(p["patient_id"]): p for p in part_patterns}
-            trees = _part_trees(calls, origins, part.sheet, states, thresholds, seed)
-            phylogeny_folder.add(trees)
-            if given is None:
-                add_heterogeneity(part_patterns, {p: t.heterogeneity()
-                                                  for p, t in trees.patients.items()})
-            graph = build_graph(calls, origins, part.sheet, states=states,
-                                copy_number=part.copy_number)
-            spool.add(graph)
+                found = {str(p["patient_id"]): p for p in part.patterns}
+            phylogeny_folder.add(part.trees)
+            spool.add(part.graph)
             calls_out.write(frame_to_tsv(calls, header=number == 0))
             origins_out.write(frame_to_tsv(origins, header=number == 0))
             ctx = PatientContext(
                 calls=calls, origins=origins, roster=lesions, cells=sample_calls(calls),
-                codons=codon_map(calls), patterns=found, files=files, graph=graph,
-                states=states_of(states), focal_max=focal_max, sources=sources,
-                timelines=_timelines(part, thresholds, patient_table),
-                resistance=patient_resistance(resistance, patients=_part_patients(
+                codons=codon_map(calls), patterns=found, files=files, graph=part.graph,
+                states=states_of(part.states), focal_max=focal_max, sources=sources,
+                timelines=part.timelines,
+                resistance=patient_resistance(part.resistance, patients=_part_patients(
                     part, lesions, found)),
-                roads=road_records(mechanisms, controlled, part.copy_number, KEY_GENES),
-                trees=trees.patients,
+                roads=road_records(part.mechanisms, part.controlled, part.copy_number,
+                                   KEY_GENES),
+                trees=part.trees.patients,
             )
             done = render_patients(patient_dir, _part_patients(part, lesions, found), ctx, page,
                                    jobs, bar)
             for patient, cohort_part in done.items():
                 summary.add(patient, cohort_part)
-            del ctx, graph, lesions, calls, origins, states, part, done, trees
+            del ctx, lesions, calls, origins, part, done
     if bar is not None:
         bar.close()
     phylogeny_folder.close()
-    resistance = concat_resistance(resistances)
-    if stats is None:
-        table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
-            columns=["patient_id", "lesion_id", "status", "secondary", "has_secondary"])
-        stats = clustering_from_tables(table, patterns, n_patients=n_patients,
-                                       permutations=analysis.permutations, seed=seed,
-                                       resistance=resistance)
+    resistance = cohort.resistance()
+    stats = cohort.statistics()
     if callable(outcomes):
         outcomes = outcomes(stats)
     write_text(folder / "stats.json", dumps(stats))
     with (folder / "cohort.graphml").open("w", encoding="utf-8", newline="\n") as handle:
         spool.write(handle)  # merged from the parts' sorted runs
     spool_dir.rmdir()
-    cohort = summary.view(stats)
-    cohort["heterogeneity"] = heterogeneity_view(
-        stats.get("heterogeneity") or heterogeneity(resistance), resistance)
-    cohort["outcomes"] = outcomes_view(outcomes)
+    view = summary.view(stats)
+    view["heterogeneity"] = heterogeneity_view(cohort.heterogeneity(), resistance)
+    view["outcomes"] = outcomes_view(outcomes)
     if outcomes:
         from ..outcomes import outcomes_json, outcomes_table
 
         write_text(folder / "outcomes.json", outcomes_json(outcomes["result"]))
         write_text(folder / "outcomes.tsv", frame_to_tsv(outcomes_table(outcomes["result"])))
     write_text(folder / "index.html",
-               env.get_template("index.html").render(page=page, c=cohort, root=""))
+               env.get_template("index.html").render(page=page, c=view, root=""))
 
 
 def write_report(
@@ -321,7 +229,7 @@ def write_report(
 def write_report_parts(
     outdir: str | os.PathLike[str],
     *,
-    parts: Iterable[ReportPart],
+    parts: Iterable[ReportPart] | CohortAnalysis,
     patients: Iterable[str],
     sheet: pd.DataFrame | None,
     sheet_path: str | os.PathLike[str] | None,
@@ -338,22 +246,34 @@ def write_report_parts(
     """:func:`write_report` from batches of patients (:class:`ReportPart`, in the plain sorted
     order of the patient identifiers), read one at a time: memory follows the largest batch,
     not the cohort. ``patients``: every patient of the cohort (their page file names are
-    settled first). ``stats`` None: :func:`~lesiontrack.test_clustering`'s result is computed
+    settled first). The parts are analysed by :class:`lesiontrack.cohort.CohortAnalysis` with
+    ``thresholds``, ``analysis`` and ``patient_table`` (the patient table); ``parts`` may also
+    be such an analysis, which then holds those options and the statistics (the arguments are
+    then left None). ``stats`` None: :func:`~lesiontrack.test_clustering`'s result is computed
     from the parts (with ``analysis``' permutations, seed and focal_max, and the patterns
-    decided by ``patient_table``, the patient table, when given); ``outcomes`` may then
-    be a function of those stats returning the ``outcomes`` dict of :func:`write_report`.
-    The report is the same for every way of cutting the cohort into parts."""
+    decided by ``patient_table``, when given); ``outcomes`` may then be a function of those
+    stats returning the ``outcomes`` dict of :func:`write_report`. The report is the same for
+    every way of cutting the cohort into parts."""
     outdir = Path(os.path.abspath(outdir))
     options = jsonable(dict(options))
-    thresholds = thresholds if thresholds is not None else Thresholds()
-    analysis = analysis if analysis is not None else AnalysisOptions()
+    everyone = sorted(set(patients), key=_natural)
+    if isinstance(parts, CohortAnalysis):
+        given = [name for name, value in (("thresholds", thresholds), ("analysis", analysis),
+                                          ("stats", stats), ("patient_table", patient_table))
+                 if value is not None]
+        if given:
+            raise OptionError(f"{given[0]} is given with the CohortAnalysis, not to "
+                              "write_report_parts", field=given[0])
+        cohort = parts
+    else:
+        cohort = CohortAnalysis(parts, patients=everyone, thresholds=thresholds,
+                                analysis=analysis, patient_table=patient_table, stats=stats)
     reading = reading if reading is not None else ReadOptions()
     inputs = named_inputs(sheet_path=sheet_path, sheet=sheet,
                           calls_tables=options.get("calls_tables"),
                           reference=options.get("reference"), patients=options.get("patients"))
     with building_folder(outdir, force=force, inputs=inputs) as built:
-        build(built, parts=parts, patients=sorted(set(patients), key=_natural), stats=stats,
-              options=options, thresholds=thresholds, analysis=analysis, jobs=reading.jobs,
-              progress=progress, outcomes=outcomes, patient_table=patient_table)
+        build(built, cohort=cohort, patients=everyone, options=options, jobs=reading.jobs,
+              progress=progress, outcomes=outcomes)
         write_text(built / "provenance.json", provenance(sheet, sheet_path, options))
     return outdir / "index.html"

@@ -3,7 +3,8 @@ secondary mutations fall (by exon and status), recurrent mutations, the roads to
 the heterogeneity of resistance and the outcomes section.
 
 Gathered patient by patient (:func:`cohort_part`, :class:`CohortSummary`) so the report never
-holds every patient's page; the statistics, resistance and outcomes come computed from
+holds every patient's page; the statistics and resistance come computed from
+:mod:`lesiontrack.cohort`, the outcomes from :mod:`lesiontrack.outcomes`, through
 :mod:`lesiontrack.report.build`.
 """
 

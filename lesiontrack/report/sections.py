@@ -2,7 +2,7 @@
 pattern in words, the matrix split and its compact heatmap, the lesion tree, the timeline, the
 resistance summary with its lesions x drugs grid, and the roads to resistance.
 
-Each takes what :mod:`lesiontrack.report.build` computed (patterns, trees, timelines,
+Each takes what :mod:`lesiontrack.cohort` computed (patterns, trees, timelines,
 resistance entries, road records) and only words and draws it; lesions and mutations are the
 :class:`~lesiontrack.report.views.Lesion` and :class:`~lesiontrack.report.views.Mutation` of
 the page.

@@ -4,7 +4,7 @@ origin rules, knowledge and drug notes), the whole page's view and the patient's
 Nothing here decides a state, an origin or a pattern: cells show the state of
 :func:`lesiontrack.evidence.lesion_states`, mutations the rows of
 :func:`lesiontrack.compare.classify`, and the sections (:mod:`.sections`) what
-:mod:`lesiontrack.report.build` computed.
+:mod:`lesiontrack.cohort` computed.
 """
 
 from __future__ import annotations
@@ -324,7 +324,7 @@ def drug_view(gene: str, codon: int | None, hgvsp: str, consequence: object,
 @dataclass
 class PatientContext:
     """Everything the pages of one part's patients share (computed by
-    :mod:`lesiontrack.report.build`)."""
+    :mod:`lesiontrack.cohort`, gathered by :mod:`lesiontrack.report.build`)."""
 
     calls: pd.DataFrame
     origins: pd.DataFrame
