@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import OptionError, PatientTableError
-from .options import DEFAULT_FOCAL_MAX, GROUPINGS
+from .options import DEFAULT_FOCAL_MAX, DEFAULT_GROUPING, GROUPINGS
 from .output import building_folder, frame_to_tsv
 from .patients import ENDPOINTS, PATTERNS
 from .patterns import PATTERN_SOURCES, decide_pattern, table_patterns
@@ -75,7 +75,7 @@ EVENT_DEFINITIONS = {
 
 # --------------------------------------------------------------------------- groups
 
-def groups_from_stats(stats_patients: list[dict], by: str = "pattern",
+def groups_from_stats(stats_patients: list[dict], by: str = DEFAULT_GROUPING,
                       overrides: pd.DataFrame | Mapping[str, str | None] | None = None,
                       *, focal_max: int = DEFAULT_FOCAL_MAX) -> pd.DataFrame:
     """Each patient's group from ``test_clustering(...)["patients"]``.
@@ -332,7 +332,7 @@ def endpoints_of(patients: pd.DataFrame) -> list[str]:
             if f"{e}_months" in patients and f"{e}_event" in patients]
 
 
-def outcomes(patients: pd.DataFrame, groups: pd.DataFrame, by: str = "pattern") -> dict:
+def outcomes(patients: pd.DataFrame, groups: pd.DataFrame, by: str = DEFAULT_GROUPING) -> dict:
     """Outcome per group of every endpoint the patient table has.
 
     ``patients``: :func:`lesiontrack.patients.read_patients` (or any frame with ``patient_id``
@@ -449,7 +449,7 @@ __all__ = [
 ]
 
 
-def survival(patients: pd.DataFrame, clustering: dict | list[dict], by: str = "pattern", *,
+def survival(patients: pd.DataFrame, clustering: dict | list[dict], by: str = DEFAULT_GROUPING, *,
              focal_max: int = DEFAULT_FOCAL_MAX) -> dict:
     """Outcome after salvage therapy per group of patients (:func:`outcomes`'s result):
     ``patients`` the patient table (:func:`lesiontrack.patients.read_patients`),
@@ -459,7 +459,7 @@ def survival(patients: pd.DataFrame, clustering: dict | list[dict], by: str = "p
     return analyse(patients, stats_patients, by, focal_max=focal_max)[0]
 
 
-def analyse(patients: pd.DataFrame, stats_patients: list[dict], by: str = "pattern", *,
+def analyse(patients: pd.DataFrame, stats_patients: list[dict], by: str = DEFAULT_GROUPING, *,
             focal_max: int = DEFAULT_FOCAL_MAX) -> tuple[dict, pd.DataFrame]:
     """Outcomes by group: (result of :func:`outcomes`, each patient's group of
     :func:`groups_from_stats`). The Kaplan-Meier figures of the result are

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import OptionError
-from ..options import BATCH_PATIENTS, AnalysisOptions, ReadOptions, Thresholds
+from ..options import BATCH_PATIENTS, DEFAULT_GROUPING, AnalysisOptions, ReadOptions, Thresholds
 from ..progress import wrote
 from ..text import plural, stats_text
 from .parser import analysis_of, reading_of, recorded_options, thresholds_of
@@ -356,7 +356,7 @@ def _demo(args: argparse.Namespace) -> int:
         args.samplesheet = sheet
         patients = sheet.parent / "patients.tsv"
         args.patients = patients if patients.is_file() else None
-        args.by = "pattern"
+        args.by = DEFAULT_GROUPING
         log.setLevel(logging.ERROR)  # the demo's known gaps
         try:
             index, n_patients = _write_report(Run.of(args))

@@ -16,6 +16,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..evidence import DETECTED
+from ..options import DEFAULT_GROUPING
 from ..order import natural_key as _natural
 from ..text import (
     as_number,
@@ -263,7 +264,7 @@ def outcomes_view(outcomes: dict | None) -> dict | None:
                           "rows": rows, "logrank": p_phrase(summary.get("logrank_p")),
                           "hazard_ratio": hazard, "reference_group": summary.get("reference_group"),
                           "note": summary.get("note", "")})
-    return {"by": outcomes.get("by", "pattern"), "endpoints": endpoints}
+    return {"by": outcomes.get("by", DEFAULT_GROUPING), "endpoints": endpoints}
 
 
 def heterogeneity_view(found: dict, resistance: pd.DataFrame) -> dict:
