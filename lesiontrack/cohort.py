@@ -28,7 +28,7 @@ import pandas as pd
 from .batches import patient_batches
 from .calls import empty_calls_table
 from .calls_tables import calls_table_batches
-from .compare import classify, empty_origins
+from .compare import empty_origins, states_and_origins
 from .errors import OptionError
 from .evidence import lesion_states, sample_states
 from .graph import build_graph
@@ -115,11 +115,9 @@ def read_parts(
                 calls = read_calls(rows.reset_index(drop=True))
             elif at is not None:
                 calls = calls_at(calls, rows, at)
-            per_sample = sample_states(calls, rows, thresholds=thresholds)
-            states = lesion_states(calls, rows, thresholds=thresholds, sample_states=per_sample)
-            origins = classify(calls, rows, thresholds=thresholds,
-                               count_all=analysis.count_all, states=states,
-                               sample_states=per_sample, patients=patient_table)
+            states, origins, per_sample = states_and_origins(
+                calls, rows, thresholds=thresholds, count_all=analysis.count_all,
+                patients=patient_table)
             yield ReportPart(rows, calls, origins, states, per_sample,
                              copy_number=None if read_copy_number is None
                              else read_copy_number(rows, calls))

@@ -328,10 +328,24 @@ def _drug_fields(gene, codon, hgvsp, consequence: str) -> dict[str, str]:
     return {"region": found.region if found else "", "drug_activity": activity_string(found)}
 
 
+def states_and_origins(calls: pd.DataFrame, sheet: pd.DataFrame | None = None, *,
+                       thresholds: Thresholds | None = None, count_all: bool = False,
+                       patients: pd.DataFrame | None = None
+                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(lesion states, origins, sample states): the sample states computed once and shared by
+    :func:`~lesiontrack.evidence.lesion_states` and :func:`classify` (the commands and each
+    batch of a cohort take all three)."""
+    per_sample = _sample_grid(calls, sheet, thresholds=thresholds)
+    states = lesion_states(calls, sheet, thresholds=thresholds, sample_states=per_sample)
+    origins = classify(calls, sheet, thresholds=thresholds, count_all=count_all, states=states,
+                       sample_states=per_sample, patients=patients)
+    return states, origins, per_sample
+
+
 def empty_origins() -> pd.DataFrame:
     """An origins table without rows, with the dtypes of a table with rows (``pos`` int64)."""
     dtypes = {"pos": "int64", "counted": "bool"}
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in ORIGIN_COLUMNS})
 
 
-__all__ = ["ORIGIN_COLUMNS", "classify", "empty_origins"]
+__all__ = ["ORIGIN_COLUMNS", "classify", "empty_origins", "states_and_origins"]

@@ -131,14 +131,10 @@ def _copy_number(run: Run, sheet, calls):
 
 def _states(run: Run, calls, sheet, patients_table=None):
     """(lesion states, origins, sample states)."""
-    from ..compare import classify
-    from ..evidence import lesion_states, sample_states
+    from ..compare import states_and_origins
 
-    per_sample = sample_states(calls, sheet, thresholds=run.thresholds)
-    states = lesion_states(calls, sheet, thresholds=run.thresholds, sample_states=per_sample)
-    origins = classify(calls, sheet, thresholds=run.thresholds, count_all=run.analysis.count_all,
-                       states=states, sample_states=per_sample, patients=patients_table)
-    return states, origins, per_sample
+    return states_and_origins(calls, sheet, thresholds=run.thresholds,
+                              count_all=run.analysis.count_all, patients=patients_table)
 
 
 def _patient_table(args: argparse.Namespace, require_outcomes: bool = False):
