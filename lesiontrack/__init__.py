@@ -26,6 +26,7 @@ Batch plumbing for cohorts too large to hold lives in the submodules (``lt.calls
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from typing import TYPE_CHECKING
@@ -57,13 +58,6 @@ _LAZY = {
     "ReadOptions": "options", "AnalysisOptions": "options",
 }
 
-#: Submodules reachable as attributes (``lt.stats``), imported on first use.
-_SUBMODULES = frozenset({
-    "annotate", "batches", "calls", "calls_tables", "cli", "cohort", "compare", "evidence", "genome",
-    "graph", "io", "options", "outcomes", "output", "patients", "patterns", "phylo", "report",
-    "resistance", "roads", "samplesheet", "stats", "text", "timeline",
-})
-
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .annotate import annotate_calls
     from .calls import CALLS_COLUMNS, build_calls, read_calls
@@ -80,8 +74,17 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .stats import clustering_test, test_clustering
 
 
+@functools.cache
+def _submodules() -> frozenset[str]:
+    """The package's modules and subpackages, reachable as attributes (``lt.stats``) and
+    imported on first use; read from the package folder, so none is left out."""
+    import pkgutil
+
+    return frozenset(m.name for m in pkgutil.iter_modules(__path__))
+
+
 def __getattr__(name: str):
-    if name in _SUBMODULES:
+    if name in _submodules():
         return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
@@ -92,7 +95,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+    return sorted(set(globals()) | set(_LAZY) | _submodules())
 
 
 logging.getLogger("lesiontrack").addHandler(logging.NullHandler())
