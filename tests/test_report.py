@@ -586,7 +586,7 @@ def test_report_command_on_the_demo_cohort(tmp_path):
 @needs_fixtures
 def test_demo_command_prints_one_line(tmp_path, capsys, monkeypatch):
     if importlib.util.find_spec("lesiontrack.demo") is None:  # not packaged yet: use fixtures/
-        monkeypatch.setattr(cli_commands.resources, "files", lambda package: FIXTURES)
+        monkeypatch.setattr("importlib.resources.files", lambda package: FIXTURES)
     args = parser().parse_args(["demo", "-o", str(tmp_path / "demo"), "--force"])
     assert main_cli.run(args) == 0
     out = capsys.readouterr().out

@@ -15,7 +15,6 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from ..errors import OptionError
@@ -279,6 +278,8 @@ def _phylogeny(run: Run) -> int:
 def demo_samplesheet() -> Iterator[Path]:
     """The bundled demo cohort's sample sheet (``lesiontrack.demo``, which an installed package
     maps to the repository's ``fixtures/``; an editable install finds ``fixtures/`` directly)."""
+    from importlib import resources  # here, not at import: it costs every --help ~7 ms
+
     checkout = Path(__file__).resolve().parents[2] / "fixtures" / "samplesheet.tsv"
     try:
         sheet = resources.files("lesiontrack.demo") / "samplesheet.tsv"
